@@ -1,0 +1,38 @@
+//! Reading JSON request bodies ourselves, so that every rejection (too large,
+//! not JSON) is our JSON error instead of axum's plain-text one.
+
+use crate::api_error::ApiError;
+use axum::body::Body;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Reads at most `limit` bytes; a larger body is refused with 413.
+pub async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than {limit} bytes"),
+        )
+        .with("limit_bytes", limit as u64)
+    })
+}
+
+/// Reads a body that must be a JSON object.
+pub async fn read_json_object(
+    body: Body,
+    limit: usize,
+) -> Result<serde_json::Map<String, Value>, ApiError> {
+    let bytes = read_limited(body, limit).await?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
+        Err(e) => Err(ApiError::bad_request(format!("malformed JSON: {e}"))),
+    }
+}
+
+/// Reads a body into a typed value; shape errors become 400 with serde's words.
+pub async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
+    let bytes = read_limited(body, limit).await?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
+}

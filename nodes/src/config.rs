@@ -1,0 +1,153 @@
+//! Node configuration, independent of how it was given (CLI flags, env vars).
+
+use crate::backoff::Backoff;
+use std::time::Duration;
+
+/// A secondary as the primary knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub id: String,
+    /// Base URL, e.g. `http://127.0.0.1:7001` (no trailing slash).
+    pub url: String,
+}
+
+impl std::str::FromStr for Peer {
+    type Err = String;
+
+    /// Parses `ID=URL`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (id, url) = s
+            .split_once('=')
+            .ok_or_else(|| format!("expected ID=URL, got {s:?}"))?;
+        let (id, url) = (id.trim(), url.trim().trim_end_matches('/'));
+        if id.is_empty() {
+            return Err(format!("empty secondary id in {s:?}"));
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= 8 {
+            return Err(format!(
+                "secondary URL must start with http:// (got {url:?})"
+            ));
+        }
+        Ok(Peer {
+            id: id.to_string(),
+            url: url.to_string(),
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PrimaryConfig {
+    pub id: String,
+    pub secondaries: Vec<Peer>,
+    pub faults_enabled: bool,
+    pub max_message_bytes: usize,
+    pub default_w: u64,
+    /// A delivery attempt with no answer in this time has failed.
+    pub replication_timeout: Duration,
+    pub backoff: Backoff,
+    pub heartbeat: Duration,
+    pub unhealthy_after: u32,
+    /// Healthy nodes (the primary included) needed to accept writes.
+    pub quorum: usize,
+    pub batch_max_entries: usize,
+    pub batch_max_bytes: usize,
+    pub max_batches_in_flight: usize,
+}
+
+impl PrimaryConfig {
+    /// Defaults of the CLI, with the given id and secondaries.
+    pub fn new(id: impl Into<String>, secondaries: Vec<Peer>) -> Self {
+        let total = secondaries.len() + 1;
+        Self {
+            id: id.into(),
+            secondaries,
+            faults_enabled: false,
+            max_message_bytes: 1024 * 1024,
+            default_w: 1,
+            replication_timeout: Duration::from_millis(1000),
+            backoff: Backoff {
+                base: Duration::from_millis(50),
+                cap: Duration::from_millis(2000),
+            },
+            heartbeat: Duration::from_millis(500),
+            unhealthy_after: 3,
+            quorum: majority(total),
+            batch_max_entries: 256,
+            batch_max_bytes: 1024 * 1024,
+            max_batches_in_flight: 4,
+        }
+    }
+
+    pub fn total_nodes(&self) -> usize {
+        self.secondaries.len() + 1
+    }
+
+    /// Checks the settings that the flags alone cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        let total = self.total_nodes();
+        if self.quorum < 1 || self.quorum > total {
+            return Err(format!(
+                "--quorum must be between 1 and {total} (the number of nodes), got {}",
+                self.quorum
+            ));
+        }
+        if self.default_w < 1 || self.default_w as usize > total {
+            return Err(format!(
+                "--default-w must be between 1 and {total} (the number of nodes), got {}",
+                self.default_w
+            ));
+        }
+        let mut ids: Vec<&str> = self.secondaries.iter().map(|p| p.id.as_str()).collect();
+        ids.push(&self.id);
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("node id {:?} is used twice", pair[0]));
+        }
+        if self.heartbeat.is_zero() || self.replication_timeout.is_zero() {
+            return Err("--heartbeat-ms and --replication-timeout-ms must be positive".into());
+        }
+        if self.backoff.base.is_zero() || self.backoff.cap < self.backoff.base {
+            return Err("--retry-base-ms must be positive and at most --retry-cap-ms".into());
+        }
+        Ok(())
+    }
+}
+
+/// A majority of `total` nodes.
+pub fn majority(total: usize) -> usize {
+    total / 2 + 1
+}
+
+#[derive(Clone, Debug)]
+pub struct SecondaryConfig {
+    pub id: String,
+    pub faults_enabled: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_peers_and_rejects_garbage() {
+        let p: Peer = "s1=http://127.0.0.1:7001/"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.id, "s1");
+        assert_eq!(p.url, "http://127.0.0.1:7001");
+        assert!("s1".parse::<Peer>().is_err());
+        assert!("=http://x".parse::<Peer>().is_err());
+        assert!("s1=localhost:7001".parse::<Peer>().is_err());
+    }
+
+    #[test]
+    fn majority_and_validation() {
+        assert_eq!(majority(1), 1);
+        assert_eq!(majority(3), 2);
+        assert_eq!(majority(4), 3);
+        let mut c = PrimaryConfig::new("p", vec![]);
+        assert!(c.validate().is_ok());
+        c.quorum = 2;
+        assert!(c.validate().is_err());
+    }
+}

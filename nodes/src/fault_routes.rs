@@ -1,0 +1,62 @@
+//! `GET/POST/DELETE /faults`, the same on both roles. Without `--faults`
+//! they answer 404, as if they did not exist.
+
+use crate::api_error::ApiError;
+use crate::body::read_json;
+use crate::faults::{FaultPatch, FaultSet, Faults};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+
+#[derive(Clone)]
+struct FaultControl {
+    enabled: bool,
+    set: Arc<FaultSet>,
+    node_id: String,
+}
+
+impl FaultControl {
+    fn check(&self) -> Result<(), ApiError> {
+        if self.enabled {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "fault injection is off on this node (start it with --faults)",
+            ))
+        }
+    }
+}
+
+pub fn router(enabled: bool, set: Arc<FaultSet>, node_id: &str) -> Router {
+    let control = FaultControl {
+        enabled,
+        set,
+        node_id: node_id.to_string(),
+    };
+    Router::new()
+        .route("/faults", get(show).post(merge).delete(clear))
+        .with_state(control)
+}
+
+async fn show(State(c): State<FaultControl>) -> Result<Json<Faults>, ApiError> {
+    c.check()?;
+    Ok(Json(c.set.snapshot()))
+}
+
+async fn merge(State(c): State<FaultControl>, body: Body) -> Result<Json<Faults>, ApiError> {
+    c.check()?;
+    let patch: FaultPatch = read_json(body, 64 * 1024).await?;
+    let now = c.set.merge(patch);
+    tracing::info!(node = %c.node_id, faults = ?now, "faults set");
+    Ok(Json(now))
+}
+
+async fn clear(State(c): State<FaultControl>) -> Result<Json<Faults>, ApiError> {
+    c.check()?;
+    tracing::info!(node = %c.node_id, "faults cleared");
+    Ok(Json(c.set.clear()))
+}

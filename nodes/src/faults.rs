@@ -1,0 +1,122 @@
+//! Fault injection on a node's incoming replication traffic: the course's
+//! artificial delay, injected 500s before or after storing, and a full block.
+
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+
+/// Where an injected failure strikes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailAt {
+    /// Answer 500 without storing: the batch is lost and must be retried.
+    #[default]
+    BeforeStore,
+    /// Store, then answer 500: the ACK is lost, so the retry is a duplicate.
+    AfterStore,
+}
+
+/// The current fault set of a node, as `GET /faults` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Faults {
+    pub delay_ms: u64,
+    pub fail_next: u64,
+    pub fail_at: FailAt,
+    pub block: bool,
+}
+
+/// The body of `POST /faults`: every field optional, merged into the set.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultPatch {
+    pub delay_ms: Option<u64>,
+    pub fail_next: Option<u64>,
+    pub fail_at: Option<FailAt>,
+    pub block: Option<bool>,
+}
+
+/// Thread-safe holder of a node's faults.
+#[derive(Default, Debug)]
+pub struct FaultSet {
+    inner: Mutex<Faults>,
+}
+
+impl FaultSet {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Faults> {
+        // A poisoned lock only means another request panicked mid-update of
+        // plain data; the value is still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn snapshot(&self) -> Faults {
+        self.lock().clone()
+    }
+
+    pub fn merge(&self, patch: FaultPatch) -> Faults {
+        let mut faults = self.lock();
+        if let Some(v) = patch.delay_ms {
+            faults.delay_ms = v;
+        }
+        if let Some(v) = patch.fail_next {
+            faults.fail_next = v;
+        }
+        if let Some(v) = patch.fail_at {
+            faults.fail_at = v;
+        }
+        if let Some(v) = patch.block {
+            faults.block = v;
+        }
+        faults.clone()
+    }
+
+    pub fn clear(&self) -> Faults {
+        let mut faults = self.lock();
+        *faults = Faults::default();
+        faults.clone()
+    }
+
+    pub fn blocked(&self) -> bool {
+        self.lock().block
+    }
+
+    pub fn delay_ms(&self) -> u64 {
+        self.lock().delay_ms
+    }
+
+    /// Consumes one injected failure, if any is armed.
+    pub fn take_failure(&self) -> Option<FailAt> {
+        let mut faults = self.lock();
+        if faults.fail_next == 0 {
+            return None;
+        }
+        faults.fail_next -= 1;
+        Some(faults.fail_at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_keeps_unset_fields_and_failures_count_down() {
+        let set = FaultSet::default();
+        set.merge(FaultPatch {
+            fail_next: Some(2),
+            fail_at: Some(FailAt::AfterStore),
+            ..Default::default()
+        });
+        set.merge(FaultPatch {
+            delay_ms: Some(10),
+            ..Default::default()
+        });
+        let now = set.snapshot();
+        assert_eq!(
+            (now.delay_ms, now.fail_next, now.fail_at),
+            (10, 2, FailAt::AfterStore)
+        );
+        assert_eq!(set.take_failure(), Some(FailAt::AfterStore));
+        assert_eq!(set.take_failure(), Some(FailAt::AfterStore));
+        assert_eq!(set.take_failure(), None);
+        assert_eq!(set.clear(), Faults::default());
+    }
+}

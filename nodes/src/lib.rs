@@ -1,0 +1,53 @@
+//! replog's node library: the primary and secondary roles of a replicated
+//! log, their HTTP API, replication, health and fault injection.
+
+pub mod api_error;
+pub mod backoff;
+pub mod body;
+pub mod config;
+pub mod entry;
+pub mod fault_routes;
+pub mod faults;
+pub mod health;
+pub mod primary;
+pub mod replicator;
+pub mod secondary;
+pub mod secondary_log;
+pub mod server;
+pub mod store;
+pub mod wire;
+
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Runs a primary on `listener` until a termination signal.
+pub async fn run_primary(
+    config: config::PrimaryConfig,
+    listener: TcpListener,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let primary = primary::Primary::new(config);
+    primary.start_replication().await;
+    tracing::info!(id = %primary.config.id, %addr, secondaries = primary.config.secondaries.len(), quorum = primary.config.quorum, "primary ready");
+    server::announce(addr);
+    let stopping = primary.stopping.clone();
+    server::serve(listener, primary::router(Arc::clone(&primary)), stopping).await
+}
+
+/// Runs a secondary on `listener` until a termination signal.
+pub async fn run_secondary(
+    config: config::SecondaryConfig,
+    listener: TcpListener,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let id = config.id.clone();
+    let node = secondary::Secondary::new(config);
+    tracing::info!(%id, %addr, "secondary ready");
+    server::announce(addr);
+    server::serve(
+        listener,
+        secondary::router(node),
+        tokio::sync::watch::Sender::new(false),
+    )
+    .await
+}

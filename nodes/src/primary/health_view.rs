@@ -1,0 +1,46 @@
+//! The primary's `GET /health` document.
+
+use super::Primary;
+use crate::health::Health;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+pub fn render(primary: &Primary) -> Value {
+    let now = Instant::now();
+    let last_seq = primary.last_seq();
+    let peers = primary.peer_statuses();
+    let healthy = 1 + peers.iter().filter(|p| p.state == Health::Healthy).count();
+    let required = primary.config.quorum;
+    let secondaries: Vec<Value> = peers
+        .iter()
+        .map(|p| {
+            let lag = last_seq.saturating_sub(p.acked_seq);
+            // Messages this secondary lacks while deliveries to it are
+            // failing: a retry is scheduled or it is unhealthy.
+            let waiting_on_retry = p.next_retry_at.is_some() || p.state == Health::Unhealthy;
+            json!({
+                "id": p.id,
+                "url": p.url,
+                "state": p.state,
+                "acked_seq": p.acked_seq,
+                "lag": lag,
+                "last_heartbeat_ms_ago": p.last_heartbeat.map(|t| now.saturating_duration_since(t).as_millis() as u64),
+                "pending_retries": if waiting_on_retry { lag } else { 0 },
+                "retry_attempt": p.retry_attempt,
+                "next_retry_in_ms": p.next_retry_at.map(|t| t.saturating_duration_since(now).as_millis() as u64),
+                "batches_in_flight": p.batches_in_flight,
+            })
+        })
+        .collect();
+    json!({
+        "id": primary.config.id,
+        "role": "primary",
+        "last_seq": last_seq,
+        "read_only": healthy < required,
+        "quorum": { "healthy": healthy, "required": required, "total": primary.config.total_nodes() },
+        "writes_waiting": primary.writes_waiting(),
+        "faults": primary.faults.snapshot(),
+        "faults_enabled": primary.config.faults_enabled,
+        "secondaries": secondaries,
+    })
+}

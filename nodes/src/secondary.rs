@@ -1,0 +1,192 @@
+//! The secondary role: receives batches from the primary, deduplicates them,
+//! holds entries behind a gap and shows only the gap-free prefix.
+
+use crate::api_error::{self, ApiError};
+use crate::body::read_json;
+use crate::entry::Entry;
+use crate::fault_routes;
+use crate::faults::{FailAt, FaultSet};
+use crate::secondary_log::{Received, SecondaryLog};
+use crate::store::MemoryLog;
+use crate::wire::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tracing::info;
+
+/// Large enough for a full batch of the largest messages, JSON-escaped.
+const APPEND_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+pub struct Secondary {
+    id: String,
+    /// Random per process: tells the primary when this node restarted empty.
+    instance: u64,
+    log: Mutex<SecondaryLog>,
+    faults: Arc<FaultSet>,
+    faults_enabled: bool,
+    duplicates_ignored: AtomicU64,
+}
+
+impl Secondary {
+    pub fn new(config: crate::config::SecondaryConfig) -> Arc<Self> {
+        Arc::new(Self {
+            id: config.id,
+            instance: rand::random::<u64>() >> 11, // fits a JSON number exactly
+            log: Mutex::new(SecondaryLog::new(Box::new(MemoryLog::new()))),
+            faults: Arc::new(FaultSet::default()),
+            faults_enabled: config.faults_enabled,
+            duplicates_ignored: AtomicU64::new(0),
+        })
+    }
+
+    fn log(&self) -> MutexGuard<'_, SecondaryLog> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn position(&self) -> Position {
+        Position {
+            instance: self.instance,
+            last_seq: self.log().last_seq(),
+        }
+    }
+
+    /// Stores a batch, honouring injected failures.
+    fn apply(&self, entries: Vec<Entry>) -> Result<Position, ApiError> {
+        let failure = self.faults.take_failure();
+        if failure == Some(FailAt::BeforeStore) {
+            info!(node = %self.id, "injected failure before store: batch dropped");
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "injected failure (before store)",
+            ));
+        }
+        let mut stored = Vec::new();
+        {
+            let mut log = self.log();
+            for entry in entries {
+                let seq = entry.seq;
+                match log.receive(entry) {
+                    Received::Appended { released } => {
+                        stored.push(seq);
+                        if released > 0 {
+                            info!(node = %self.id, seq, released, last_seq = log.last_seq(), "gap filled: held messages now visible");
+                        }
+                    }
+                    Received::Held => {
+                        info!(node = %self.id, seq, waiting_for = log.last_seq() + 1, "gap: message held until the missing seq arrives");
+                    }
+                    Received::Duplicate => {
+                        self.duplicates_ignored.fetch_add(1, Ordering::Relaxed);
+                        info!(node = %self.id, seq, "duplicate ignored");
+                    }
+                }
+            }
+        }
+        if let (Some(first), Some(last)) = (stored.first(), stored.last()) {
+            info!(node = %self.id, first, last, "stored");
+        }
+        let position = self.position();
+        if failure == Some(FailAt::AfterStore) {
+            info!(node = %self.id, "injected failure after store: ACK lost");
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "injected failure (after store)",
+            )
+            .with("last_seq", position.last_seq));
+        }
+        Ok(position)
+    }
+}
+
+pub fn router(node: Arc<Secondary>) -> Router {
+    let faults = fault_routes::router(node.faults_enabled, node.faults.clone(), &node.id);
+    Router::new()
+        .route("/messages", get(list_messages).post(refuse_write))
+        .route("/health", get(health))
+        .route(APPEND_PATH, post(append))
+        .route(HEARTBEAT_PATH, get(heartbeat))
+        .with_state(node)
+        .merge(faults)
+        .fallback(api_error::not_found)
+        .method_not_allowed_fallback(api_error::method_not_allowed)
+}
+
+async fn list_messages(State(node): State<Arc<Secondary>>) -> Json<Value> {
+    Json(json!({ "messages": node.log().visible() }))
+}
+
+async fn refuse_write(State(node): State<Arc<Secondary>>) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "node {} is a secondary: it does not accept writes; send writes to the primary",
+            node.id
+        ),
+    )
+}
+
+async fn health(State(node): State<Arc<Secondary>>) -> Json<Value> {
+    let (last_seq, held) = {
+        let log = node.log();
+        (log.last_seq(), log.held())
+    };
+    let buffered: Vec<u64> = held.iter().map(|e| e.seq).collect();
+    Json(json!({
+        "id": node.id,
+        "role": "secondary",
+        "last_seq": last_seq,
+        "buffered": buffered,
+        "held": held,
+        "duplicates_ignored": node.duplicates_ignored.load(Ordering::Relaxed),
+        "instance": node.instance,
+        "faults": node.faults.snapshot(),
+        "faults_enabled": node.faults_enabled,
+    }))
+}
+
+fn blocked(node: &Secondary) -> Result<(), ApiError> {
+    if node.faults.blocked() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "replication blocked by fault injection",
+        ));
+    }
+    Ok(())
+}
+
+async fn heartbeat(State(node): State<Arc<Secondary>>) -> Result<Json<Position>, ApiError> {
+    blocked(&node)?;
+    Ok(Json(node.position()))
+}
+
+async fn append(
+    State(node): State<Arc<Secondary>>,
+    body: Body,
+) -> Result<Json<Position>, ApiError> {
+    blocked(&node)?;
+    let request: AppendRequest = read_json(body, APPEND_BODY_LIMIT).await?;
+    if request.entries.iter().any(|e| e.seq == 0) {
+        return Err(ApiError::bad_request("seq numbers start at 1"));
+    }
+    let delay = node.faults.delay_ms();
+    // Own task: a delayed delivery still lands when the primary gives up
+    // waiting for its answer, as a slow network link would behave.
+    let work = tokio::spawn(async move {
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
+        node.apply(request.entries)
+    });
+    match work.await {
+        Ok(result) => result.map(Json),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("store task failed: {e}"),
+        )),
+    }
+}

@@ -1,0 +1,134 @@
+//! Command-line interface: every subcommand and flag, in one place.
+
+use clap::{Args, Parser, Subcommand};
+use replog_node::config::Peer;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "replog",
+    version,
+    about = "A replicated log you can watch work and fail",
+    long_about = "A replicated log (one primary, any number of secondaries, write concern w) \
+                  with a terminal cluster controller.\n\nRun without a subcommand to start a \
+                  local three-node cluster and open the dashboard."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one node (primary or secondary)
+    #[command(subcommand)]
+    Node(NodeRole),
+    /// Send a message to the primary and wait for its write concern
+    Send(SendArgs),
+    /// Print a node's visible messages
+    Get(GetArgs),
+    /// Print the cluster's health as the primary sees it
+    Health(HealthArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NodeRole {
+    /// Run the primary: accepts writes and replicates them
+    Primary(PrimaryArgs),
+    /// Run a secondary: receives replicated messages
+    Secondary(SecondaryArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CommonNodeArgs {
+    /// Address to listen on; port 0 picks a free port
+    #[arg(long, env = "REPLOG_LISTEN")]
+    pub listen: Option<String>,
+    /// Enable the fault-injection endpoints (/faults)
+    #[arg(long, env = "REPLOG_FAULTS")]
+    pub faults: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PrimaryArgs {
+    /// This node's id
+    #[arg(long, env = "REPLOG_ID", default_value = "p")]
+    pub id: String,
+    #[command(flatten)]
+    pub common: CommonNodeArgs,
+    /// A secondary as ID=URL; repeatable (env: comma-separated list)
+    #[arg(
+        long = "secondary",
+        value_name = "ID=URL",
+        env = "REPLOG_SECONDARIES",
+        value_delimiter = ','
+    )]
+    pub secondaries: Vec<Peer>,
+    /// A delivery attempt with no answer in this time has failed
+    #[arg(long, env = "REPLOG_REPLICATION_TIMEOUT_MS", default_value_t = 1000)]
+    pub replication_timeout_ms: u64,
+    /// Base of the exponential retry backoff
+    #[arg(long, env = "REPLOG_RETRY_BASE_MS", default_value_t = 50)]
+    pub retry_base_ms: u64,
+    /// Cap of the exponential retry backoff
+    #[arg(long, env = "REPLOG_RETRY_CAP_MS", default_value_t = 2000)]
+    pub retry_cap_ms: u64,
+    /// Write concern used when a POST carries no w
+    #[arg(long, env = "REPLOG_DEFAULT_W", default_value_t = 1)]
+    pub default_w: u64,
+    /// Largest accepted message, in bytes
+    #[arg(long, env = "REPLOG_MAX_MESSAGE_BYTES", default_value_t = 1_048_576)]
+    pub max_message_bytes: usize,
+    /// Heartbeat period
+    #[arg(long, env = "REPLOG_HEARTBEAT_MS", default_value_t = 500)]
+    pub heartbeat_ms: u64,
+    /// Consecutive missed heartbeats that make a secondary unhealthy
+    #[arg(long, env = "REPLOG_UNHEALTHY_AFTER", default_value_t = 3)]
+    pub unhealthy_after: u32,
+    /// Healthy nodes (primary included) needed to accept writes [default: a majority]
+    #[arg(long, env = "REPLOG_QUORUM")]
+    pub quorum: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SecondaryArgs {
+    /// This node's id
+    #[arg(long, env = "REPLOG_ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub common: CommonNodeArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SendArgs {
+    /// The message text
+    pub message: String,
+    /// Write concern: nodes (primary included) that must hold the message
+    #[arg(short, long)]
+    pub w: Option<u64>,
+    /// Give up waiting for w after this long (the message stays stored)
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
+    /// The primary's URL
+    #[arg(long, env = "REPLOG_PRIMARY", default_value = "http://127.0.0.1:7000")]
+    pub primary: String,
+}
+
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    /// The node's URL (primary or secondary)
+    #[arg(long, env = "REPLOG_NODE", default_value = "http://127.0.0.1:7000")]
+    pub node: String,
+    /// Print the raw JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct HealthArgs {
+    /// The node's URL (usually the primary)
+    #[arg(long, env = "REPLOG_PRIMARY", default_value = "http://127.0.0.1:7000")]
+    pub primary: String,
+    /// Print the raw JSON
+    #[arg(long)]
+    pub json: bool,
+}

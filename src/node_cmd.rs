@@ -1,0 +1,70 @@
+//! `replog node primary|secondary`: flags to config, bind, run.
+
+use crate::cli::{NodeRole, PrimaryArgs, SecondaryArgs};
+use replog_node::backoff::Backoff;
+use replog_node::config::{majority, PrimaryConfig, SecondaryConfig};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+pub async fn run(role: NodeRole) -> Result<(), String> {
+    match role {
+        NodeRole::Primary(args) => {
+            let listen = args
+                .common
+                .listen
+                .clone()
+                .unwrap_or("127.0.0.1:7000".into());
+            let config = primary_config(args)?;
+            let listener = bind(&listen).await?;
+            replog_node::run_primary(config, listener)
+                .await
+                .map_err(|e| format!("primary stopped: {e}"))
+        }
+        NodeRole::Secondary(args) => {
+            let listen = args
+                .common
+                .listen
+                .clone()
+                .unwrap_or("127.0.0.1:7001".into());
+            let config = secondary_config(args)?;
+            let listener = bind(&listen).await?;
+            replog_node::run_secondary(config, listener)
+                .await
+                .map_err(|e| format!("secondary stopped: {e}"))
+        }
+    }
+}
+
+async fn bind(listen: &str) -> Result<TcpListener, String> {
+    TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))
+}
+
+pub fn primary_config(args: PrimaryArgs) -> Result<PrimaryConfig, String> {
+    let total = args.secondaries.len() + 1;
+    let mut config = PrimaryConfig::new(args.id, args.secondaries);
+    config.faults_enabled = args.common.faults;
+    config.max_message_bytes = args.max_message_bytes;
+    config.default_w = args.default_w;
+    config.replication_timeout = Duration::from_millis(args.replication_timeout_ms);
+    config.backoff = Backoff {
+        base: Duration::from_millis(args.retry_base_ms),
+        cap: Duration::from_millis(args.retry_cap_ms),
+    };
+    config.heartbeat = Duration::from_millis(args.heartbeat_ms);
+    config.unhealthy_after = args.unhealthy_after;
+    config.quorum = args.quorum.unwrap_or(majority(total));
+    config.validate()?;
+    Ok(config)
+}
+
+fn secondary_config(args: SecondaryArgs) -> Result<SecondaryConfig, String> {
+    if args.id.trim().is_empty() {
+        return Err("--id must not be empty".into());
+    }
+    Ok(SecondaryConfig {
+        id: args.id,
+        faults_enabled: args.common.faults,
+    })
+}

@@ -1,0 +1,261 @@
+//! The one table of dashboard keys. The key handler dispatches through it and
+//! the footer and help popup are generated from it, so a key cannot work
+//! without being documented, or be documented without working.
+
+use crate::model::DashboardState;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key does in normal mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Step the selection: ← and ⇧Tab go back, → and Tab go forward.
+    SelectStep,
+    /// Digits 1–9 select that node.
+    SelectDigit,
+    Compose,
+    PauseResume,
+    Kill,
+    Restart,
+    Delay,
+    Fail,
+    Block,
+    ClearFaults,
+    Partition,
+    Help,
+    Quit,
+    DemoNext,
+    DemoPrev,
+    DemoAutoplay,
+}
+
+/// When a binding is live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Always,
+    /// Only with the cluster in Docker (partitions need a network to cut).
+    Docker,
+    /// Only while the guided demo's narration is shown.
+    Demo,
+    /// Only without narration: the demo takes ←/→ for its steps.
+    NoDemo,
+}
+
+impl When {
+    pub fn holds(self, state: &DashboardState) -> bool {
+        match self {
+            When::Always => true,
+            When::Docker => state.docker,
+            When::Demo => state.narration.is_some(),
+            When::NoDemo => state.narration.is_none(),
+        }
+    }
+
+    /// How the help popup qualifies a binding; empty when always available.
+    pub fn note(self) -> &'static str {
+        match self {
+            When::Always => "",
+            When::Docker => "Docker only",
+            When::Demo => "demo only",
+            When::NoDemo => "not in demo",
+        }
+    }
+}
+
+/// A physical key that triggers a binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A plain character (Shift allowed, Ctrl/Alt not).
+    Char(char),
+    /// Ctrl + character.
+    Ctrl(char),
+    /// A non-character key such as an arrow.
+    Code(KeyCode),
+    /// Any of the digits 1–9.
+    Digit,
+}
+
+impl Trigger {
+    pub fn matches(self, key: &KeyEvent) -> bool {
+        let ctrl_or_alt = key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match self {
+            Trigger::Char(c) => !ctrl_or_alt && key.code == KeyCode::Char(c),
+            Trigger::Ctrl(c) => {
+                key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char(c)
+            }
+            Trigger::Code(code) => key.code == code,
+            Trigger::Digit => {
+                !ctrl_or_alt && matches!(key.code, KeyCode::Char(c) if ('1'..='9').contains(&c))
+            }
+        }
+    }
+}
+
+/// One row of the key table.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    /// How the keys are written in footer and help, e.g. "←/→".
+    pub keys: &'static str,
+    pub triggers: &'static [Trigger],
+    pub action: Action,
+    /// Short label for the footer.
+    pub short: &'static str,
+    /// Sentence for the help popup.
+    pub long: &'static str,
+    pub when: When,
+}
+
+use Trigger::{Char, Code, Ctrl, Digit};
+
+/// Every normal-mode key, in the order footer and help list them.
+/// Demo bindings come before node selection so that, with narration shown,
+/// → means "next step" (the NoDemo ←/→ row is then not live anyway).
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        keys: "space/→",
+        triggers: &[Char(' '), Code(KeyCode::Right)],
+        action: Action::DemoNext,
+        short: "next step",
+        long: "run the next demo step",
+        when: When::Demo,
+    },
+    Binding {
+        keys: "←",
+        triggers: &[Code(KeyCode::Left)],
+        action: Action::DemoPrev,
+        short: "prev step",
+        long: "show the previous step's narration",
+        when: When::Demo,
+    },
+    Binding {
+        keys: "a",
+        triggers: &[Char('a')],
+        action: Action::DemoAutoplay,
+        short: "autoplay",
+        long: "toggle demo autoplay",
+        when: When::Demo,
+    },
+    Binding {
+        keys: "←/→",
+        triggers: &[Code(KeyCode::Left), Code(KeyCode::Right)],
+        action: Action::SelectStep,
+        short: "node",
+        long: "select the previous / next node",
+        when: When::NoDemo,
+    },
+    Binding {
+        keys: "Tab/⇧Tab",
+        triggers: &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
+        action: Action::SelectStep,
+        short: "node",
+        long: "select the next / previous node",
+        when: When::Always,
+    },
+    Binding {
+        keys: "1-9",
+        triggers: &[Digit],
+        action: Action::SelectDigit,
+        short: "pick node",
+        long: "select node 1–9 (1 = primary)",
+        when: When::Always,
+    },
+    Binding {
+        keys: "s",
+        triggers: &[Char('s')],
+        action: Action::Compose,
+        short: "send",
+        long: "send a client write (choose text and write concern w)",
+        when: When::Always,
+    },
+    Binding {
+        keys: "p",
+        triggers: &[Char('p')],
+        action: Action::PauseResume,
+        short: "pause/resume",
+        long: "pause the selected node, or resume it if paused",
+        when: When::Always,
+    },
+    Binding {
+        keys: "k",
+        triggers: &[Char('k')],
+        action: Action::Kill,
+        short: "kill",
+        long: "kill the selected node",
+        when: When::Always,
+    },
+    Binding {
+        keys: "r",
+        triggers: &[Char('r')],
+        action: Action::Restart,
+        short: "restart",
+        long: "restart the selected node",
+        when: When::Always,
+    },
+    Binding {
+        keys: "d",
+        triggers: &[Char('d')],
+        action: Action::Delay,
+        short: "delay",
+        long: "set an artificial delay on the selected node (0 clears)",
+        when: When::Always,
+    },
+    Binding {
+        keys: "f",
+        triggers: &[Char('f')],
+        action: Action::Fail,
+        short: "fail next",
+        long: "make the selected node fail its next N requests (before/after store)",
+        when: When::Always,
+    },
+    Binding {
+        keys: "b",
+        triggers: &[Char('b')],
+        action: Action::Block,
+        short: "block",
+        long: "block / unblock replication to the selected node",
+        when: When::Always,
+    },
+    Binding {
+        keys: "c",
+        triggers: &[Char('c')],
+        action: Action::ClearFaults,
+        short: "clear faults",
+        long: "clear all faults of the selected node",
+        when: When::Always,
+    },
+    Binding {
+        keys: "n",
+        triggers: &[Char('n')],
+        action: Action::Partition,
+        short: "partition",
+        long: "cut the selected node off the network / reconnect it",
+        when: When::Docker,
+    },
+    Binding {
+        keys: "?",
+        triggers: &[Char('?')],
+        action: Action::Help,
+        short: "help",
+        long: "show this help",
+        when: When::Always,
+    },
+    Binding {
+        keys: "q/Ctrl-C",
+        triggers: &[Char('q'), Ctrl('c')],
+        action: Action::Quit,
+        short: "quit",
+        long: "quit the dashboard",
+        when: When::Always,
+    },
+];
+
+/// Bindings live in this state, in table order.
+pub fn available(state: &DashboardState) -> impl Iterator<Item = &'static Binding> + '_ {
+    BINDINGS.iter().filter(move |b| b.when.holds(state))
+}
+
+/// The first live binding the key triggers.
+pub fn lookup(state: &DashboardState, key: &KeyEvent) -> Option<&'static Binding> {
+    available(state).find(|b| b.triggers.iter().any(|t| t.matches(key)))
+}

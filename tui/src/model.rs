@@ -1,0 +1,363 @@
+//! The dashboard's view model: plain data the controller fills from the
+//! nodes' HTTP APIs and the renderer reads. Nothing here talks to the network,
+//! so every screen can be built by hand in tests.
+//!
+//! The types derive serde so the controller may decode node JSON straight
+//! into them where the shapes agree (`FaultsView` matches `GET /faults`,
+//! `Health` matches the lowercase health strings) and dump a state for debugging.
+
+use serde::{Deserialize, Serialize};
+
+/// How many timeline events are kept; older ones are dropped so a long
+/// session does not grow without bound.
+pub const MAX_EVENTS: usize = 500;
+
+/// Everything one frame of the dashboard shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DashboardState {
+    /// E.g. "replog — local cluster".
+    pub title: String,
+    /// Index 0 is the primary, then the secondaries.
+    pub nodes: Vec<NodeView>,
+    /// Index into `nodes`; kept in range by the selection helpers.
+    pub selected: usize,
+    /// The primary's `/health`; `None` while it is unreachable.
+    pub primary: Option<PrimaryView>,
+    /// Client writes sent from the dashboard: pending first, then the last few finished.
+    pub writes: Vec<WriteView>,
+    /// Timeline, oldest first; the renderer shows the newest that fit.
+    pub events: Vec<EventLine>,
+    /// Last lines of the selected node's log file.
+    pub log_tail: Vec<String>,
+    pub mode: InputMode,
+    /// False under `NO_COLOR`: the renderer then uses no colours and no
+    /// modifiers, and relies on words and symbols alone.
+    pub color: bool,
+    /// Where the nodes' data and log files live.
+    pub run_dir: String,
+    /// Guided demo panel (`replog demo`); `None` otherwise.
+    pub narration: Option<Narration>,
+    /// True when the cluster runs in Docker: only then can a node be partitioned (`n`).
+    pub docker: bool,
+    /// One-line feedback, e.g. "sent Msg3 at w=2" or an error.
+    pub status_message: Option<String>,
+    /// The write concern last used in the compose popup (0 = none yet, use 1);
+    /// the popup starts from it so repeated sends keep the same w.
+    pub last_w: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Primary,
+    #[default]
+    Secondary,
+}
+
+/// The node's OS process (or container) as the controller manages it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcState {
+    #[default]
+    Starting,
+    Running,
+    /// SIGSTOP / `docker pause`: alive but silent, the classic "slow node".
+    Paused,
+    Killed,
+    /// Exited on its own, with the exit code when there was one.
+    Exited(Option<i32>),
+    /// Cut off the Docker network.
+    Partitioned,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeView {
+    pub id: String,
+    pub role: Role,
+    pub url: String,
+    pub process: ProcState,
+    /// The last HTTP poll succeeded.
+    pub reachable: bool,
+    /// The visible log (`GET /messages`) as (seq, text).
+    pub messages: Vec<(u64, String)>,
+    /// Secondary only: messages received but held behind a gap, as (seq, text).
+    pub held: Vec<(u64, String)>,
+    pub faults: FaultsView,
+}
+
+/// A node's injected faults, in the shape of `GET /faults`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultsView {
+    pub delay_ms: u64,
+    pub fail_next: u64,
+    /// "before_store" or "after_store".
+    pub fail_at: String,
+    pub block: bool,
+}
+
+impl FaultsView {
+    pub fn is_clear(&self) -> bool {
+        self.delay_ms == 0 && self.fail_next == 0 && !self.block
+    }
+}
+
+/// A secondary's health as the primary sees it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    #[default]
+    Healthy,
+    Suspected,
+    Unhealthy,
+}
+
+/// The primary's `/health`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PrimaryView {
+    pub last_seq: u64,
+    pub read_only: bool,
+    pub quorum_healthy: usize,
+    pub quorum_required: usize,
+    pub quorum_total: usize,
+    pub secondaries: Vec<SecondaryHealthView>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecondaryHealthView {
+    pub id: String,
+    pub url: String,
+    pub state: Health,
+    pub acked_seq: u64,
+    pub lag: u64,
+    pub last_heartbeat_ms_ago: Option<u64>,
+    pub pending_retries: u64,
+    pub retry_attempt: u64,
+    pub next_retry_in_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WriteStatus {
+    #[default]
+    Pending,
+    Done {
+        seq: u64,
+        acks: u64,
+    },
+    Failed {
+        status: Option<u16>,
+        error: String,
+    },
+}
+
+/// One client write sent from the dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WriteView {
+    pub id: u64,
+    pub text: String,
+    pub w: u64,
+    /// Acks so far as the primary sees them: 1 + secondaries whose
+    /// acked_seq >= seq when the seq is known, else 1.
+    pub acks: u64,
+    pub elapsed_ms: u64,
+    pub status: WriteStatus,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Send,
+    Ack,
+    Retry,
+    Health,
+    Process,
+    Fault,
+    Quorum,
+    Error,
+    #[default]
+    Info,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EventLine {
+    /// Wall-clock time, e.g. "19:42:03.120".
+    pub at: String,
+    pub kind: EventKind,
+    pub text: String,
+}
+
+/// The guided demo's current step.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Narration {
+    pub scenario: String,
+    /// 1-based step number.
+    pub step: usize,
+    pub total: usize,
+    pub title: String,
+    pub text: String,
+    pub autoplay: bool,
+    /// Expectation outcomes of the step: (passed, description).
+    pub results: Vec<(bool, String)>,
+}
+
+/// Which keys mean what right now: the dashboard, or one of its popups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InputMode {
+    #[default]
+    Normal,
+    Help,
+    /// Composing a client write: message text and chosen write concern.
+    Compose { text: String, w: u64 },
+    /// Typing an artificial delay in ms for the selected node.
+    Delay { input: String },
+    /// Typing how many requests the selected node fails, and where.
+    Fail { input: String, after: bool },
+}
+
+impl DashboardState {
+    /// The selected node, if there are any nodes.
+    pub fn selected_node(&self) -> Option<&NodeView> {
+        self.nodes.get(self.selected)
+    }
+
+    /// Select the next node, wrapping around.
+    pub fn select_next(&mut self) {
+        if !self.nodes.is_empty() {
+            self.selected = (self.selected + 1) % self.nodes.len();
+        }
+    }
+
+    /// Select the previous node, wrapping around.
+    pub fn select_prev(&mut self) {
+        if !self.nodes.is_empty() {
+            let n = self.nodes.len();
+            self.selected = (self.selected % n + n - 1) % n;
+        }
+    }
+
+    /// Select node `i` (0-based); out-of-range indices are ignored so a stray
+    /// digit key cannot point the selection at nothing.
+    pub fn select_index(&mut self, i: usize) {
+        if i < self.nodes.len() {
+            self.selected = i;
+        }
+    }
+
+    /// Re-clamp the selection after the node list changed size.
+    pub fn clamp_selection(&mut self) {
+        if self.selected >= self.nodes.len() {
+            self.selected = self.nodes.len().saturating_sub(1);
+        }
+    }
+
+    /// The primary's view of secondary `id`, if the primary reported it.
+    pub fn health_of(&self, id: &str) -> Option<&SecondaryHealthView> {
+        self.primary
+            .as_ref()?
+            .secondaries
+            .iter()
+            .find(|s| s.id == id)
+    }
+
+    /// Append a timeline event, dropping the oldest beyond [`MAX_EVENTS`].
+    pub fn push_event(&mut self, at: impl Into<String>, kind: EventKind, text: impl Into<String>) {
+        self.events.push(EventLine {
+            at: at.into(),
+            kind,
+            text: text.into(),
+        });
+        if self.events.len() > MAX_EVENTS {
+            let excess = self.events.len() - MAX_EVENTS;
+            self.events.drain(..excess);
+        }
+    }
+
+    /// The largest write concern the compose popup offers: every node acks.
+    pub fn max_w(&self) -> u64 {
+        (self.nodes.len() as u64).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn three_nodes() -> DashboardState {
+        DashboardState {
+            nodes: ["n1", "n2", "n3"]
+                .iter()
+                .map(|id| NodeView {
+                    id: id.to_string(),
+                    ..NodeView::default()
+                })
+                .collect(),
+            ..DashboardState::default()
+        }
+    }
+
+    #[test]
+    fn selection_wraps_and_ignores_out_of_range() {
+        let mut s = three_nodes();
+        s.select_prev();
+        assert_eq!(s.selected, 2);
+        s.select_next();
+        assert_eq!(s.selected, 0);
+        s.select_index(7);
+        assert_eq!(s.selected, 0);
+        s.select_index(1);
+        assert_eq!(s.selected_node().map(|n| n.id.as_str()), Some("n2"));
+    }
+
+    #[test]
+    fn selection_on_empty_is_a_no_op() {
+        let mut s = DashboardState::default();
+        s.select_next();
+        s.select_prev();
+        assert_eq!(s.selected, 0);
+        assert!(s.selected_node().is_none());
+    }
+
+    #[test]
+    fn push_event_caps_the_timeline() {
+        let mut s = DashboardState::default();
+        for i in 0..MAX_EVENTS + 10 {
+            s.push_event("00:00:00.000", EventKind::Info, format!("e{i}"));
+        }
+        assert_eq!(s.events.len(), MAX_EVENTS);
+        assert_eq!(s.events[0].text, "e10");
+    }
+
+    #[test]
+    fn health_of_finds_secondary() {
+        let mut s = three_nodes();
+        assert!(s.health_of("n2").is_none());
+        s.primary = Some(PrimaryView {
+            secondaries: vec![SecondaryHealthView {
+                id: "n2".into(),
+                lag: 3,
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        assert_eq!(s.health_of("n2").map(|h| h.lag), Some(3));
+        assert!(s.health_of("n3").is_none());
+    }
+
+    #[test]
+    fn faults_decode_from_node_json() {
+        let f: FaultsView = serde_json::from_str(
+            r#"{"delay_ms":500,"fail_next":2,"fail_at":"after_store","block":false}"#,
+        )
+        .expect("valid faults json");
+        assert_eq!(f.delay_ms, 500);
+        assert_eq!(f.fail_at, "after_store");
+        assert!(!f.is_clear());
+    }
+}
