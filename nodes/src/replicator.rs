@@ -116,6 +116,8 @@ pub struct Replicator {
     tasks: JoinSet<Outcome>,
     batches_in_flight: usize,
     heartbeat_in_flight: bool,
+    /// The last heartbeat went unanswered: the next answer means "back".
+    heartbeat_missed: bool,
     last_heartbeat: Option<Instant>,
     rng: StdRng,
 }
@@ -138,6 +140,7 @@ impl Replicator {
             tasks: JoinSet::new(),
             batches_in_flight: 0,
             heartbeat_in_flight: false,
+            heartbeat_missed: false,
             last_heartbeat: None,
             rng: StdRng::from_entropy(),
             primary,
@@ -242,9 +245,10 @@ impl Replicator {
             }
         };
         let delay = backoff.delay(self.failures, &mut self.rng);
-        let due = Instant::now() + delay;
+        let now = Instant::now();
         // An earlier retry already scheduled stays: it will cover this range.
-        self.retry_due = Some(self.retry_due.map_or(due, |d| d.min(due)));
+        let due = self.retry_due.map_or(now + delay, |d| d.min(now + delay));
+        self.retry_due = Some(due);
         info!(
             secondary = %self.id,
             first, last,
@@ -252,7 +256,7 @@ impl Replicator {
             "retry {} for {} in {} ms: {why}",
             self.failures,
             self.id,
-            delay.as_millis()
+            due.saturating_duration_since(now).as_millis()
         );
     }
 
@@ -270,11 +274,14 @@ impl Replicator {
             Ok(position) => {
                 self.last_heartbeat = Some(Instant::now());
                 let before = self.health.state();
+                let was_unreachable = std::mem::take(&mut self.heartbeat_missed);
                 let transition = self.health.heartbeat_ok();
                 self.log_transition(transition);
                 self.accept_position(position);
-                if before != Health::Healthy {
-                    // Back (or first seen): forget the grown backoff.
+                if was_unreachable || before == Health::Unhealthy {
+                    // Reachable again: forget the grown backoff and resume
+                    // now. (A secondary that answers heartbeats but fails
+                    // deliveries keeps its backoff instead.)
                     self.failures = 0;
                     if self.retry_from.is_some() {
                         self.retry_due = Some(Instant::now());
@@ -288,6 +295,7 @@ impl Replicator {
                 }
             }
             Err(why) => {
+                self.heartbeat_missed = true;
                 let transition = self.health.heartbeat_missed(&why);
                 let now_unhealthy = transition
                     .as_ref()

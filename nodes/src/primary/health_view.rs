@@ -9,7 +9,11 @@ pub fn render(primary: &Primary) -> Value {
     let now = Instant::now();
     let last_seq = primary.last_seq();
     let peers = primary.peer_statuses();
-    let healthy = 1 + peers.iter().filter(|p| p.state == Health::Healthy).count();
+    let healthy = Primary::available(&peers);
+    let suspected = peers
+        .iter()
+        .filter(|p| p.state == Health::Suspected)
+        .count();
     let required = primary.config.quorum;
     let secondaries: Vec<Value> = peers
         .iter()
@@ -37,7 +41,7 @@ pub fn render(primary: &Primary) -> Value {
         "role": "primary",
         "last_seq": last_seq,
         "read_only": healthy < required,
-        "quorum": { "healthy": healthy, "required": required, "total": primary.config.total_nodes() },
+        "quorum": { "healthy": healthy, "suspected": suspected, "required": required, "total": primary.config.total_nodes() },
         "writes_waiting": primary.writes_waiting(),
         "faults": primary.faults.snapshot(),
         "faults_enabled": primary.config.faults_enabled,

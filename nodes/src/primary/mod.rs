@@ -175,7 +175,13 @@ impl Primary {
         let _waiting = WaitingGuard::new(&self.writes_waiting);
         let mut acks = self.acks.subscribe();
         let mut stopping = self.stopping.subscribe();
-        let met = acks.wait_for(|a| Self::acks_for(a, seq) >= w);
+        // The acks count is taken inside: the `Ref` that `wait_for` returns
+        // holds the channel's read lock and must not outlive this block.
+        let met = async move {
+            acks.wait_for(|a| Self::acks_for(a, seq) >= w)
+                .await
+                .map(|a| Self::acks_for(&a, seq))
+        };
         let deadline = async {
             match timeout {
                 Some(t) => tokio::time::sleep(t).await,
@@ -183,7 +189,10 @@ impl Primary {
             }
         };
         tokio::select! {
-            _ = met => Ok(self.current_acks(seq)),
+            met = met => match met {
+                Ok(acks) => Ok(acks),
+                Err(_) => Err(WaitError::ShuttingDown { acks: self.current_acks(seq) }),
+            },
             _ = deadline => Err(WaitError::TimedOut { acks: self.current_acks(seq) }),
             _ = stopping.wait_for(|s| *s) => Err(WaitError::ShuttingDown { acks: self.current_acks(seq) }),
         }
@@ -215,13 +224,14 @@ impl Primary {
         });
     }
 
-    /// Healthy nodes, the primary included.
+    /// Nodes that count toward the quorum, the primary included.
     pub fn quorum_healthy(&self) -> usize {
-        1 + self
-            .peers
-            .iter()
-            .filter(|p| p.lock().unwrap_or_else(|e| e.into_inner()).state == Health::Healthy)
-            .count()
+        Self::available(&self.peer_statuses())
+    }
+
+    /// The primary plus every secondary not declared unhealthy.
+    pub fn available(peers: &[PeerStatus]) -> usize {
+        1 + peers.iter().filter(|p| p.state.counts_for_quorum()).count()
     }
 
     pub fn is_read_only(&self) -> bool {

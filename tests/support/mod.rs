@@ -1,0 +1,289 @@
+//! Test support: real `replog` node processes on ephemeral ports, HTTP
+//! helpers, and polling with deadlines. Every process is killed on drop,
+//! so a failing test leaves nothing behind.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_replog");
+
+/// A running node process.
+pub struct Node {
+    pub id: String,
+    pub url: String,
+    pub log: PathBuf,
+    child: Child,
+}
+
+/// A loopback port that was free a moment ago, for a node started later
+/// (the primary must know a late secondary's address in advance).
+pub fn reserve_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("cannot reserve a port: {e}"))
+}
+
+fn log_path(id: &str) -> PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("replog-test-{}-{n}-{id}.log", std::process::id()))
+}
+
+impl Node {
+    pub fn spawn(id: &str, args: &[String]) -> Node {
+        let log = log_path(id);
+        let stderr = std::fs::File::create(&log)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env_remove("REPLOG_SECONDARIES")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        #[cfg(target_os = "linux")]
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            // Dies with the test process even if the test is killed.
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {BIN}: {e}"));
+        let stdout = child.stdout.take().expect("stdout was piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            // Keep draining so the child never blocks on a full pipe.
+            let mut sink = String::new();
+            while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+                sink.clear();
+            }
+        });
+        let mut node = Node {
+            id: id.to_string(),
+            url: String::new(),
+            log,
+            child,
+        };
+        let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
+        match line.trim().strip_prefix("listening on ") {
+            Some(url) => node.url = url.to_string(),
+            None => panic!(
+                "node {id} did not announce its address (got {line:?}); log:\n{}",
+                node.log_text()
+            ),
+        }
+        node
+    }
+
+    pub fn secondary(id: &str, port: u16, extra: &[&str]) -> Node {
+        let mut args: Vec<String> = ["node", "secondary", "--id", id, "--faults", "--listen"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.push(format!("127.0.0.1:{port}"));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Node::spawn(id, &args)
+    }
+
+    /// A primary replicating to `secondaries` (id, url).
+    pub fn primary(secondaries: &[(&str, &str)], extra: &[&str]) -> Node {
+        let mut args: Vec<String> = [
+            "node",
+            "primary",
+            "--id",
+            "p",
+            "--faults",
+            "--listen",
+            "127.0.0.1:0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for (id, url) in secondaries {
+            args.push("--secondary".into());
+            args.push(format!("{id}={url}"));
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Node::spawn("p", &args)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {}", self.url))
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, sig: i32) {
+        unsafe {
+            libc::kill(self.child.id() as i32, sig);
+        }
+    }
+
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    pub fn kill(&mut self) {
+        self.resume();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the node to stop with SIGTERM and returns its exit status.
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            eprintln!("--- log of node {} ---\n{}", self.id, self.log_text());
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"))
+}
+
+/// (status, JSON body, Retry-After header).
+pub async fn request(
+    method: reqwest::Method,
+    url: &str,
+    body: Option<String>,
+) -> Result<(u16, Value, Option<String>), String> {
+    let mut req = http().request(method, url).timeout(Duration::from_secs(60));
+    if let Some(b) = body {
+        req = req.header("content-type", "application/json").body(b);
+    }
+    let resp = req.send().await.map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    let value = serde_json::from_str(&text).map_err(|e| format!("not JSON ({e}): {text:?}"))?;
+    Ok((status, value, retry_after))
+}
+
+pub async fn post_json(url: &str, body: Value) -> (u16, Value) {
+    let (s, v, _) = request(reqwest::Method::POST, url, Some(body.to_string()))
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    (s, v)
+}
+
+pub async fn get_json(url: &str) -> Value {
+    let (s, v, _) = request(reqwest::Method::GET, url, None)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(s, 200, "GET {url} -> {s} {v}");
+    v
+}
+
+/// Sends a write; returns (status, body).
+pub async fn write(primary: &str, message: &str, w: u64) -> (u16, Value) {
+    post_json(
+        &format!("{primary}/messages"),
+        json!({"message": message, "w": w}),
+    )
+    .await
+}
+
+pub async fn set_faults(node: &str, faults: Value) {
+    let (s, v) = post_json(&format!("{node}/faults"), faults).await;
+    assert_eq!(s, 200, "POST /faults -> {s} {v}");
+}
+
+/// The texts a node shows, in order.
+pub async fn messages(node: &str) -> Vec<String> {
+    let v = get_json(&format!("{node}/messages")).await;
+    v["messages"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| m["message"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub async fn health(node: &str) -> Value {
+    get_json(&format!("{node}/health")).await
+}
+
+/// The primary's view of secondary `id`.
+pub async fn secondary_state(primary: &str, id: &str) -> Value {
+    let h = health(primary).await;
+    h["secondaries"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["id"] == id).cloned())
+        .unwrap_or_else(|| panic!("no secondary {id} in {h}"))
+}
+
+/// Polls `probe` until it returns Ok, or panics after `timeout` with the
+/// last thing it saw.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match probe().await {
+            Ok(v) => return v,
+            Err(seen) => {
+                if Instant::now() > deadline {
+                    panic!("timed out after {timeout:?} waiting for {what}; last seen: {seen}");
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
