@@ -14,17 +14,33 @@ const MAX_DIGITS: usize = 9;
 /// Something the controller must do; node arguments are node ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Send { text: String, w: u64 },
+    Send {
+        text: String,
+        w: u64,
+    },
     Pause(String),
     Resume(String),
     Kill(String),
     Restart(String),
     /// `ms == 0` clears the delay.
-    SetDelay { node: String, ms: u64 },
-    FailNext { node: String, n: u64, after_store: bool },
-    Block { node: String, on: bool },
+    SetDelay {
+        node: String,
+        ms: u64,
+    },
+    FailNext {
+        node: String,
+        n: u64,
+        after_store: bool,
+    },
+    Block {
+        node: String,
+        on: bool,
+    },
     ClearFaults(String),
-    Partition { node: String, on: bool },
+    Partition {
+        node: String,
+        on: bool,
+    },
     Quit,
     DemoNext,
     DemoPrev,
@@ -55,7 +71,9 @@ pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<Command> 
 
 fn normal(state: &mut DashboardState, key: KeyEvent) -> Option<Command> {
     let binding = bindings::lookup(state, &key)?;
-    let node = state.selected_node().map(|n| (n.id.clone(), n.process, n.faults.block));
+    let node = state
+        .selected_node()
+        .map(|n| (n.id.clone(), n.process, n.faults.block));
     match binding.action {
         Action::SelectStep => {
             match key.code {
@@ -128,7 +146,12 @@ fn normal(state: &mut DashboardState, key: KeyEvent) -> Option<Command> {
 
 /// Compose popup: printable keys type, ↑/Tab raise w, ↓/⇧Tab lower it
 /// (wrapping within 1..=nodes), Enter sends, Esc cancels.
-fn compose(state: &mut DashboardState, key: KeyEvent, mut text: String, mut w: u64) -> Option<Command> {
+fn compose(
+    state: &mut DashboardState,
+    key: KeyEvent,
+    mut text: String,
+    mut w: u64,
+) -> Option<Command> {
     let max = state.max_w();
     match key.code {
         KeyCode::Esc => return None,
@@ -182,7 +205,12 @@ fn delay(state: &mut DashboardState, key: KeyEvent, mut input: String) -> Option
 
 /// Fail popup: digits, Backspace, Tab or `a` toggles before/after store,
 /// Enter applies (empty means 1), Esc cancels.
-fn fail(state: &mut DashboardState, key: KeyEvent, mut input: String, mut after: bool) -> Option<Command> {
+fn fail(
+    state: &mut DashboardState,
+    key: KeyEvent,
+    mut input: String,
+    mut after: bool,
+) -> Option<Command> {
     match key.code {
         KeyCode::Esc => return None,
         KeyCode::Enter => {

@@ -214,11 +214,19 @@ pub enum InputMode {
     Normal,
     Help,
     /// Composing a client write: message text and chosen write concern.
-    Compose { text: String, w: u64 },
+    Compose {
+        text: String,
+        w: u64,
+    },
     /// Typing an artificial delay in ms for the selected node.
-    Delay { input: String },
+    Delay {
+        input: String,
+    },
     /// Typing how many requests the selected node fails, and where.
-    Fail { input: String, after: bool },
+    Fail {
+        input: String,
+        after: bool,
+    },
 }
 
 impl DashboardState {

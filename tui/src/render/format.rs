@@ -55,7 +55,11 @@ pub fn clip_front(s: &str, max: usize) -> String {
 
 /// The newest `lines` that fit in `rows`, with a leading "… N earlier" line
 /// when some had to be left out.
-pub fn tail_with_ellipsis<'a>(mut lines: Vec<Line<'a>>, rows: usize, marker: impl FnOnce(usize) -> Line<'a>) -> Vec<Line<'a>> {
+pub fn tail_with_ellipsis<'a>(
+    mut lines: Vec<Line<'a>>,
+    rows: usize,
+    marker: impl FnOnce(usize) -> Line<'a>,
+) -> Vec<Line<'a>> {
     if lines.len() <= rows {
         return lines;
     }
@@ -70,6 +74,81 @@ pub fn tail_with_ellipsis<'a>(mut lines: Vec<Line<'a>>, rows: usize, marker: imp
     out
 }
 
+/// Make untrusted text safe to draw: drop ANSI escape sequences (log files
+/// written with colour) and control characters, which would move the real
+/// terminal's cursor behind ratatui's back; tabs become spaces.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                // CSI: ESC [ params final-byte(@..~); other escapes: skip one char.
+                if chars.next_if_eq(&'[').is_some() {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                } else {
+                    chars.next();
+                }
+            }
+            '\t' => out.push_str("    "),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Greedy word wrap to `width` characters; words longer than a row are
+/// split. Exact, so panels that must keep their newest line at the bottom
+/// can count rows before drawing.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    wrap_hanging(text, width, width)
+}
+
+/// Word wrap whose first row is `first` wide and later rows `rest` wide
+/// (for text that follows a prefix on its first row only).
+pub fn wrap_hanging(text: &str, first: usize, rest: usize) -> Vec<String> {
+    let width_of_row = |rows: &Vec<String>| if rows.is_empty() { first } else { rest }.max(1);
+    let mut rows: Vec<String> = Vec::new();
+    let mut row = String::new();
+    let mut row_len = 0;
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        let width = width_of_row(&rows);
+        // A word that fits on an empty row moves down whole; one that does
+        // not is split wherever the row ends.
+        let fits = row_len + 1 + word.len() <= width;
+        let row_full = row_len + 1 >= width;
+        if row_len > 0 && !fits && (word.len() <= rest.max(1) || row_full) {
+            rows.push(std::mem::take(&mut row));
+            row_len = 0;
+        }
+        if row_len > 0 {
+            row.push(' ');
+            row_len += 1;
+        }
+        loop {
+            let room = width_of_row(&rows).saturating_sub(row_len);
+            if word.len() <= room {
+                row.extend(word.iter());
+                row_len += word.len();
+                break;
+            }
+            if room > 0 {
+                row.extend(word.drain(..room));
+            }
+            rows.push(std::mem::take(&mut row));
+            row_len = 0;
+        }
+    }
+    rows.push(row);
+    rows
+}
+
 /// A rectangle of at most `w`×`h` centred in `area`, never larger than it.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
@@ -82,24 +161,13 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-/// Rows `text` needs when word-wrapped to `width` (an estimate that errs high,
-/// so panels sized by it do not cut their last line).
+/// Rows `text` needs when word-wrapped to `width`, counting its own line breaks.
 pub fn wrapped_rows(text: &str, width: u16) -> u16 {
-    let width = usize::from(width.max(1));
-    text.lines()
-        .map(|l| {
-            let n = l.chars().count();
-            // +1 slack per long line for word-boundary breaks.
-            if n <= width {
-                1
-            } else {
-                n / width + 2
-            }
-        })
-        .sum::<usize>()
-        .max(1)
-        .try_into()
-        .unwrap_or(u16::MAX)
+    let rows: usize = text
+        .lines()
+        .map(|l| wrap_words(l, usize::from(width)).len())
+        .sum();
+    u16::try_from(rows.max(1)).unwrap_or(u16::MAX)
 }
 
 #[cfg(test)]
@@ -131,6 +199,24 @@ mod tests {
     }
 
     #[test]
+    fn sanitize_strips_escapes_and_controls() {
+        assert_eq!(sanitize("\u{1b}[32mINFO\u{1b}[0m ok\r\n"), "INFO ok");
+        assert_eq!(sanitize("a\tb"), "a    b");
+        assert_eq!(sanitize("plain ✔"), "plain ✔");
+    }
+
+    #[test]
+    fn word_wrap() {
+        assert_eq!(wrap_words("aa bb cc", 5), ["aa bb", "cc"]);
+        assert_eq!(wrap_words("abcdefgh", 3), ["abc", "def", "gh"]);
+        assert_eq!(wrap_words("ab cdefgh", 4), ["ab c", "defg", "h"]);
+        assert_eq!(wrap_words("", 4), [""]);
+        assert_eq!(wrap_words("abc", 0), ["a", "b", "c"]);
+        assert_eq!(wrap_words("abc defgh", 3), ["abc", "def", "gh"]);
+        assert_eq!(wrap_hanging("aa bb cc dd", 2, 5), ["aa", "bb cc", "dd"]);
+    }
+
+    #[test]
     fn centered_never_exceeds_area() {
         let area = Rect::new(2, 3, 10, 4);
         let r = centered(area, 50, 50);
@@ -141,6 +227,9 @@ mod tests {
     fn w_meanings() {
         assert!(w_meaning(1, 3).contains("primary alone"));
         assert_eq!(w_meaning(2, 3), "w=2: primary + 1 secondary must ack");
-        assert_eq!(w_meaning(3, 3), "w=3: primary + 2 secondaries must ack (every node)");
+        assert_eq!(
+            w_meaning(3, 3),
+            "w=3: primary + 2 secondaries must ack (every node)"
+        );
     }
 }

@@ -1,0 +1,280 @@
+//! One panel per node, side by side: identity, process, faults, the primary's
+//! view of it, and its log with held messages.
+
+use super::format::{duration, sanitize, tail_with_ellipsis};
+use super::pack::{pack, Group};
+use super::theme::Theme;
+use crate::model::{DashboardState, NodeView, PrimaryView, Role, SecondaryHealthView};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+use ratatui::Frame;
+
+/// Rows the tallest panel would like at this total width, borders included,
+/// so the layout can hand any spare rows to the timeline below.
+pub fn wanted_height(state: &DashboardState, width: u16) -> u16 {
+    let n = state.nodes.len().max(1);
+    let inner = (usize::from(width) / n).saturating_sub(2);
+    let rows = state
+        .nodes
+        .iter()
+        .map(|node| {
+            status_lines(state, node, inner, Theme::new(false)).len()
+                + 1
+                + log_lines(node, Theme::new(false)).len()
+        })
+        .max()
+        .unwrap_or(1);
+    u16::try_from(rows + 2).unwrap_or(u16::MAX)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &DashboardState, t: Theme) {
+    if state.nodes.is_empty() {
+        let block = Block::bordered().title(" nodes ");
+        let body = Paragraph::new(Line::styled(
+            "no nodes yet — starting the cluster…",
+            t.dim(),
+        ))
+        .block(block);
+        frame.render_widget(body, area);
+        return;
+    }
+    let n = u32::try_from(state.nodes.len()).unwrap_or(u32::MAX);
+    let cols = Layout::horizontal((0..n).map(|_| Constraint::Ratio(1, n))).split(area);
+    for (i, (node, col)) in state.nodes.iter().zip(cols.iter()).enumerate() {
+        draw_node(frame, *col, state, i, node, t);
+    }
+}
+
+fn draw_node(
+    frame: &mut Frame,
+    area: Rect,
+    state: &DashboardState,
+    index: usize,
+    node: &NodeView,
+    t: Theme,
+) {
+    let selected = index == state.selected;
+    let role = match node.role {
+        Role::Primary => "primary",
+        Role::Secondary => "secondary",
+    };
+    // The ▶ … ◀ marks and the double border show the selection without colour.
+    let title = if selected {
+        format!("▶ {} {} · {} ◀", index + 1, node.id, role)
+    } else {
+        format!(" {} {} · {} ", index + 1, node.id, role)
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(if selected {
+            BorderType::Double
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(if selected {
+            t.selected_border()
+        } else {
+            t.plain()
+        })
+        .title(Line::styled(title, t.strong()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let width = usize::from(inner.width);
+    let mut lines = status_lines(state, node, width, t);
+    lines.push(rule(&log_title(node, width), width, t));
+    let rows = usize::from(inner.height).saturating_sub(lines.len());
+    lines.extend(tail_with_ellipsis(log_lines(node, t), rows, |n| {
+        Line::styled(format!("… {n} earlier"), t.dim())
+    }));
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Everything above the log, packed to the panel's width.
+fn status_lines<'a>(
+    state: &DashboardState,
+    node: &NodeView,
+    width: usize,
+    t: Theme,
+) -> Vec<Line<'a>> {
+    // The scheme is the same for every node; the address is what matters.
+    let addr = node
+        .url
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .to_string();
+    let mut groups = vec![Group::one(vec![Span::styled(addr, t.dim())])];
+
+    let (pstyle, ptext) = t.process(node.process);
+    let reach = if node.reachable {
+        Span::styled("✔ answering", t.ok())
+    } else {
+        Span::styled("✖ not answering", t.bad())
+    };
+    groups.push(Group::dotted(vec![
+        vec![Span::styled(ptext, pstyle)],
+        vec![reach],
+    ]));
+    groups.push(faults_group(node, t));
+
+    match node.role {
+        Role::Primary => match &state.primary {
+            Some(p) => groups.extend(primary_groups(p, t)),
+            None => groups.push(Group::one(vec![Span::styled(
+                "✖ no /health answer",
+                t.bad(),
+            )])),
+        },
+        Role::Secondary => match state.health_of(&node.id) {
+            Some(h) => groups.extend(secondary_groups(h, t)),
+            None => groups.push(Group::one(vec![Span::styled(
+                "no health from primary",
+                t.dim(),
+            )])),
+        },
+    }
+    groups.into_iter().flat_map(|g| pack(g, width)).collect()
+}
+
+fn faults_group<'a>(node: &NodeView, t: Theme) -> Group<'a> {
+    let f = &node.faults;
+    if f.is_clear() {
+        return Group::one(vec![Span::styled("faults: none", t.dim())]);
+    }
+    let mut g = Group::default();
+    if f.delay_ms > 0 {
+        g = g.then(
+            " · ",
+            vec![Span::styled(
+                format!("⚠ delay {}", duration(f.delay_ms)),
+                t.warn(),
+            )],
+        );
+    }
+    if f.fail_next > 0 {
+        let at = if f.fail_at == "after_store" {
+            "(after store)"
+        } else {
+            "(before store)"
+        };
+        g = g
+            .then(
+                " · ",
+                vec![Span::styled(
+                    format!("⚠ fail next {}", f.fail_next),
+                    t.warn(),
+                )],
+            )
+            .then(" ", vec![Span::styled(at, t.warn())]);
+    }
+    if f.block {
+        g = g.then(" · ", vec![Span::styled("⊘ blocked", t.bad())]);
+    }
+    g
+}
+
+fn primary_groups<'a>(p: &PrimaryView, t: Theme) -> Vec<Group<'a>> {
+    let writes = if p.read_only {
+        Span::styled("✖ READ-ONLY", t.bad())
+    } else {
+        Span::styled("✔ accepting writes", t.ok())
+    };
+    vec![
+        Group::dotted(vec![
+            vec![Span::raw(format!("last seq #{}", p.last_seq))],
+            vec![writes],
+        ]),
+        Group::dotted(vec![
+            vec![Span::raw(format!(
+                "quorum {}/{} healthy",
+                p.quorum_healthy, p.quorum_total
+            ))],
+            vec![Span::raw(format!("need {}", p.quorum_required))],
+        ]),
+    ]
+}
+
+/// The secondary as the primary sees it.
+fn secondary_groups<'a>(h: &SecondaryHealthView, t: Theme) -> Vec<Group<'a>> {
+    let (hstyle, htext) = t.health(h.state);
+    let heartbeat = match h.last_heartbeat_ms_ago {
+        Some(ms) => format!("♥ {} ago", duration(ms)),
+        None => "♥ never".to_string(),
+    };
+    let lag_style = if h.lag > 0 { t.warn() } else { t.plain() };
+    let retries = if h.pending_retries > 0 {
+        let when = match h.next_retry_in_ms {
+            Some(ms) => format!("in {}", duration(ms)),
+            None => "in flight".to_string(),
+        };
+        Group::one(vec![Span::styled(
+            format!("⟳ retry #{}", h.retry_attempt),
+            t.warn(),
+        )])
+        .then(" ", vec![Span::styled(when, t.warn())])
+        .then(
+            " · ",
+            vec![Span::styled(
+                format!("{} pending", h.pending_retries),
+                t.warn(),
+            )],
+        )
+    } else {
+        Group::one(vec![Span::styled("no pending retries", t.dim())])
+    };
+    vec![
+        Group::one(vec![Span::raw("primary sees:")]).then(" ", vec![Span::styled(htext, hstyle)]),
+        Group::dotted(vec![
+            vec![Span::raw(format!("acked #{}", h.acked_seq))],
+            vec![Span::styled(format!("lag {}", h.lag), lag_style)],
+            vec![Span::raw(heartbeat)],
+        ]),
+        retries,
+    ]
+}
+
+fn log_title(node: &NodeView, width: usize) -> String {
+    let (v, h) = (node.messages.len(), node.held.len());
+    match (h, width >= 28) {
+        (0, true) => format!("log: {v} visible"),
+        (0, false) => format!("log: {v}"),
+        (_, true) => format!("log: {v} visible, {h} held"),
+        (_, false) => format!("log: {v} +{h} held"),
+    }
+}
+
+/// A "── label ─────" separator filling the width.
+fn rule<'a>(label: &str, width: usize, t: Theme) -> Line<'a> {
+    let head = format!("── {label} ");
+    let fill = width.saturating_sub(head.chars().count());
+    Line::styled(format!("{head}{}", "─".repeat(fill)), t.dim())
+}
+
+/// Visible messages, then the gap, then the held ones: held messages come
+/// last so they survive when the panel is too short for everything.
+fn log_lines<'a>(node: &NodeView, t: Theme) -> Vec<Line<'a>> {
+    let mut lines: Vec<Line> = node
+        .messages
+        .iter()
+        .map(|(seq, text)| Line::raw(format!("#{seq} {}", sanitize(text))))
+        .collect();
+    if let Some(first_held) = node.held.iter().map(|(s, _)| *s).min() {
+        let next = node.messages.iter().map(|(s, _)| *s).max().unwrap_or(0) + 1;
+        if first_held > next {
+            let missing = if first_held - next == 1 {
+                format!("#{next}")
+            } else {
+                format!("#{next}–#{}", first_held - 1)
+            };
+            lines.push(Line::styled(format!("┄ gap: {missing} missing ┄"), t.bad()));
+        }
+        lines.extend(node.held.iter().map(|(seq, text)| {
+            Line::styled(format!("⧗ held #{seq} {}", sanitize(text)), t.warn())
+        }));
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled("(empty)", t.dim()));
+    }
+    lines
+}

@@ -1,0 +1,373 @@
+//! Shared fixtures: a hand-built three-node cluster in various situations,
+//! and a helper that renders a state to plain text.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use replog_tui::*;
+use unicode_width::UnicodeWidthStr;
+
+pub fn node(id: &str, role: Role, port: u16, msgs: u64) -> NodeView {
+    NodeView {
+        id: id.into(),
+        role,
+        url: format!("http://127.0.0.1:{port}"),
+        process: ProcState::Running,
+        reachable: true,
+        messages: (1..=msgs).map(|s| (s, format!("Msg{s}"))).collect(),
+        held: vec![],
+        faults: FaultsView {
+            fail_at: "before_store".into(),
+            ..FaultsView::default()
+        },
+    }
+}
+
+pub fn sec_health(id: &str, port: u16, acked: u64, last: u64) -> SecondaryHealthView {
+    SecondaryHealthView {
+        id: id.into(),
+        url: format!("http://127.0.0.1:{port}"),
+        state: Health::Healthy,
+        acked_seq: acked,
+        lag: last - acked,
+        last_heartbeat_ms_ago: Some(180),
+        pending_retries: 0,
+        retry_attempt: 0,
+        next_retry_in_ms: None,
+    }
+}
+
+/// Primary n1 and secondaries n2, n3, all healthy with 3 messages.
+pub fn healthy() -> DashboardState {
+    let mut s = DashboardState {
+        title: "replog — local cluster".into(),
+        nodes: vec![
+            node("n1", Role::Primary, 7001, 3),
+            node("n2", Role::Secondary, 7002, 3),
+            node("n3", Role::Secondary, 7003, 3),
+        ],
+        selected: 0,
+        primary: Some(PrimaryView {
+            last_seq: 3,
+            read_only: false,
+            quorum_healthy: 3,
+            quorum_required: 2,
+            quorum_total: 3,
+            secondaries: vec![sec_health("n2", 7002, 3, 3), sec_health("n3", 7003, 3, 3)],
+        }),
+        writes: vec![WriteView {
+            id: 3,
+            text: "Msg3".into(),
+            w: 3,
+            acks: 3,
+            elapsed_ms: 42,
+            status: WriteStatus::Done { seq: 3, acks: 3 },
+        }],
+        events: vec![],
+        log_tail: vec![
+            "19:42:01.004 INFO n1 listening on 127.0.0.1:7001".into(),
+            "19:42:03.100 INFO append seq=3 len=4".into(),
+            "19:42:03.120 INFO seq=3 acked by n2, n3".into(),
+        ],
+        mode: InputMode::Normal,
+        color: true,
+        run_dir: "/tmp/replog-run".into(),
+        narration: None,
+        docker: false,
+        status_message: Some("sent Msg3 at w=3: ok seq 3".into()),
+        last_w: 3,
+    };
+    s.push_event("19:42:01.000", EventKind::Process, "started n1, n2, n3");
+    s.push_event("19:42:01.400", EventKind::Health, "n2 healthy, n3 healthy");
+    s.push_event("19:42:03.100", EventKind::Send, "Msg3 w=3 → n1");
+    s.push_event(
+        "19:42:03.120",
+        EventKind::Ack,
+        "seq 3 acked by n2, n3 (3/3)",
+    );
+    s
+}
+
+fn set_health(s: &mut DashboardState, id: &str, f: impl FnOnce(&mut SecondaryHealthView)) {
+    if let Some(h) = s
+        .primary
+        .as_mut()
+        .and_then(|p| p.secondaries.iter_mut().find(|h| h.id == id))
+    {
+        f(h);
+    }
+}
+
+fn node_mut<'a>(s: &'a mut DashboardState, id: &str) -> &'a mut NodeView {
+    s.nodes
+        .iter_mut()
+        .find(|n| n.id == id)
+        .expect("fixture node exists")
+}
+
+/// n2 paused (suspected), n3 killed (unhealthy); writes pile up behind them.
+pub fn degraded() -> DashboardState {
+    let mut s = healthy();
+    node_mut(&mut s, "n2").process = ProcState::Paused;
+    node_mut(&mut s, "n2").reachable = false;
+    node_mut(&mut s, "n3").process = ProcState::Killed;
+    node_mut(&mut s, "n3").reachable = false;
+    node_mut(&mut s, "n1").messages.push((4, "Msg4".into()));
+    if let Some(p) = s.primary.as_mut() {
+        p.last_seq = 4;
+        p.quorum_healthy = 2;
+    }
+    set_health(&mut s, "n2", |h| {
+        h.state = Health::Suspected;
+        h.lag = 1;
+        h.last_heartbeat_ms_ago = Some(2_400);
+    });
+    set_health(&mut s, "n3", |h| {
+        h.state = Health::Unhealthy;
+        h.lag = 1;
+        h.last_heartbeat_ms_ago = Some(9_800);
+    });
+    s.push_event("19:42:05.000", EventKind::Process, "paused n2");
+    s.push_event("19:42:06.000", EventKind::Process, "killed n3");
+    s.push_event(
+        "19:42:07.500",
+        EventKind::Health,
+        "n2 healthy → suspected (missed heartbeat)",
+    );
+    s.push_event(
+        "19:42:09.500",
+        EventKind::Health,
+        "n3 suspected → unhealthy",
+    );
+    s
+}
+
+/// Only the primary is healthy: quorum lost, writes refused.
+pub fn read_only() -> DashboardState {
+    let mut s = degraded();
+    set_health(&mut s, "n2", |h| h.state = Health::Unhealthy);
+    if let Some(p) = s.primary.as_mut() {
+        p.read_only = true;
+        p.quorum_healthy = 1;
+    }
+    s.writes.insert(
+        0,
+        WriteView {
+            id: 5,
+            text: "Msg5".into(),
+            w: 1,
+            acks: 1,
+            elapsed_ms: 12,
+            status: WriteStatus::Failed {
+                status: Some(503),
+                error: "read-only: no quorum (1 healthy, 2 required)".into(),
+            },
+        },
+    );
+    s.push_event(
+        "19:42:10.000",
+        EventKind::Quorum,
+        "quorum lost: 1/3 healthy, need 2 → read-only",
+    );
+    s.push_event(
+        "19:42:11.000",
+        EventKind::Error,
+        "Msg5 refused: 503 read-only",
+    );
+    s.status_message = Some("Msg5 failed: 503 read-only".into());
+    s
+}
+
+/// n2 fails requests and is delayed; the primary retries with backoff.
+pub fn retrying() -> DashboardState {
+    let mut s = healthy();
+    {
+        let n2 = node_mut(&mut s, "n2");
+        n2.faults.fail_next = 2;
+        n2.faults.fail_at = "after_store".into();
+        n2.faults.delay_ms = 1_500;
+    }
+    node_mut(&mut s, "n3").faults.block = true;
+    node_mut(&mut s, "n1").messages.push((4, "Msg4".into()));
+    if let Some(p) = s.primary.as_mut() {
+        p.last_seq = 4;
+    }
+    set_health(&mut s, "n2", |h| {
+        h.state = Health::Suspected;
+        h.lag = 1;
+        h.pending_retries = 1;
+        h.retry_attempt = 3;
+        h.next_retry_in_ms = Some(1_200);
+    });
+    set_health(&mut s, "n3", |h| {
+        h.lag = 1;
+        h.pending_retries = 2;
+        h.retry_attempt = 5;
+        h.next_retry_in_ms = Some(350);
+    });
+    s.writes.insert(
+        0,
+        WriteView {
+            id: 4,
+            text: "Msg4".into(),
+            w: 3,
+            acks: 1,
+            elapsed_ms: 4_200,
+            status: WriteStatus::Pending,
+        },
+    );
+    s.push_event(
+        "19:42:12.000",
+        EventKind::Fault,
+        "n2 fail next 2 after store, delay 1.5s",
+    );
+    s.push_event("19:42:12.500", EventKind::Fault, "n3 blocked");
+    s.push_event("19:42:13.000", EventKind::Send, "Msg4 w=3 → n1");
+    s.push_event(
+        "19:42:13.600",
+        EventKind::Retry,
+        "n2 seq 4 failed (500), retry #3 in 1.2s",
+    );
+    s.push_event(
+        "19:42:13.700",
+        EventKind::Retry,
+        "n3 seq 4 refused (blocked), retry #5 in 350ms",
+    );
+    s.selected = 1;
+    s.docker = true;
+    s
+}
+
+/// n3 received #5 and #6 but not #4: they wait behind the gap.
+pub fn held_gap() -> DashboardState {
+    let mut s = healthy();
+    for seq in 4..=6 {
+        node_mut(&mut s, "n1")
+            .messages
+            .push((seq, format!("Msg{seq}")));
+    }
+    node_mut(&mut s, "n2").messages = s.nodes[0].messages.clone();
+    node_mut(&mut s, "n3").held = vec![(5, "Msg5".into()), (6, "Msg6".into())];
+    if let Some(p) = s.primary.as_mut() {
+        p.last_seq = 6;
+    }
+    set_health(&mut s, "n2", |h| {
+        h.acked_seq = 6;
+        h.lag = 0;
+    });
+    set_health(&mut s, "n3", |h| {
+        h.acked_seq = 3;
+        h.lag = 3;
+        h.pending_retries = 1;
+        h.retry_attempt = 1;
+        h.next_retry_in_ms = Some(800);
+    });
+    s.selected = 2;
+    s
+}
+
+/// Several writes at different stages.
+pub fn writes_in_flight() -> DashboardState {
+    let mut s = retrying();
+    s.writes = vec![
+        WriteView {
+            id: 7,
+            text: "Msg7".into(),
+            w: 3,
+            acks: 1,
+            elapsed_ms: 4_200,
+            status: WriteStatus::Pending,
+        },
+        WriteView {
+            id: 8,
+            text: "a rather long message that will not fit".into(),
+            w: 2,
+            acks: 1,
+            elapsed_ms: 900,
+            status: WriteStatus::Pending,
+        },
+        WriteView {
+            id: 6,
+            text: "Msg6".into(),
+            w: 2,
+            acks: 2,
+            elapsed_ms: 1_700,
+            status: WriteStatus::Done { seq: 6, acks: 2 },
+        },
+        WriteView {
+            id: 5,
+            text: "Msg5".into(),
+            w: 1,
+            acks: 1,
+            elapsed_ms: 8,
+            status: WriteStatus::Done { seq: 5, acks: 1 },
+        },
+        WriteView {
+            id: 4,
+            text: "Msg4".into(),
+            w: 3,
+            acks: 1,
+            elapsed_ms: 30_000,
+            status: WriteStatus::Failed {
+                status: None,
+                error: "timed out after 30s".into(),
+            },
+        },
+    ];
+    s
+}
+
+pub fn narrated() -> DashboardState {
+    let mut s = healthy();
+    s.narration = Some(Narration {
+        scenario: "write concern".into(),
+        step: 2,
+        total: 6,
+        title: "A write with w=3 waits for every secondary".into(),
+        text: "We pause n2, then send Msg4 with w=3. The primary stores it at once and \
+               replicates to n2 and n3, but with n2 paused only n3 can acknowledge, so the \
+               client stays blocked until n2 is resumed.\nWatch the writes panel: acks 2/3."
+            .into(),
+        autoplay: false,
+        results: vec![
+            (true, "n3 has Msg4".into()),
+            (false, "the write is still pending after 2s".into()),
+        ],
+    });
+    s
+}
+
+/// Render `state` at `w`×`h` and return the screen as text, one row a line,
+/// trailing blanks trimmed; wide symbols take one character, not two.
+pub fn render(state: &DashboardState, w: u16, h: u16) -> String {
+    let buffer = render_buffer(state, w, h);
+    buffer_text(&buffer)
+}
+
+pub fn render_buffer(state: &DashboardState, w: u16, h: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    terminal
+        .draw(|f| replog_tui::draw(f, state))
+        .expect("draw succeeds");
+    terminal.backend().buffer().clone()
+}
+
+pub fn buffer_text(buffer: &Buffer) -> String {
+    let width = usize::from(buffer.area.width.max(1));
+    let mut out = String::new();
+    for row in buffer.content.chunks(width) {
+        let mut line = String::new();
+        let mut skip = 0usize;
+        for cell in row {
+            if skip == 0 {
+                line.push_str(cell.symbol());
+            }
+            skip = skip.max(cell.symbol().width()).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}

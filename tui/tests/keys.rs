@@ -1,0 +1,302 @@
+//! Key handling: what each key does to the state and which command it returns.
+
+mod common;
+
+use common::*;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use replog_tui::bindings::BINDINGS;
+use replog_tui::{handle_key, Command, DashboardState, InputMode, ProcState};
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+fn press(s: &mut DashboardState, keys: &[KeyEvent]) -> Vec<Command> {
+    keys.iter().filter_map(|k| handle_key(s, *k)).collect()
+}
+
+fn type_str(s: &mut DashboardState, text: &str) {
+    for c in text.chars() {
+        assert_eq!(handle_key(s, ch(c)), None);
+    }
+}
+
+#[test]
+fn compose_flow_sends_with_chosen_w() {
+    let mut s = healthy();
+    s.last_w = 0; // never sent: starts at w=1
+    assert_eq!(handle_key(&mut s, ch('s')), None);
+    assert_eq!(
+        s.mode,
+        InputMode::Compose {
+            text: String::new(),
+            w: 1
+        }
+    );
+    // Letters used as commands elsewhere just type here.
+    type_str(&mut s, "kq p");
+    handle_key(&mut s, key(KeyCode::Backspace));
+    type_str(&mut s, "2");
+    handle_key(&mut s, key(KeyCode::Tab)); // w=2
+    handle_key(&mut s, key(KeyCode::Up)); // w=3
+    handle_key(&mut s, key(KeyCode::Up)); // wraps to w=1
+    handle_key(&mut s, key(KeyCode::Down)); // wraps back to w=3
+    handle_key(&mut s, key(KeyCode::BackTab)); // w=2
+    assert_eq!(
+        handle_key(&mut s, key(KeyCode::Enter)),
+        Some(Command::Send {
+            text: "kq 2".into(),
+            w: 2
+        })
+    );
+    assert_eq!(s.mode, InputMode::Normal);
+    // The next compose starts from the last w.
+    handle_key(&mut s, ch('s'));
+    assert!(matches!(s.mode, InputMode::Compose { w: 2, .. }));
+}
+
+#[test]
+fn compose_esc_cancels_and_empty_enter_stays() {
+    let mut s = healthy();
+    handle_key(&mut s, ch('s'));
+    assert_eq!(handle_key(&mut s, key(KeyCode::Enter)), None);
+    assert!(matches!(s.mode, InputMode::Compose { .. }));
+    assert!(s.status_message.is_some());
+    assert_eq!(handle_key(&mut s, key(KeyCode::Esc)), None);
+    assert_eq!(s.mode, InputMode::Normal);
+}
+
+#[test]
+fn pause_resumes_a_paused_node() {
+    let mut s = healthy();
+    s.select_index(1);
+    assert_eq!(
+        handle_key(&mut s, ch('p')),
+        Some(Command::Pause("n2".into()))
+    );
+    s.nodes[1].process = ProcState::Paused;
+    assert_eq!(
+        handle_key(&mut s, ch('p')),
+        Some(Command::Resume("n2".into()))
+    );
+}
+
+#[test]
+fn node_commands_target_the_selection() {
+    let mut s = healthy();
+    handle_key(&mut s, ch('3'));
+    assert_eq!(
+        press(&mut s, &[ch('k'), ch('r'), ch('c')]),
+        [
+            Command::Kill("n3".into()),
+            Command::Restart("n3".into()),
+            Command::ClearFaults("n3".into())
+        ]
+    );
+}
+
+#[test]
+fn block_toggles_from_current_faults() {
+    let mut s = healthy();
+    s.select_index(2);
+    assert_eq!(
+        handle_key(&mut s, ch('b')),
+        Some(Command::Block {
+            node: "n3".into(),
+            on: true
+        })
+    );
+    s.nodes[2].faults.block = true;
+    assert_eq!(
+        handle_key(&mut s, ch('b')),
+        Some(Command::Block {
+            node: "n3".into(),
+            on: false
+        })
+    );
+}
+
+#[test]
+fn partition_only_in_docker_and_toggles() {
+    let mut s = healthy();
+    assert_eq!(handle_key(&mut s, ch('n')), None);
+    s.docker = true;
+    assert_eq!(
+        handle_key(&mut s, ch('n')),
+        Some(Command::Partition {
+            node: "n1".into(),
+            on: true
+        })
+    );
+    s.nodes[0].process = ProcState::Partitioned;
+    assert_eq!(
+        handle_key(&mut s, ch('n')),
+        Some(Command::Partition {
+            node: "n1".into(),
+            on: false
+        })
+    );
+}
+
+#[test]
+fn delay_popup_parses_and_clears() {
+    let mut s = healthy();
+    s.select_index(1);
+    handle_key(&mut s, ch('d'));
+    type_str(&mut s, "2x50"); // the x is ignored
+    assert_eq!(
+        handle_key(&mut s, key(KeyCode::Enter)),
+        Some(Command::SetDelay {
+            node: "n2".into(),
+            ms: 250
+        })
+    );
+    handle_key(&mut s, ch('d'));
+    assert_eq!(
+        handle_key(&mut s, key(KeyCode::Enter)),
+        Some(Command::SetDelay {
+            node: "n2".into(),
+            ms: 0
+        })
+    );
+}
+
+#[test]
+fn fail_popup_toggles_where() {
+    let mut s = healthy();
+    s.select_index(1);
+    handle_key(&mut s, ch('f'));
+    type_str(&mut s, "3");
+    handle_key(&mut s, key(KeyCode::Tab));
+    assert_eq!(
+        s.mode,
+        InputMode::Fail {
+            input: "3".into(),
+            after: true
+        }
+    );
+    assert_eq!(
+        handle_key(&mut s, key(KeyCode::Enter)),
+        Some(Command::FailNext {
+            node: "n2".into(),
+            n: 3,
+            after_store: true
+        })
+    );
+    // Empty count means one failure, before store by default.
+    handle_key(&mut s, ch('f'));
+    assert_eq!(
+        handle_key(&mut s, key(KeyCode::Enter)),
+        Some(Command::FailNext {
+            node: "n2".into(),
+            n: 1,
+            after_store: false
+        })
+    );
+}
+
+#[test]
+fn arrows_select_nodes_without_narration() {
+    let mut s = healthy();
+    assert_eq!(handle_key(&mut s, key(KeyCode::Right)), None);
+    assert_eq!(s.selected, 1);
+    handle_key(&mut s, key(KeyCode::Left));
+    handle_key(&mut s, key(KeyCode::Left));
+    assert_eq!(s.selected, 2);
+    assert_eq!(handle_key(&mut s, ch(' ')), None);
+    assert_eq!(handle_key(&mut s, ch('a')), None);
+}
+
+#[test]
+fn narration_takes_arrows_and_space() {
+    let mut s = narrated();
+    assert_eq!(
+        handle_key(&mut s, key(KeyCode::Right)),
+        Some(Command::DemoNext)
+    );
+    assert_eq!(handle_key(&mut s, ch(' ')), Some(Command::DemoNext));
+    assert_eq!(
+        handle_key(&mut s, key(KeyCode::Left)),
+        Some(Command::DemoPrev)
+    );
+    assert_eq!(
+        handle_key(&mut s, ch('a')),
+        Some(Command::DemoToggleAutoplay)
+    );
+    assert_eq!(s.selected, 0);
+    // Node selection still works with Tab and digits.
+    handle_key(&mut s, key(KeyCode::Tab));
+    assert_eq!(s.selected, 1);
+    handle_key(&mut s, key(KeyCode::BackTab));
+    assert_eq!(s.selected, 0);
+    handle_key(&mut s, ch('3'));
+    assert_eq!(s.selected, 2);
+    // And every other dashboard key too.
+    assert_eq!(
+        handle_key(&mut s, ch('k')),
+        Some(Command::Kill("n3".into()))
+    );
+}
+
+#[test]
+fn help_closes_on_any_key() {
+    let mut s = healthy();
+    handle_key(&mut s, ch('?'));
+    assert_eq!(s.mode, InputMode::Help);
+    // The key that closes help does nothing else.
+    assert_eq!(handle_key(&mut s, ch('k')), None);
+    assert_eq!(s.mode, InputMode::Normal);
+}
+
+#[test]
+fn quit_keys_work_everywhere() {
+    let mut s = healthy();
+    assert_eq!(handle_key(&mut s, ch('q')), Some(Command::Quit));
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    handle_key(&mut s, ch('s'));
+    assert_eq!(handle_key(&mut s, ctrl_c), Some(Command::Quit));
+    // Inside compose, a plain q is text.
+    let mut s = healthy();
+    handle_key(&mut s, ch('s'));
+    assert_eq!(handle_key(&mut s, ch('q')), None);
+}
+
+#[test]
+fn key_releases_are_ignored() {
+    let mut s = healthy();
+    let mut release = ch('q');
+    release.kind = KeyEventKind::Release;
+    assert_eq!(handle_key(&mut s, release), None);
+}
+
+#[test]
+fn node_keys_do_nothing_without_nodes() {
+    let mut s = DashboardState::default();
+    for c in ['p', 'k', 'r', 'd', 'f', 'b', 'c', '1'] {
+        assert_eq!(handle_key(&mut s, ch(c)), None, "key {c}");
+        assert_eq!(s.mode, InputMode::Normal, "key {c}");
+    }
+}
+
+#[test]
+fn every_binding_is_in_footer_and_help() {
+    let mut s = healthy();
+    s.docker = true;
+    let footer = render(&s, 140, 40);
+    let mut demo = narrated();
+    demo.docker = true;
+    let demo_footer = render(&demo, 140, 40);
+    s.mode = InputMode::Help;
+    let help = render(&s, 140, 40);
+    for b in BINDINGS {
+        assert!(help.contains(b.keys), "help lacks {}", b.keys);
+        assert!(help.contains(b.long), "help lacks {}", b.long);
+        let hint = format!("{} {}", b.keys, b.short);
+        let shown = footer.contains(&hint) || demo_footer.contains(&hint);
+        assert!(shown, "footer lacks {hint:?}");
+    }
+}

@@ -1,0 +1,187 @@
+//! Screen snapshots of representative cluster states at 140x40, stored as
+//! plain text under tests/snapshots/ so a review reads them like a screen.
+
+mod common;
+
+use common::*;
+use insta::assert_snapshot;
+use ratatui::style::{Color, Modifier};
+use replog_tui::{InputMode, ProcState, Role};
+
+const W: u16 = 140;
+const H: u16 = 40;
+
+#[test]
+fn healthy_cluster() {
+    assert_snapshot!(render(&healthy(), W, H));
+}
+
+#[test]
+fn suspected_and_unhealthy() {
+    assert_snapshot!(render(&degraded(), W, H));
+}
+
+#[test]
+fn read_only_banner() {
+    assert_snapshot!(render(&read_only(), W, H));
+}
+
+#[test]
+fn pending_retries_with_countdowns() {
+    assert_snapshot!(render(&retrying(), W, H));
+}
+
+#[test]
+fn held_messages_behind_gap() {
+    assert_snapshot!(render(&held_gap(), W, H));
+}
+
+#[test]
+fn several_writes_in_flight() {
+    assert_snapshot!(render(&writes_in_flight(), W, H));
+}
+
+#[test]
+fn help_popup() {
+    let mut s = healthy();
+    s.mode = InputMode::Help;
+    assert_snapshot!(render(&s, W, H));
+}
+
+#[test]
+fn compose_popup() {
+    let mut s = healthy();
+    s.mode = InputMode::Compose {
+        text: "hello lecture hall".into(),
+        w: 2,
+    };
+    assert_snapshot!(render(&s, W, H));
+}
+
+#[test]
+fn compose_long_text_keeps_cursor_end_in_view() {
+    let mut s = healthy();
+    let text: String = (0..100).map(|i| format!("{i} ")).collect();
+    s.mode = InputMode::Compose {
+        text: format!("{text}END"),
+        w: 1,
+    };
+    let screen = render(&s, W, H);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("message: "))
+        .expect("message row");
+    assert!(row.contains("message: …"), "{row}");
+    assert!(row.contains("END█"), "{row}");
+}
+
+#[test]
+fn delay_popup() {
+    let mut s = retrying();
+    s.mode = InputMode::Delay {
+        input: "250".into(),
+    };
+    assert_snapshot!(render(&s, W, H));
+}
+
+#[test]
+fn fail_popup_after_store() {
+    let mut s = retrying();
+    s.mode = InputMode::Fail {
+        input: "3".into(),
+        after: true,
+    };
+    assert_snapshot!(render(&s, W, H));
+}
+
+#[test]
+fn narration_panel() {
+    assert_snapshot!(render(&narrated(), W, H));
+}
+
+#[test]
+fn five_nodes_at_100x30() {
+    let mut s = held_gap();
+    for (id, port) in [("n4", 7004), ("n5", 7005)] {
+        s.nodes.push(node(id, Role::Secondary, port, 6));
+        if let Some(p) = s.primary.as_mut() {
+            p.secondaries.push(sec_health(id, port, 6, 6));
+        }
+    }
+    s.nodes[3].process = ProcState::Partitioned;
+    s.docker = true;
+    assert_snapshot!(render(&s, 100, 30));
+}
+
+#[test]
+fn healthy_without_color() {
+    let mut s = degraded();
+    s.color = false;
+    let buffer = render_buffer(&s, W, H);
+    // No colour and no modifiers anywhere: NO_COLOR terminals drop them, so
+    // nothing may depend on them.
+    for cell in &buffer.content {
+        assert_eq!(cell.fg, Color::Reset, "fg at {:?}", cell.symbol());
+        assert_eq!(cell.bg, Color::Reset, "bg at {:?}", cell.symbol());
+        assert_eq!(
+            cell.modifier,
+            Modifier::empty(),
+            "modifier at {:?}",
+            cell.symbol()
+        );
+    }
+    let text = buffer_text(&buffer);
+    for word in [
+        "◐ suspected",
+        "✖ unhealthy",
+        "⏸ paused",
+        "☠ killed",
+        "▲ running",
+        "▶ 1 n1 · primary ◀",
+        "✔ ok #3",
+    ] {
+        assert!(text.contains(word), "missing {word:?} in\n{text}");
+    }
+    assert_snapshot!(text);
+}
+
+#[test]
+fn read_only_without_color_still_has_banner() {
+    let mut s = read_only();
+    s.color = false;
+    let text = render(&s, W, H);
+    assert!(
+        text.contains("▓ READ-ONLY — no quorum (1 healthy, 2 required) ▓"),
+        "{text}"
+    );
+}
+
+#[test]
+fn standard_80x24_terminal() {
+    let mut s = retrying();
+    s.docker = true;
+    assert_snapshot!(render(&s, 80, 24));
+}
+
+#[test]
+fn colour_mode_marks_alarm_with_red_background() {
+    let buffer = render_buffer(&read_only(), W, H);
+    assert!(buffer.content.iter().any(|c| c.bg == Color::Red));
+}
+
+#[test]
+fn events_show_the_newest_at_the_bottom() {
+    let mut s = healthy();
+    for i in 0..100 {
+        s.push_event(
+            "19:43:00.000",
+            replog_tui::EventKind::Info,
+            format!("event number {i}"),
+        );
+    }
+    let screen = render(&s, W, H);
+    assert!(screen.contains("event number 99"));
+    assert!(!screen.contains("event number 50 "));
+    let pos = |needle: &str| screen.find(needle).expect(needle);
+    assert!(pos("event number 98") < pos("event number 99"));
+}
