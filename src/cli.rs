@@ -19,6 +19,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Start a local cluster and open the dashboard (the default)
+    Up(UpArgs),
     /// Run one node (primary or secondary)
     #[command(subcommand)]
     Node(NodeRole),
@@ -131,4 +133,43 @@ pub struct HealthArgs {
     /// Print the raw JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UpArgs {
+    /// Number of secondaries
+    #[arg(long, default_value_t = 2, value_parser = secondaries_count)]
+    pub secondaries: usize,
+    /// Fixed ports from here: primary on P, secondaries on P+1, P+2, …
+    #[arg(long, value_name = "P")]
+    pub base_port: Option<u16>,
+    /// Plain-text events and status; commands from stdin (default when stdout is not a terminal)
+    #[arg(long)]
+    pub headless: bool,
+    /// Directory for the nodes' logs [default: a new one under the temp dir]
+    #[arg(long)]
+    pub run_dir: Option<std::path::PathBuf>,
+    /// Heartbeat period of the primary
+    #[arg(long, default_value_t = 500)]
+    pub heartbeat_ms: u64,
+}
+
+impl Default for UpArgs {
+    fn default() -> Self {
+        UpArgs {
+            secondaries: 2,
+            base_port: None,
+            headless: false,
+            run_dir: None,
+            heartbeat_ms: 500,
+        }
+    }
+}
+
+/// 0 to 8 secondaries: a dashboard wider than that stops being readable.
+fn secondaries_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n <= 8 => Ok(n),
+        _ => Err(format!("expected a number from 0 to 8, got {s:?}")),
+    }
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod client_cmd;
+mod controller;
 mod http_client;
 mod logging;
 mod node_cmd;
@@ -28,7 +29,8 @@ fn main() -> ExitCode {
             Some(Command::Send(args)) => client_cmd::send(args).await,
             Some(Command::Get(args)) => client_cmd::get(args).await,
             Some(Command::Health(args)) => client_cmd::health(args).await,
-            None => Err("the dashboard is not built yet; see `replog --help`".into()),
+            Some(Command::Up(args)) => controller::run(args).await,
+            None => controller::run(cli::UpArgs::default()).await,
         }
     });
     match result {

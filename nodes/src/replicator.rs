@@ -16,7 +16,7 @@
 use crate::config::PrimaryConfig;
 use crate::health::{Health, HealthTracker, Transition};
 use crate::primary::{PeerStatus, Primary};
-use crate::wire::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH};
+use crate::wire::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::sync::Arc;
@@ -28,10 +28,14 @@ use tracing::{info, warn};
 /// How much longer the backoff base is while a secondary is suspected.
 const SUSPECTED_BACKOFF_FACTOR: u32 = 4;
 
-/// A node-to-node HTTP client: pooled, no system proxy (peers are direct).
-pub fn client(config: &PrimaryConfig) -> reqwest::Client {
+/// A node-to-node HTTP client: pooled, no system proxy (peers are direct),
+/// every request marked with this primary's instance.
+pub fn client(config: &PrimaryConfig, primary_instance: u64) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(PRIMARY_HEADER, reqwest::header::HeaderValue::from(primary_instance));
     reqwest::Client::builder()
         .no_proxy()
+        .default_headers(headers)
         .connect_timeout(config.replication_timeout)
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())

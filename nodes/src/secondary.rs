@@ -8,7 +8,8 @@ use crate::fault_routes;
 use crate::faults::{FailAt, FaultSet};
 use crate::secondary_log::{Received, SecondaryLog};
 use crate::store::MemoryLog;
-use crate::wire::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH};
+use crate::wire::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
+use axum::http::HeaderMap;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -30,6 +31,8 @@ pub struct Secondary {
     faults: Arc<FaultSet>,
     faults_enabled: bool,
     duplicates_ignored: AtomicU64,
+    /// The primary process this log came from.
+    primary: Mutex<Option<u64>>,
 }
 
 impl Secondary {
@@ -41,11 +44,36 @@ impl Secondary {
             faults: Arc::new(FaultSet::default()),
             faults_enabled: config.faults_enabled,
             duplicates_ignored: AtomicU64::new(0),
+            primary: Mutex::new(None),
         })
     }
 
     fn log(&self) -> MutexGuard<'_, SecondaryLog> {
         self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Follows the primary named in `headers`. A different primary process
+    /// started with an empty log (logs are in memory), so this secondary
+    /// starts over with it rather than keep entries the new primary will
+    /// number again.
+    fn follow_primary(&self, headers: &HeaderMap) {
+        let Some(instance) = headers
+            .get(PRIMARY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        else {
+            return;
+        };
+        let mut known = self.primary.lock().unwrap_or_else(|e| e.into_inner());
+        if known.is_some_and(|k| k != instance) {
+            let mut log = self.log();
+            let dropped = log.last_seq() as usize + log.held().len();
+            if dropped > 0 {
+                tracing::warn!(node = %self.id, dropped, "a new primary process took over: discarding the previous primary's entries");
+                *log = SecondaryLog::new(Box::new(MemoryLog::new()));
+            }
+        }
+        *known = Some(instance);
     }
 
     fn position(&self) -> Position {
@@ -159,16 +187,22 @@ fn blocked(node: &Secondary) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn heartbeat(State(node): State<Arc<Secondary>>) -> Result<Json<Position>, ApiError> {
+async fn heartbeat(
+    State(node): State<Arc<Secondary>>,
+    headers: HeaderMap,
+) -> Result<Json<Position>, ApiError> {
     blocked(&node)?;
+    node.follow_primary(&headers);
     Ok(Json(node.position()))
 }
 
 async fn append(
     State(node): State<Arc<Secondary>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Position>, ApiError> {
     blocked(&node)?;
+    node.follow_primary(&headers);
     let request: AppendRequest = read_json(body, APPEND_BODY_LIMIT).await?;
     if request.entries.iter().any(|e| e.seq == 0) {
         return Err(ApiError::bad_request("seq numbers start at 1"));

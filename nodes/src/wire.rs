@@ -20,3 +20,8 @@ pub struct Position {
     pub instance: u64,
     pub last_seq: u64,
 }
+
+/// Header naming the primary process that sent a replication request. A
+/// secondary that sees a new primary process (restarted with an empty,
+/// in-memory log) starts over with it instead of silently diverging.
+pub const PRIMARY_HEADER: &str = "x-replog-primary";

@@ -36,13 +36,27 @@ pub fn render(primary: &Primary) -> Value {
             })
         })
         .collect();
+    let waiting: Vec<Value> = primary
+        .waiting_writes()
+        .iter()
+        .map(|w| {
+            json!({
+                "seq": w.seq,
+                "w": w.w,
+                "acks": primary.current_acks(w.seq),
+                "message": w.message,
+                "waiting_ms": now.saturating_duration_since(w.since).as_millis() as u64,
+            })
+        })
+        .collect();
     json!({
         "id": primary.config.id,
         "role": "primary",
         "last_seq": last_seq,
         "read_only": healthy < required,
         "quorum": { "healthy": healthy, "suspected": suspected, "required": required, "total": primary.config.total_nodes() },
-        "writes_waiting": primary.writes_waiting(),
+        "writes_waiting": waiting.len(),
+        "waiting_writes": waiting,
         "faults": primary.faults.snapshot(),
         "faults_enabled": primary.config.faults_enabled,
         "secondaries": secondaries,

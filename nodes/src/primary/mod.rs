@@ -16,7 +16,8 @@ use crate::faults::FaultSet;
 use crate::health::Health;
 use crate::replicator::{self, Replicator};
 use crate::store::{LogStore, MemoryLog};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -34,6 +35,15 @@ pub struct PeerStatus {
     pub batches_in_flight: usize,
 }
 
+/// A client write still waiting for its write concern.
+#[derive(Clone, Debug)]
+pub struct WaitingWrite {
+    pub seq: u64,
+    pub w: u64,
+    pub message: String,
+    pub since: Instant,
+}
+
 /// Why a waiting write stopped waiting without meeting `w`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WaitError {
@@ -43,6 +53,8 @@ pub enum WaitError {
 
 pub struct Primary {
     pub config: PrimaryConfig,
+    /// Random per process; secondaries use it to notice a restarted primary.
+    pub instance: u64,
     log: Mutex<Box<dyn LogStore>>,
     /// Highest appended seq; replicators wake on it.
     last_seq: watch::Sender<u64>,
@@ -52,7 +64,8 @@ pub struct Primary {
     peers: Vec<Mutex<PeerStatus>>,
     read_only: AtomicBool,
     pub faults: Arc<FaultSet>,
-    writes_waiting: AtomicU64,
+    /// Writes waiting for their `w`, by seq: shown in `/health`.
+    waiting: Mutex<BTreeMap<u64, WaitingWrite>>,
     /// Set on shutdown: waiting writers answer instead of hanging.
     pub stopping: watch::Sender<bool>,
 }
@@ -77,13 +90,14 @@ impl Primary {
             .collect();
         let n = config.secondaries.len();
         let primary = Arc::new(Self {
+            instance: rand::random::<u64>() >> 11,
             log: Mutex::new(Box::new(MemoryLog::new())),
             last_seq: watch::Sender::new(0),
             acks: watch::Sender::new(vec![0; n]),
             peers,
             read_only: AtomicBool::new(false),
             faults: Arc::new(FaultSet::default()),
-            writes_waiting: AtomicU64::new(0),
+            waiting: Mutex::new(BTreeMap::new()),
             stopping: watch::Sender::new(false),
             config,
         });
@@ -99,7 +113,7 @@ impl Primary {
     pub async fn start_replication(self: &Arc<Self>) {
         let mut probes = tokio::task::JoinSet::new();
         for (idx, peer) in self.config.secondaries.iter().enumerate() {
-            let client = replicator::client(&self.config);
+            let client = replicator::client(&self.config, self.instance);
             let url = peer.url.clone();
             let timeout = self.config.heartbeat;
             probes.spawn(async move {
@@ -172,7 +186,7 @@ impl Primary {
         w: u64,
         timeout: Option<std::time::Duration>,
     ) -> Result<u64, WaitError> {
-        let _waiting = WaitingGuard::new(&self.writes_waiting);
+        let _waiting = WaitingGuard::new(self, seq, w);
         let mut acks = self.acks.subscribe();
         let mut stopping = self.stopping.subscribe();
         // The acks count is taken inside: the `Ref` that `wait_for` returns
@@ -198,8 +212,13 @@ impl Primary {
         }
     }
 
-    pub fn writes_waiting(&self) -> u64 {
-        self.writes_waiting.load(Ordering::Relaxed)
+    fn waiting(&self) -> MutexGuard<'_, BTreeMap<u64, WaitingWrite>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes waiting for their `w`, oldest first.
+    pub fn waiting_writes(&self) -> Vec<WaitingWrite> {
+        self.waiting().values().cloned().collect()
     }
 
     pub fn peer_statuses(&self) -> Vec<PeerStatus> {
@@ -253,18 +272,36 @@ impl Primary {
     }
 }
 
-/// Counts a waiting write for `/health`, even when the request is dropped.
-struct WaitingGuard<'a>(&'a AtomicU64);
+/// Registers a waiting write for `/health`, and removes it however the
+/// request ends (answered, timed out, or dropped by a vanished client).
+struct WaitingGuard<'a> {
+    primary: &'a Primary,
+    seq: u64,
+}
 
 impl<'a> WaitingGuard<'a> {
-    fn new(counter: &'a AtomicU64) -> Self {
-        counter.fetch_add(1, Ordering::Relaxed);
-        Self(counter)
+    fn new(primary: &'a Primary, seq: u64, w: u64) -> Self {
+        let message = primary
+            .log()
+            .range(seq, 1, usize::MAX)
+            .first()
+            .map(|e| e.message.chars().take(80).collect())
+            .unwrap_or_default();
+        primary.waiting().insert(
+            seq,
+            WaitingWrite {
+                seq,
+                w,
+                message,
+                since: Instant::now(),
+            },
+        );
+        Self { primary, seq }
     }
 }
 
 impl Drop for WaitingGuard<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.primary.waiting().remove(&self.seq);
     }
 }

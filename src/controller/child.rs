@@ -1,0 +1,113 @@
+//! Node child processes: spawned from this same binary, logging to files,
+//! registered so that every exit path of replog (quit, signal, panic, even
+//! SIGKILL through PR_SET_PDEATHSIG) takes them down too.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+/// PIDs of live children, for the panic hook (which cannot reach the cluster).
+static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// SIGKILLs every registered child; safe to call from a panic hook.
+pub fn kill_all_registered() {
+    let pids: Vec<u32> = std::mem::take(&mut *live());
+    for pid in pids {
+        signal(pid, libc::SIGCONT);
+        signal(pid, libc::SIGKILL);
+    }
+}
+
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) has no memory effects; a stale pid only yields ESRCH.
+    unsafe {
+        libc::kill(pid as libc::pid_t, sig);
+    }
+}
+
+/// A spawned node: its process, and a receiver for its announced URL.
+pub struct Spawned {
+    pub child: Child,
+    pub ready: oneshot::Receiver<Result<String, String>>,
+}
+
+/// Starts `replog <args>` with stdout read for the readiness line and
+/// stderr appended to `log`. Must be called from a thread that lives as
+/// long as the child should (PR_SET_PDEATHSIG follows the spawning thread).
+pub fn spawn(args: &[String], log: &Path) -> Result<Spawned, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))?;
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+    let mut command = Command::new(exe);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .env("NO_COLOR", "1");
+    #[cfg(target_os = "linux")]
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // Own process group: a Ctrl-C typed at replog's terminal is for
+            // replog, which then stops the nodes itself.
+            libc::setpgid(0, 0);
+            Ok(())
+        });
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start a node: {e}"))?;
+    live().push(child.id());
+    let stdout = child.stdout.take();
+    let (tx, ready) = oneshot::channel();
+    std::thread::spawn(move || {
+        let Some(stdout) = stdout else {
+            let _ = tx.send(Err("no stdout".into()));
+            return;
+        };
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let first = match reader.read_line(&mut line) {
+            Ok(0) => Err("exited before it was ready".to_string()),
+            Ok(_) => line
+                .trim()
+                .strip_prefix("listening on ")
+                .map(str::to_string)
+                .ok_or_else(|| format!("unexpected first line {line:?}")),
+            Err(e) => Err(e.to_string()),
+        };
+        let _ = tx.send(first);
+        // Keep draining so the child never blocks on a full pipe.
+        line.clear();
+        while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            line.clear();
+        }
+    });
+    Ok(Spawned { child, ready })
+}
+
+/// Kills and reaps a child, and forgets its pid.
+pub fn kill(child: &mut Child) {
+    let pid = child.id();
+    signal(pid, libc::SIGCONT);
+    let _ = child.kill();
+    let _ = child.wait();
+    live().retain(|p| *p != pid);
+}
+
+/// Forgets a child that exited by itself.
+pub fn forget(pid: u32) {
+    live().retain(|p| *p != pid);
+}

@@ -1,0 +1,39 @@
+//! Taking over and giving back the terminal, also on a panic.
+
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+use std::io::{stdout, Stdout};
+
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+pub fn enter() -> Result<Term, String> {
+    crossterm::terminal::enable_raw_mode().map_err(|e| format!("cannot use the terminal: {e}"))?;
+    crossterm::execute!(
+        stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        crossterm::cursor::Hide
+    )
+    .map_err(|e| format!("cannot use the terminal: {e}"))?;
+    Terminal::new(CrosstermBackend::new(stdout()))
+        .map_err(|e| format!("cannot use the terminal: {e}"))
+}
+
+/// Restores the terminal; safe to call more than once and from a panic hook.
+pub fn leave() {
+    let _ = crossterm::terminal::disable_raw_mode();
+    let _ = crossterm::execute!(
+        stdout(),
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// On a panic: kill every node, give the terminal back, then report.
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        super::child::kill_all_registered();
+        leave();
+        default(info);
+    }));
+}
