@@ -164,39 +164,21 @@ impl Engine {
                 };
                 self.process_action(&node, what, move |c, id| c.partition(id, on))
             }
-            Command::SetDelay { node, ms } => {
-                let what = if ms == 0 {
-                    format!("{node}: delay cleared")
-                } else {
-                    format!("{node}: replication delayed by {ms} ms")
+            cmd @ (Command::SetDelay { .. }
+            | Command::FailNext { .. }
+            | Command::Block { .. }
+            | Command::ClearFaults(_)) => {
+                let Some((node, body, what)) = Self::fault_command(&cmd) else {
+                    return true;
                 };
-                self.set_faults(&node, json!({ "delay_ms": ms }), what)
+                self.fault_request(&node, body).map(|request| {
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let result = request.await;
+                        let _ = tx.send(AppEvent::ActionDone { what, result });
+                    });
+                })
             }
-            Command::FailNext {
-                node,
-                n,
-                after_store,
-            } => {
-                let at = if after_store {
-                    "after_store"
-                } else {
-                    "before_store"
-                };
-                let what = format!(
-                    "{node}: next {n} replication request(s) fail {}",
-                    at.replace('_', " ")
-                );
-                self.set_faults(&node, json!({ "fail_next": n, "fail_at": at }), what)
-            }
-            Command::Block { node, on } => {
-                let what = if on {
-                    format!("{node}: replication blocked (503)")
-                } else {
-                    format!("{node}: replication unblocked")
-                };
-                self.set_faults(&node, json!({ "block": on }), what)
-            }
-            Command::ClearFaults(node) => self.clear_faults(&node),
             // Demo steps are handled by the demo front end.
             Command::DemoNext | Command::DemoPrev | Command::DemoToggleAutoplay => Ok(()),
         };
@@ -255,32 +237,103 @@ impl Engine {
         id
     }
 
-    fn set_faults(&mut self, node: &str, body: Value, what: String) -> Result<(), String> {
+    /// A fault request to `node`: POST merges `body`, or DELETE when None.
+    fn fault_request(
+        &self,
+        node: &str,
+        body: Option<Value>,
+    ) -> Result<impl std::future::Future<Output = Result<Reply, String>>, String> {
         let url = join(&self.node_url(node)?, "/faults");
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let request = http_client::client()
-                .post(url)
-                .timeout(Duration::from_secs(3))
-                .json(&body);
-            let result = http_client::send(request).await;
-            let _ = tx.send(AppEvent::ActionDone { what, result });
-        });
-        Ok(())
+        let client = http_client::client();
+        let request = match body {
+            Some(body) => client.post(url).json(&body),
+            None => client.delete(url),
+        }
+        .timeout(Duration::from_secs(3));
+        Ok(http_client::send(request))
     }
 
-    fn clear_faults(&mut self, node: &str) -> Result<(), String> {
-        let url = join(&self.node_url(node)?, "/faults");
-        let what = format!("{node}: faults cleared");
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let request = http_client::client()
-                .delete(url)
-                .timeout(Duration::from_secs(3));
-            let result = http_client::send(request).await;
-            let _ = tx.send(AppEvent::ActionDone { what, result });
-        });
-        Ok(())
+    fn fault_command(command: &Command) -> Option<(String, Option<Value>, String)> {
+        Some(match command {
+            Command::SetDelay { node, ms } => (
+                node.clone(),
+                Some(json!({ "delay_ms": ms })),
+                if *ms == 0 {
+                    format!("{node}: delay cleared")
+                } else {
+                    format!("{node}: replication delayed by {ms} ms")
+                },
+            ),
+            Command::FailNext {
+                node,
+                n,
+                after_store,
+            } => {
+                let at = if *after_store {
+                    "after_store"
+                } else {
+                    "before_store"
+                };
+                (
+                    node.clone(),
+                    Some(json!({ "fail_next": n, "fail_at": at })),
+                    format!(
+                        "{node}: next {n} replication request(s) fail {}",
+                        at.replace('_', " ")
+                    ),
+                )
+            }
+            Command::Block { node, on } => (
+                node.clone(),
+                Some(json!({ "block": on })),
+                if *on {
+                    format!("{node}: replication blocked (503)")
+                } else {
+                    format!("{node}: replication unblocked")
+                },
+            ),
+            Command::ClearFaults(node) => (node.clone(), None, format!("{node}: faults cleared")),
+            _ => return None,
+        })
+    }
+
+    /// Like [`execute`](Self::execute), but a fault command is applied
+    /// before this returns: scripts rely on their order.
+    pub async fn execute_now(&mut self, command: Command) -> bool {
+        let Some((node, body, what)) = Self::fault_command(&command) else {
+            return self.execute(command);
+        };
+        match self.fault_request(&node, body) {
+            Ok(request) => {
+                let result = request.await;
+                self.handle(AppEvent::ActionDone { what, result });
+            }
+            Err(e) => {
+                self.event(EventKind::Error, e.clone());
+                self.status(format!("error: {e}"));
+            }
+        }
+        true
+    }
+
+    /// Polls every live node now and applies the answers: fresh state for
+    /// a status line or an expectation.
+    pub async fn refresh(&mut self) {
+        self.tick();
+        let targets: Vec<(usize, String)> = self
+            .state
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !matches!(n.process, ProcState::Killed | ProcState::Exited(_)))
+            .map(|(i, n)| (i, n.url.clone()))
+            .collect();
+        let polls = targets
+            .into_iter()
+            .map(|(idx, url)| async move { (idx, poll::poll_node(url).await) });
+        for (idx, polled) in futures::future::join_all(polls).await {
+            self.apply_poll(idx, polled);
+        }
     }
 
     pub fn handle(&mut self, event: AppEvent) {

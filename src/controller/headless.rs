@@ -226,8 +226,11 @@ pub async fn run(engine: &mut Engine) -> Result<(), String> {
             line = lines.next_line(), if reading => match line {
                 Ok(Some(line)) => match parse(&line) {
                     Ok(Line::Run(Command::Quit)) => break,
-                    Ok(Line::Run(cmd)) => { engine.execute(cmd); }
-                    Ok(Line::Status) => println!("{}", engine.status_line()),
+                    Ok(Line::Run(cmd)) => { engine.execute_now(cmd).await; }
+                    Ok(Line::Status) => {
+                        engine.refresh().await;
+                        println!("{}", engine.status_line());
+                    }
                     Ok(Line::Help) => println!("{HELP}"),
                     Ok(Line::Sleep(d)) => waiting = Some(Waiting::Until(Instant::now() + d)),
                     Ok(Line::WaitWrites(t)) => waiting = Some(Waiting::Writes(Instant::now() + t)),
@@ -256,6 +259,7 @@ pub async fn run(engine: &mut Engine) -> Result<(), String> {
     if abandoned > 0 {
         println!("note: {abandoned} write(s) still pending at quit");
     }
+    engine.refresh().await;
     println!("{}", engine.status_line());
     if failures > 0 {
         return Err(format!("{failures} command(s) failed"));

@@ -163,7 +163,7 @@ impl Cluster for LocalCluster {
                 id: n.id.clone(),
                 role: n.role,
                 url: n.url.clone(),
-                process: n.process.clone(),
+                process: n.process,
                 log: LogSource::File(n.log.clone()),
             })
             .collect()

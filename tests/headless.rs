@@ -1,0 +1,111 @@
+//! `replog up --headless`: a command script piped in, plain text out.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn run_script(script: &str) -> (Option<i32>, String) {
+    let run_dir = std::env::temp_dir().join(format!(
+        "replog-headless-{}-{}",
+        std::process::id(),
+        script.len()
+    ));
+    let mut child = Command::new(support::BIN)
+        .args(["up", "--headless", "--heartbeat-ms", "200", "--run-dir"])
+        .arg(&run_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(script.as_bytes());
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            _ if Instant::now() > deadline => {
+                let _ = child.kill();
+                panic!("headless run did not finish");
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let _ = std::fs::remove_dir_all(run_dir);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+fn node_processes_for(run_dir_marker: &str) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let cmdline = std::fs::read_to_string(entry.path().join("cmdline")).unwrap_or_default();
+        if cmdline.contains(run_dir_marker) {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn a_piped_script_drives_the_cluster() {
+    let script = "\
+send 2 hello
+wait writes
+kill s2
+wait s2 unhealthy
+send 3 needs-all
+send 1 quick
+sleep 500
+status
+restart s2
+wait s2 healthy
+wait writes
+delay s1 100
+fail s1 1 after
+send 2 dup
+wait writes
+status
+quit
+";
+    let (code, out) = run_script(script);
+    assert_eq!(code, Some(0), "{out}");
+    for needle in [
+        "\"hello\" w=2 ok: seq 1, ",
+        "s2 killed",
+        "s2: suspected → unhealthy",
+        "\"quick\" w=1 ok: seq ",
+        "s1 running healthy acked 3 shows 3 | s2 killed unhealthy acked 1 ",
+        "quorum 2/3 need 2 | writes pending 1",
+        "s2 is up at",
+        "\"needs-all\" w=3 ok: seq ",
+        "s1: replication delayed by 100 ms",
+        "s1: next 1 replication request(s) fail after store",
+        "\"dup\" w=2 ok: seq 4",
+        "quorum 3/3 need 2 | writes pending 0",
+    ] {
+        assert!(out.contains(needle), "output lacks {needle:?}:\n{out}");
+    }
+    assert_eq!(
+        node_processes_for("replog-headless-"),
+        0,
+        "no node left running"
+    );
+}
+
+#[test]
+fn bad_commands_are_reported_and_fail_the_run() {
+    let (code, out) = run_script("explode\nsend two words\npause nobody\nquit\n");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("error: unknown command \"explode\""), "{out}");
+    assert!(out.contains("error: w must be a whole number"), "{out}");
+    assert!(out.contains("no node named \"nobody\""), "{out}");
+}
