@@ -30,6 +30,8 @@ pub enum Command {
     Get(GetArgs),
     /// Print the cluster's health as the primary sees it
     Health(HealthArgs),
+    /// Measure write throughput and latency at a chosen w
+    Bench(BenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -172,4 +174,26 @@ fn secondaries_count(s: &str) -> Result<usize, String> {
         Ok(n) if n <= 8 => Ok(n),
         _ => Err(format!("expected a number from 0 to 8, got {s:?}")),
     }
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// A running primary; without it a local cluster is started and stopped
+    #[arg(long)]
+    pub primary: Option<String>,
+    /// Secondaries of the local cluster
+    #[arg(long, default_value_t = 2)]
+    pub secondaries: usize,
+    /// Write concern of every write
+    #[arg(short, long, default_value_t = 1)]
+    pub w: u64,
+    /// Concurrent clients
+    #[arg(long, default_value_t = 32)]
+    pub clients: u64,
+    /// Total writes
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: u64,
+    /// Message size in bytes
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
 }

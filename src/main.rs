@@ -1,6 +1,7 @@
 //! The `replog` binary: nodes, client commands, and the cluster controller.
 
 mod cli;
+mod bench_cmd;
 mod client_cmd;
 mod controller;
 mod http_client;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
             Some(Command::Send(args)) => client_cmd::send(args).await,
             Some(Command::Get(args)) => client_cmd::get(args).await,
             Some(Command::Health(args)) => client_cmd::health(args).await,
+            Some(Command::Bench(args)) => bench_cmd::run(args).await,
             Some(Command::Up(args)) => controller::run(args).await,
             None => controller::run(cli::UpArgs::default()).await,
         }

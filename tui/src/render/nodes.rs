@@ -203,7 +203,13 @@ fn secondary_groups<'a>(h: &SecondaryHealthView, t: Theme) -> Vec<Group<'a>> {
         None => "♥ never".to_string(),
     };
     let lag_style = if h.lag > 0 { t.warn() } else { t.plain() };
-    let retries = if h.pending_retries > 0 {
+    let retries = if h.pending_retries > 0 && h.next_retry_in_ms.is_none() {
+        // Unhealthy: no blind retries; the next answered heartbeat resumes.
+        Group::one(vec![Span::styled(
+            format!("⏸ {} waiting for a heartbeat", h.pending_retries),
+            t.warn(),
+        )])
+    } else if h.pending_retries > 0 {
         let when = match h.next_retry_in_ms {
             Some(ms) => format!("in {}", duration(ms)),
             None => "in flight".to_string(),
