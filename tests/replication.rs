@@ -303,3 +303,18 @@ async fn sigterm_stops_a_primary_with_a_waiting_write() {
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["stored"], true);
 }
+
+/// A restarted primary starts an empty log (logs live in memory); its
+/// secondaries follow it instead of keeping entries it will number again.
+#[tokio::test]
+async fn secondaries_follow_a_restarted_primary() {
+    let s1 = Node::secondary("s1", 0, &[]);
+    let mut p = Node::primary(&[("s1", &s1.url)], &["--heartbeat-ms", "100"]);
+    assert_eq!(write(&p.url, "old-1", 2).await.0, 201);
+    assert_eq!(write(&p.url, "old-2", 2).await.0, 201);
+    p.kill();
+    let p = Node::primary(&[("s1", &s1.url)], &["--heartbeat-ms", "100"]);
+    assert_eq!(write(&p.url, "new-1", 2).await.0, 201);
+    assert_eq!(messages(&s1.url).await, strings(&["new-1"]));
+    assert!(s1.log_text().contains("a new primary process took over"));
+}
