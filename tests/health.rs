@@ -246,19 +246,20 @@ async fn health_documents_have_the_documented_fields() {
     assert_eq!(h["role"], "primary");
     assert_eq!(h["last_seq"], 1);
     assert_eq!(h["read_only"], false);
-    assert_eq!(
-        h["quorum"],
-        json!({"healthy": 2, "suspected": 0, "required": 2, "total": 3})
-    );
-    let s1h = secondary_state(&p.url, "s1").await;
-    assert_eq!(
-        (
-            s1h["state"].as_str(),
-            s1h["acked_seq"].as_u64(),
-            s1h["lag"].as_u64()
-        ),
-        (Some("healthy"), Some(1), Some(0))
-    );
+    assert_eq!(h["quorum"]["required"], 2);
+    assert_eq!(h["quorum"]["total"], 3);
+    assert_eq!(h["quorum"]["healthy"], 2, "the primary and s1: {h}");
+    // Polled: on a loaded machine one heartbeat may time out (suspected).
+    let s1h = eventually("s1 healthy and caught up", LONG, || async {
+        let s = secondary_state(&p.url, "s1").await;
+        if s["state"] == "healthy" && s["lag"] == 0 {
+            Ok(s)
+        } else {
+            Err(s.to_string())
+        }
+    })
+    .await;
+    assert_eq!(s1h["acked_seq"], 1);
     assert_eq!(s1h["url"], s1.url);
     assert!(s1h["last_heartbeat_ms_ago"].is_u64(), "{s1h}");
     assert_eq!(s1h["pending_retries"], 0);
