@@ -23,7 +23,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             let url = engine
                 .node_url("p")
                 .map_err(|e| format!("local cluster: {e}"))?;
-            eprintln!("local cluster: primary {url}, logs in {}", engine.state.run_dir);
+            eprintln!(
+                "local cluster: primary {url}, logs in {}",
+                engine.state.run_dir
+            );
             local = Some(engine);
             url
         }
@@ -57,7 +60,9 @@ async fn measure(primary: &str, args: &BenchArgs) -> Result<(), String> {
             let mut latencies = Vec::new();
             while next.fetch_add(1, Ordering::Relaxed) < total {
                 let t = Instant::now();
-                let request = client.post(&url).json(&json!({ "message": payload, "w": w }));
+                let request = client
+                    .post(&url)
+                    .json(&json!({ "message": payload, "w": w }));
                 let reply = http_client::send(request).await?;
                 if !reply.ok() {
                     return Err(format!("HTTP {}: {}", reply.status, reply.error()));

@@ -1,7 +1,7 @@
 //! The `replog` binary: nodes, client commands, and the cluster controller.
 
-mod cli;
 mod bench_cmd;
+mod cli;
 mod client_cmd;
 mod controller;
 mod http_client;

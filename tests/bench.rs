@@ -10,8 +10,15 @@ fn bench_reports_throughput_and_latency_against_a_local_cluster() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("40 writes of 64 bytes at w=3 from 4 clients"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("40 writes of 64 bytes at w=3 from 4 clients"),
+        "{stdout}"
+    );
     assert!(stdout.contains("p99"), "{stdout}");
 }
 
