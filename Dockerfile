@@ -36,7 +36,7 @@ ENV REPLOG_LISTEN=0.0.0.0:7000 \
 USER 10001:10001
 EXPOSE 7000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 \
-    CMD ["/usr/local/bin/replog", "get", "--node", "http://127.0.0.1:7000"]
+    CMD ["/usr/local/bin/replog", "health", "--json", "--primary", "http://127.0.0.1:7000"]
 ENTRYPOINT ["/usr/local/bin/replog"]
 CMD ["--help"]
 
@@ -44,12 +44,9 @@ CMD ["--help"]
 # Builder: compile the release binary from source.
 FROM ${RUST_IMAGE} AS builder
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
-COPY src ./src
-COPY nodes ./nodes
-COPY tui ./tui
+# .dockerignore keeps target/ (except the prebuilt binary) and .git out.
+COPY . .
 RUN cargo build --release --locked --bin replog \
-    && strip target/release/replog \
     && ./target/release/replog --help > /dev/null
 
 # ---------------------------------------------------------------------------
@@ -61,6 +58,6 @@ ENV REPLOG_LISTEN=0.0.0.0:7000 \
 USER 10001:10001
 EXPOSE 7000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 \
-    CMD ["/usr/local/bin/replog", "get", "--node", "http://127.0.0.1:7000"]
+    CMD ["/usr/local/bin/replog", "health", "--json", "--primary", "http://127.0.0.1:7000"]
 ENTRYPOINT ["/usr/local/bin/replog"]
 CMD ["--help"]
