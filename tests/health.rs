@@ -87,15 +87,7 @@ async fn a_paused_process_becomes_unhealthy_and_recovers_on_resume() {
     assert_eq!(write(&p.url, "while-paused", 1).await.0, 201);
     s1.resume();
     wait_state(&p, "s1", "healthy").await;
-    eventually("the paused secondary to catch up", LONG, || async {
-        let got = messages(&s1.url).await;
-        if got == strings(&["while-paused"]) {
-            Ok(())
-        } else {
-            Err(format!("{got:?}"))
-        }
-    })
-    .await;
+    wait_for_messages(&s1.url, &strings(&["while-paused"])).await;
 }
 
 /// After a long outage with a huge backoff cap, catch-up is driven by the
@@ -126,15 +118,7 @@ async fn a_returning_secondary_catches_up_within_two_heartbeats() {
     wait_state(&p, "s1", "unhealthy").await;
     let s1 = Node::secondary("s1", port, &[]);
     let back = Instant::now();
-    eventually("the secondary to hold all 200", LONG, || async {
-        let got = messages(&s1.url).await;
-        if got == expected {
-            Ok(())
-        } else {
-            Err(format!("{} of 200", got.len()))
-        }
-    })
-    .await;
+    wait_for_messages(&s1.url, &expected).await;
     let took = back.elapsed();
     // 2 heartbeat periods + a generous transfer allowance, far below the
     // 5 s..120 s a backoff-driven retry would take.
@@ -217,19 +201,7 @@ async fn timeout_ms_answers_504_and_the_message_still_replicates() {
         json!({"error": "write concern not met in time", "seq": 1, "acks": 1, "w": 2, "stored": true})
     );
     set_faults(&s1.url, json!({"block": false})).await;
-    eventually(
-        "the timed-out message to reach the secondary",
-        LONG,
-        || async {
-            let got = messages(&s1.url).await;
-            if got == strings(&["late"]) {
-                Ok(())
-            } else {
-                Err(format!("{got:?}"))
-            }
-        },
-    )
-    .await;
+    wait_for_messages(&s1.url, &strings(&["late"])).await;
 }
 
 #[tokio::test]
@@ -325,13 +297,5 @@ async fn failing_deliveries_show_pending_retries_with_a_countdown() {
     assert!(seen["next_retry_in_ms"].as_u64() <= Some(8_000), "{seen}");
     assert_logged(&p, "retry 1 for s1 in");
     let _ = request(Method::DELETE, &format!("{}/faults", s1.url), None).await;
-    eventually("delivery after faults are cleared", LONG, || async {
-        let got = messages(&s1.url).await;
-        if got == strings(&["x"]) {
-            Ok(())
-        } else {
-            Err(format!("{got:?}"))
-        }
-    })
-    .await;
+    wait_for_messages(&s1.url, &strings(&["x"])).await;
 }

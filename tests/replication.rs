@@ -43,15 +43,7 @@ async fn course_acceptance_test() {
         .expect("Msg3 task");
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["acks"], 3);
-    eventually("S2 to hold all four", LONG, || async {
-        let got = messages(&s2.url).await;
-        if got == strings(&["Msg1", "Msg2", "Msg3", "Msg4"]) {
-            Ok(())
-        } else {
-            Err(format!("{got:?}"))
-        }
-    })
-    .await;
+    wait_for_messages(&s2.url, &strings(&["Msg1", "Msg2", "Msg3", "Msg4"])).await;
     assert_eq!(
         messages(&p.url).await,
         strings(&["Msg1", "Msg2", "Msg3", "Msg4"])
@@ -76,15 +68,7 @@ async fn eventual_consistency_with_a_delayed_secondary() {
         Vec::<String>::new(),
         "S2 is delayed, so not yet"
     );
-    eventually("S2 to show the message", LONG, || async {
-        let got = messages(&s2.url).await;
-        if got == strings(&["slow"]) {
-            Ok(())
-        } else {
-            Err(format!("{got:?}"))
-        }
-    })
-    .await;
+    wait_for_messages(&s2.url, &strings(&["slow"])).await;
 }
 
 /// A w=3 write waiting on a blocked secondary does not hold up other clients.
@@ -265,15 +249,7 @@ async fn concurrent_writes_reach_every_secondary_in_the_same_order() {
     let expected = messages(&p.url).await;
     assert_eq!(expected.len(), 60);
     for s in [&s1, &s2] {
-        eventually("secondary to match the primary", LONG, || async {
-            let got = messages(&s.url).await;
-            if got == expected {
-                Ok(())
-            } else {
-                Err(format!("{} of 60", got.len()))
-            }
-        })
-        .await;
+        wait_for_messages(&s.url, &expected).await;
     }
 }
 

@@ -250,6 +250,25 @@ pub async fn messages(node: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Waits until `node` shows exactly `expected`; fails with what it showed.
+pub async fn wait_for_messages(node: &str, expected: &[String]) {
+    eventually(
+        &format!("{node} to show {} message(s)", expected.len()),
+        Duration::from_secs(20),
+        || async {
+            let got = messages(node).await;
+            if got == expected {
+                Ok(())
+            } else if got.len() > 8 {
+                Err(format!("{} of {} messages", got.len(), expected.len()))
+            } else {
+                Err(format!("{got:?}"))
+            }
+        },
+    )
+    .await
+}
+
 pub async fn health(node: &str) -> Value {
     get_json(&format!("{node}/health")).await
 }
