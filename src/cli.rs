@@ -32,6 +32,8 @@ pub enum Command {
     Health(HealthArgs),
     /// Measure write throughput and latency at a chosen w
     Bench(BenchArgs),
+    /// Guided walkthroughs in the dashboard, or headless for CI (no NAME: list them)
+    Demo(DemoArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,6 +156,16 @@ pub struct UpArgs {
     /// Heartbeat period of the primary
     #[arg(long, default_value_t = 500)]
     pub heartbeat_ms: u64,
+    /// Run the nodes as Docker containers (compose) instead of child processes;
+    /// enables real network partitions (key n). The compose file sets the secondaries.
+    #[arg(long)]
+    pub docker: bool,
+    /// Compose project name with --docker [default: replog-<pid>]
+    #[arg(long, value_name = "NAME", requires = "docker")]
+    pub project: Option<String>,
+    /// Compose file with --docker [default: ./docker-compose.yml, else the replog checkout's]
+    #[arg(long, value_name = "PATH", requires = "docker")]
+    pub compose_file: Option<std::path::PathBuf>,
 }
 
 impl Default for UpArgs {
@@ -164,6 +176,9 @@ impl Default for UpArgs {
             headless: false,
             run_dir: None,
             heartbeat_ms: 500,
+            docker: false,
+            project: None,
+            compose_file: None,
         }
     }
 }
@@ -196,4 +211,22 @@ pub struct BenchArgs {
     /// Message size in bytes
     #[arg(long, default_value_t = 64)]
     pub size: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Scenario to run in the dashboard; without one, the scenarios are listed
+    pub name: Option<String>,
+    /// Run your own scenario file instead of a shipped one
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["name", "all"])]
+    pub file: Option<std::path::PathBuf>,
+    /// Run every shipped scenario, each on a fresh cluster (implies --headless)
+    #[arg(long, conflicts_with = "name")]
+    pub all: bool,
+    /// No dashboard: print steps, narration and results; exit 0 iff every expectation holds
+    #[arg(long)]
+    pub headless: bool,
+    /// Write a JUnit XML report to FILE (implies --headless)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
 }

@@ -4,6 +4,7 @@ mod bench_cmd;
 mod cli;
 mod client_cmd;
 mod controller;
+mod demo;
 mod http_client;
 mod logging;
 mod node_cmd;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
             Some(Command::Get(args)) => client_cmd::get(args).await,
             Some(Command::Health(args)) => client_cmd::health(args).await,
             Some(Command::Bench(args)) => bench_cmd::run(args).await,
+            Some(Command::Demo(args)) => demo::run(args).await,
             Some(Command::Up(args)) => controller::run(args).await,
             None => controller::run(cli::UpArgs::default()).await,
         }

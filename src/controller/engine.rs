@@ -238,7 +238,8 @@ impl Engine {
     }
 
     /// A fault request to `node`: POST merges `body`, or DELETE when None.
-    fn fault_request(
+    /// (Crate-visible: the demo runner awaits it without blocking its loop.)
+    pub(crate) fn fault_request(
         &self,
         node: &str,
         body: Option<Value>,
@@ -253,7 +254,7 @@ impl Engine {
         Ok(http_client::send(request))
     }
 
-    fn fault_command(command: &Command) -> Option<(String, Option<Value>, String)> {
+    pub(crate) fn fault_command(command: &Command) -> Option<(String, Option<Value>, String)> {
         Some(match command {
             Command::SetDelay { node, ms } => (
                 node.clone(),
@@ -565,7 +566,7 @@ impl Engine {
         self.state.log_tail = match source {
             Some(LogSource::File(path)) => log_tail::tail(&path, LOG_TAIL_LINES),
             Some(LogSource::DockerContainer(name)) => {
-                vec![format!("logs: docker logs -f {name}")]
+                super::docker_cluster::log_tail(&name, LOG_TAIL_LINES)
             }
             None => Vec::new(),
         };

@@ -3,6 +3,7 @@
 mod child;
 mod clock;
 pub mod cluster;
+mod docker_cluster;
 pub mod engine;
 pub mod headless;
 mod local_cluster;
@@ -13,6 +14,8 @@ mod timeline;
 pub mod tui_loop;
 
 use crate::cli::UpArgs;
+use cluster::Cluster;
+use docker_cluster::{DockerCluster, DockerOptions};
 use engine::Engine;
 use local_cluster::{LocalCluster, LocalOptions};
 use std::io::IsTerminal;
@@ -32,29 +35,45 @@ fn run_dir(given: Option<PathBuf>) -> PathBuf {
 /// Starts the cluster described by `args`.
 pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> {
     terminal::install_panic_hook();
-    let options = LocalOptions {
-        secondaries: args.secondaries,
-        base_port: args.base_port,
-        run_dir: run_dir(args.run_dir.clone()),
-        primary_args: vec!["--heartbeat-ms".into(), args.heartbeat_ms.to_string()],
+    let cluster: Box<dyn Cluster> = if args.docker {
+        Box::new(DockerCluster::start(DockerOptions::from_args(args)?).await?)
+    } else {
+        let options = LocalOptions {
+            secondaries: args.secondaries,
+            base_port: args.base_port,
+            run_dir: run_dir(args.run_dir.clone()),
+            primary_args: vec!["--heartbeat-ms".into(), args.heartbeat_ms.to_string()],
+        };
+        Box::new(LocalCluster::start(options).await?)
     };
-    let cluster = LocalCluster::start(options).await?;
     let color = std::env::var_os("NO_COLOR").is_none();
-    Ok(Engine::new(Box::new(cluster), title, color))
+    let mut engine = Engine::new(cluster, title, color);
+    // Only containers can be cut off a network: this shows key `n`.
+    engine.state.docker = args.docker;
+    Ok(engine)
 }
 
 pub async fn run(args: UpArgs) -> Result<(), String> {
     let headless = args.headless || !std::io::stdout().is_terminal();
-    let mut engine = start_engine(&args, "replog — local cluster").await?;
+    let title = if args.docker {
+        "replog — Docker cluster"
+    } else {
+        "replog — local cluster"
+    };
+    let mut engine = start_engine(&args, title).await?;
     let result = if headless {
         headless::run(&mut engine).await
     } else {
         tui_loop::run(&mut engine).await
     };
     engine.shutdown();
-    eprintln!(
-        "replog: nodes stopped; logs are in {}",
-        engine.state.run_dir
-    );
+    if args.docker {
+        eprintln!("replog: {} removed", engine.state.run_dir);
+    } else {
+        eprintln!(
+            "replog: nodes stopped; logs are in {}",
+            engine.state.run_dir
+        );
+    }
     result
 }

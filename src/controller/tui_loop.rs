@@ -34,21 +34,43 @@ pub fn on_key(engine: &mut Engine, key: crossterm::event::KeyEvent) -> KeyOutcom
     }
 }
 
+/// What a front end adds to the dashboard loop (the guided demo does).
+pub trait LoopHook {
+    /// A demo key: next step, previous narration, autoplay.
+    fn on_demo_key(&mut self, engine: &mut Engine, command: Command);
+    /// Called before every frame (after each key, engine event or tick):
+    /// advance work in progress without blocking.
+    fn on_turn(&mut self, engine: &mut Engine);
+}
+
+/// The plain dashboard: demo keys do nothing.
+struct NoHook;
+
+impl LoopHook for NoHook {
+    fn on_demo_key(&mut self, _: &mut Engine, _: Command) {}
+    fn on_turn(&mut self, _: &mut Engine) {}
+}
+
 pub async fn run(engine: &mut Engine) -> Result<(), String> {
+    run_with(engine, &mut NoHook).await
+}
+
+pub async fn run_with(engine: &mut Engine, hook: &mut dyn LoopHook) -> Result<(), String> {
     let mut term = terminal::enter()?;
     let mut keys = EventStream::new();
     let mut frame = tokio::time::interval(FRAME);
     let result = loop {
+        hook.on_turn(engine);
         if let Err(e) = term.draw(|f| render::draw(f, &engine.state)) {
             break Err(format!("cannot draw: {e}"));
         }
         tokio::select! {
             key = keys.next() => match key {
-                Some(Ok(Event::Key(key))) => {
-                    if let KeyOutcome::Quit = on_key(engine, key) {
-                        break Ok(());
-                    }
-                }
+                Some(Ok(Event::Key(key))) => match on_key(engine, key) {
+                    KeyOutcome::Quit => break Ok(()),
+                    KeyOutcome::Demo(command) => hook.on_demo_key(engine, command),
+                    KeyOutcome::Continue => {}
+                },
                 Some(Ok(_)) => {}
                 Some(Err(e)) => break Err(format!("terminal input failed: {e}")),
                 None => break Ok(()),

@@ -1,0 +1,548 @@
+//! `replog demo`: the shipped scenarios pass headless with a JUnit report, a
+//! false expectation fails the run, malformed files are refused before any
+//! node starts, and no node outlives a run.
+
+mod support;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SCENARIOS: [&str; 7] = [
+    "acceptance",
+    "write-concern",
+    "retry",
+    "dedup",
+    "total-order",
+    "health-quorum",
+    "parallel-clients",
+];
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    pid: u32,
+}
+
+/// Runs `replog demo <args>`; kills it and fails the test after `limit`.
+fn demo(args: &[&str], limit: Duration) -> Run {
+    let mut child = Command::new(support::BIN)
+        .arg("demo")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", support::BIN));
+    let pid = child.id();
+    // Drained on threads: a full pipe must not stall the run.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("replog demo {args:?} did not finish within {limit:?}");
+            }
+        }
+    };
+    Run {
+        code: status.code(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+        pid,
+    }
+}
+
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("replog-demo-test-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
+/// Processes whose stderr is a log file in a run dir of demo process `pid`:
+/// the nodes it started.
+fn nodes_of(pid: u32) -> Vec<String> {
+    let marker = format!("-{pid}-");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if let Ok(target) = std::fs::read_link(entry.path().join("fd/2")) {
+            let target = target.display().to_string();
+            if target.contains("replog-demo-") && target.contains(&marker) {
+                found.push(format!("{:?} → {target}", entry.file_name()));
+            }
+        }
+    }
+    found
+}
+
+/// Run directories demo process `pid` created (a cluster start makes one).
+fn run_dirs_of(pid: u32) -> Vec<PathBuf> {
+    let marker = format!("-{pid}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().map(|n| n.to_string_lossy().to_string());
+            name.is_some_and(|n| n.starts_with("replog-demo-") && n.contains(&marker) && p.is_dir())
+        })
+        .collect()
+}
+
+#[test]
+fn with_no_name_it_lists_the_scenarios() {
+    let run = demo(&[], Duration::from_secs(30));
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    for name in SCENARIOS {
+        assert!(
+            run.stdout.contains(&format!("  {name} ")),
+            "{name} not listed:\n{}",
+            run.stdout
+        );
+    }
+    let run = demo(&["no-such-scenario"], Duration::from_secs(30));
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr
+            .contains("no scenario named \"no-such-scenario\""),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn every_shipped_scenario_passes_headless_with_a_junit_report() {
+    let junit = std::env::temp_dir().join(format!("replog-demo-test-{}.xml", std::process::id()));
+    let junit_arg = junit.display().to_string();
+    let run = demo(
+        &["--all", "--headless", "--junit", &junit_arg],
+        Duration::from_secs(240),
+    );
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains('✘'), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("demo: 7 scenario(s): 7 passed, 0 failed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        nodes_of(run.pid).is_empty(),
+        "nodes left running: {:?}",
+        nodes_of(run.pid)
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap_or_else(|e| panic!("no JUnit file: {e}"));
+    let _ = std::fs::remove_file(&junit);
+    let elements = xml::check(&xml).unwrap_or_else(|e| panic!("invalid XML ({e}):\n{xml}"));
+    let cases: Vec<&String> = elements
+        .iter()
+        .filter(|(tag, _)| tag == "testcase")
+        .map(|(_, attrs)| attrs)
+        .collect();
+    assert_eq!(cases.len(), SCENARIOS.len(), "{xml}");
+    for name in SCENARIOS {
+        assert!(
+            cases
+                .iter()
+                .any(|a| a.contains(&format!("name=\"{name}\""))),
+            "no testcase for {name}:\n{xml}"
+        );
+    }
+    assert!(
+        !elements
+            .iter()
+            .any(|(tag, _)| tag == "failure" || tag == "error"),
+        "{xml}"
+    );
+}
+
+#[test]
+fn a_false_expectation_fails_the_run_with_what_was_seen() {
+    let file = temp_file(
+        "false.toml",
+        r#"name = "false-hope"
+description = "expects a message that was never sent <&>"
+
+[[step]]
+title = "send one, expect another"
+narration = "The primary gets \"a\"; we claim it shows \"b\"."
+actions = [{ send = "a", w = 1 }]
+expect = [
+  { completed = "a", status = 201 },
+  { messages = "p", equal = ["b"], within_ms = 1500 },
+]
+"#,
+    );
+    let junit = file.with_extension("xml");
+    let args = [
+        "--file",
+        file.to_str().unwrap_or_default(),
+        "--headless",
+        "--junit",
+        junit.to_str().unwrap_or_default(),
+    ];
+    let run = demo(&args, Duration::from_secs(60));
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("✔ \"a\" completed with 201"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("✘ p shows [b] — saw [a] (gave up after 1.5 s)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("━━ false-hope: FAILED"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .contains("replog: error: demo failed: false-hope"),
+        "{}",
+        run.stderr
+    );
+    assert!(nodes_of(run.pid).is_empty(), "nodes left running");
+    let xml = std::fs::read_to_string(&junit).unwrap_or_else(|e| panic!("no JUnit file: {e}"));
+    let _ = std::fs::remove_file(&junit);
+    let elements = xml::check(&xml).unwrap_or_else(|e| panic!("invalid XML ({e}):\n{xml}"));
+    let failure = elements.iter().find(|(tag, _)| tag == "failure");
+    assert!(
+        failure.is_some_and(|(_, attrs)| attrs.contains("p shows [b]")),
+        "{xml}"
+    );
+    for dir in run_dirs_of(run.pid) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// A one-step scenario with `action` on line 7.
+fn with_action(action: &str) -> String {
+    format!(
+        "name = \"broken\"\ndescription = \"d\"\n\n[[step]]\ntitle = \"t\"\nnarration = \"n\"\n\
+         actions = [{action}]\n"
+    )
+}
+
+#[test]
+fn malformed_files_are_refused_before_any_cluster_starts() {
+    let cases = [
+        (
+            "unknown-action",
+            with_action("{ explode = \"s1\" }"),
+            "field `explode`: unknown action",
+        ),
+        (
+            "missing-field",
+            with_action("{ send = \"m\" }"),
+            "field `w`: missing",
+        ),
+        (
+            "bad-value",
+            with_action("{ fail = \"s1\", times = 1, at = \"sometimes\" }"),
+            "field `at`: bad value \"sometimes\"",
+        ),
+        (
+            "bad-type",
+            with_action("{ send = \"m\", w = \"two\" }"),
+            "field `w`: invalid type",
+        ),
+        (
+            "unknown-node",
+            with_action("{ stop = \"s7\" }"),
+            "field `stop`: unknown node \"s7\"",
+        ),
+    ];
+    for (name, text, wanted) in cases {
+        let file = temp_file(&format!("{name}.toml"), &text);
+        let path = file.display().to_string();
+        let run = demo(&["--file", &path, "--headless"], Duration::from_secs(30));
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(run.code, Some(1), "{name}: {}{}", run.stdout, run.stderr);
+        let expected = format!("replog: error: {path}:7: step 1: {wanted}");
+        assert!(
+            run.stderr.starts_with(&expected),
+            "{name}: {:?} lacks {expected:?}",
+            run.stderr
+        );
+        assert_eq!(
+            run.stderr.trim_end().lines().count(),
+            1,
+            "{name}: one line: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{name}: nothing ran: {}", run.stdout);
+        assert!(
+            run_dirs_of(run.pid).is_empty(),
+            "{name}: a cluster was started"
+        );
+    }
+}
+
+/// The demo in a real terminal: tmux runs it, send-keys presses keys,
+/// capture-pane reads the screen.
+struct Tmux(String);
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("tmux {args:?}: {e}"));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    fn key(&self, key: &str) {
+        self.run(&["send-keys", "-t", &self.0, key]);
+    }
+
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let screen = self.run(&["capture-pane", "-p", "-t", &self.0]);
+            if check(&screen) {
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-session", "-t", &self.0]);
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z")
+    })
+}
+
+#[test]
+fn the_dashboard_demo_steps_pages_back_autoplays_and_quits_cleanly() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        if std::env::var_os("CI").is_some() {
+            panic!("tmux is required in CI (.ci/run installs it)");
+        }
+        eprintln!("skipping: tmux not installed");
+        return;
+    }
+    let tmux = Tmux(format!("replog-demo-test-{}", std::process::id()));
+    // exec: the pane's process is replog itself, whose pid names its run dir.
+    let command = format!("exec {} demo acceptance", support::BIN);
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        &tmux.0,
+        "-x",
+        "160",
+        "-y",
+        "50",
+        &command,
+    ]);
+    let pid: u32 = tmux
+        .run(&["list-panes", "-t", &tmux.0, "-F", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("no pane pid: {e}"));
+    tmux.wait_for("the intro", |s| {
+        s.contains("step 0/6") && s.contains("Press space")
+    });
+    tmux.key("Space");
+    tmux.wait_for("step 1 and its result", |s| {
+        s.contains("step 1/6") && s.contains("✔ the primary sees s2 as unhealthy")
+    });
+    tmux.key("Left");
+    tmux.wait_for("the intro again", |s| s.contains("step 0/6"));
+    // Autoplay pages forward to step 1, then runs step 2 by itself.
+    tmux.key("a");
+    tmux.wait_for("autoplay to run step 2", |s| {
+        s.contains("autoplay on")
+            && s.contains("step 2/6")
+            && s.contains("✔ \"Msg1\" completed with 201")
+    });
+    tmux.key("a");
+    tmux.wait_for("autoplay off", |s| s.contains("autoplay off"));
+    // Dashboard keys still work between steps: Tab selects s1.
+    tmux.key("Tab");
+    tmux.wait_for("s1 selected", |s| s.contains("▶ 2 s1"));
+    tmux.key("q");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "replog demo did not quit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        nodes_of(pid).is_empty(),
+        "nodes left running: {:?}",
+        nodes_of(pid)
+    );
+    for dir in run_dirs_of(pid) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Just enough XML checking for a generated report: well-formed nesting,
+/// quoted attributes, only known entities, no stray markup characters.
+mod xml {
+    /// Every start tag as (name, raw attributes), in document order.
+    pub fn check(doc: &str) -> Result<Vec<(String, String)>, String> {
+        let mut rest = doc
+            .strip_prefix("<?xml ")
+            .and_then(|r| r.split_once("?>"))
+            .map(|(_, r)| r)
+            .ok_or("no XML declaration")?;
+        let mut open: Vec<String> = Vec::new();
+        let mut elements = Vec::new();
+        let mut root_seen = false;
+        while !rest.is_empty() {
+            let Some(lt) = rest.find('<') else {
+                text(rest)?;
+                break;
+            };
+            text(&rest[..lt])?;
+            if open.is_empty() && !rest[..lt].trim().is_empty() {
+                return Err("text outside the root element".into());
+            }
+            let gt = rest[lt..].find('>').ok_or("unclosed tag")? + lt;
+            let tag = &rest[lt + 1..gt];
+            rest = &rest[gt + 1..];
+            if let Some(name) = tag.strip_prefix('/') {
+                match open.pop() {
+                    Some(o) if o == name.trim() => {}
+                    other => return Err(format!("</{name}> closes {other:?}")),
+                }
+                continue;
+            }
+            let self_closing = tag.ends_with('/');
+            let tag = tag.trim_end_matches('/');
+            let (name, attrs) = tag.split_once(char::is_whitespace).unwrap_or((tag, ""));
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(format!("bad tag name {name:?}"));
+            }
+            attributes(attrs)?;
+            if open.is_empty() {
+                if root_seen {
+                    return Err("two root elements".into());
+                }
+                root_seen = true;
+            }
+            elements.push((name.to_string(), attrs.to_string()));
+            if !self_closing {
+                open.push(name.to_string());
+            }
+        }
+        match open.last() {
+            Some(o) => Err(format!("<{o}> never closed")),
+            None if root_seen => Ok(elements),
+            None => Err("no root element".into()),
+        }
+    }
+
+    fn text(s: &str) -> Result<(), String> {
+        if s.contains('>') {
+            return Err(format!("raw '>' in text {s:?}"));
+        }
+        entities(s)
+    }
+
+    fn entities(s: &str) -> Result<(), String> {
+        let mut rest = s;
+        while let Some(amp) = rest.find('&') {
+            let end = rest[amp..].find(';').ok_or("unterminated entity")? + amp;
+            let entity = &rest[amp + 1..end];
+            let known = ["amp", "lt", "gt", "quot", "apos"].contains(&entity)
+                || entity
+                    .strip_prefix('#')
+                    .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
+            if !known {
+                return Err(format!("unknown entity &{entity};"));
+            }
+            rest = &rest[end + 1..];
+        }
+        Ok(())
+    }
+
+    fn attributes(mut s: &str) -> Result<(), String> {
+        loop {
+            s = s.trim_start();
+            if s.is_empty() {
+                return Ok(());
+            }
+            let (name, after) = s
+                .split_once('=')
+                .ok_or(format!("attribute without value: {s:?}"))?;
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                return Err(format!("bad attribute name {name:?}"));
+            }
+            let value = after
+                .strip_prefix('"')
+                .ok_or(format!("unquoted attribute {name}"))?;
+            let close = value
+                .find('"')
+                .ok_or(format!("unterminated attribute {name}"))?;
+            let v = &value[..close];
+            if v.contains('<') {
+                return Err(format!("'<' in attribute {name}"));
+            }
+            entities(v)?;
+            s = &value[close + 1..];
+        }
+    }
+
+    #[test]
+    fn the_checker_refuses_broken_documents() {
+        let ok = "<?xml version=\"1.0\"?>\n<a x=\"1 &amp; 2\"><b/>t &lt; u</a>\n";
+        assert!(check(ok).is_ok());
+        for bad in [
+            "<?xml version=\"1.0\"?><a><b></a></b>",
+            "<?xml version=\"1.0\"?><a x=1></a>",
+            "<?xml version=\"1.0\"?><a>&bogus;</a>",
+            "<?xml version=\"1.0\"?><a>1 > 0</a>",
+            "<?xml version=\"1.0\"?><a></a><b></b>",
+            "<a></a>",
+        ] {
+            assert!(check(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+}
