@@ -94,8 +94,8 @@ async fn a_paused_process_becomes_unhealthy_and_recovers_on_resume() {
 /// heartbeat (two periods plus transfer), not by the grown backoff.
 #[tokio::test]
 async fn a_returning_secondary_catches_up_within_two_heartbeats() {
-    let mut s1 = Node::secondary("s1", 0, &[]);
-    let port = s1.port();
+    let port = reserve_port();
+    let mut s1 = Node::secondary("s1", port, &[]);
     let p = Node::primary(
         &[("s1", &s1.url)],
         &[

@@ -32,7 +32,10 @@ const SUSPECTED_BACKOFF_FACTOR: u32 = 4;
 /// every request marked with this primary's instance.
 pub fn client(config: &PrimaryConfig, primary_instance: u64) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(PRIMARY_HEADER, reqwest::header::HeaderValue::from(primary_instance));
+    headers.insert(
+        PRIMARY_HEADER,
+        reqwest::header::HeaderValue::from(primary_instance),
+    );
     reqwest::Client::builder()
         .no_proxy()
         .default_headers(headers)

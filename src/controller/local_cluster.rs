@@ -48,15 +48,20 @@ impl LocalCluster {
             nodes: Vec::new(),
             options: options.clone(),
         };
-        let port_of = |i: usize| options.base_port.map(|p| p + i as u16).unwrap_or(0);
+        let port_of = |i: usize| match options.base_port {
+            Some(base) => base
+                .checked_add(i as u16)
+                .ok_or_else(|| format!("--base-port {base} leaves no room for {i} more nodes")),
+            None => super::ports::pick_free_port(),
+        };
         cluster
             .nodes
-            .push(Managed::new("p", Role::Primary, port_of(0), &options));
+            .push(Managed::new("p", Role::Primary, port_of(0)?, &options));
         for i in 1..=options.secondaries {
             let id = format!("s{i}");
             cluster
                 .nodes
-                .push(Managed::new(&id, Role::Secondary, port_of(i), &options));
+                .push(Managed::new(&id, Role::Secondary, port_of(i)?, &options));
         }
         // Secondaries first: the primary must know their addresses.
         for idx in (1..cluster.nodes.len()).chain(std::iter::once(0)) {

@@ -9,6 +9,7 @@ pub mod headless;
 mod local_cluster;
 mod log_tail;
 mod poll;
+mod ports;
 mod terminal;
 mod timeline;
 pub mod tui_loop;

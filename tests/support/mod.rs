@@ -20,13 +20,21 @@ pub struct Node {
     child: Child,
 }
 
-/// A loopback port that was free a moment ago, for a node started later
-/// (the primary must know a late secondary's address in advance).
+/// A loopback port that is free now, for a node started (or restarted)
+/// later on a known address. It comes from below the kernel's ephemeral
+/// range, so no `bind(0)` of a parallel test can take it in the meantime.
 pub fn reserve_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("cannot reserve a port: {e}"))
+    use std::hash::{BuildHasher, Hasher};
+    for _ in 0..500 {
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let port = 20_000 + (random % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 20000..32000");
 }
 
 fn log_path(id: &str) -> PathBuf {
