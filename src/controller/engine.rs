@@ -566,7 +566,7 @@ impl Engine {
         self.state.log_tail = match source {
             Some(LogSource::File(path)) => log_tail::tail(&path, LOG_TAIL_LINES),
             Some(LogSource::DockerContainer(name)) => {
-                super::docker_cluster::log_tail(&name, LOG_TAIL_LINES)
+                super::docker::log_tail(&name, LOG_TAIL_LINES)
             }
             None => Vec::new(),
         };

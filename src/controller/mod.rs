@@ -3,7 +3,7 @@
 mod child;
 mod clock;
 pub mod cluster;
-mod docker_cluster;
+mod docker;
 pub mod engine;
 pub mod headless;
 mod local_cluster;
@@ -16,7 +16,7 @@ pub mod tui_loop;
 
 use crate::cli::UpArgs;
 use cluster::Cluster;
-use docker_cluster::{DockerCluster, DockerOptions};
+use docker::{DockerCluster, DockerOptions};
 use engine::Engine;
 use local_cluster::{LocalCluster, LocalOptions};
 use std::io::IsTerminal;

@@ -1,0 +1,185 @@
+//! A node's container as the controller sees it: what never changes about
+//! it ([`Target`]), what `docker inspect` says now ([`Seen`]), and the
+//! dashboard's node ([`Node`]).
+
+use replog_tui::model::{ProcState, Role};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The nodes' port inside their containers (docker-compose.yml).
+pub(super) const NODE_PORT: &str = "7000/tcp";
+
+/// What `docker inspect` says about one container right now.
+#[derive(Clone, Debug)]
+pub(super) struct Seen {
+    pub(super) id: String,
+    pub(super) status: String,
+    pub(super) exit_code: i64,
+    /// The host address of the node's port; none while stopped or cut off.
+    pub(super) url: Option<String>,
+}
+
+pub(super) fn seen(v: &Value) -> Seen {
+    let binding = &v["NetworkSettings"]["Ports"][NODE_PORT][0];
+    let url = binding["HostPort"].as_str().map(|port| {
+        let host = match binding["HostIp"].as_str().unwrap_or("") {
+            // Published on every interface: loopback reaches it.
+            "" | "0.0.0.0" | "::" | "[::]" => "127.0.0.1".to_string(),
+            ip if ip.contains(':') => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        format!("http://{host}:{port}")
+    });
+    Seen {
+        id: v["Id"].as_str().unwrap_or_default().to_string(),
+        status: v["State"]["Status"]
+            .as_str()
+            .unwrap_or("unknown")
+            .to_string(),
+        exit_code: v["State"]["ExitCode"].as_i64().unwrap_or(0),
+        url,
+    }
+}
+
+/// What never changes about a node's container.
+#[derive(Clone, Debug)]
+pub(super) struct Target {
+    pub(super) container: String,
+    /// Readable name, for `docker logs`.
+    pub(super) name: String,
+    /// The compose service: the DNS alias the other nodes use.
+    pub(super) service: String,
+    pub(super) networks: Vec<String>,
+}
+
+pub(super) struct Node {
+    pub(super) id: String,
+    pub(super) role: Role,
+    pub(super) url: String,
+    /// The container's own state; a cut-off network is kept apart in
+    /// `partitioned` because a paused or killed node can be cut off too.
+    pub(super) base: ProcState,
+    pub(super) partitioned: bool,
+    /// Actions sent to the worker and not reported back yet; snapshots are
+    /// older than those actions, so they are ignored meanwhile.
+    pub(super) in_flight: usize,
+    /// Bumped by every action: readiness probes of an older generation stop.
+    pub(super) generation: Arc<AtomicU64>,
+}
+
+impl Node {
+    pub(super) fn process(&self) -> ProcState {
+        match self.base {
+            ProcState::Running | ProcState::Starting if self.partitioned => ProcState::Partitioned,
+            base => base,
+        }
+    }
+
+    pub(super) fn bump(&self) -> u64 {
+        self.generation.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+}
+
+/// A freshly started container as a node of the dashboard.
+pub(super) fn describe(v: &Value) -> (Target, Node, Seen) {
+    let env = |key: &str| {
+        v["Config"]["Env"].as_array().and_then(|all| {
+            all.iter().filter_map(Value::as_str).find_map(|kv| {
+                kv.strip_prefix(key)
+                    .and_then(|rest| rest.strip_prefix('='))
+                    .map(str::to_string)
+            })
+        })
+    };
+    let service = v["Config"]["Labels"]["com.docker.compose.service"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let cmd = v["Config"]["Cmd"].to_string();
+    let target = Target {
+        container: v["Id"].as_str().unwrap_or_default().to_string(),
+        name: v["Name"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        service: service.clone(),
+        networks: v["NetworkSettings"]["Networks"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default(),
+    };
+    let now = seen(v);
+    let node = Node {
+        // The primary knows its secondaries by REPLOG_ID.
+        id: env("REPLOG_ID").unwrap_or(service),
+        role: if cmd.contains("\"primary\"") {
+            Role::Primary
+        } else {
+            Role::Secondary
+        },
+        url: now.url.clone().unwrap_or_default(),
+        base: ProcState::Starting,
+        partitioned: false,
+        in_flight: 0,
+        generation: Arc::new(AtomicU64::new(0)),
+    };
+    (target, node, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_published_port_becomes_a_loopback_url() {
+        let v = |ip: &str| {
+            json!({
+                "Id": "abc",
+                "State": {"Status": "running", "ExitCode": 0},
+                "NetworkSettings": {"Ports": {"7000/tcp": [{"HostIp": ip, "HostPort": "32768"}]}}
+            })
+        };
+        assert_eq!(
+            seen(&v("127.0.0.1")).url.as_deref(),
+            Some("http://127.0.0.1:32768")
+        );
+        assert_eq!(
+            seen(&v("0.0.0.0")).url.as_deref(),
+            Some("http://127.0.0.1:32768")
+        );
+        assert_eq!(seen(&v("::1")).url.as_deref(), Some("http://[::1]:32768"));
+        // Cut off the network or stopped: no binding at all.
+        let off = json!({"Id": "abc", "State": {"Status": "exited", "ExitCode": 137},
+                         "NetworkSettings": {"Ports": {}}});
+        let s = seen(&off);
+        assert_eq!(
+            (s.url, s.status.as_str(), s.exit_code),
+            (None, "exited", 137)
+        );
+    }
+
+    #[test]
+    fn a_partition_shows_only_while_the_container_runs() {
+        let mut node = Node {
+            id: "s1".into(),
+            role: Role::Secondary,
+            url: String::new(),
+            base: ProcState::Running,
+            partitioned: true,
+            in_flight: 0,
+            generation: Arc::new(AtomicU64::new(0)),
+        };
+        assert_eq!(node.process(), ProcState::Partitioned);
+        node.base = ProcState::Paused;
+        assert_eq!(node.process(), ProcState::Paused);
+        node.base = ProcState::Killed;
+        assert_eq!(node.process(), ProcState::Killed);
+    }
+}
