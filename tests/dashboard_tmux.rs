@@ -3,96 +3,11 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
+use support::procs::{alive, children};
+use support::tmux::{self, Tmux};
 
 const LONG: Duration = Duration::from_secs(30);
-
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("tmux {args:?}: {e}"));
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", &self.session];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn text(&self, text: &str) {
-        self.run(&["send-keys", "-t", &self.session, "-l", text]);
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", &self.session])
-    }
-
-    /// Waits until the screen satisfies `check`; fails with the last screen.
-    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + LONG;
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn pane_pid(&self) -> Option<u32> {
-        self.run(&["list-panes", "-t", &self.session, "-F", "#{pane_pid}"])
-            .trim()
-            .parse()
-            .ok()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-session", "-t", &self.session]);
-    }
-}
-
-/// Children of `pid`, from /proc.
-fn children(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-        // Fields after the ")" that closes the command name: state, ppid, ...
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(pid) {
-            out.push(child);
-        }
-    }
-    out
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().next())
-                .is_some_and(|state| state != "Z")
-        })
-        .unwrap_or(false)
-}
 
 /// A line of the node panel row that belongs to `id` (panels sit side by side).
 fn panel_has(screen: &str, id: &str, needle: &str) -> bool {
@@ -114,11 +29,7 @@ fn panel_has(screen: &str, id: &str, needle: &str) -> bool {
 
 #[test]
 fn dashboard_sends_kills_restarts_and_quits_cleanly() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        if std::env::var_os("CI").is_some() {
-            panic!("tmux is required in CI (.ci/run installs it)");
-        }
-        eprintln!("skipping: tmux not installed");
+    if !tmux::available() {
         return;
     }
     let session = format!("replog-test-{}", std::process::id());
@@ -128,21 +39,8 @@ fn dashboard_sends_kills_restarts_and_quits_cleanly() {
         support::BIN,
         run_dir.display()
     );
-    let tmux = Tmux {
-        session: session.clone(),
-    };
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "170",
-        "-y",
-        "48",
-        &command,
-    ]);
-    let pid = tmux.pane_pid().expect("replog's pid");
+    let tmux = Tmux::start(session, (170, 48), &command, LONG);
+    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
     tmux.wait_for("three running nodes", |s| {
         s.matches("running").count() >= 3 && s.contains("quorum 3/3")
     });

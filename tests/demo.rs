@@ -8,6 +8,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::procs::alive;
+use support::tmux::{self, Tmux};
 
 const SCENARIOS: [&str; 7] = [
     "acceptance",
@@ -311,102 +313,40 @@ fn malformed_files_are_refused_before_any_cluster_starts() {
     }
 }
 
-/// The demo in a real terminal: tmux runs it, send-keys presses keys,
-/// capture-pane reads the screen.
-struct Tmux(String);
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("tmux {args:?}: {e}"));
-        String::from_utf8_lossy(&out.stdout).to_string()
-    }
-
-    fn key(&self, key: &str) {
-        self.run(&["send-keys", "-t", &self.0, key]);
-    }
-
-    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(40);
-        loop {
-            let screen = self.run(&["capture-pane", "-p", "-t", &self.0]);
-            if check(&screen) {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-session", "-t", &self.0]);
-    }
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z")
-    })
-}
-
 #[test]
 fn the_dashboard_demo_steps_pages_back_autoplays_and_quits_cleanly() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        if std::env::var_os("CI").is_some() {
-            panic!("tmux is required in CI (.ci/run installs it)");
-        }
-        eprintln!("skipping: tmux not installed");
+    if !tmux::available() {
         return;
     }
-    let tmux = Tmux(format!("replog-demo-test-{}", std::process::id()));
+    let session = format!("replog-demo-test-{}", std::process::id());
     // exec: the pane's process is replog itself, whose pid names its run dir.
     let command = format!("exec {} demo acceptance", support::BIN);
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        &tmux.0,
-        "-x",
-        "160",
-        "-y",
-        "50",
-        &command,
-    ]);
+    let tmux = Tmux::start(session, (160, 50), &command, Duration::from_secs(40));
     let pid: u32 = tmux
-        .run(&["list-panes", "-t", &tmux.0, "-F", "#{pane_pid}"])
-        .trim()
-        .parse()
+        .pane_pid()
         .unwrap_or_else(|e| panic!("no pane pid: {e}"));
     tmux.wait_for("the intro", |s| {
         s.contains("step 0/6") && s.contains("Press space")
     });
-    tmux.key("Space");
+    tmux.keys(&["Space"]);
     tmux.wait_for("step 1 and its result", |s| {
         s.contains("step 1/6") && s.contains("✔ the primary sees s2 as unhealthy")
     });
-    tmux.key("Left");
+    tmux.keys(&["Left"]);
     tmux.wait_for("the intro again", |s| s.contains("step 0/6"));
     // Autoplay pages forward to step 1, then runs step 2 by itself.
-    tmux.key("a");
+    tmux.keys(&["a"]);
     tmux.wait_for("autoplay to run step 2", |s| {
         s.contains("autoplay on")
             && s.contains("step 2/6")
             && s.contains("✔ \"Msg1\" completed with 201")
     });
-    tmux.key("a");
+    tmux.keys(&["a"]);
     tmux.wait_for("autoplay off", |s| s.contains("autoplay off"));
     // Dashboard keys still work between steps: Tab selects s1.
-    tmux.key("Tab");
+    tmux.keys(&["Tab"]);
     tmux.wait_for("s1 selected", |s| s.contains("▶ 2 s1"));
-    tmux.key("q");
+    tmux.keys(&["q"]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while alive(pid) {
         assert!(Instant::now() < deadline, "replog demo did not quit");

@@ -9,25 +9,16 @@
 //! `REPLOG_IMAGE` picks the image (default `replog:local`);
 //! `REPLOG_SKIP_IMAGE_BUILD=1` uses it as it is.
 
+mod support;
+
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::docker::{env_flag, repo, usable};
+use support::BIN;
 
-const BIN: &str = env!("CARGO_BIN_EXE_replog");
 /// The whole script takes about ten seconds; this only stops a hang.
 const RUN_LIMIT: Duration = Duration::from_secs(240);
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn env_flag(name: &str) -> bool {
-    matches!(
-        std::env::var(name).as_deref(),
-        Ok("1") | Ok("true") | Ok("yes")
-    )
-}
 
 /// Runs a command; its stdout, or an error quoting the command and stderr.
 fn run(cmd: &mut Command) -> Result<String, String> {
@@ -70,25 +61,6 @@ fn docker_setup() -> Result<(), String> {
     Ok(())
 }
 
-/// The image, built (or found up to date) by docker/build-image.sh, so the
-/// nodes in the containers run the code under test.
-fn ensure_image() -> String {
-    let image = std::env::var("REPLOG_IMAGE").unwrap_or_else(|_| "replog:local".into());
-    if env_flag("REPLOG_SKIP_IMAGE_BUILD") {
-        run(Command::new("docker").args(["image", "inspect", &image]))
-            .unwrap_or_else(|e| panic!("REPLOG_SKIP_IMAGE_BUILD=1 but no image {image}: {e}"));
-        return image;
-    }
-    let started = Instant::now();
-    run(Command::new("bash")
-        .arg(repo().join("docker/build-image.sh"))
-        .env("REPLOG_IMAGE", &image)
-        .current_dir(repo()))
-    .unwrap_or_else(|e| panic!("docker/build-image.sh failed:\n{e}"));
-    eprintln!("image {image} ready in {:.1?}", started.elapsed());
-    image
-}
-
 fn project_containers(project: &str) -> String {
     let filter = format!("label=com.docker.compose.project={project}");
     run(Command::new("docker").args(["ps", "-a", "-q", "--filter", &filter]))
@@ -121,14 +93,10 @@ impl Drop for Controller {
 
 #[test]
 fn headless_script_drives_a_docker_cluster() {
-    if let Err(why) = docker_setup() {
-        if env_flag("REPLOG_REQUIRE_DOCKER") {
-            panic!("REPLOG_REQUIRE_DOCKER=1 but docker is not usable: {why}");
-        }
-        eprintln!("skipping: docker not available ({why})");
+    if usable(docker_setup()).is_none() {
         return;
     }
-    let image = ensure_image();
+    let image = support::docker::ensure_image(run);
     let project = format!("replog-dash-test-{}", std::process::id());
     let script = "\
 send 2 hello

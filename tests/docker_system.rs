@@ -14,30 +14,21 @@
 //! with ephemeral host ports, torn down (`down -v --remove-orphans`) by a
 //! drop guard even when the scenario panics.
 
+mod support;
+
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::docker::{env_flag, repo, usable};
 
 /// Default wait for anything that should happen "soon".
 const SOON: Duration = Duration::from_secs(30);
 /// How long a write that must block is watched before it is let go.
 const BLOCKED_FOR: Duration = Duration::from_millis(1500);
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn env_flag(name: &str) -> bool {
-    matches!(
-        std::env::var(name).as_deref(),
-        Ok("1") | Ok("true") | Ok("yes")
-    )
-}
 
 /// Runs a command to completion and returns its stdout, or an error that
 /// quotes the command line and its stderr.
@@ -105,24 +96,6 @@ fn docker_setup() -> Result<Compose, String> {
     docker(&["info", "--format", "{{.ServerVersion}}"])
         .map_err(|e| format!("the Docker daemon does not answer: {e}"))?;
     Compose::detect().ok_or_else(|| "neither `docker compose` nor `docker-compose` works".into())
-}
-
-/// The image under test, built (or found up to date) by docker/build-image.sh.
-fn ensure_image() -> String {
-    let image = std::env::var("REPLOG_IMAGE").unwrap_or_else(|_| "replog:local".into());
-    if env_flag("REPLOG_SKIP_IMAGE_BUILD") {
-        docker(&["image", "inspect", &image])
-            .unwrap_or_else(|e| panic!("REPLOG_SKIP_IMAGE_BUILD=1 but no image {image}: {e}"));
-        return image;
-    }
-    let started = Instant::now();
-    run(Command::new("bash")
-        .arg(repo().join("docker/build-image.sh"))
-        .env("REPLOG_IMAGE", &image)
-        .current_dir(repo()))
-    .unwrap_or_else(|e| panic!("docker/build-image.sh failed:\n{e}"));
-    eprintln!("image {image} ready in {:.1?}", started.elapsed());
-    image
 }
 
 /// One compose project: a fresh p, s1, s2 cluster. Dropping it removes it.
@@ -660,18 +633,11 @@ async fn partition_all(c: &Cluster) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_in_docker() {
-    let compose = match docker_setup() {
-        Ok(compose) => compose,
-        Err(why) if env_flag("REPLOG_REQUIRE_DOCKER") => {
-            panic!("REPLOG_REQUIRE_DOCKER=1 but docker is not usable: {why}")
-        }
-        Err(why) => {
-            eprintln!("skipping: docker not available ({why})");
-            return;
-        }
+    let Some(compose) = usable(docker_setup()) else {
+        return;
     };
     let started = Instant::now();
-    let image = ensure_image();
+    let image = support::docker::ensure_image(run);
 
     // The compose file must be valid for this compose flavour.
     let mut check = compose.command();

@@ -3,6 +3,10 @@
 //! so a failing test leaves nothing behind.
 #![allow(dead_code)]
 
+pub mod docker;
+pub mod procs;
+pub mod tmux;
+
 use serde_json::{json, Value};
 use std::future::Future;
 use std::io::{BufRead, BufReader};
