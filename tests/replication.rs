@@ -92,20 +92,8 @@ async fn parallel_clients_do_not_wait_on_each_other() {
         }
     })
     .await;
-    let mut quick = Vec::new();
-    for i in 0..6 {
-        let url = p.url.clone();
-        quick.push(tokio::spawn(async move {
-            write(&url, &format!("fast{i}"), 1 + i % 2).await
-        }));
-    }
-    for q in quick {
-        let (status, body) = tokio::time::timeout(LONG, q)
-            .await
-            .expect("fast write returns")
-            .expect("task");
-        assert_eq!(status, 201, "{body}");
-    }
+    let quick = (0..6).map(|i| (format!("fast{i}"), 1 + i % 2)).collect();
+    write_concurrently(&p.url, quick).await;
     assert!(
         !slow.is_finished(),
         "the w=3 write still waits on the blocked secondary"
@@ -232,20 +220,8 @@ async fn concurrent_writes_reach_every_secondary_in_the_same_order() {
     let p = Node::primary(&[("s1", &s1.url), ("s2", &s2.url)], &[]);
     set_faults(&s1.url, json!({"fail_next": 3, "fail_at": "after_store"})).await;
     set_faults(&s2.url, json!({"fail_next": 3, "fail_at": "before_store"})).await;
-    let mut tasks = Vec::new();
-    for i in 0..60 {
-        let url = p.url.clone();
-        tasks.push(tokio::spawn(async move {
-            write(&url, &format!("c{i}"), 1 + i % 3).await
-        }));
-    }
-    for t in tasks {
-        let (status, body) = tokio::time::timeout(LONG, t)
-            .await
-            .expect("write returns")
-            .expect("task");
-        assert_eq!(status, 201, "{body}");
-    }
+    let writes = (0..60).map(|i| (format!("c{i}"), 1 + i % 3)).collect();
+    write_concurrently(&p.url, writes).await;
     let expected = messages(&p.url).await;
     assert_eq!(expected.len(), 60);
     for s in [&s1, &s2] {

@@ -244,6 +244,25 @@ pub async fn write(primary: &str, message: &str, w: u64) -> (u16, Value) {
     .await
 }
 
+/// Sends every `(text, w)` write at once from its own client and asserts
+/// that each returns 201 within 20 s.
+pub async fn write_concurrently(primary: &str, writes: Vec<(String, u64)>) {
+    let tasks: Vec<_> = writes
+        .into_iter()
+        .map(|(text, w)| {
+            let url = primary.to_string();
+            tokio::spawn(async move { write(&url, &text, w).await })
+        })
+        .collect();
+    for task in tasks {
+        let (status, body) = tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("write returns")
+            .expect("task");
+        assert_eq!(status, 201, "{body}");
+    }
+}
+
 pub async fn set_faults(node: &str, faults: Value) {
     let (s, v) = post_json(&format!("{node}/faults"), faults).await;
     assert_eq!(s, 200, "POST /faults -> {s} {v}");
