@@ -16,6 +16,8 @@ struct FaultControl {
     enabled: bool,
     set: Arc<FaultSet>,
     node_id: String,
+    /// Whether replication requests reach this node (`fail_next` needs them).
+    receives_replication: bool,
 }
 
 impl FaultControl {
@@ -31,11 +33,17 @@ impl FaultControl {
     }
 }
 
-pub fn router(enabled: bool, set: Arc<FaultSet>, node_id: &str) -> Router {
+pub fn router(
+    enabled: bool,
+    set: Arc<FaultSet>,
+    node_id: &str,
+    receives_replication: bool,
+) -> Router {
     let control = FaultControl {
         enabled,
         set,
         node_id: node_id.to_string(),
+        receives_replication,
     };
     Router::new()
         .route("/faults", get(show).post(merge).delete(clear))
@@ -50,8 +58,15 @@ async fn show(State(c): State<FaultControl>) -> Result<Json<Faults>, ApiError> {
 async fn merge(State(c): State<FaultControl>, body: Body) -> Result<Json<Faults>, ApiError> {
     c.check()?;
     let patch: FaultPatch = read_json(body, 64 * 1024).await?;
+    if !c.receives_replication && patch.fail_next.is_some_and(|n| n > 0) {
+        return Err(ApiError::bad_request(format!(
+            "fail_next applies to replication requests a node receives, and {} (the primary) receives none; \
+             use block or delay_ms here, or fail_next on a secondary",
+            c.node_id
+        )));
+    }
     let now = c.set.merge(patch);
-    tracing::info!(node = %c.node_id, faults = ?now, "faults set");
+    tracing::info!(node = %c.node_id, "faults set: {now}");
     Ok(Json(now))
 }
 

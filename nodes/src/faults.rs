@@ -24,6 +24,22 @@ pub struct Faults {
     pub block: bool,
 }
 
+impl std::fmt::Display for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fail_at = match self.fail_at {
+            FailAt::BeforeStore => "before",
+            FailAt::AfterStore => "after",
+        };
+        write!(
+            f,
+            "delay {} ms, fail next {} ({fail_at} store), {}",
+            self.delay_ms,
+            self.fail_next,
+            if self.block { "blocked" } else { "not blocked" }
+        )
+    }
+}
+
 /// The body of `POST /faults`: every field optional, merged into the set.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

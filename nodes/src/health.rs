@@ -13,16 +13,6 @@ pub enum Health {
     Unhealthy,
 }
 
-impl Health {
-    /// Suspicion is not failure (as in SWIM or phi-accrual detectors): a
-    /// suspected secondary still counts toward the quorum until it is
-    /// declared unhealthy, so one lost delivery never turns the primary
-    /// read-only.
-    pub fn counts_for_quorum(self) -> bool {
-        self != Health::Unhealthy
-    }
-}
-
 impl std::fmt::Display for Health {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

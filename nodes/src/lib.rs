@@ -10,7 +10,10 @@ pub mod fault_routes;
 pub mod faults;
 pub mod health;
 pub mod primary;
+pub mod progress;
+pub mod quorum;
 pub mod replicator;
+pub mod rto;
 pub mod secondary;
 pub mod secondary_log;
 pub mod server;
@@ -26,7 +29,7 @@ pub async fn run_primary(
     listener: TcpListener,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
-    let primary = primary::Primary::new(config);
+    let primary = primary::Primary::new(config).map_err(std::io::Error::other)?;
     primary.start_replication().await;
     tracing::info!(id = %primary.config.id, %addr, secondaries = primary.config.secondaries.len(), quorum = primary.config.quorum, "primary ready");
     server::announce(addr);

@@ -1,36 +1,30 @@
-//! One replicator task per secondary: a single cursor that serves first
-//! delivery, retries, catch-up and acks alike.
+//! One replicator task per secondary: the I/O driver around its pure
+//! [`Progress`]. It ships the batches the progress asks for, sends
+//! heartbeats, feeds every answer back as an event, logs the resulting
+//! actions, and publishes the secondary's status to the [`PeerBoard`].
 //!
-//! - `next` is the next seq to ship; batches of consecutive entries go out
-//!   with a few in flight at once.
-//! - Every answer (batch or heartbeat) carries the secondary's gap-free
-//!   position; that one number is its ack and releases every waiting write
-//!   it covers.
-//! - A failed batch schedules a retry from its first seq after a jittered,
-//!   health-dependent backoff; meanwhile newer entries keep flowing, so the
-//!   secondary holds them behind the gap until the retry fills it.
-//! - Heartbeats drive health. While unhealthy nothing is shipped or retried
-//!   blindly; the first answered heartbeat resumes shipping at once from the
-//!   secondary's own position, however long the outage was.
+//! It sees the primary only through narrow handles: the shared log to read
+//! batches from, the board to publish to, and this node's faults (a blocked
+//! node fails every node-to-node request at once; a delayed one holds each
+//! batch back like a slow link).
 
-use crate::config::PrimaryConfig;
-use crate::health::{Health, HealthTracker, Transition};
-use crate::primary::{PeerStatus, Primary};
+use crate::config::{Peer, PrimaryConfig};
+use crate::faults::FaultSet;
+use crate::health::{Health, Transition};
+use crate::primary::log::PrimaryLog;
+use crate::primary::peers::{PeerBoard, PeerStatus};
+use crate::progress::{Action, Event, Failure, Progress, ProgressConfig};
 use crate::wire::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{info, warn};
 
-/// How much longer the backoff base is while a secondary is suspected.
-const SUSPECTED_BACKOFF_FACTOR: u32 = 4;
-
 /// A node-to-node HTTP client: pooled, no system proxy (peers are direct),
 /// every request marked with this primary's instance.
-pub fn client(config: &PrimaryConfig, primary_instance: u64) -> reqwest::Client {
+pub fn client(config: &PrimaryConfig, primary_instance: u64) -> Result<reqwest::Client, String> {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         PRIMARY_HEADER,
@@ -41,7 +35,39 @@ pub fn client(config: &PrimaryConfig, primary_instance: u64) -> reqwest::Client 
         .default_headers(headers)
         .connect_timeout(config.replication_timeout)
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .map_err(|e| format!("cannot build the node-to-node HTTP client: {e}"))
+}
+
+/// Why a request got no position back.
+#[derive(Debug, Clone)]
+pub struct RequestError {
+    pub timed_out: bool,
+    pub why: String,
+}
+
+impl RequestError {
+    fn blocked() -> Self {
+        Self {
+            timed_out: false,
+            why: "blocked by fault injection on this node".into(),
+        }
+    }
+}
+
+impl From<reqwest::Error> for RequestError {
+    fn from(e: reqwest::Error) -> Self {
+        let why = if e.is_timeout() {
+            "timed out".into()
+        } else if e.is_connect() {
+            "connection refused or unreachable".into()
+        } else {
+            e.to_string()
+        };
+        Self {
+            timed_out: e.is_timeout(),
+            why,
+        }
+    }
 }
 
 /// One heartbeat: the secondary's position, or why there was none.
@@ -49,162 +75,207 @@ pub async fn heartbeat(
     client: &reqwest::Client,
     base_url: &str,
     timeout: Duration,
-) -> Result<Position, String> {
+) -> Result<Position, RequestError> {
     let response = client
         .get(format!("{base_url}{HEARTBEAT_PATH}"))
         .timeout(timeout)
         .send()
-        .await
-        .map_err(describe)?;
+        .await?;
     read_position(response).await
 }
 
-async fn append(
+async fn send_batch(
     client: reqwest::Client,
     url: String,
     request: AppendRequest,
     timeout: Duration,
-) -> Result<Position, String> {
+) -> Result<Position, RequestError> {
     let response = client
         .post(url)
         .timeout(timeout)
         .json(&request)
         .send()
-        .await
-        .map_err(describe)?;
+        .await?;
     read_position(response).await
 }
 
-async fn read_position(response: reqwest::Response) -> Result<Position, String> {
+async fn read_position(response: reqwest::Response) -> Result<Position, RequestError> {
     let status = response.status();
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
-        return Err(format!("HTTP {}: {}", status.as_u16(), text.trim()));
+        return Err(RequestError {
+            timed_out: false,
+            why: format!("HTTP {}: {}", status.as_u16(), text.trim()),
+        });
     }
-    response
-        .json::<Position>()
-        .await
-        .map_err(|e| format!("bad answer: {e}"))
-}
-
-fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "connection refused or unreachable".into()
-    } else {
-        e.to_string()
-    }
+    response.json::<Position>().await.map_err(|e| RequestError {
+        timed_out: false,
+        why: format!("bad answer: {e}"),
+    })
 }
 
 enum Outcome {
     Batch {
         first: u64,
         last: u64,
-        result: Result<Position, String>,
+        sent_at: Instant,
+        result: Result<Position, RequestError>,
     },
-    Heartbeat(Result<Position, String>),
+    Heartbeat(Result<Position, RequestError>),
+}
+
+/// The settings a replicator reads from the primary's configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub heartbeat: Duration,
+    pub batch_max_entries: usize,
+    pub batch_max_bytes: usize,
+    pub progress: ProgressConfig,
+}
+
+impl Settings {
+    pub fn from_config(config: &PrimaryConfig) -> Self {
+        Self {
+            heartbeat: config.heartbeat,
+            batch_max_entries: config.batch_max_entries,
+            batch_max_bytes: config.batch_max_bytes,
+            progress: ProgressConfig {
+                max_in_flight: config.max_batches_in_flight,
+                backoff: config.backoff,
+                min_timeout: config.replication_timeout,
+                unhealthy_after: config.unhealthy_after,
+            },
+        }
+    }
 }
 
 pub struct Replicator {
     idx: usize,
-    id: String,
-    url: String,
-    primary: Arc<Primary>,
+    peer: Peer,
+    settings: Settings,
+    log: Arc<PrimaryLog>,
+    board: Arc<PeerBoard>,
+    faults: Arc<FaultSet>,
     client: reqwest::Client,
-    health: HealthTracker,
-    /// The secondary process we last talked to; a new one starts empty.
-    instance: Option<u64>,
-    acked: u64,
-    next: u64,
-    failures: u32,
-    retry_due: Option<Instant>,
-    retry_from: Option<u64>,
+    progress: Progress,
     tasks: JoinSet<Outcome>,
-    batches_in_flight: usize,
     heartbeat_in_flight: bool,
-    /// The last heartbeat went unanswered: the next answer means "back".
-    heartbeat_missed: bool,
     last_heartbeat: Option<Instant>,
-    rng: StdRng,
+    /// Probe rounds asked for while a heartbeat was already on its way.
+    probe_asked: u64,
+    probed_round: u64,
 }
 
 impl Replicator {
-    pub fn new(idx: usize, primary: Arc<Primary>, client: reqwest::Client) -> Self {
-        let peer = &primary.config.secondaries[idx];
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        idx: usize,
+        peer: Peer,
+        settings: Settings,
+        log: Arc<PrimaryLog>,
+        board: Arc<PeerBoard>,
+        faults: Arc<FaultSet>,
+        client: reqwest::Client,
+    ) -> Self {
         Self {
             idx,
-            id: peer.id.clone(),
-            url: peer.url.clone(),
+            peer,
+            progress: Progress::new(settings.progress, rand::random()),
+            settings,
+            log,
+            board,
+            faults,
             client,
-            health: HealthTracker::new(primary.config.unhealthy_after),
-            instance: None,
-            acked: 0,
-            next: 1,
-            failures: 0,
-            retry_due: None,
-            retry_from: None,
             tasks: JoinSet::new(),
-            batches_in_flight: 0,
             heartbeat_in_flight: false,
-            heartbeat_missed: false,
             last_heartbeat: None,
-            rng: StdRng::from_entropy(),
-            primary,
+            probe_asked: 0,
+            probed_round: 0,
         }
     }
 
-    pub async fn run(mut self, first_heartbeat: Result<Position, String>) {
+    /// One heartbeat, or an immediate failure while this node is blocked.
+    pub async fn probe(
+        faults: &FaultSet,
+        client: &reqwest::Client,
+        url: &str,
+        timeout: Duration,
+    ) -> Result<Position, RequestError> {
+        if faults.blocked() {
+            return Err(RequestError::blocked());
+        }
+        heartbeat(client, url, timeout).await
+    }
+
+    pub async fn run(
+        mut self,
+        first_heartbeat: Result<Position, RequestError>,
+        mut stopping: watch::Receiver<bool>,
+    ) {
         self.on_heartbeat(first_heartbeat);
-        let period = self.primary.config.heartbeat;
+        let period = self.settings.heartbeat;
         let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut appended = self.primary.subscribe_last_seq();
-        let mut stopping = self.primary.stopping.subscribe();
+        let mut appended = self.log.subscribe();
+        let mut probes = self.board.subscribe_probes();
         loop {
             self.ship();
             self.publish();
-            let retry_at = self.retry_due;
+            let retry_at = self.progress.retry_due();
             tokio::select! {
                 Some(joined) = self.tasks.join_next() => match joined {
-                    Ok(Outcome::Batch { first, last, result }) => self.on_batch(first, last, result),
+                    Ok(Outcome::Batch { first, last, sent_at, result }) => self.on_batch(first, last, sent_at, result),
                     Ok(Outcome::Heartbeat(result)) => self.on_heartbeat(result),
-                    Err(e) => warn!(secondary = %self.id, "replication task failed: {e}"),
+                    Err(e) => warn!(secondary = %self.peer.id, "replication task failed: {e}"),
                 },
                 _ = ticks.tick() => self.send_heartbeat(),
                 changed = appended.changed() => if changed.is_err() { return },
-                _ = sleep_until_opt(retry_at), if retry_at.is_some() => self.retry_now(),
+                _ = sleep_until_opt(retry_at), if retry_at.is_some() => self.step(Event::Tick),
+                changed = probes.changed() => {
+                    if changed.is_err() { return }
+                    let round = *probes.borrow_and_update();
+                    self.on_probe_request(round);
+                }
                 _ = stopping.wait_for(|s| *s) => return,
             }
         }
     }
 
-    /// Ships new entries from the cursor, keeping a few batches in flight.
+    /// Ships what the progress asks for, within the batch limits.
     fn ship(&mut self) {
-        if self.health.state() == Health::Unhealthy {
-            return;
-        }
-        let config = &self.primary.config;
-        let last_seq = self.primary.last_seq();
-        while self.batches_in_flight < config.max_batches_in_flight && self.next <= last_seq {
-            let entries = self.primary.range(self.next);
+        let last_seq = self.log.last_seq();
+        while let Some(from) = self.progress.next_send(last_seq) {
+            let entries = self.log.batch(
+                from,
+                self.settings.batch_max_entries,
+                self.settings.batch_max_bytes,
+            );
             let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
                 break;
             };
             let (first, last) = (first.seq, last.seq);
-            self.next = last + 1;
-            self.batches_in_flight += 1;
-            let request = append(
+            self.progress.sent(first, last);
+            let request = AppendRequest { entries };
+            let timeout = self.progress.timeout();
+            let sent_at = Instant::now();
+            let faults = self.faults.snapshot();
+            let (client, url) = (
                 self.client.clone(),
-                format!("{}{APPEND_PATH}", self.url),
-                AppendRequest { entries },
-                config.replication_timeout,
+                format!("{}{APPEND_PATH}", self.peer.url),
             );
             self.tasks.spawn(async move {
+                let result = if faults.block {
+                    Err(RequestError::blocked())
+                } else if faults.delay_ms > 0 {
+                    slow_link(client, url, request, timeout, faults.delay_ms).await
+                } else {
+                    send_batch(client, url, request, timeout).await
+                };
                 Outcome::Batch {
                     first,
                     last,
-                    result: request.await,
+                    sent_at,
+                    result,
                 }
             });
         }
@@ -216,165 +287,168 @@ impl Replicator {
             return;
         }
         self.heartbeat_in_flight = true;
-        let client = self.client.clone();
-        let url = self.url.clone();
-        let timeout = self.primary.config.heartbeat;
-        self.tasks
-            .spawn(async move { Outcome::Heartbeat(heartbeat(&client, &url, timeout).await) });
-    }
-
-    fn on_batch(&mut self, first: u64, last: u64, result: Result<Position, String>) {
-        self.batches_in_flight = self.batches_in_flight.saturating_sub(1);
-        match result {
-            Ok(position) => {
-                self.failures = 0;
-                self.accept_position(position);
-                info!(secondary = %self.id, first, last, acked = self.acked, "delivered");
-            }
-            Err(why) => {
-                self.failures = self.failures.saturating_add(1);
-                self.retry_from = Some(self.retry_from.map_or(first, |r| r.min(first)));
-                let transition = self.health.delivery_failed(&why);
-                self.log_transition(transition);
-                self.schedule_retry(first, last, &why);
-            }
-        }
-        self.repair_gap();
-    }
-
-    fn schedule_retry(&mut self, first: u64, last: u64, why: &str) {
-        let backoff = match self.health.state() {
-            Health::Healthy => self.primary.config.backoff,
-            Health::Suspected => self.primary.config.backoff.scaled(SUSPECTED_BACKOFF_FACTOR),
-            Health::Unhealthy => {
-                info!(secondary = %self.id, first, last, "delivery failed: {why}; unhealthy, so no blind retry: waiting for a heartbeat");
-                return;
-            }
-        };
-        let delay = backoff.delay(self.failures, &mut self.rng);
-        let now = Instant::now();
-        // An earlier retry already scheduled stays: it will cover this range.
-        let due = self.retry_due.map_or(now + delay, |d| d.min(now + delay));
-        self.retry_due = Some(due);
-        info!(
-            secondary = %self.id,
-            first, last,
-            attempt = self.failures,
-            "retry {} for {} in {} ms: {why}",
-            self.failures,
-            self.id,
-            due.saturating_duration_since(now).as_millis()
+        let (client, url, faults) = (
+            self.client.clone(),
+            self.peer.url.clone(),
+            self.faults.clone(),
         );
+        let timeout = self.settings.heartbeat;
+        self.tasks.spawn(async move {
+            Outcome::Heartbeat(Self::probe(&faults, &client, &url, timeout).await)
+        });
     }
 
-    fn retry_now(&mut self) {
-        self.retry_due = None;
-        if let Some(from) = self.retry_from.take() {
-            self.next = self.next.min(from);
-            info!(secondary = %self.id, from, attempt = self.failures, "retrying");
+    /// A write found no quorum: probe now if this secondary does not count.
+    fn on_probe_request(&mut self, round: u64) {
+        if self.progress.health() != Health::Unhealthy {
+            self.probed_round = round;
+            return;
         }
+        self.probe_asked = round;
+        self.send_heartbeat();
     }
 
-    fn on_heartbeat(&mut self, result: Result<Position, String>) {
+    fn on_batch(
+        &mut self,
+        first: u64,
+        last: u64,
+        sent_at: Instant,
+        result: Result<Position, RequestError>,
+    ) {
+        let event = match result {
+            Ok(position) => Event::BatchAcked {
+                first,
+                last,
+                position,
+                rtt: sent_at.elapsed(),
+            },
+            Err(e) => Event::BatchFailed {
+                first,
+                last,
+                failure: Failure {
+                    timed_out: e.timed_out,
+                    why: e.why,
+                },
+            },
+        };
+        self.step(event);
+    }
+
+    fn on_heartbeat(&mut self, result: Result<Position, RequestError>) {
         self.heartbeat_in_flight = false;
-        match result {
+        self.probed_round = self.probed_round.max(self.probe_asked);
+        let event = match result {
             Ok(position) => {
                 self.last_heartbeat = Some(Instant::now());
-                let before = self.health.state();
-                let was_unreachable = std::mem::take(&mut self.heartbeat_missed);
-                let transition = self.health.heartbeat_ok();
-                self.log_transition(transition);
-                self.accept_position(position);
-                if was_unreachable || before == Health::Unhealthy {
-                    // Reachable again: forget the grown backoff and resume
-                    // now. (A secondary that answers heartbeats but fails
-                    // deliveries keeps its backoff instead.)
-                    self.failures = 0;
-                    if self.retry_from.is_some() {
-                        self.retry_due = Some(Instant::now());
-                    }
-                }
-                if before == Health::Unhealthy {
-                    // Resume from the secondary's own gap-free position.
-                    self.next = self.acked + 1;
-                    self.retry_due = None;
-                    self.retry_from = None;
-                }
+                Event::HeartbeatAnswered { position }
             }
-            Err(why) => {
-                self.heartbeat_missed = true;
-                let transition = self.health.heartbeat_missed(&why);
-                let now_unhealthy = transition
-                    .as_ref()
-                    .is_some_and(|t| t.to == Health::Unhealthy);
-                self.log_transition(transition);
-                if now_unhealthy {
-                    self.retry_due = None;
-                }
-            }
-        }
-        self.repair_gap();
+            Err(e) => Event::HeartbeatMissed { why: e.why },
+        };
+        self.step(event);
     }
 
-    /// Takes the secondary's gap-free position as its ack.
-    fn accept_position(&mut self, position: Position) {
-        match self.instance {
-            Some(known) if known == position.instance => {
-                self.acked = self.acked.max(position.last_seq);
-            }
-            previous => {
-                if previous.is_some() {
-                    warn!(secondary = %self.id, last_seq = position.last_seq, "secondary restarted with an empty log: resending from its position");
-                }
-                self.instance = Some(position.instance);
-                self.acked = position.last_seq;
-                self.next = position.last_seq + 1;
-            }
+    fn step(&mut self, event: Event) {
+        for action in self.progress.step(event, Instant::now()) {
+            self.log_action(action);
         }
     }
 
-    /// With nothing in flight and no retry pending, everything shipped should
-    /// be acked; if not, an entry was lost on the way: resend from the gap.
-    fn repair_gap(&mut self) {
-        if self.batches_in_flight == 0
-            && self.retry_due.is_none()
-            && self.retry_from.is_none()
-            && self.health.state() != Health::Unhealthy
-            && self.acked + 1 < self.next
-        {
-            info!(secondary = %self.id, from = self.acked + 1, "secondary lacks shipped entries: resending from its position");
-            self.next = self.acked + 1;
-        }
-    }
-
-    fn log_transition(&self, transition: Option<Transition>) {
-        if let Some(t) = transition {
-            match t.to {
-                Health::Healthy => {
-                    info!(secondary = %self.id, from = %t.from, to = %t.to, "health: {} -> {} ({})", t.from, t.to, t.reason)
-                }
-                _ => {
-                    warn!(secondary = %self.id, from = %t.from, to = %t.to, "health: {} -> {} ({})", t.from, t.to, t.reason)
-                }
+    fn log_action(&self, action: Action) {
+        let id = &self.peer.id;
+        match action {
+            Action::Delivered {
+                first,
+                last,
+                matched,
+            } => info!(secondary = %id, first, last, acked = matched, "delivered"),
+            Action::Health(t) => log_transition(id, t),
+            Action::SecondaryRestarted { matched } => {
+                warn!(secondary = %id, last_seq = matched, "secondary restarted with an empty log: resending from its position")
+            }
+            Action::RetryScheduled {
+                from,
+                attempt,
+                delay,
+                why,
+            } => info!(
+                secondary = %id, first = from, attempt,
+                "retry {attempt} for {id} in {} ms: {why}", delay.as_millis()
+            ),
+            Action::RetryDropped { first, last } => {
+                info!(secondary = %id, first, last, "failed batch was acknowledged since: no resend")
+            }
+            Action::WaitingForHeartbeat { first, last, why } => info!(
+                secondary = %id, first, last,
+                "delivery failed: {why}; unhealthy, so no blind retry: waiting for a heartbeat"
+            ),
+            Action::Retrying { from, attempt } => {
+                info!(secondary = %id, from, attempt, "retrying")
+            }
+            Action::Resumed { from } => {
+                info!(secondary = %id, from, "replicating from the secondary's position")
+            }
+            Action::GapRepaired { from } => {
+                info!(secondary = %id, from, "secondary lacks shipped entries: resending from its position")
             }
         }
     }
 
     fn publish(&self) {
-        self.primary.publish_peer(
+        let p = &self.progress;
+        self.board.publish(
             self.idx,
             PeerStatus {
-                id: self.id.clone(),
-                url: self.url.clone(),
-                state: self.health.state(),
-                acked_seq: self.acked,
+                id: self.peer.id.clone(),
+                url: self.peer.url.clone(),
+                state: p.health(),
+                progress: p.state(),
+                acked_seq: p.matched(),
                 last_heartbeat: self.last_heartbeat,
-                retry_attempt: self.failures,
-                next_retry_at: self.retry_due,
-                batches_in_flight: self.batches_in_flight,
+                retry_attempt: p.failures(),
+                next_retry_at: p.retry_due(),
+                batches_in_flight: p.in_flight(),
+                timeout: p.timeout(),
+                probed_round: self.probed_round,
             },
         );
-        self.primary.refresh_read_only();
+    }
+}
+
+/// A batch over a slow link: it is on the wire for `delay_ms` and then
+/// arrives, even if the primary stopped waiting for its answer.
+async fn slow_link(
+    client: reqwest::Client,
+    url: String,
+    request: AppendRequest,
+    timeout: Duration,
+    delay_ms: u64,
+) -> Result<Position, RequestError> {
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        let _ = tx.send(send_batch(client, url, request, timeout).await);
+    });
+    match tokio::time::timeout(timeout, rx).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(RequestError {
+            timed_out: false,
+            why: "delivery task ended".into(),
+        }),
+        Err(_) => Err(RequestError {
+            timed_out: true,
+            why: "timed out".into(),
+        }),
+    }
+}
+
+fn log_transition(id: &str, t: Transition) {
+    match t.to {
+        Health::Healthy => {
+            info!(secondary = %id, from = %t.from, to = %t.to, "health: {} -> {} ({})", t.from, t.to, t.reason)
+        }
+        _ => {
+            warn!(secondary = %id, from = %t.from, to = %t.to, "health: {} -> {} ({})", t.from, t.to, t.reason)
+        }
     }
 }
 

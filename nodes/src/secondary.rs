@@ -132,11 +132,11 @@ impl Secondary {
 }
 
 pub fn router(node: Arc<Secondary>) -> Router {
-    let faults = fault_routes::router(node.faults_enabled, node.faults.clone(), &node.id);
+    let faults = fault_routes::router(node.faults_enabled, node.faults.clone(), &node.id, true);
     Router::new()
         .route("/messages", get(list_messages).post(refuse_write))
         .route("/health", get(health))
-        .route(APPEND_PATH, post(append))
+        .route(APPEND_PATH, post(receive_batch))
         .route(HEARTBEAT_PATH, get(heartbeat))
         .with_state(node)
         .merge(faults)
@@ -196,7 +196,7 @@ async fn heartbeat(
     Ok(Json(node.position()))
 }
 
-async fn append(
+async fn receive_batch(
     State(node): State<Arc<Secondary>>,
     headers: HeaderMap,
     body: Body,

@@ -40,11 +40,11 @@ impl SecondaryLog {
             self.held.insert(entry.seq, entry.message);
             return Received::Held;
         }
-        self.store.append(entry);
+        self.store.push(entry);
         let mut released = 0;
         while let Some(message) = self.held.remove(&(self.store.last_seq() + 1)) {
             let seq = self.store.last_seq() + 1;
-            self.store.append(Entry { seq, message });
+            self.store.push(Entry { seq, message });
             released += 1;
         }
         Received::Appended { released }

@@ -6,7 +6,7 @@ use crate::entry::Entry;
 /// An append-only, gap-free log numbered from 1.
 pub trait LogStore: Send {
     /// Appends `entry`, whose seq must be `last_seq() + 1` (callers check).
-    fn append(&mut self, entry: Entry);
+    fn push(&mut self, entry: Entry);
     /// Highest stored seq, 0 when empty.
     fn last_seq(&self) -> u64;
     /// Consecutive entries starting at `from`, at most `max_entries` of them and
@@ -31,7 +31,7 @@ impl MemoryLog {
 }
 
 impl LogStore for MemoryLog {
-    fn append(&mut self, entry: Entry) {
+    fn push(&mut self, entry: Entry) {
         debug_assert_eq!(entry.seq, self.last_seq() + 1);
         self.entries.push(entry);
     }
@@ -63,7 +63,7 @@ mod tests {
     fn range_respects_limits_but_returns_at_least_one() {
         let mut log = MemoryLog::new();
         for seq in 1..=5 {
-            log.append(Entry::new(seq, "x".repeat(10)));
+            log.push(Entry::new(seq, "x".repeat(10)));
         }
         assert_eq!(log.range(2, 2, usize::MAX).len(), 2);
         assert_eq!(log.range(2, 10, 25).len(), 2);

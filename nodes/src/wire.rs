@@ -15,7 +15,7 @@ pub struct AppendRequest {
 /// Every answer of a secondary carries its gap-free position. `instance`
 /// changes when the secondary process restarts (its memory is gone), so the
 /// primary can tell "lost everything" from a merely reordered answer.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {
     pub instance: u64,
     pub last_seq: u64,

@@ -9,12 +9,7 @@ pub fn render(primary: &Primary) -> Value {
     let now = Instant::now();
     let last_seq = primary.last_seq();
     let peers = primary.peer_statuses();
-    let healthy = Primary::available(&peers);
-    let suspected = peers
-        .iter()
-        .filter(|p| p.state == Health::Suspected)
-        .count();
-    let required = primary.config.quorum;
+    let quorum = primary.quorum_view();
     let secondaries: Vec<Value> = peers
         .iter()
         .map(|p| {
@@ -33,6 +28,8 @@ pub fn render(primary: &Primary) -> Value {
                 "retry_attempt": p.retry_attempt,
                 "next_retry_in_ms": p.next_retry_at.map(|t| t.saturating_duration_since(now).as_millis() as u64),
                 "batches_in_flight": p.batches_in_flight,
+                "progress": p.progress,
+                "timeout_ms": p.timeout.as_millis() as u64,
             })
         })
         .collect();
@@ -44,7 +41,7 @@ pub fn render(primary: &Primary) -> Value {
                 "seq": w.seq,
                 "w": w.w,
                 "acks": primary.current_acks(w.seq),
-                "message": w.message,
+                "message": w.message.chars().take(80).collect::<String>(),
                 "waiting_ms": now.saturating_duration_since(w.since).as_millis() as u64,
             })
         })
@@ -53,8 +50,8 @@ pub fn render(primary: &Primary) -> Value {
         "id": primary.config.id,
         "role": "primary",
         "last_seq": last_seq,
-        "read_only": healthy < required,
-        "quorum": { "healthy": healthy, "suspected": suspected, "required": required, "total": primary.config.total_nodes() },
+        "read_only": quorum.read_only(),
+        "quorum": { "healthy": quorum.healthy, "suspected": quorum.suspected, "required": quorum.required, "total": quorum.total },
         "writes_waiting": waiting.len(),
         "waiting_writes": waiting,
         "faults": primary.faults.snapshot(),

@@ -21,6 +21,7 @@ pub fn router(primary: Arc<Primary>) -> Router {
         primary.config.faults_enabled,
         primary.faults.clone(),
         &primary.config.id,
+        false,
     );
     Router::new()
         .route("/messages", get(list_messages).post(post_message))
@@ -54,24 +55,29 @@ async fn post_message(
         config.default_w,
         config.max_message_bytes,
     )?;
-    let healthy = primary.quorum_healthy();
-    if healthy < config.quorum {
+    let mut quorum = primary.quorum_view();
+    if quorum.read_only() {
+        // Decide on fresh evidence, not on the last heartbeat.
+        quorum = primary.board.probe_for_quorum(config.heartbeat).await;
+    }
+    if quorum.read_only() {
         return Err(
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read-only: no quorum")
-                .with("healthy", healthy as u64)
-                .with("required", config.quorum as u64)
+                .with("healthy", quorum.healthy as u64)
+                .with("required", quorum.required as u64)
                 .retry_after(1),
         );
     }
     let w = request.w;
-    let seq = primary.append(request.message.clone());
+    let message: Arc<str> = Arc::from(request.message);
+    let seq = primary.accept(message.clone());
     info!(seq, w, "appended");
     match primary.wait_for_acks(seq, w, request.timeout).await {
         Ok(acks) => {
             info!(seq, w, acks, "write concern met");
             Ok((
                 StatusCode::CREATED,
-                Json(json!({ "seq": seq, "message": request.message, "w": w, "acks": acks })),
+                Json(json!({ "seq": seq, "message": message, "w": w, "acks": acks })),
             ))
         }
         Err(WaitError::TimedOut { acks }) => {
