@@ -56,12 +56,4 @@ impl PrimaryLog {
     pub fn entries(&self) -> Vec<Entry> {
         self.store().all()
     }
-
-    pub fn message(&self, seq: u64) -> Option<Arc<str>> {
-        self.store()
-            .range(seq, 1, usize::MAX)
-            .into_iter()
-            .next()
-            .map(|e| e.message)
-    }
 }

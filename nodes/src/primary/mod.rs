@@ -132,13 +132,14 @@ impl Primary {
     pub async fn wait_for_acks(
         &self,
         seq: u64,
+        message: Arc<str>,
         w: u64,
         timeout: Option<std::time::Duration>,
     ) -> Result<u64, WaitError> {
         if w <= 1 {
             return Ok(self.current_acks(seq));
         }
-        let _waiting = WaitingGuard::new(self, seq, w);
+        let _waiting = WaitingGuard::new(self, seq, message, w);
         self.board
             .acks
             .wait(seq, w, timeout, self.stopping.subscribe())
@@ -167,8 +168,7 @@ struct WaitingGuard<'a> {
 }
 
 impl<'a> WaitingGuard<'a> {
-    fn new(primary: &'a Primary, seq: u64, w: u64) -> Self {
-        let message = primary.log.message(seq).unwrap_or_else(|| Arc::from(""));
+    fn new(primary: &'a Primary, seq: u64, message: Arc<str>, w: u64) -> Self {
         primary.waiting().insert(
             seq,
             WaitingWrite {

@@ -72,7 +72,10 @@ async fn post_message(
     let message: Arc<str> = Arc::from(request.message);
     let seq = primary.accept(message.clone());
     info!(seq, w, "appended");
-    match primary.wait_for_acks(seq, w, request.timeout).await {
+    match primary
+        .wait_for_acks(seq, message.clone(), w, request.timeout)
+        .await
+    {
         Ok(acks) => {
             info!(seq, w, acks, "write concern met");
             Ok((
