@@ -13,10 +13,12 @@
 //!   blindly; the first answered heartbeat resumes shipping at once from the
 //!   secondary's own position, however long the outage was.
 
+use crate::api::replication::{
+    AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
+};
 use crate::config::PrimaryConfig;
 use crate::health::{Health, HealthTracker, Transition};
 use crate::primary::{PeerStatus, Primary};
-use crate::wire::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::sync::Arc;
