@@ -63,10 +63,9 @@ async fn measure(primary: &str, args: &BenchArgs) -> Result<(), String> {
                 let request = client
                     .post(&url)
                     .json(&json!({ "message": payload, "w": w }));
-                let reply = http_client::send(request).await?;
-                if !reply.ok() {
-                    return Err(format!("HTTP {}: {}", reply.status, reply.error()));
-                }
+                let _: replog_node::api::WriteReply = http_client::send(request)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 latencies.push(t.elapsed());
             }
             Ok::<_, String>(latencies)

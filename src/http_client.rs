@@ -1,65 +1,185 @@
-//! The HTTP client used by the CLI commands and the controller.
+//! The HTTP client used by the CLI commands and the controller. Every
+//! answer is decoded into the node API's own types (`replog_node::api`):
+//! a 2xx body into the type the caller asks for, any other status into
+//! [`ErrorBody`].
 
-use serde_json::Value;
+use replog_node::api::ErrorBody;
+use serde::de::DeserializeOwned;
 use std::time::Duration;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a request to a node did not produce the expected answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ClientError {
+    /// There was no node to send the request to.
+    #[error("{0}")]
+    NoNode(String),
+    /// No connection could be made (nothing listens, or it was refused).
+    #[error("cannot connect to {url}")]
+    Unreachable { url: String },
+    /// The node did not answer within the request's timeout.
+    #[error("no answer from {url} in time")]
+    Timeout { url: String },
+    /// The connection failed in some other way, e.g. closed mid-answer.
+    #[error("request to {url} failed: {why}")]
+    Transport { url: String, why: String },
+    /// The node answered with a non-2xx status and this error body (boxed:
+    /// its optional fields would make every `Result` of a request large).
+    #[error("HTTP {code}: {body}")]
+    Status { code: u16, body: Box<ErrorBody> },
+    /// A 2xx answer whose body is not what the API documents.
+    #[error("unexpected answer from {url}: {why}")]
+    BadBody { url: String, why: String },
+}
+
+impl ClientError {
+    /// The HTTP status, when the node answered with an error status.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Status { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The text of the node's `error` field, or this error's description.
+    pub fn message(&self) -> String {
+        match self {
+            ClientError::Status { body, .. } => body.error.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    fn from_reqwest(e: reqwest::Error, url: &str) -> Self {
+        let url = e
+            .url()
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| url.to_string());
+        if e.is_timeout() {
+            ClientError::Timeout { url }
+        } else if e.is_connect() {
+            ClientError::Unreachable { url }
+        } else if e.is_decode() {
+            ClientError::BadBody {
+                url,
+                why: e.to_string(),
+            }
+        } else {
+            ClientError::Transport {
+                url,
+                why: e.to_string(),
+            }
+        }
+    }
+}
 
 /// A client for talking to nodes: direct (no proxy), with a connect timeout.
 /// Request timeouts are per call, because a write may legitimately block.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
-        .connect_timeout(Duration::from_secs(3))
+        .connect_timeout(CONNECT_TIMEOUT)
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
-/// A node's answer: status and JSON body (or the raw text wrapped as `error`).
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub body: Value,
+/// Decodes an answer: a 2xx body as `T`, anything else as an [`ErrorBody`]
+/// (a body that is not one, e.g. a proxy's text, becomes its `error`).
+fn decode<T: DeserializeOwned>(url: &str, status: u16, bytes: &[u8]) -> Result<T, ClientError> {
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(bytes).map_err(|e| ClientError::BadBody {
+            url: url.to_string(),
+            why: e.to_string(),
+        });
+    }
+    let body = serde_json::from_slice::<ErrorBody>(bytes).unwrap_or_else(|_| {
+        let text = String::from_utf8_lossy(bytes);
+        let text = text.trim();
+        ErrorBody::new(if text.is_empty() {
+            "(empty body)".to_string()
+        } else {
+            text.to_string()
+        })
+    });
+    Err(ClientError::Status {
+        code: status,
+        body: Box::new(body),
+    })
 }
 
-impl Reply {
-    pub fn ok(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-
-    /// The `error` text of a failed reply.
-    pub fn error(&self) -> String {
-        self.body
-            .get("error")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| self.body.to_string())
-    }
-}
-
-pub async fn send(request: reqwest::RequestBuilder) -> Result<Reply, String> {
-    let response = request.send().await.map_err(describe)?;
+/// Sends `request` and decodes its answer.
+pub async fn send<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, ClientError> {
+    let (client, request) = request.build_split();
+    let request = request.map_err(|e| ClientError::from_reqwest(e, ""))?;
+    let url = request.url().to_string();
+    let response = client
+        .execute(request)
+        .await
+        .map_err(|e| ClientError::from_reqwest(e, &url))?;
     let status = response.status().as_u16();
-    let text = response.text().await.map_err(describe)?;
-    let body =
-        serde_json::from_str(&text).unwrap_or_else(|_| serde_json::json!({ "error": text.trim() }));
-    Ok(Reply { status, body })
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| ClientError::from_reqwest(e, &url))?;
+    decode(&url, status, &bytes)
 }
 
-pub async fn get_json(url: &str, timeout: Duration) -> Result<Reply, String> {
+/// GET `url` with a timeout, decoded as `T`.
+pub async fn get<T: DeserializeOwned>(url: &str, timeout: Duration) -> Result<T, ClientError> {
     send(client().get(url).timeout(timeout)).await
 }
 
-fn describe(e: reqwest::Error) -> String {
-    let url = e.url().map(|u| u.to_string()).unwrap_or_default();
-    if e.is_timeout() {
-        format!("no answer from {url} in time")
-    } else if e.is_connect() {
-        format!("cannot connect to {url}")
-    } else {
-        format!("request to {url} failed: {e}")
-    }
+/// [`get`] for plain threads outside the async runtime (the Docker probes).
+pub fn get_blocking<T: DeserializeOwned>(url: &str, timeout: Duration) -> Result<T, ClientError> {
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+        .timeout(timeout)
+        .build()
+        .map_err(|e| ClientError::from_reqwest(e, url))?;
+    let response = client
+        .get(url)
+        .send()
+        .map_err(|e| ClientError::from_reqwest(e, url))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .bytes()
+        .map_err(|e| ClientError::from_reqwest(e, url))?;
+    decode(url, status, &bytes)
 }
 
 /// Joins a base URL and a path without doubling the slash.
 pub fn join(base: &str, path: &str) -> String {
     format!("{}{}", base.trim_end_matches('/'), path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use replog_node::api::WriteReply;
+
+    #[test]
+    fn decodes_success_error_bodies_and_foreign_text() {
+        let ok: Result<WriteReply, _> =
+            decode("u", 201, br#"{"seq":1,"message":"a","w":2,"acks":2}"#);
+        assert_eq!(ok.map(|r| (r.seq, r.acks)), Ok((1, 2)));
+        let read_only: Result<WriteReply, _> = decode(
+            "u",
+            503,
+            br#"{"error":"read-only: no quorum","healthy":1,"required":2}"#,
+        );
+        let err = read_only.err();
+        assert_eq!(err.as_ref().and_then(ClientError::status), Some(503));
+        assert_eq!(
+            err.map(|e| e.to_string()).as_deref(),
+            Some("HTTP 503: read-only: no quorum (healthy=1, required=2)")
+        );
+        let proxy: Result<WriteReply, _> = decode("u", 502, b"Bad Gateway\n");
+        assert_eq!(
+            proxy.err().map(|e| e.message()).as_deref(),
+            Some("Bad Gateway")
+        );
+        let wrong: Result<WriteReply, _> = decode("u", 200, br#"{"seq":"one"}"#);
+        assert!(matches!(wrong, Err(ClientError::BadBody { .. })));
+    }
 }

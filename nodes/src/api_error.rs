@@ -1,36 +1,35 @@
-//! The one error shape of the HTTP API: `{"error": "...", ...}` with a status.
+//! An [`ErrorBody`] with its status, as an axum response.
 
+use crate::api::ErrorBody;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{Map, Value};
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: Map<String, Value>,
+    /// Boxed: errors travel in `Result`s on every request path, and the
+    /// body's optional fields would make each of those `Result`s large.
+    pub body: Box<ErrorBody>,
     pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        let mut body = Map::new();
-        body.insert("error".into(), Value::String(message.into()));
+        Self::with_body(status, ErrorBody::new(message))
+    }
+
+    /// An error whose body carries fields that explain it, next to `error`.
+    pub fn with_body(status: StatusCode, body: ErrorBody) -> Self {
         Self {
             status,
-            body,
+            body: Box::new(body),
             retry_after_secs: None,
         }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
-    }
-
-    /// Adds a machine-readable field next to `error`.
-    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.body.insert(key.into(), value.into());
-        self
     }
 
     pub fn retry_after(mut self, secs: u64) -> Self {
@@ -41,7 +40,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(Value::Object(self.body))).into_response();
+        let mut response = (self.status, Json(*self.body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -2,12 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 /// A message with its position in the total order. `Arc<str>` because the
 /// same text is shared by the log, every replication batch and every reader.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Entry {
+    #[serde(deserialize_with = "crate::api::int::int64")]
     pub seq: u64,
+    #[schema(value_type = String)]
     pub message: Arc<str>,
 }
 

@@ -1,9 +1,10 @@
 //! `GET/POST/DELETE /faults`, the same on both roles. Without `--faults`
 //! they answer 404, as if they did not exist.
 
+use crate::api::{FaultPatch, Faults, FAULTS_PATH};
 use crate::api_error::ApiError;
 use crate::body::read_json;
-use crate::faults::{FaultPatch, FaultSet, Faults};
+use crate::faults::FaultSet;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -46,7 +47,7 @@ pub fn router(
         receives_replication,
     };
     Router::new()
-        .route("/faults", get(show).post(merge).delete(clear))
+        .route(FAULTS_PATH, get(show).post(merge).delete(clear))
         .with_state(control)
 }
 

@@ -1,54 +1,10 @@
 //! Fault injection on a node's incoming replication traffic: the course's
 //! artificial delay, injected 500s before or after storing, and a full block.
 
-use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
-/// Where an injected failure strikes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailAt {
-    /// Answer 500 without storing: the batch is lost and must be retried.
-    #[default]
-    BeforeStore,
-    /// Store, then answer 500: the ACK is lost, so the retry is a duplicate.
-    AfterStore,
-}
-
-/// The current fault set of a node, as `GET /faults` shows it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Faults {
-    pub delay_ms: u64,
-    pub fail_next: u64,
-    pub fail_at: FailAt,
-    pub block: bool,
-}
-
-impl std::fmt::Display for Faults {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let fail_at = match self.fail_at {
-            FailAt::BeforeStore => "before",
-            FailAt::AfterStore => "after",
-        };
-        write!(
-            f,
-            "delay {} ms, fail next {} ({fail_at} store), {}",
-            self.delay_ms,
-            self.fail_next,
-            if self.block { "blocked" } else { "not blocked" }
-        )
-    }
-}
-
-/// The body of `POST /faults`: every field optional, merged into the set.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultPatch {
-    pub delay_ms: Option<u64>,
-    pub fail_next: Option<u64>,
-    pub fail_at: Option<FailAt>,
-    pub block: Option<bool>,
-}
+// The fault types are part of the HTTP API and defined there, once.
+pub use crate::api::faults::{FailAt, FaultPatch, Faults};
 
 /// Thread-safe holder of a node's faults.
 #[derive(Default, Debug)]

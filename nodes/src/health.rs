@@ -3,25 +3,8 @@
 //! (after `unhealthy_after` consecutive missed heartbeats) → healthy again on
 //! the first successful heartbeat.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Health {
-    Healthy,
-    Suspected,
-    Unhealthy,
-}
-
-impl std::fmt::Display for Health {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Health::Healthy => "healthy",
-            Health::Suspected => "suspected",
-            Health::Unhealthy => "unhealthy",
-        })
-    }
-}
+// `Health` is part of the HTTP API (`/health`) and defined there, once.
+pub use crate::api::Health;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transition {

@@ -1,6 +1,7 @@
 //! replog's node library: the primary and secondary roles of a replicated
 //! log, their HTTP API, replication, health and fault injection.
 
+pub mod api;
 pub mod api_error;
 pub mod backoff;
 pub mod body;
@@ -18,7 +19,6 @@ pub mod secondary;
 pub mod secondary_log;
 pub mod server;
 pub mod store;
-pub mod wire;
 
 use std::sync::Arc;
 use tokio::net::TcpListener;

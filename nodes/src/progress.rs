@@ -13,10 +13,10 @@
 //!   already acknowledged (a late success) is dropped.
 //! - The replication timeout adapts to the link (see [`Rto`]).
 
+use crate::api::replication::Position;
 use crate::backoff::Backoff;
 use crate::health::{Health, HealthTracker, Transition};
 use crate::rto::Rto;
-use crate::wire::Position;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::time::Duration;
@@ -36,7 +36,9 @@ pub struct ProgressConfig {
     pub unhealthy_after: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ProgressState {
     /// One batch at a time until the secondary acknowledges one.

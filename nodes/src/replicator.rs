@@ -8,13 +8,15 @@
 //! node fails every node-to-node request at once; a delayed one holds each
 //! batch back like a slow link).
 
+use crate::api::replication::{
+    AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
+};
 use crate::config::{Peer, PrimaryConfig};
 use crate::faults::FaultSet;
 use crate::health::{Health, Transition};
 use crate::primary::log::PrimaryLog;
 use crate::primary::peers::{PeerBoard, PeerStatus};
 use crate::progress::{Action, Event, Failure, Progress, ProgressConfig};
-use crate::wire::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};

@@ -1,6 +1,10 @@
 //! The secondary role: receives batches from the primary, deduplicates them,
 //! holds entries behind a gap and shows only the gap-free prefix.
 
+use crate::api::{
+    self, AppendRequest, ErrorBody, MessageList, NodeHealth, Position, SecondaryHealth,
+    APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
+};
 use crate::api_error::{self, ApiError};
 use crate::body::read_json;
 use crate::entry::Entry;
@@ -8,14 +12,12 @@ use crate::fault_routes;
 use crate::faults::{FailAt, FaultSet};
 use crate::secondary_log::{Received, SecondaryLog};
 use crate::store::MemoryLog;
-use crate::wire::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tracing::info;
@@ -55,15 +57,23 @@ impl Secondary {
     /// Follows the primary named in `headers`. A different primary process
     /// started with an empty log (logs are in memory), so this secondary
     /// starts over with it rather than keep entries the new primary will
-    /// number again.
-    fn follow_primary(&self, headers: &HeaderMap) {
-        let Some(instance) = headers
-            .get(PRIMARY_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-        else {
-            return;
+    /// number again. A header that is there but not a documented instance
+    /// id is refused rather than ignored: it is a broken sender.
+    fn follow_primary(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(value) = headers.get(PRIMARY_HEADER) else {
+            return Ok(());
         };
+        let instance = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|v| *v <= api::int::MAX)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "header {PRIMARY_HEADER} must be a whole number from 0 to {}",
+                    api::int::MAX
+                ))
+            })?;
         let mut known = self.primary.lock().unwrap_or_else(|e| e.into_inner());
         if known.is_some_and(|k| k != instance) {
             let mut log = self.log();
@@ -74,6 +84,7 @@ impl Secondary {
             }
         }
         *known = Some(instance);
+        Ok(())
     }
 
     fn position(&self) -> Position {
@@ -121,11 +132,13 @@ impl Secondary {
         let position = self.position();
         if failure == Some(FailAt::AfterStore) {
             info!(node = %self.id, "injected failure after store: ACK lost");
-            return Err(ApiError::new(
+            return Err(ApiError::with_body(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "injected failure (after store)",
-            )
-            .with("last_seq", position.last_seq));
+                ErrorBody {
+                    last_seq: Some(position.last_seq),
+                    ..ErrorBody::new("injected failure (after store)")
+                },
+            ));
         }
         Ok(position)
     }
@@ -134,8 +147,9 @@ impl Secondary {
 pub fn router(node: Arc<Secondary>) -> Router {
     let faults = fault_routes::router(node.faults_enabled, node.faults.clone(), &node.id, true);
     Router::new()
-        .route("/messages", get(list_messages).post(refuse_write))
-        .route("/health", get(health))
+        .route(api::MESSAGES_PATH, get(list_messages).post(refuse_write))
+        .route(api::HEALTH_PATH, get(health))
+        .route(api::OPENAPI_PATH, get(api::openapi::serve))
         .route(APPEND_PATH, post(receive_batch))
         .route(HEARTBEAT_PATH, get(heartbeat))
         .with_state(node)
@@ -144,8 +158,10 @@ pub fn router(node: Arc<Secondary>) -> Router {
         .method_not_allowed_fallback(api_error::method_not_allowed)
 }
 
-async fn list_messages(State(node): State<Arc<Secondary>>) -> Json<Value> {
-    Json(json!({ "messages": node.log().visible() }))
+async fn list_messages(State(node): State<Arc<Secondary>>) -> Json<MessageList> {
+    Json(MessageList {
+        messages: node.log().visible(),
+    })
 }
 
 async fn refuse_write(State(node): State<Arc<Secondary>>) -> ApiError {
@@ -158,22 +174,20 @@ async fn refuse_write(State(node): State<Arc<Secondary>>) -> ApiError {
     )
 }
 
-async fn health(State(node): State<Arc<Secondary>>) -> Json<Value> {
+async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
     let (last_seq, held) = {
         let log = node.log();
         (log.last_seq(), log.held())
     };
-    let buffered: Vec<u64> = held.iter().map(|e| e.seq).collect();
-    Json(json!({
-        "id": node.id,
-        "role": "secondary",
-        "last_seq": last_seq,
-        "buffered": buffered,
-        "held": held,
-        "duplicates_ignored": node.duplicates_ignored.load(Ordering::Relaxed),
-        "instance": node.instance,
-        "faults": node.faults.snapshot(),
-        "faults_enabled": node.faults_enabled,
+    Json(NodeHealth::Secondary(SecondaryHealth {
+        id: node.id.clone(),
+        last_seq,
+        buffered: held.iter().map(|e| e.seq).collect(),
+        held,
+        duplicates_ignored: node.duplicates_ignored.load(Ordering::Relaxed),
+        instance: node.instance,
+        faults: node.faults.snapshot(),
+        faults_enabled: node.faults_enabled,
     }))
 }
 
@@ -192,7 +206,7 @@ async fn heartbeat(
     headers: HeaderMap,
 ) -> Result<Json<Position>, ApiError> {
     blocked(&node)?;
-    node.follow_primary(&headers);
+    node.follow_primary(&headers)?;
     Ok(Json(node.position()))
 }
 
@@ -202,7 +216,7 @@ async fn receive_batch(
     body: Body,
 ) -> Result<Json<Position>, ApiError> {
     blocked(&node)?;
-    node.follow_primary(&headers);
+    node.follow_primary(&headers)?;
     let request: AppendRequest = read_json(body, APPEND_BODY_LIMIT).await?;
     if request.entries.iter().any(|e| e.seq == 0) {
         return Err(ApiError::bad_request("seq numbers start at 1"));

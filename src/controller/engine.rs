@@ -6,12 +6,15 @@ use super::clock::now_label;
 use super::cluster::{Cluster, ClusterNotice, LogSource};
 use super::poll::{self, Polled};
 use super::{log_tail, timeline};
-use crate::http_client::{self, join, Reply};
+use crate::http_client::{self, join, ClientError};
+use replog_node::api::{
+    FailAt, FaultPatch, Faults, NodeHealth, WaitingWriteReport, WriteBody, WriteReply, FAULTS_PATH,
+    MESSAGES_PATH,
+};
 use replog_tui::keys::Command;
 use replog_tui::model::{
     DashboardState, EventKind, EventLine, NodeView, ProcState, Role, WriteStatus, WriteView,
 };
-use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -27,11 +30,11 @@ pub enum AppEvent {
     },
     WriteFinished {
         id: u64,
-        result: Result<Reply, String>,
+        result: Result<WriteReply, ClientError>,
     },
     ActionDone {
         what: String,
-        result: Result<Reply, String>,
+        result: Result<Faults, ClientError>,
     },
 }
 
@@ -46,8 +49,8 @@ pub struct Engine {
     polling: Vec<bool>,
     next_write: u64,
     write_started: HashMap<u64, Instant>,
-    /// Completed writes by id: (HTTP status, body) for expectations.
-    pub write_results: HashMap<u64, Result<Reply, String>>,
+    /// Completed writes by id, for expectations.
+    pub write_results: HashMap<u64, Result<WriteReply, ClientError>>,
     sink: Option<EventSink>,
 }
 
@@ -221,7 +224,7 @@ impl Engine {
         let Some(primary) = self.primary_url() else {
             let _ = self.tx.send(AppEvent::WriteFinished {
                 id,
-                result: Err("no primary".into()),
+                result: Err(ClientError::NoNode("the cluster has no primary".into())),
             });
             return id;
         };
@@ -229,8 +232,12 @@ impl Engine {
         tokio::spawn(async move {
             // No timeout: a write blocks until its w is met, by design.
             let request = http_client::client()
-                .post(join(&primary, "/messages"))
-                .json(&json!({ "message": text, "w": w }));
+                .post(join(&primary, MESSAGES_PATH))
+                .json(&WriteBody {
+                    message: text,
+                    w: Some(w),
+                    timeout_ms: None,
+                });
             let result = http_client::send(request).await;
             let _ = tx.send(AppEvent::WriteFinished { id, result });
         });
@@ -242,9 +249,9 @@ impl Engine {
     pub(crate) fn fault_request(
         &self,
         node: &str,
-        body: Option<Value>,
-    ) -> Result<impl std::future::Future<Output = Result<Reply, String>>, String> {
-        let url = join(&self.node_url(node)?, "/faults");
+        body: Option<FaultPatch>,
+    ) -> Result<impl std::future::Future<Output = Result<Faults, ClientError>>, String> {
+        let url = join(&self.node_url(node)?, FAULTS_PATH);
         let client = http_client::client();
         let request = match body {
             Some(body) => client.post(url).json(&body),
@@ -254,11 +261,14 @@ impl Engine {
         Ok(http_client::send(request))
     }
 
-    pub(crate) fn fault_command(command: &Command) -> Option<(String, Option<Value>, String)> {
+    pub(crate) fn fault_command(command: &Command) -> Option<(String, Option<FaultPatch>, String)> {
         Some(match command {
             Command::SetDelay { node, ms } => (
                 node.clone(),
-                Some(json!({ "delay_ms": ms })),
+                Some(FaultPatch {
+                    delay_ms: Some(*ms),
+                    ..FaultPatch::default()
+                }),
                 if *ms == 0 {
                     format!("{node}: delay cleared")
                 } else {
@@ -271,22 +281,29 @@ impl Engine {
                 after_store,
             } => {
                 let at = if *after_store {
-                    "after_store"
+                    FailAt::AfterStore
                 } else {
-                    "before_store"
+                    FailAt::BeforeStore
                 };
                 (
                     node.clone(),
-                    Some(json!({ "fail_next": n, "fail_at": at })),
+                    Some(FaultPatch {
+                        fail_next: Some(*n),
+                        fail_at: Some(at),
+                        ..FaultPatch::default()
+                    }),
                     format!(
                         "{node}: next {n} replication request(s) fail {}",
-                        at.replace('_', " ")
+                        at.as_str().replace('_', " ")
                     ),
                 )
             }
             Command::Block { node, on } => (
                 node.clone(),
-                Some(json!({ "block": on })),
+                Some(FaultPatch {
+                    block: Some(*on),
+                    ..FaultPatch::default()
+                }),
                 if *on {
                     format!("{node}: replication blocked (503)")
                 } else {
@@ -342,14 +359,9 @@ impl Engine {
             AppEvent::Polled { idx, polled } => self.apply_poll(idx, polled),
             AppEvent::WriteFinished { id, result } => self.finish_write(id, result),
             AppEvent::ActionDone { what, result } => match result {
-                Ok(reply) if reply.ok() => {
+                Ok(_) => {
                     self.event(EventKind::Fault, what.clone());
                     self.status(what);
-                }
-                Ok(reply) => {
-                    let e = format!("{what}: failed: HTTP {} {}", reply.status, reply.error());
-                    self.event(EventKind::Error, e.clone());
-                    self.status(e);
                 }
                 Err(e) => {
                     let e = format!("{what}: failed: {e}");
@@ -360,19 +372,15 @@ impl Engine {
         }
     }
 
-    fn finish_write(&mut self, id: u64, result: Result<Reply, String>) {
+    fn finish_write(&mut self, id: u64, result: Result<WriteReply, ClientError>) {
         let status = match &result {
-            Ok(reply) if reply.ok() => WriteStatus::Done {
-                seq: reply.body["seq"].as_u64().unwrap_or(0),
-                acks: reply.body["acks"].as_u64().unwrap_or(0),
-            },
-            Ok(reply) => WriteStatus::Failed {
-                status: Some(reply.status),
-                error: reply.error(),
+            Ok(reply) => WriteStatus::Done {
+                seq: reply.seq,
+                acks: reply.acks,
             },
             Err(e) => WriteStatus::Failed {
-                status: None,
-                error: e.clone(),
+                status: e.status(),
+                error: e.message(),
             },
         };
         let elapsed = self
@@ -452,8 +460,11 @@ impl Engine {
             node.messages = messages;
         }
         if let Some(h) = &polled.health {
-            node.faults = poll::faults(h);
-            node.held = poll::entries(&h["held"]);
+            node.faults = h.faults().clone();
+            node.held = h
+                .secondary()
+                .map(|s| poll::entries(&s.held))
+                .unwrap_or_default();
         }
         let reachable = node.reachable;
         let running = node.process == ProcState::Running;
@@ -464,14 +475,14 @@ impl Engine {
             );
         }
         if role == Role::Primary {
-            match &polled.health {
+            match polled.health.as_ref().and_then(NodeHealth::primary) {
                 Some(h) => {
                     let view = poll::primary_view(h);
                     for (kind, text) in timeline::diff(self.state.primary.as_ref(), &view) {
                         self.event(kind, text);
                     }
                     self.state.primary = Some(view);
-                    self.update_pending_acks(&poll::waiting_writes(h));
+                    self.update_pending_acks(&h.waiting_writes);
                 }
                 None => self.state.primary = None,
             }
@@ -480,7 +491,7 @@ impl Engine {
 
     /// Matches the primary's waiting writes to ours (by text and w, oldest
     /// first) to show acks so far.
-    fn update_pending_acks(&mut self, waiting: &[(u64, u64, u64, String)]) {
+    fn update_pending_acks(&mut self, waiting: &[WaitingWriteReport]) {
         let mut used = vec![false; waiting.len()];
         for w in self
             .state
@@ -492,10 +503,10 @@ impl Engine {
             if let Some(i) = waiting
                 .iter()
                 .enumerate()
-                .position(|(i, (_, ww, _, m))| !used[i] && *ww == w.w && *m == prefix)
+                .position(|(i, ww)| !used[i] && ww.w == w.w && ww.message == prefix)
             {
                 used[i] = true;
-                w.acks = waiting[i].2;
+                w.acks = waiting[i].acks;
             }
         }
     }

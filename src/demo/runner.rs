@@ -9,7 +9,8 @@ use super::check::{
 };
 use super::scenario::{seconds, Action, Scenario};
 use crate::controller::engine::{AppEvent, Engine};
-use crate::http_client::{join, Reply};
+use crate::http_client::{join, ClientError};
+use replog_node::api::{Faults, NodeHealth, HEALTH_PATH};
 use replog_tui::keys::Command;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -41,10 +42,10 @@ enum Waiting {
     Accepted {
         label: String,
         within: Duration,
-        reader: Reader,
+        reader: Reader<NodeHealth>,
     },
     Fault {
-        reply: oneshot::Receiver<Result<Reply, String>>,
+        reply: oneshot::Receiver<Result<Faults, ClientError>>,
         what: String,
     },
     Until(Instant),
@@ -292,10 +293,7 @@ fn poll_waiting(
             let sent = writes.get(label)?;
             match &sent.done {
                 Some((took, reply)) => {
-                    let result = match reply {
-                        Ok(r) => reply_summary(r),
-                        Err(e) => format!("failed: {e}"),
-                    };
+                    let result = reply_summary(reply);
                     Some(Some(Note::Info(format!(
                         "{:?} w={} → {result} in {}",
                         sent.text,
@@ -335,9 +333,9 @@ fn poll_waiting(
                     ),
                 }));
             }
-            let reply = reader.poll(|| node_url(engine, None).map(|u| join(&u, "/health")))?;
+            let reply = reader.poll(|| node_url(engine, None).map(|u| join(&u, HEALTH_PATH)))?;
             match reply {
-                Ok(r) if r.ok() && waiting_on_primary(sent, &r.body) => Some(None),
+                Ok(health) if waiting_on_primary(sent, &health) => Some(None),
                 _ => None,
             }
         }
@@ -345,14 +343,13 @@ fn poll_waiting(
             let result = match reply.try_recv() {
                 Ok(result) => result,
                 Err(oneshot::error::TryRecvError::Empty) => return None,
-                Err(oneshot::error::TryRecvError::Closed) => Err("the request was lost".into()),
+                Err(oneshot::error::TryRecvError::Closed) => Err(ClientError::Transport {
+                    url: what.clone(),
+                    why: "the request was lost".into(),
+                }),
             };
             let note = match &result {
-                Ok(r) if r.ok() => Note::Info(what.clone()),
-                Ok(r) => Note::Result {
-                    ok: false,
-                    text: format!("{what}: failed: HTTP {} {}", r.status, r.error()),
-                },
+                Ok(_) => Note::Info(what.clone()),
                 Err(e) => Note::Result {
                     ok: false,
                     text: format!("{what}: failed: {e}"),

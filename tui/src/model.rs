@@ -2,11 +2,14 @@
 //! nodes' HTTP APIs and the renderer reads. Nothing here talks to the network,
 //! so every screen can be built by hand in tests.
 //!
-//! The types derive serde so the controller may decode node JSON straight
-//! into them where the shapes agree (`FaultsView` matches `GET /faults`,
-//! `Health` matches the lowercase health strings) and dump a state for debugging.
+//! The types derive serde so a state can be dumped for debugging. Where the
+//! dashboard shows a node's own data unchanged (its faults, a secondary's
+//! health state) it uses the node API's types themselves; the controller
+//! maps the rest from the typed `/health` answers.
 
 use serde::{Deserialize, Serialize};
+
+pub use replog_node::api::{FailAt, Faults, Health};
 
 /// How many timeline events are kept; older ones are dropped so a long
 /// session does not grow without bound.
@@ -84,34 +87,7 @@ pub struct NodeView {
     pub messages: Vec<(u64, String)>,
     /// Secondary only: messages received but held behind a gap, as (seq, text).
     pub held: Vec<(u64, String)>,
-    pub faults: FaultsView,
-}
-
-/// A node's injected faults, in the shape of `GET /faults`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FaultsView {
-    pub delay_ms: u64,
-    pub fail_next: u64,
-    /// "before_store" or "after_store".
-    pub fail_at: String,
-    pub block: bool,
-}
-
-impl FaultsView {
-    pub fn is_clear(&self) -> bool {
-        self.delay_ms == 0 && self.fail_next == 0 && !self.block
-    }
-}
-
-/// A secondary's health as the primary sees it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Health {
-    #[default]
-    Healthy,
-    Suspected,
-    Unhealthy,
+    pub faults: Faults,
 }
 
 /// The primary's `/health`.
@@ -360,12 +336,12 @@ mod tests {
 
     #[test]
     fn faults_decode_from_node_json() {
-        let f: FaultsView = serde_json::from_str(
+        let f: Faults = serde_json::from_str(
             r#"{"delay_ms":500,"fail_next":2,"fail_at":"after_store","block":false}"#,
         )
         .expect("valid faults json");
         assert_eq!(f.delay_ms, 500);
-        assert_eq!(f.fail_at, "after_store");
+        assert_eq!(f.fail_at, FailAt::AfterStore);
         assert!(!f.is_clear());
     }
 }

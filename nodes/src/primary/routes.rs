@@ -1,6 +1,7 @@
 //! The primary's HTTP API.
 
 use super::{health_view, Primary, WaitError, WriteRequest};
+use crate::api::{self, ErrorBody, MessageList, NodeHealth, WriteReply};
 use crate::api_error::{self, ApiError};
 use crate::body::read_json_object;
 use crate::fault_routes;
@@ -9,7 +10,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
 use std::sync::Arc;
 use tracing::{info, warn};
 
@@ -24,26 +24,29 @@ pub fn router(primary: Arc<Primary>) -> Router {
         false,
     );
     Router::new()
-        .route("/messages", get(list_messages).post(post_message))
-        .route("/health", get(health))
+        .route(api::MESSAGES_PATH, get(list_messages).post(post_message))
+        .route(api::HEALTH_PATH, get(health))
+        .route(api::OPENAPI_PATH, get(api::openapi::serve))
         .with_state(primary)
         .merge(faults)
         .fallback(api_error::not_found)
         .method_not_allowed_fallback(api_error::method_not_allowed)
 }
 
-async fn list_messages(State(primary): State<Arc<Primary>>) -> Json<Value> {
-    Json(json!({ "messages": primary.entries() }))
+async fn list_messages(State(primary): State<Arc<Primary>>) -> Json<MessageList> {
+    Json(MessageList {
+        messages: primary.entries(),
+    })
 }
 
-async fn health(State(primary): State<Arc<Primary>>) -> Json<Value> {
-    Json(health_view::render(&primary))
+async fn health(State(primary): State<Arc<Primary>>) -> Json<NodeHealth> {
+    Json(NodeHealth::Primary(health_view::render(&primary)))
 }
 
 async fn post_message(
     State(primary): State<Arc<Primary>>,
     body: Body,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<WriteReply>), ApiError> {
     let config = &primary.config;
     // A JSON string can take up to 6 bytes per byte of text (\u00XX), but the
     // usual case is near 1:1; the exact limit is checked on the decoded text.
@@ -61,12 +64,15 @@ async fn post_message(
         quorum = primary.board.probe_for_quorum(config.heartbeat).await;
     }
     if quorum.read_only() {
-        return Err(
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read-only: no quorum")
-                .with("healthy", quorum.healthy as u64)
-                .with("required", quorum.required as u64)
-                .retry_after(1),
-        );
+        return Err(ApiError::with_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorBody {
+                healthy: Some(quorum.healthy as u64),
+                required: Some(quorum.required as u64),
+                ..ErrorBody::new("read-only: no quorum")
+            },
+        )
+        .retry_after(1));
     }
     let w = request.w;
     let message: Arc<str> = Arc::from(request.message);
@@ -80,7 +86,12 @@ async fn post_message(
             info!(seq, w, acks, "write concern met");
             Ok((
                 StatusCode::CREATED,
-                Json(json!({ "seq": seq, "message": message, "w": w, "acks": acks })),
+                Json(WriteReply {
+                    seq,
+                    message: message.to_string(),
+                    w,
+                    acks,
+                }),
             ))
         }
         Err(WaitError::TimedOut { acks }) => {
@@ -88,21 +99,30 @@ async fn post_message(
                 seq,
                 w, acks, "write concern not met in time (message stays stored)"
             );
-            Err(
-                ApiError::new(StatusCode::GATEWAY_TIMEOUT, "write concern not met in time")
-                    .with("seq", seq)
-                    .with("acks", acks)
-                    .with("w", w)
-                    .with("stored", true),
-            )
+            Err(ApiError::with_body(
+                StatusCode::GATEWAY_TIMEOUT,
+                stored_but_waiting("write concern not met in time", seq, acks, w),
+            ))
         }
-        Err(WaitError::ShuttingDown { acks }) => Err(ApiError::new(
+        Err(WaitError::ShuttingDown { acks }) => Err(ApiError::with_body(
             StatusCode::SERVICE_UNAVAILABLE,
-            "primary is shutting down before the write concern was met",
-        )
-        .with("seq", seq)
-        .with("acks", acks)
-        .with("w", w)
-        .with("stored", true)),
+            stored_but_waiting(
+                "primary is shutting down before the write concern was met",
+                seq,
+                acks,
+                w,
+            ),
+        )),
+    }
+}
+
+/// The body of a write that was stored but stopped waiting for its `w`.
+fn stored_but_waiting(error: &str, seq: u64, acks: u64, w: u64) -> ErrorBody {
+    ErrorBody {
+        seq: Some(seq),
+        acks: Some(acks),
+        w: Some(w),
+        stored: Some(true),
+        ..ErrorBody::new(error)
     }
 }

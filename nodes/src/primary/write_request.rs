@@ -1,6 +1,7 @@
 //! Validation of `POST /messages` bodies, done by hand so every mistake gets
 //! a sentence a person can act on (serde's messages name Rust types).
 
+use crate::api::{int, ErrorBody};
 use crate::api_error::ApiError;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
@@ -26,26 +27,33 @@ impl WriteRequest {
             None => return Err(ApiError::bad_request("missing field `message` (a string)")),
         };
         if message.len() > max_message_bytes {
-            return Err(ApiError::new(
+            return Err(ApiError::with_body(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "message is {} bytes; the limit is {max_message_bytes}",
-                    message.len()
-                ),
-            )
-            .with("limit_bytes", max_message_bytes as u64));
+                ErrorBody {
+                    limit_bytes: Some(max_message_bytes as u64),
+                    ..ErrorBody::new(format!(
+                        "message is {} bytes; the limit is {max_message_bytes}",
+                        message.len()
+                    ))
+                },
+            ));
         }
         let w = match body.get("w") {
             None | Some(Value::Null) => default_w,
             Some(v) => whole_number(v, "w")?,
         };
         if w < 1 || w > total_nodes as u64 {
-            return Err(ApiError::bad_request(format!(
-                "w must be between 1 and {total_nodes} (the number of nodes, the primary included), got {}",
-                body.get("w").map(|v| v.to_string()).unwrap_or_else(|| w.to_string())
-            ))
-            .with("min", 1)
-            .with("max", total_nodes as u64));
+            return Err(ApiError::with_body(
+                StatusCode::BAD_REQUEST,
+                ErrorBody {
+                    min: Some(1),
+                    max: Some(total_nodes as u64),
+                    ..ErrorBody::new(format!(
+                        "w must be between 1 and {total_nodes} (the number of nodes, the primary included), got {}",
+                        body.get("w").map(|v| v.to_string()).unwrap_or_else(|| w.to_string())
+                    ))
+                },
+            ));
         }
         let timeout = match body.get("timeout_ms") {
             None | Some(Value::Null) => None,
@@ -59,21 +67,30 @@ impl WriteRequest {
     }
 }
 
-/// A JSON number that is a whole number; negatives count as 0 (so range checks report them).
+/// A JSON number that is a whole number in the documented `int64` range
+/// (`2.0` is one, as JSON Schema says); negatives count as 0 for `w` (so the
+/// range check reports them).
 fn whole_number(v: &Value, field: &str) -> Result<u64, ApiError> {
-    match v {
-        Value::Number(n) if n.is_u64() => Ok(n.as_u64().unwrap_or(0)),
-        Value::Number(n) if n.is_i64() => {
-            if field == "w" {
-                Ok(0)
-            } else {
-                Err(ApiError::bad_request(format!(
-                    "field `{field}` must not be negative"
-                )))
-            }
-        }
-        _ => Err(ApiError::bad_request(format!(
-            "field `{field}` must be a whole number, got {v}"
+    let negative = match v {
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) if u <= int::MAX => return Ok(u),
+            (_, Some(i), _) => i < 0,
+            (None, None, Some(f)) => match int::whole(f) {
+                Some(u) => return Ok(u),
+                None => f < 0.0 && f.fract() == 0.0,
+            },
+            _ => false,
+        },
+        _ => false,
+    };
+    match (negative, field) {
+        (true, "w") => Ok(0),
+        (true, _) => Err(ApiError::bad_request(format!(
+            "field `{field}` must not be negative"
+        ))),
+        (false, _) => Err(ApiError::bad_request(format!(
+            "field `{field}` must be a whole number from 0 to {}, got {v}",
+            int::MAX
         ))),
     }
 }
@@ -106,6 +123,12 @@ mod tests {
             r.ok().map(|r| (r.w, r.timeout)),
             Some((3, Some(Duration::from_millis(5))))
         );
+        // JSON Schema's integers include 2.0, and the document says integer.
+        let r = parse(json!({"message": "a", "w": 2.0, "timeout_ms": 7.0})).map_err(|e| e.body);
+        assert_eq!(
+            r.ok().map(|r| (r.w, r.timeout)),
+            Some((2, Some(Duration::from_millis(7))))
+        );
     }
 
     #[test]
@@ -115,6 +138,11 @@ mod tests {
             (json!({"message": 5}), 400),
             (json!({"message": "a", "w": "2"}), 400),
             (json!({"message": "a", "w": 1.5}), 400),
+            (json!({"message": "a", "w": -2.0}), 400),
+            (
+                json!({"message": "a", "timeout_ms": 9_223_372_036_854_775_808u64}),
+                400,
+            ),
             (json!({"message": "a", "w": 0}), 400),
             (json!({"message": "a", "w": -1}), 400),
             (json!({"message": "a", "w": 4}), 400),

@@ -1,7 +1,7 @@
 //! Readiness probes: GET /health of a node until it answers.
 
-use serde_json::Value;
-use std::io::{Read, Write};
+use crate::http_client::{self, join};
+use replog_node::api::{Health, NodeHealth, HEALTH_PATH};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,33 +10,15 @@ use std::time::{Duration, Instant};
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// At start, how long the primary may take to see every secondary healthy.
 pub(super) const PRIMARY_VIEW_TIMEOUT: Duration = Duration::from_secs(20);
+/// One probe request; a node that is up answers /health at once.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// GET `url` + `path` and its JSON body, when it answers 200. Plain std
-/// networking: it runs in plain threads, outside the async runtime.
-fn get_json(url: &str, path: &str) -> Option<Value> {
-    let addr = url.strip_prefix("http://")?;
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(addr)
-        .ok()?
-        .next()?;
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
-    stream
-        .set_write_timeout(Some(Duration::from_secs(1)))
-        .ok()?;
-    // HTTP/1.0: the server closes after the answer and sends no chunks.
-    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut answer = Vec::new();
-    // docker-proxy accepts connections even before the node listens, then
-    // closes them: only a status line proves the node is up.
-    stream.take(1 << 20).read_to_end(&mut answer).ok()?;
-    let text = String::from_utf8_lossy(&answer);
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?;
-    if status != "200" {
-        return None;
-    }
-    serde_json::from_str(body).ok()
+/// The node's `/health`, when it answers with one. These probes run in
+/// plain threads, outside the async runtime, hence the blocking client.
+/// docker-proxy accepts connections even before the node listens, then
+/// closes them: only a decoded `/health` proves the node is up.
+fn health(url: &str) -> Option<NodeHealth> {
+    http_client::get_blocking(&join(url, HEALTH_PATH), PROBE_TIMEOUT).ok()
 }
 
 /// Polls GET /health until it answers, the deadline passes, or a newer
@@ -52,12 +34,12 @@ pub(super) fn probe_until_ready(
         if generation.load(Ordering::SeqCst) != wanted || cancel.load(Ordering::SeqCst) {
             return None;
         }
-        if get_json(&url, "/health").is_some() {
+        if health(&url).is_some() {
             return Some(Ok(url));
         }
         if Instant::now() >= deadline {
             return Some(Err(format!(
-                "did not answer GET {url}/health within {READY_TIMEOUT:?}"
+                "did not answer GET {url}{HEALTH_PATH} within {READY_TIMEOUT:?}"
             )));
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -68,10 +50,13 @@ pub(super) fn probe_until_ready(
 pub(super) fn primary_sees_all(url: &str, count: usize, cancel: &AtomicBool) -> bool {
     let deadline = Instant::now() + PRIMARY_VIEW_TIMEOUT;
     while Instant::now() < deadline && !cancel.load(Ordering::SeqCst) {
-        let healthy = get_json(url, "/health")
-            .and_then(|h| h["secondaries"].as_array().cloned())
-            .map(|all| all.len() == count && all.iter().all(|s| s["state"] == "healthy"))
-            .unwrap_or(false);
+        let healthy = health(url)
+            .as_ref()
+            .and_then(NodeHealth::primary)
+            .is_some_and(|p| {
+                p.secondaries.len() == count
+                    && p.secondaries.iter().all(|s| s.state == Health::Healthy)
+            });
         if healthy {
             return true;
         }

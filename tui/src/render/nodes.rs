@@ -4,7 +4,7 @@
 use super::format::{duration, sanitize, tail_with_ellipsis};
 use super::pack::{pack, Group};
 use super::theme::Theme;
-use crate::model::{DashboardState, NodeView, PrimaryView, Role, SecondaryHealthView};
+use crate::model::{DashboardState, FailAt, NodeView, PrimaryView, Role, SecondaryHealthView};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
@@ -153,7 +153,7 @@ fn faults_group<'a>(node: &NodeView, t: Theme) -> Group<'a> {
         );
     }
     if f.fail_next > 0 {
-        let at = if f.fail_at == "after_store" {
+        let at = if f.fail_at == FailAt::AfterStore {
             "(after store)"
         } else {
             "(before store)"

@@ -18,10 +18,7 @@ pub fn node(id: &str, role: Role, port: u16, msgs: u64) -> NodeView {
         reachable: true,
         messages: (1..=msgs).map(|s| (s, format!("Msg{s}"))).collect(),
         held: vec![],
-        faults: FaultsView {
-            fail_at: "before_store".into(),
-            ..FaultsView::default()
-        },
+        faults: Faults::default(),
     }
 }
 
@@ -186,7 +183,7 @@ pub fn retrying() -> DashboardState {
     {
         let n2 = node_mut(&mut s, "n2");
         n2.faults.fail_next = 2;
-        n2.faults.fail_at = "after_store".into();
+        n2.faults.fail_at = FailAt::AfterStore;
         n2.faults.delay_ms = 1_500;
     }
     node_mut(&mut s, "n3").faults.block = true;

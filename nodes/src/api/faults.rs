@@ -1,0 +1,85 @@
+//! `GET/POST/DELETE /faults`: the fault set of a node and the patch that
+//! changes it. [`crate::faults::FaultSet`] holds these; clients send and read them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Where an injected failure strikes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FailAt {
+    /// Answer 500 without storing: the batch is lost and must be retried.
+    #[default]
+    BeforeStore,
+    /// Store, then answer 500: the ACK is lost, so the retry is a duplicate.
+    AfterStore,
+}
+
+impl FailAt {
+    /// The word the API uses: `before_store` or `after_store`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailAt::BeforeStore => "before_store",
+            FailAt::AfterStore => "after_store",
+        }
+    }
+}
+
+/// The current fault set of a node, as `GET /faults` shows it. They act on
+/// the node's incoming replication traffic only.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Faults {
+    /// Each replication batch waits this long before it is stored.
+    pub delay_ms: u64,
+    /// The next this-many batches answer 500.
+    pub fail_next: u64,
+    /// Whether those failures strike before or after storing.
+    pub fail_at: FailAt,
+    /// Batches and heartbeats get 503, as if the node were unreachable.
+    pub block: bool,
+}
+
+impl Faults {
+    /// True when nothing is injected (`fail_at` alone changes nothing).
+    pub fn is_clear(&self) -> bool {
+        self.delay_ms == 0 && self.fail_next == 0 && !self.block
+    }
+}
+
+/// The body of `POST /faults`: every field optional, merged into the set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FaultPatch {
+    #[serde(
+        default,
+        deserialize_with = "super::int::opt_int64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delay_ms: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "super::int::opt_int64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fail_next: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_at: Option<FailAt>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<bool>,
+}
+
+impl std::fmt::Display for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fail_at = match self.fail_at {
+            FailAt::BeforeStore => "before",
+            FailAt::AfterStore => "after",
+        };
+        write!(
+            f,
+            "delay {} ms, fail next {} ({fail_at} store), {}",
+            self.delay_ms,
+            self.fail_next,
+            if self.block { "blocked" } else { "not blocked" }
+        )
+    }
+}

@@ -1,0 +1,177 @@
+//! `GET /health` of both roles, and the health states the primary assigns
+//! its secondaries.
+
+use super::faults::Faults;
+use crate::entry::Entry;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A secondary's health as the primary sees it: healthy → suspected (a
+/// missed heartbeat or failed delivery) → unhealthy (after
+/// `--unhealthy-after` missed heartbeats in a row) → healthy again.
+///
+/// The default is `unhealthy`: nothing is known of a secondary until it
+/// answers (the primary's own starting assumption).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Healthy,
+    Suspected,
+    #[default]
+    Unhealthy,
+}
+
+impl Health {
+    /// The word the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Suspected => "suspected",
+            Health::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `GET /health` of either role; `role` tells which.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "role", rename_all = "lowercase")]
+pub enum NodeHealth {
+    Primary(PrimaryHealth),
+    Secondary(SecondaryHealth),
+}
+
+impl NodeHealth {
+    pub fn id(&self) -> &str {
+        match self {
+            NodeHealth::Primary(p) => &p.id,
+            NodeHealth::Secondary(s) => &s.id,
+        }
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        match self {
+            NodeHealth::Primary(p) => p.last_seq,
+            NodeHealth::Secondary(s) => s.last_seq,
+        }
+    }
+
+    pub fn faults(&self) -> &Faults {
+        match self {
+            NodeHealth::Primary(p) => &p.faults,
+            NodeHealth::Secondary(s) => &s.faults,
+        }
+    }
+
+    pub fn primary(&self) -> Option<&PrimaryHealth> {
+        match self {
+            NodeHealth::Primary(p) => Some(p),
+            NodeHealth::Secondary(_) => None,
+        }
+    }
+
+    pub fn secondary(&self) -> Option<&SecondaryHealth> {
+        match self {
+            NodeHealth::Secondary(s) => Some(s),
+            NodeHealth::Primary(_) => None,
+        }
+    }
+}
+
+/// The primary's `/health`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PrimaryHealth {
+    pub id: String,
+    /// Highest seq appended.
+    pub last_seq: u64,
+    /// Without a quorum the primary refuses writes with 503.
+    pub read_only: bool,
+    pub quorum: QuorumReport,
+    /// How many client writes wait for their `w` (the length of `waiting_writes`).
+    pub writes_waiting: u64,
+    /// The writes waiting for their `w`, oldest first.
+    pub waiting_writes: Vec<WaitingWriteReport>,
+    pub faults: Faults,
+    /// Whether `/faults` is enabled (`--faults`).
+    pub faults_enabled: bool,
+    /// The primary's view of each secondary, in configuration order.
+    pub secondaries: Vec<SecondaryReport>,
+}
+
+/// Nodes counting toward the quorum, the primary included.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct QuorumReport {
+    /// The primary plus every secondary not declared unhealthy (a suspected
+    /// secondary still counts: suspicion is not failure).
+    pub healthy: u64,
+    /// Secondaries currently suspected.
+    pub suspected: u64,
+    /// Nodes that must count as up for the primary to accept writes.
+    pub required: u64,
+    /// All nodes, the primary included.
+    pub total: u64,
+}
+
+/// A client write still waiting for its write concern.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WaitingWriteReport {
+    pub seq: u64,
+    pub w: u64,
+    /// Nodes holding it so far.
+    pub acks: u64,
+    /// The message's first 80 characters.
+    pub message: String,
+    pub waiting_ms: u64,
+}
+
+/// What the primary knows of one secondary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecondaryReport {
+    pub id: String,
+    pub url: String,
+    pub state: Health,
+    /// The secondary's highest gap-free seq, as last reported.
+    pub acked_seq: u64,
+    /// `last_seq - acked_seq`.
+    pub lag: u64,
+    /// `null` before the first answered heartbeat.
+    #[schema(required = true)]
+    pub last_heartbeat_ms_ago: Option<u64>,
+    /// Messages it lacks while deliveries to it are failing.
+    pub pending_retries: u64,
+    /// Failed deliveries in a row (0 once one succeeds).
+    pub retry_attempt: u64,
+    /// `null` when no retry is scheduled.
+    #[schema(required = true)]
+    pub next_retry_in_ms: Option<u64>,
+    pub batches_in_flight: u64,
+    /// `probing` (one batch at a time), `replicating` (a window in flight)
+    /// or `paused` (unhealthy: waiting for a heartbeat).
+    pub progress: crate::progress::ProgressState,
+    /// The current, adaptive replication timeout for this secondary.
+    pub timeout_ms: u64,
+}
+
+/// A secondary's `/health`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecondaryHealth {
+    pub id: String,
+    /// Highest seq with no gap before it: the end of the visible log.
+    pub last_seq: u64,
+    /// Seqs of the messages held behind a gap.
+    pub buffered: Vec<u64>,
+    /// The messages held behind a gap, until the missing seqs arrive.
+    pub held: Vec<Entry>,
+    /// Deliveries of seqs it already held, ignored.
+    pub duplicates_ignored: u64,
+    /// Random per process: changes when the secondary restarts (empty).
+    pub instance: u64,
+    pub faults: Faults,
+    /// Whether `/faults` is enabled (`--faults`).
+    pub faults_enabled: bool,
+}

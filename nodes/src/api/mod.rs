@@ -1,0 +1,34 @@
+//! The HTTP API of a node, typed: every request and response body, the
+//! paths, and the OpenAPI document derived from them. The node handlers
+//! serialize these types and every client in the workspace deserializes
+//! them, so the two sides cannot drift apart.
+//!
+//! - [`messages`]: `GET/POST /messages`
+//! - [`health`]: `GET /health` of both roles, and [`Health`]
+//! - [`faults`]: `GET/POST/DELETE /faults`
+//! - [`replication`]: the internal primary → secondary protocol
+//! - [`errors`]: the `{"error": …}` body of every failure
+//! - [`openapi`]: the OpenAPI document served at `GET /openapi.json`
+
+pub mod errors;
+pub mod faults;
+pub mod health;
+pub mod int;
+pub mod messages;
+pub mod openapi;
+pub mod replication;
+
+pub use crate::entry::Entry;
+pub use errors::ErrorBody;
+pub use faults::{FailAt, FaultPatch, Faults};
+pub use health::{
+    Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth, SecondaryReport,
+    WaitingWriteReport,
+};
+pub use messages::{MessageList, WriteBody, WriteReply};
+pub use replication::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
+
+pub const MESSAGES_PATH: &str = "/messages";
+pub const HEALTH_PATH: &str = "/health";
+pub const FAULTS_PATH: &str = "/faults";
+pub const OPENAPI_PATH: &str = "/openapi.json";

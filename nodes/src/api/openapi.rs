@@ -1,0 +1,339 @@
+//! The OpenAPI 3.1 document, derived from the API types. Both roles serve
+//! the same document at `GET /openapi.json`: it describes the cluster's API,
+//! and each operation lists the statuses either role can answer (a
+//! secondary refuses writes with 405; a primary has no `/replication/*`
+//! and answers 404 there).
+//!
+//! The operations are declared here, next to the types, rather than on the
+//! handlers: the two roles have different handlers for the same paths.
+
+// The functions below exist only to carry `#[utoipa::path]`; nothing calls them.
+#![allow(dead_code)]
+
+use super::errors::ErrorBody;
+use super::faults::{FailAt, FaultPatch, Faults};
+use super::health::{
+    Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth, SecondaryReport,
+    WaitingWriteReport,
+};
+use super::messages::{MessageList, WriteBody, WriteReply};
+use super::replication::{AppendRequest, Position};
+use super::{FAULTS_PATH, HEALTH_PATH, MESSAGES_PATH, OPENAPI_PATH};
+use crate::entry::Entry;
+use utoipa::openapi::{RefOr, Required};
+use utoipa::OpenApi;
+
+pub const CLIENT_TAG: &str = "client";
+pub const ADMIN_TAG: &str = "admin";
+pub const INTERNAL_TAG: &str = "internal";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "replog",
+        description = "A replicated log: one primary, N secondaries, write concern w. \
+            Every error is `{\"error\": \"…\"}` plus the fields that explain it.",
+    ),
+    paths(
+        list_messages,
+        post_message,
+        health,
+        get_faults,
+        post_faults,
+        delete_faults,
+        append,
+        heartbeat,
+        openapi_json,
+    ),
+    components(schemas(
+        Entry,
+        WriteBody,
+        WriteReply,
+        MessageList,
+        NodeHealth,
+        PrimaryHealth,
+        SecondaryHealth,
+        QuorumReport,
+        WaitingWriteReport,
+        SecondaryReport,
+        Health,
+        Faults,
+        FaultPatch,
+        FailAt,
+        AppendRequest,
+        Position,
+        ErrorBody,
+    )),
+    tags(
+        (name = CLIENT_TAG, description = "Writing and reading the log, and node health."),
+        (name = ADMIN_TAG, description = "Fault injection (nodes started with `--faults`; otherwise 404)."),
+        (name = INTERNAL_TAG, description = "The primary → secondary replication protocol. \
+            Internal: only the primary's replicators call it."),
+    )
+)]
+struct ApiDoc;
+
+/// The document as a value (for serving and for tests).
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    // The primary header is optional, but `#[utoipa::path]` can only make a
+    // parameter optional by typing it `Option<_>`, which also makes its
+    // schema nullable: a header cannot be null, it is absent.
+    for item in doc.paths.paths.values_mut() {
+        for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+            for param in op.parameters.iter_mut().flatten() {
+                match param {
+                    RefOr::T(param) if param.name == super::PRIMARY_HEADER => {
+                        param.required = Required::False;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    doc
+}
+
+#[utoipa::path(
+    get,
+    path = MESSAGES_PATH,
+    tag = CLIENT_TAG,
+    summary = "The visible log",
+    description = "All messages in seq order. A secondary shows only the gap-free prefix: \
+        messages received behind a missing seq are held (see `/health`).",
+    responses((status = 200, description = "The log", body = MessageList)),
+)]
+fn list_messages() {}
+
+#[utoipa::path(
+    post,
+    path = MESSAGES_PATH,
+    tag = CLIENT_TAG,
+    summary = "Append a message",
+    description = "Blocks until `w` nodes, the primary included, hold the message \
+        (or `timeout_ms` passes). Parallel clients never wait on each other.",
+    request_body(content = WriteBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Stored on at least `w` nodes", body = WriteReply),
+        (status = 400, description = "Not a JSON object, `message` missing or not a string, \
+            `w` not a whole number in 1..=nodes (`min`/`max` name the range), bad `timeout_ms`",
+            body = ErrorBody),
+        (status = 405, description = "Sent to a secondary: writes go to the primary", body = ErrorBody),
+        (status = 413, description = "Body or message over `--max-message-bytes` (`limit_bytes`)",
+            body = ErrorBody),
+        (status = 503, description = "Read-only without a quorum (`healthy`, `required`; with \
+            `Retry-After`), or the primary is shutting down (`seq`, `acks`, `w`, `stored`)",
+            body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying (read-only only)"))),
+        (status = 504, description = "`timeout_ms` passed before `w` was met; the message stays \
+            stored (`seq`, `acks`, `w`, `stored`)", body = ErrorBody),
+    ),
+)]
+fn post_message() {}
+
+#[utoipa::path(
+    get,
+    path = HEALTH_PATH,
+    tag = CLIENT_TAG,
+    summary = "Node health",
+    description = "A primary reports its quorum, waiting writes and its view of every \
+        secondary; a secondary reports its log position and what it holds behind a gap. \
+        `role` tells which.",
+    responses((status = 200, description = "The node's health", body = NodeHealth)),
+)]
+fn health() {}
+
+#[utoipa::path(
+    get,
+    path = FAULTS_PATH,
+    tag = ADMIN_TAG,
+    summary = "The node's injected faults",
+    responses(
+        (status = 200, description = "The current fault set", body = Faults),
+        (status = 404, description = "Fault injection is off (start the node with `--faults`)",
+            body = ErrorBody),
+    ),
+)]
+fn get_faults() {}
+
+#[utoipa::path(
+    post,
+    path = FAULTS_PATH,
+    tag = ADMIN_TAG,
+    summary = "Merge faults into the set",
+    description = "Fields left out keep their value. They act on incoming replication \
+        traffic: on a primary they are accepted but have no effect.",
+    request_body(content = FaultPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The fault set after the merge", body = Faults),
+        (status = 400, description = "Not a valid patch (unknown field, wrong type, negative number)",
+            body = ErrorBody),
+        (status = 404, description = "Fault injection is off (start the node with `--faults`)",
+            body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    ),
+)]
+fn post_faults() {}
+
+#[utoipa::path(
+    delete,
+    path = FAULTS_PATH,
+    tag = ADMIN_TAG,
+    summary = "Clear every fault",
+    responses(
+        (status = 200, description = "The cleared fault set", body = Faults),
+        (status = 404, description = "Fault injection is off (start the node with `--faults`)",
+            body = ErrorBody),
+    ),
+)]
+fn delete_faults() {}
+
+#[utoipa::path(
+    post,
+    path = super::replication::APPEND_PATH,
+    tag = INTERNAL_TAG,
+    summary = "Store a batch of entries (internal)",
+    description = "Secondaries only. Seqs already held are ignored; seqs after a gap are \
+        held until it fills. Subject to the secondary's faults: `delay_ms` delays the answer.",
+    params(
+        ("x-replog-primary" = u64, Header,
+            description = "The sending primary process; a new one makes the secondary start over"),
+    ),
+    request_body(content = AppendRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The secondary's position after storing", body = Position),
+        (status = 400, description = "Not a valid batch (seqs start at 1), or a malformed \
+            `x-replog-primary`", body = ErrorBody),
+        (status = 404, description = "Sent to a primary", body = ErrorBody),
+        (status = 413, description = "Body over 64 MiB", body = ErrorBody),
+        (status = 500, description = "Injected failure (`fail_next`); after store it carries `last_seq`",
+            body = ErrorBody),
+        (status = 503, description = "Blocked by fault injection", body = ErrorBody),
+    ),
+)]
+fn append() {}
+
+#[utoipa::path(
+    get,
+    path = super::replication::HEARTBEAT_PATH,
+    tag = INTERNAL_TAG,
+    summary = "Heartbeat (internal)",
+    description = "Secondaries only: answers the secondary's position.",
+    params(
+        ("x-replog-primary" = u64, Header,
+            description = "The sending primary process; a new one makes the secondary start over"),
+    ),
+    responses(
+        (status = 200, description = "The secondary's position", body = Position),
+        (status = 400, description = "A malformed `x-replog-primary`", body = ErrorBody),
+        (status = 404, description = "Sent to a primary", body = ErrorBody),
+        (status = 503, description = "Blocked by fault injection", body = ErrorBody),
+    ),
+)]
+fn heartbeat() {}
+
+#[utoipa::path(
+    get,
+    path = OPENAPI_PATH,
+    tag = CLIENT_TAG,
+    summary = "This document",
+    responses((status = 200, description = "The OpenAPI document", body = Object)),
+)]
+fn openapi_json() {}
+
+/// `GET /openapi.json`, on both roles. Rendered once: the document never changes.
+pub async fn serve() -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    static JSON: std::sync::LazyLock<Result<String, String>> =
+        std::sync::LazyLock::new(|| document().to_json().map_err(|e| e.to_string()));
+    match &*JSON {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json.as_str()).into_response(),
+        // Cannot happen for a derived document, but is answered, not panicked on.
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(ErrorBody::new(format!(
+                "cannot render the OpenAPI document: {e}"
+            ))),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{APPEND_PATH, HEARTBEAT_PATH};
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        serde_json::to_value(document()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn lists_every_route_with_its_methods_and_error_statuses() {
+        let doc = doc();
+        let ops = |path: &str| -> Vec<String> {
+            let mut methods: Vec<String> = doc["paths"][path]
+                .as_object()
+                .map(|item| item.keys().cloned().collect())
+                .unwrap_or_default();
+            methods.sort();
+            methods
+        };
+        assert_eq!(ops(MESSAGES_PATH), ["get", "post"]);
+        assert_eq!(ops(HEALTH_PATH), ["get"]);
+        assert_eq!(ops(FAULTS_PATH), ["delete", "get", "post"]);
+        assert_eq!(ops(APPEND_PATH), ["post"]);
+        assert_eq!(ops(HEARTBEAT_PATH), ["get"]);
+        assert_eq!(ops(OPENAPI_PATH), ["get"]);
+        let statuses = |path: &str, method: &str| -> Vec<String> {
+            doc["paths"][path][method]["responses"]
+                .as_object()
+                .map(|r| r.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            statuses(MESSAGES_PATH, "post"),
+            ["201", "400", "405", "413", "503", "504"]
+        );
+        assert_eq!(statuses(FAULTS_PATH, "post"), ["200", "400", "404", "413"]);
+        for (path, method) in [(MESSAGES_PATH, "post"), (FAULTS_PATH, "post")] {
+            let error = &doc["paths"][path][method]["responses"]["400"]["content"]
+                ["application/json"]["schema"]["$ref"];
+            assert_eq!(error, "#/components/schemas/ErrorBody", "{path}");
+        }
+    }
+
+    #[test]
+    fn schemas_say_what_the_json_is() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(
+            schemas["Health"]["enum"],
+            serde_json::json!(["healthy", "suspected", "unhealthy"])
+        );
+        assert_eq!(
+            schemas["FailAt"]["enum"],
+            serde_json::json!(["before_store", "after_store"])
+        );
+        let report = &schemas["SecondaryReport"];
+        assert_eq!(report["properties"]["acked_seq"]["format"], "int64");
+        // Always present, null when unknown.
+        assert_eq!(
+            report["properties"]["next_retry_in_ms"]["type"],
+            serde_json::json!(["integer", "null"])
+        );
+        let required = report["required"].as_array().cloned().unwrap_or_default();
+        assert!(required.contains(&"next_retry_in_ms".into()), "{report}");
+        assert_eq!(schemas["FaultPatch"]["additionalProperties"], false);
+        // Either role's /health, told apart by `role`.
+        let roles: Vec<&Value> = schemas["NodeHealth"]["oneOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| &v["allOf"][1]["properties"]["role"]["enum"][0])
+            .collect();
+        assert_eq!(roles, [&Value::from("primary"), &Value::from("secondary")]);
+    }
+}
