@@ -1,6 +1,7 @@
 //! Command-line interface: every subcommand and flag, in one place.
 
 use clap::{Args, Parser, Subcommand};
+use replog_node::base_url;
 use replog_node::config::Peer;
 
 #[derive(Parser, Debug)]
@@ -114,15 +115,25 @@ pub struct SendArgs {
     /// Give up waiting for w after this long (the message stays stored)
     #[arg(long)]
     pub timeout_ms: Option<u64>,
-    /// The primary's URL
-    #[arg(long, env = "REPLOG_PRIMARY", default_value = "http://127.0.0.1:7000")]
+    /// The primary's URL (`host:port` is enough)
+    #[arg(
+        long,
+        env = "REPLOG_PRIMARY",
+        default_value = "http://127.0.0.1:7000",
+        value_parser = base_url::normalize
+    )]
     pub primary: String,
 }
 
 #[derive(Args, Debug)]
 pub struct GetArgs {
-    /// The node's URL (primary or secondary)
-    #[arg(long, env = "REPLOG_NODE", default_value = "http://127.0.0.1:7000")]
+    /// The node's URL, primary or secondary (`host:port` is enough)
+    #[arg(
+        long,
+        env = "REPLOG_NODE",
+        default_value = "http://127.0.0.1:7000",
+        value_parser = base_url::normalize
+    )]
     pub node: String,
     /// Print the raw JSON
     #[arg(long)]
@@ -131,8 +142,13 @@ pub struct GetArgs {
 
 #[derive(Args, Debug)]
 pub struct HealthArgs {
-    /// The node's URL (usually the primary)
-    #[arg(long, env = "REPLOG_PRIMARY", default_value = "http://127.0.0.1:7000")]
+    /// The node's URL, usually the primary (`host:port` is enough)
+    #[arg(
+        long,
+        env = "REPLOG_PRIMARY",
+        default_value = "http://127.0.0.1:7000",
+        value_parser = base_url::normalize
+    )]
     pub primary: String,
     /// Print the raw JSON
     #[arg(long)]
@@ -193,8 +209,9 @@ fn secondaries_count(s: &str) -> Result<usize, String> {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// A running primary; without it a local cluster is started and stopped
-    #[arg(long)]
+    /// A running primary (`host:port` is enough); without it a local
+    /// cluster is started and stopped
+    #[arg(long, value_parser = base_url::normalize)]
     pub primary: Option<String>,
     /// Secondaries of the local cluster
     #[arg(long, default_value_t = 2)]

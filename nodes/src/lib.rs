@@ -3,6 +3,7 @@
 
 pub mod api_error;
 pub mod backoff;
+pub mod base_url;
 pub mod body;
 pub mod config;
 pub mod entry;
