@@ -16,7 +16,7 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
         body["timeout_ms"] = json!(t);
     }
     // No request timeout: the write blocks until w is met, by design.
-    let request = http_client::client()
+    let request = http_client::client()?
         .post(join(&args.primary, "/messages"))
         .json(&body);
     let reply = http_client::send(request).await?;

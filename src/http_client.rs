@@ -5,12 +5,13 @@ use std::time::Duration;
 
 /// A client for talking to nodes: direct (no proxy), with a connect timeout.
 /// Request timeouts are per call, because a write may legitimately block.
-pub fn client() -> reqwest::Client {
+/// Fails rather than fall back to a client without these settings.
+pub fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(Duration::from_secs(3))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 /// A node's answer: status and JSON body (or the raw text wrapped as `error`).
@@ -45,7 +46,7 @@ pub async fn send(request: reqwest::RequestBuilder) -> Result<Reply, String> {
 }
 
 pub async fn get_json(url: &str, timeout: Duration) -> Result<Reply, String> {
-    send(client().get(url).timeout(timeout)).await
+    send(client()?.get(url).timeout(timeout)).await
 }
 
 fn describe(e: reqwest::Error) -> String {

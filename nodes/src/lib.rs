@@ -28,7 +28,10 @@ pub async fn run_primary(
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let primary = primary::Primary::new(config);
-    primary.start_replication().await;
+    primary
+        .start_replication()
+        .await
+        .map_err(std::io::Error::other)?;
     tracing::info!(id = %primary.config.id, %addr, secondaries = primary.config.secondaries.len(), quorum = primary.config.quorum, "primary ready");
     server::announce(addr);
     let stopping = primary.stopping.clone();

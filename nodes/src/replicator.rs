@@ -30,7 +30,7 @@ const SUSPECTED_BACKOFF_FACTOR: u32 = 4;
 
 /// A node-to-node HTTP client: pooled, no system proxy (peers are direct),
 /// every request marked with this primary's instance.
-pub fn client(config: &PrimaryConfig, primary_instance: u64) -> reqwest::Client {
+pub fn client(config: &PrimaryConfig, primary_instance: u64) -> Result<reqwest::Client, String> {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         PRIMARY_HEADER,
@@ -41,7 +41,7 @@ pub fn client(config: &PrimaryConfig, primary_instance: u64) -> reqwest::Client 
         .default_headers(headers)
         .connect_timeout(config.replication_timeout)
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .map_err(|e| format!("cannot build the node-to-node HTTP client: {e}"))
 }
 
 /// One heartbeat: the secondary's position, or why there was none.

@@ -49,10 +49,13 @@ pub struct Engine {
     /// Completed writes by id: (HTTP status, body) for expectations.
     pub write_results: HashMap<u64, Result<Reply, String>>,
     sink: Option<EventSink>,
+    /// For writes and fault requests.
+    http: reqwest::Client,
 }
 
 impl Engine {
-    pub fn new(cluster: Box<dyn Cluster>, title: &str, color: bool) -> Self {
+    pub fn new(cluster: Box<dyn Cluster>, title: &str, color: bool) -> Result<Self, String> {
+        let http = http_client::client()?;
         let (tx, rx) = mpsc::unbounded_channel();
         let mut state = DashboardState {
             title: title.to_string(),
@@ -83,6 +86,7 @@ impl Engine {
             write_started: HashMap::new(),
             write_results: HashMap::new(),
             sink: None,
+            http,
         };
         let ids: Vec<String> = engine
             .state
@@ -91,7 +95,7 @@ impl Engine {
             .map(|n| format!("{} {}", n.id, n.url))
             .collect();
         engine.event(EventKind::Process, format!("started {}", ids.join(", ")));
-        engine
+        Ok(engine)
     }
 
     pub fn set_sink(&mut self, sink: EventSink) {
@@ -226,9 +230,10 @@ impl Engine {
             return id;
         };
         let tx = self.tx.clone();
+        let client = self.http.clone();
         tokio::spawn(async move {
             // No timeout: a write blocks until its w is met, by design.
-            let request = http_client::client()
+            let request = client
                 .post(join(&primary, "/messages"))
                 .json(&json!({ "message": text, "w": w }));
             let result = http_client::send(request).await;
@@ -245,10 +250,9 @@ impl Engine {
         body: Option<Value>,
     ) -> Result<impl std::future::Future<Output = Result<Reply, String>>, String> {
         let url = join(&self.node_url(node)?, "/faults");
-        let client = http_client::client();
         let request = match body {
-            Some(body) => client.post(url).json(&body),
-            None => client.delete(url),
+            Some(body) => self.http.post(url).json(&body),
+            None => self.http.delete(url),
         }
         .timeout(Duration::from_secs(3));
         Ok(http_client::send(request))

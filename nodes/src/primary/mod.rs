@@ -109,11 +109,12 @@ impl Primary {
     }
 
     /// Probes every secondary once (so the first health states are real),
-    /// then starts one replicator per secondary.
-    pub async fn start_replication(self: &Arc<Self>) {
+    /// then starts one replicator per secondary. Fails only if the HTTP
+    /// client cannot be built.
+    pub async fn start_replication(self: &Arc<Self>) -> Result<(), String> {
         let mut probes = tokio::task::JoinSet::new();
         for (idx, peer) in self.config.secondaries.iter().enumerate() {
-            let client = replicator::client(&self.config, self.instance);
+            let client = replicator::client(&self.config, self.instance)?;
             let url = peer.url.clone();
             let timeout = self.config.heartbeat;
             probes.spawn(async move {
@@ -134,6 +135,7 @@ impl Primary {
             }
         }
         self.refresh_read_only();
+        Ok(())
     }
 
     fn log(&self) -> MutexGuard<'_, Box<dyn LogStore>> {
