@@ -45,7 +45,7 @@ pub enum NodeRole {
     Secondary(SecondaryArgs),
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Clone)]
 pub struct CommonNodeArgs {
     /// Address to listen on; port 0 picks a free port
     #[arg(long, env = "REPLOG_LISTEN")]
@@ -53,6 +53,29 @@ pub struct CommonNodeArgs {
     /// Enable the fault-injection endpoints (/faults)
     #[arg(long, env = "REPLOG_FAULTS")]
     pub faults: bool,
+    /// Shared secret of the cluster: node-to-node routes and /faults then
+    /// require `Authorization: Bearer <token>` (client routes stay open)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "REPLOG_CLUSTER_TOKEN",
+        hide_env_values = true
+    )]
+    pub cluster_token: Option<String>,
+}
+
+/// By hand, so that the token never reaches a debug print.
+impl std::fmt::Debug for CommonNodeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommonNodeArgs")
+            .field("listen", &self.listen)
+            .field("faults", &self.faults)
+            .field(
+                "cluster_token",
+                &self.cluster_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,5 +1,6 @@
 //! Node configuration, independent of how it was given (CLI flags, env vars).
 
+use crate::auth::ClusterToken;
 use crate::backoff::Backoff;
 use crate::base_url;
 use std::time::Duration;
@@ -48,6 +49,8 @@ pub struct PrimaryConfig {
     pub batch_max_entries: usize,
     pub batch_max_bytes: usize,
     pub max_batches_in_flight: usize,
+    /// Required on node-to-node routes and `/faults`, and sent to peers.
+    pub cluster_token: Option<ClusterToken>,
 }
 
 impl PrimaryConfig {
@@ -71,6 +74,7 @@ impl PrimaryConfig {
             batch_max_entries: 256,
             batch_max_bytes: 1024 * 1024,
             max_batches_in_flight: 4,
+            cluster_token: None,
         }
     }
 
@@ -118,6 +122,8 @@ pub fn majority(total: usize) -> usize {
 pub struct SecondaryConfig {
     pub id: String,
     pub faults_enabled: bool,
+    /// Required on node-to-node routes and `/faults`.
+    pub cluster_token: Option<ClusterToken>,
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! log, their HTTP API, replication, health and fault injection.
 
 pub mod api_error;
+pub mod auth;
 pub mod backoff;
 pub mod base_url;
 pub mod body;

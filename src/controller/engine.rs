@@ -7,6 +7,7 @@ use super::cluster::{Cluster, ClusterNotice, LogSource};
 use super::poll::{self, Polled};
 use super::{log_tail, timeline};
 use crate::http_client::{self, join, Reply};
+use replog_node::auth;
 use replog_tui::keys::Command;
 use replog_tui::model::{
     DashboardState, EventKind, EventLine, NodeView, ProcState, Role, WriteStatus, WriteView,
@@ -242,7 +243,8 @@ impl Engine {
         id
     }
 
-    /// A fault request to `node`: POST merges `body`, or DELETE when None.
+    /// A fault request to `node`: POST merges `body`, or DELETE when None,
+    /// with the cluster token (`/faults` requires it when there is one).
     /// (Crate-visible: the demo runner awaits it without blocking its loop.)
     pub(crate) fn fault_request(
         &self,
@@ -250,11 +252,14 @@ impl Engine {
         body: Option<Value>,
     ) -> Result<impl std::future::Future<Output = Result<Reply, String>>, String> {
         let url = join(&self.node_url(node)?, "/faults");
-        let request = match body {
+        let mut request = match body {
             Some(body) => self.http.post(url).json(&body),
             None => self.http.delete(url),
         }
         .timeout(Duration::from_secs(3));
+        if let Some(token) = self.cluster.cluster_token() {
+            request = request.header(reqwest::header::AUTHORIZATION, auth::authorization(token)?);
+        }
         Ok(http_client::send(request))
     }
 

@@ -26,6 +26,7 @@ pub(super) fn start_blocking(
         file: options.compose_file.clone(),
         name: options.project.clone(),
         env: options.env.clone(),
+        token: options.token.clone(),
     };
     // We remove the project on exit: never adopt someone else's.
     if !project.containers()?.is_empty() {
