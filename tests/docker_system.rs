@@ -16,6 +16,7 @@
 
 mod support;
 
+use replog_node::auth::ClusterToken;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -101,6 +102,8 @@ fn docker_setup() -> Result<Compose, String> {
 /// One compose project: a fresh p, s1, s2 cluster. Dropping it removes it.
 struct Cluster {
     project: String,
+    /// REPLOG_CLUSTER_TOKEN of every compose command (the file requires one).
+    token: String,
     compose: Compose,
     image: String,
     http: reqwest::Client,
@@ -112,6 +115,7 @@ impl Cluster {
     fn new(compose: Compose, image: &str, n: usize) -> Cluster {
         let cluster = Cluster {
             project: format!("replog-test-{}-{n}", std::process::id()),
+            token: ClusterToken::generate().expose().to_string(),
             compose,
             image: image.into(),
             http: reqwest::Client::builder()
@@ -132,6 +136,7 @@ impl Cluster {
             .args(["-p", &self.project])
             .args(args)
             .env("REPLOG_IMAGE", &self.image)
+            .env("REPLOG_CLUSTER_TOKEN", &self.token)
             .current_dir(repo());
         // Ephemeral ports and default timing, whatever the caller's env says.
         for var in [
@@ -413,6 +418,25 @@ impl Cluster {
         handle
     }
 
+    /// `/faults` answers 401 without the token and 200 with it.
+    async fn check_faults_need_the_token(&self, service: &str) {
+        let url = format!("{}/faults", self.url(service).unwrap());
+        let without = self.http.get(&url).send().await.unwrap();
+        assert_eq!(
+            without.status(),
+            StatusCode::UNAUTHORIZED,
+            "GET {url} without token"
+        );
+        let with = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(with.status(), StatusCode::OK, "GET {url} with the token");
+    }
+
     fn dump_logs(&self) {
         match self.compose(&["logs", "--no-color", "--tail=60"]) {
             Ok(logs) => eprintln!("--- logs of {}:\n{logs}", self.project),
@@ -515,6 +539,7 @@ async fn acceptance(c: &Cluster) {
     })
     .await;
 
+    c.check_faults_need_the_token("s1").await;
     c.write("Msg1", 1).await;
     c.write("Msg2", 2).await;
     let msg3 = c.write_blocking("Msg3", 3).await;
@@ -639,13 +664,25 @@ async fn cluster_in_docker() {
     let started = Instant::now();
     let image = support::docker::ensure_image(run);
 
-    // The compose file must be valid for this compose flavour.
-    let mut check = compose.command();
-    check
-        .arg("-f")
-        .arg(repo().join("docker-compose.yml"))
-        .args(["config", "-q"]);
-    run(&mut check).unwrap_or_else(|e| panic!("docker-compose.yml is invalid: {e}"));
+    // The compose file must be valid for this compose flavour, and refuse
+    // to run without a cluster token (it holds none itself).
+    let config = |token: Option<&str>| {
+        let mut check = compose.command();
+        check
+            .arg("-f")
+            .arg(repo().join("docker-compose.yml"))
+            .args(["config", "-q"])
+            .env_remove("REPLOG_CLUSTER_TOKEN");
+        if let Some(token) = token {
+            check.env("REPLOG_CLUSTER_TOKEN", token);
+        }
+        run(&mut check)
+    };
+    config(Some("test-token")).unwrap_or_else(|e| panic!("docker-compose.yml is invalid: {e}"));
+    match config(None) {
+        Ok(_) => panic!("docker-compose.yml must refuse to run without REPLOG_CLUSTER_TOKEN"),
+        Err(e) => assert!(e.contains("set REPLOG_CLUSTER_TOKEN"), "unclear error: {e}"),
+    }
 
     // REPLOG_DOCKER_SCENARIO=name runs just that one (for debugging).
     let only = std::env::var("REPLOG_DOCKER_SCENARIO").ok();

@@ -14,7 +14,7 @@ pub(super) struct Project {
     pub(super) file: PathBuf,
     pub(super) name: String,
     pub(super) env: Vec<(String, String)>,
-    /// Handed to every compose command as REPLOG_CLUSTER_TOKEN.
+    /// Every compose command gets it: the compose file refuses to run without.
     pub(super) token: ClusterToken,
 }
 
@@ -65,7 +65,7 @@ impl Project {
 
 /// Projects that are up, for the panic hook and signals (which cannot reach
 /// the cluster). A SIGKILL of replog still leaves them running: remove them
-/// with `docker-compose -p NAME down -v`.
+/// with `REPLOG_CLUSTER_TOKEN=any docker-compose -p NAME down -v`.
 static LIVE: Mutex<Vec<Project>> = Mutex::new(Vec::new());
 
 fn live() -> MutexGuard<'static, Vec<Project>> {

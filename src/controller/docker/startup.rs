@@ -32,7 +32,7 @@ pub(super) fn start_blocking(
     if !project.containers()?.is_empty() {
         return Err(format!(
             "compose project {} already has containers; pick another --project, \
-             or remove it with `docker-compose -p {} down -v`",
+             or remove it with `REPLOG_CLUSTER_TOKEN=any docker-compose -p {} down -v`",
             project.name, project.name
         ));
     }
