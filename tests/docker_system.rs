@@ -707,28 +707,70 @@ async fn cluster_in_docker() {
     eprintln!("docker system test: ok in {:.1?}", started.elapsed());
 }
 
-/// The Kubernetes manifests parse and are wired consistently.
-#[test]
-fn k8s_manifests_check() {
+/// Runs deploy/k8s/check.py on `dir`: its output, or None when python3 or
+/// PyYAML is missing and the run does not require them (CI does).
+fn k8s_check(dir: &std::path::Path) -> Option<std::process::Output> {
     let script = repo().join("deploy/k8s/check.py");
-    let out = Command::new("python3").arg(&script).output();
+    let out = Command::new("python3").arg(&script).arg(dir).output();
     let required = env_flag("REPLOG_REQUIRE_DOCKER");
     match out {
-        Err(e) if !required => eprintln!("skipping: python3 not available ({e})"),
+        Err(e) if !required => {
+            eprintln!("skipping: python3 not available ({e})");
+            None
+        }
         Err(e) => panic!("python3 not available: {e}"),
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
             if !out.status.success() && stderr.contains("PyYAML is missing") && !required {
                 eprintln!("skipping: {}", stderr.trim());
-                return;
+                return None;
             }
-            assert!(
-                out.status.success(),
-                "{} failed:\n{}{}",
-                script.display(),
-                String::from_utf8_lossy(&out.stdout),
-                stderr
-            );
+            Some(out)
         }
     }
+}
+
+/// The Kubernetes manifests parse and are wired consistently.
+#[test]
+fn k8s_manifests_check() {
+    let Some(out) = k8s_check(&repo().join("deploy/k8s")) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "deploy/k8s/check.py failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// check.py refuses a cluster token that does not come from the Secret.
+#[test]
+fn k8s_check_refuses_a_literal_cluster_token() {
+    let dir = std::env::temp_dir().join(format!("replog-k8s-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(repo().join("deploy/k8s")).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+            if path.ends_with("secondary.yaml") {
+                let from_secret = "              valueFrom:\n                secretKeyRef:\n                  name: replog-cluster-token\n                  key: token\n";
+                assert!(text.contains(from_secret), "secondary.yaml changed shape");
+                text = text.replace(from_secret, "              value: \"not-a-secret\"\n");
+            }
+            let file = path.file_name().unwrap_or_default();
+            std::fs::write(dir.join(file), text).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let out = k8s_check(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(out) = out else {
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "check.py accepted a literal token");
+    assert!(
+        stderr.contains("REPLOG_CLUSTER_TOKEN must come from valueFrom.secretKeyRef"),
+        "{stderr}"
+    );
 }
