@@ -56,7 +56,7 @@ async fn measure(primary: &str, args: &BenchArgs) -> Result<(), String> {
             args.w,
         );
         tasks.spawn(async move {
-            let client = http_client::client();
+            let client = http_client::client()?;
             let mut latencies = Vec::new();
             while next.fetch_add(1, Ordering::Relaxed) < total {
                 let t = Instant::now();

@@ -1,6 +1,7 @@
 //! Command-line interface: every subcommand and flag, in one place.
 
 use clap::{Args, Parser, Subcommand};
+use replog_node::base_url;
 use replog_node::config::Peer;
 
 #[derive(Parser, Debug)]
@@ -44,7 +45,7 @@ pub enum NodeRole {
     Secondary(SecondaryArgs),
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Clone)]
 pub struct CommonNodeArgs {
     /// Address to listen on; port 0 picks a free port
     #[arg(long, env = "REPLOG_LISTEN")]
@@ -52,6 +53,29 @@ pub struct CommonNodeArgs {
     /// Enable the fault-injection endpoints (/faults)
     #[arg(long, env = "REPLOG_FAULTS")]
     pub faults: bool,
+    /// Shared secret of the cluster: node-to-node routes and /faults then
+    /// require `Authorization: Bearer <token>` (client routes stay open)
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "REPLOG_CLUSTER_TOKEN",
+        hide_env_values = true
+    )]
+    pub cluster_token: Option<String>,
+}
+
+/// By hand, so that the token never reaches a debug print.
+impl std::fmt::Debug for CommonNodeArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommonNodeArgs")
+            .field("listen", &self.listen)
+            .field("faults", &self.faults)
+            .field(
+                "cluster_token",
+                &self.cluster_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -114,15 +138,25 @@ pub struct SendArgs {
     /// Give up waiting for w after this long (the message stays stored)
     #[arg(long)]
     pub timeout_ms: Option<u64>,
-    /// The primary's URL
-    #[arg(long, env = "REPLOG_PRIMARY", default_value = "http://127.0.0.1:7000")]
+    /// The primary's URL (`host:port` is enough)
+    #[arg(
+        long,
+        env = "REPLOG_PRIMARY",
+        default_value = "http://127.0.0.1:7000",
+        value_parser = base_url::normalize
+    )]
     pub primary: String,
 }
 
 #[derive(Args, Debug)]
 pub struct GetArgs {
-    /// The node's URL (primary or secondary)
-    #[arg(long, env = "REPLOG_NODE", default_value = "http://127.0.0.1:7000")]
+    /// The node's URL, primary or secondary (`host:port` is enough)
+    #[arg(
+        long,
+        env = "REPLOG_NODE",
+        default_value = "http://127.0.0.1:7000",
+        value_parser = base_url::normalize
+    )]
     pub node: String,
     /// Print the raw JSON
     #[arg(long)]
@@ -131,8 +165,13 @@ pub struct GetArgs {
 
 #[derive(Args, Debug)]
 pub struct HealthArgs {
-    /// The node's URL (usually the primary)
-    #[arg(long, env = "REPLOG_PRIMARY", default_value = "http://127.0.0.1:7000")]
+    /// The node's URL, usually the primary (`host:port` is enough)
+    #[arg(
+        long,
+        env = "REPLOG_PRIMARY",
+        default_value = "http://127.0.0.1:7000",
+        value_parser = base_url::normalize
+    )]
     pub primary: String,
     /// Print the raw JSON
     #[arg(long)]
@@ -193,8 +232,9 @@ fn secondaries_count(s: &str) -> Result<usize, String> {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// A running primary; without it a local cluster is started and stopped
-    #[arg(long)]
+    /// A running primary (`host:port` is enough); without it a local
+    /// cluster is started and stopped
+    #[arg(long, value_parser = base_url::normalize)]
     pub primary: Option<String>,
     /// Secondaries of the local cluster
     #[arg(long, default_value_t = 2)]

@@ -17,7 +17,7 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
         timeout_ms: args.timeout_ms,
     };
     // No request timeout: the write blocks until w is met, by design.
-    let request = http_client::client()
+    let request = http_client::client()?
         .post(join(&args.primary, MESSAGES_PATH))
         .json(&body);
     let reply: WriteReply = http_client::send(request)

@@ -12,6 +12,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Why a request to a node did not produce the expected answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ClientError {
+    /// The HTTP client itself could not be built.
+    #[error("{0}")]
+    Setup(String),
     /// There was no node to send the request to.
     #[error("{0}")]
     NoNode(String),
@@ -75,12 +78,13 @@ impl ClientError {
 
 /// A client for talking to nodes: direct (no proxy), with a connect timeout.
 /// Request timeouts are per call, because a write may legitimately block.
-pub fn client() -> reqwest::Client {
+/// Fails rather than fall back to a client without these settings.
+pub fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
 /// Decodes an answer: a 2xx body as `T`, anything else as an [`ErrorBody`]
@@ -126,7 +130,13 @@ pub async fn send<T: DeserializeOwned>(request: reqwest::RequestBuilder) -> Resu
 
 /// GET `url` with a timeout, decoded as `T`.
 pub async fn get<T: DeserializeOwned>(url: &str, timeout: Duration) -> Result<T, ClientError> {
-    send(client().get(url).timeout(timeout)).await
+    send(
+        client()
+            .map_err(ClientError::Setup)?
+            .get(url)
+            .timeout(timeout),
+    )
+    .await
 }
 
 /// [`get`] for plain threads outside the async runtime (the Docker probes).

@@ -1,6 +1,7 @@
 //! `replog node primary|secondary`: flags to config, bind, run.
 
-use crate::cli::{NodeRole, PrimaryArgs, SecondaryArgs};
+use crate::cli::{CommonNodeArgs, NodeRole, PrimaryArgs, SecondaryArgs};
+use replog_node::auth::ClusterToken;
 use replog_node::backoff::Backoff;
 use replog_node::config::{majority, PrimaryConfig, SecondaryConfig};
 use std::time::Duration;
@@ -45,6 +46,7 @@ pub fn primary_config(args: PrimaryArgs) -> Result<PrimaryConfig, String> {
     let total = args.secondaries.len() + 1;
     let mut config = PrimaryConfig::new(args.id, args.secondaries);
     config.faults_enabled = args.common.faults;
+    config.cluster_token = cluster_token(&args.common)?;
     config.max_message_bytes = args.max_message_bytes;
     config.default_w = args.default_w;
     config.replication_timeout = Duration::from_millis(args.replication_timeout_ms);
@@ -64,7 +66,20 @@ fn secondary_config(args: SecondaryArgs) -> Result<SecondaryConfig, String> {
         return Err("--id must not be empty".into());
     }
     Ok(SecondaryConfig {
+        cluster_token: cluster_token(&args.common)?,
         id: args.id,
         faults_enabled: args.common.faults,
     })
+}
+
+/// The cluster token, if one was given; an empty or unusable one is refused.
+fn cluster_token(common: &CommonNodeArgs) -> Result<Option<ClusterToken>, String> {
+    common
+        .cluster_token
+        .as_deref()
+        .map(|t| {
+            ClusterToken::new(t)
+                .map_err(|e| format!("--cluster-token (or REPLOG_CLUSTER_TOKEN): {e}"))
+        })
+        .transpose()
 }

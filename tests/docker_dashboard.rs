@@ -83,6 +83,8 @@ impl Drop for Controller {
         if !project_containers(&self.project).trim().is_empty() {
             eprintln!("removing leftover project {}", self.project);
             let _ = Command::new("docker-compose")
+                // Any token will do for `down`; the file requires one.
+                .env("REPLOG_CLUSTER_TOKEN", "teardown")
                 .args(["-p", &self.project, "-f"])
                 .arg(repo().join("docker-compose.yml"))
                 .args(["down", "-v", "--remove-orphans", "--timeout", "3"])
@@ -101,6 +103,7 @@ fn headless_script_drives_a_docker_cluster() {
     let script = "\
 send 2 hello
 wait writes
+clear s2
 partition s1
 wait s1 unhealthy 20000
 send 3 blocked-write
@@ -164,6 +167,8 @@ quit
     // Lines in the order the script produces them.
     let expected = [
         "\"hello\" w=2 ok: seq 1, ",
+        // /faults needs the cluster token that replog handed to compose.
+        "s2: faults cleared",
         "s1 cut off the network",
         "s1: suspected → unhealthy",
         "SEND    #2 \"blocked-write\" w=3",

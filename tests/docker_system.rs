@@ -16,6 +16,7 @@
 
 mod support;
 
+use replog_node::auth::ClusterToken;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::cell::RefCell;
@@ -101,6 +102,8 @@ fn docker_setup() -> Result<Compose, String> {
 /// One compose project: a fresh p, s1, s2 cluster. Dropping it removes it.
 struct Cluster {
     project: String,
+    /// REPLOG_CLUSTER_TOKEN of every compose command (the file requires one).
+    token: String,
     compose: Compose,
     image: String,
     http: reqwest::Client,
@@ -112,6 +115,7 @@ impl Cluster {
     fn new(compose: Compose, image: &str, n: usize) -> Cluster {
         let cluster = Cluster {
             project: format!("replog-test-{}-{n}", std::process::id()),
+            token: ClusterToken::generate().expose().to_string(),
             compose,
             image: image.into(),
             http: reqwest::Client::builder()
@@ -132,6 +136,7 @@ impl Cluster {
             .args(["-p", &self.project])
             .args(args)
             .env("REPLOG_IMAGE", &self.image)
+            .env("REPLOG_CLUSTER_TOKEN", &self.token)
             .current_dir(repo());
         // Ephemeral ports and default timing, whatever the caller's env says.
         for var in [
@@ -413,6 +418,25 @@ impl Cluster {
         handle
     }
 
+    /// `/faults` answers 401 without the token and 200 with it.
+    async fn check_faults_need_the_token(&self, service: &str) {
+        let url = format!("{}/faults", self.url(service).unwrap());
+        let without = self.http.get(&url).send().await.unwrap();
+        assert_eq!(
+            without.status(),
+            StatusCode::UNAUTHORIZED,
+            "GET {url} without token"
+        );
+        let with = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(with.status(), StatusCode::OK, "GET {url} with the token");
+    }
+
     fn dump_logs(&self) {
         match self.compose(&["logs", "--no-color", "--tail=60"]) {
             Ok(logs) => eprintln!("--- logs of {}:\n{logs}", self.project),
@@ -515,6 +539,7 @@ async fn acceptance(c: &Cluster) {
     })
     .await;
 
+    c.check_faults_need_the_token("s1").await;
     c.write("Msg1", 1).await;
     c.write("Msg2", 2).await;
     let msg3 = c.write_blocking("Msg3", 3).await;
@@ -639,13 +664,25 @@ async fn cluster_in_docker() {
     let started = Instant::now();
     let image = support::docker::ensure_image(run);
 
-    // The compose file must be valid for this compose flavour.
-    let mut check = compose.command();
-    check
-        .arg("-f")
-        .arg(repo().join("docker-compose.yml"))
-        .args(["config", "-q"]);
-    run(&mut check).unwrap_or_else(|e| panic!("docker-compose.yml is invalid: {e}"));
+    // The compose file must be valid for this compose flavour, and refuse
+    // to run without a cluster token (it holds none itself).
+    let config = |token: Option<&str>| {
+        let mut check = compose.command();
+        check
+            .arg("-f")
+            .arg(repo().join("docker-compose.yml"))
+            .args(["config", "-q"])
+            .env_remove("REPLOG_CLUSTER_TOKEN");
+        if let Some(token) = token {
+            check.env("REPLOG_CLUSTER_TOKEN", token);
+        }
+        run(&mut check)
+    };
+    config(Some("test-token")).unwrap_or_else(|e| panic!("docker-compose.yml is invalid: {e}"));
+    match config(None) {
+        Ok(_) => panic!("docker-compose.yml must refuse to run without REPLOG_CLUSTER_TOKEN"),
+        Err(e) => assert!(e.contains("set REPLOG_CLUSTER_TOKEN"), "unclear error: {e}"),
+    }
 
     // REPLOG_DOCKER_SCENARIO=name runs just that one (for debugging).
     let only = std::env::var("REPLOG_DOCKER_SCENARIO").ok();
@@ -670,28 +707,70 @@ async fn cluster_in_docker() {
     eprintln!("docker system test: ok in {:.1?}", started.elapsed());
 }
 
-/// The Kubernetes manifests parse and are wired consistently.
-#[test]
-fn k8s_manifests_check() {
+/// Runs deploy/k8s/check.py on `dir`: its output, or None when python3 or
+/// PyYAML is missing and the run does not require them (CI does).
+fn k8s_check(dir: &std::path::Path) -> Option<std::process::Output> {
     let script = repo().join("deploy/k8s/check.py");
-    let out = Command::new("python3").arg(&script).output();
+    let out = Command::new("python3").arg(&script).arg(dir).output();
     let required = env_flag("REPLOG_REQUIRE_DOCKER");
     match out {
-        Err(e) if !required => eprintln!("skipping: python3 not available ({e})"),
+        Err(e) if !required => {
+            eprintln!("skipping: python3 not available ({e})");
+            None
+        }
         Err(e) => panic!("python3 not available: {e}"),
         Ok(out) => {
             let stderr = String::from_utf8_lossy(&out.stderr);
             if !out.status.success() && stderr.contains("PyYAML is missing") && !required {
                 eprintln!("skipping: {}", stderr.trim());
-                return;
+                return None;
             }
-            assert!(
-                out.status.success(),
-                "{} failed:\n{}{}",
-                script.display(),
-                String::from_utf8_lossy(&out.stdout),
-                stderr
-            );
+            Some(out)
         }
     }
+}
+
+/// The Kubernetes manifests parse and are wired consistently.
+#[test]
+fn k8s_manifests_check() {
+    let Some(out) = k8s_check(&repo().join("deploy/k8s")) else {
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "deploy/k8s/check.py failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// check.py refuses a cluster token that does not come from the Secret.
+#[test]
+fn k8s_check_refuses_a_literal_cluster_token() {
+    let dir = std::env::temp_dir().join(format!("replog-k8s-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(repo().join("deploy/k8s")).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+            if path.ends_with("secondary.yaml") {
+                let from_secret = "              valueFrom:\n                secretKeyRef:\n                  name: replog-cluster-token\n                  key: token\n";
+                assert!(text.contains(from_secret), "secondary.yaml changed shape");
+                text = text.replace(from_secret, "              value: \"not-a-secret\"\n");
+            }
+            let file = path.file_name().unwrap_or_default();
+            std::fs::write(dir.join(file), text).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let out = k8s_check(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let Some(out) = out else {
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "check.py accepted a literal token");
+    assert!(
+        stderr.contains("REPLOG_CLUSTER_TOKEN must come from valueFrom.secretKeyRef"),
+        "{stderr}"
+    );
 }

@@ -6,8 +6,11 @@
 Parses every *.yaml in DIR (default: this directory) with PyYAML and checks
 what `kubectl apply` would need plus replog's own wiring: required fields,
 selectors that match pod labels, StatefulSets bound to headless Services,
-probes on /health port 7000, and a primary whose REPLOG_SECONDARIES names
-exactly the secondary pods' stable DNS names. Exits 1 listing every problem.
+probes on /health port 7000, a primary whose REPLOG_SECONDARIES names
+exactly the secondary pods' stable DNS names, and a cluster token that every
+node reads from the Secret (secretKeyRef, never a literal value), whose
+placeholder manifest stays out of the kustomization so that an apply never
+overwrites a real token. Exits 1 listing every problem.
 """
 import os
 import re
@@ -19,6 +22,7 @@ except ImportError:  # pragma: no cover
     sys.exit("check.py: PyYAML is missing (apt-get install python3-yaml, or pip install pyyaml)")
 
 PORT = 7000
+TOKEN_ENV = "REPLOG_CLUSTER_TOKEN"
 errors = []
 
 
@@ -56,6 +60,28 @@ def check_probe(where, container, name, ports):
         err(where, f"{name} must probe port {PORT}, has {port!r}")
 
 
+def check_token(where, container, secrets):
+    """The node reads REPLOG_CLUSTER_TOKEN from a key of a Secret here."""
+    entries = [e for e in container.get("env") or [] if e.get("name") == TOKEN_ENV]
+    if len(entries) != 1:
+        err(where, f"container {container.get('name')!r} must set {TOKEN_ENV} exactly once (from a Secret)")
+        return
+    ref = get(entries[0], "valueFrom.secretKeyRef")
+    if not isinstance(ref, dict):
+        err(where, f"{TOKEN_ENV} must come from valueFrom.secretKeyRef, never a literal value")
+        return
+    if ref.get("optional"):
+        err(where, f"{TOKEN_ENV}'s secretKeyRef must not be optional: a node must not start tokenless")
+    name, key = ref.get("name"), ref.get("key")
+    if name not in secrets:
+        err(where, f"{TOKEN_ENV} refers to Secret {name!r}, which no manifest here defines")
+        return
+    doc = secrets[name][1]
+    keys = set((doc.get("stringData") or {}).keys()) | set((doc.get("data") or {}).keys())
+    if key not in keys:
+        err(where, f"{TOKEN_ENV} refers to key {key!r} of Secret {name!r}, which has {sorted(keys)}")
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     files = sorted(f for f in os.listdir(root) if f.endswith((".yaml", ".yml")))
@@ -63,6 +89,7 @@ def main():
         sys.exit(f"check.py: no YAML files in {root}")
 
     objects = []  # (file, doc)
+    file_of = {}  # id(doc) -> file name
     kustomization = None
     for name in files:
         try:
@@ -86,6 +113,7 @@ def main():
             if not isinstance(meta_name, str) or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", meta_name):
                 err(where, f"invalid metadata.name {meta_name!r}")
             objects.append((f"{name}:{doc.get('kind')}/{meta_name}", doc))
+            file_of[id(doc)] = name
 
     seen = set()
     for where, doc in objects:
@@ -94,21 +122,33 @@ def main():
             err(where, "duplicate object")
         seen.add(key)
 
+    # Secrets are created by hand (their manifest holds a placeholder), so
+    # their files must stay out of the kustomization; everything else in it.
+    secret_files = {file_of[id(d)] for _, d in objects if d.get("kind") == "Secret"}
     if kustomization:
         kname, kdoc = kustomization
         resources = kdoc.get("resources") or []
         for r in resources:
             if not os.path.exists(os.path.join(root, r)):
                 err(kname, f"resource {r} does not exist")
+            if r in secret_files:
+                err(kname, f"{r} holds a Secret placeholder: listing it would overwrite the real token on every apply")
         for f in files:
-            if f != kname and f not in resources:
+            if f != kname and f not in resources and f not in secret_files:
                 err(kname, f"{f} is not listed in resources")
 
     services = {get(d, "metadata.name"): (w, d) for w, d in objects if d.get("kind") == "Service"}
     stss = {get(d, "metadata.name"): (w, d) for w, d in objects if d.get("kind") == "StatefulSet"}
+    secrets = {get(d, "metadata.name"): (w, d) for w, d in objects if d.get("kind") == "Secret"}
     for where, doc in objects:
-        if doc.get("kind") not in ("Service", "StatefulSet"):
+        if doc.get("kind") not in ("Service", "StatefulSet", "Secret"):
             err(where, f"unexpected kind {doc.get('kind')!r}")
+    for name, (where, doc) in secrets.items():
+        if doc.get("apiVersion") != "v1":
+            err(where, "apiVersion must be v1")
+        keys = set((doc.get("stringData") or {}).keys()) | set((doc.get("data") or {}).keys())
+        if not keys:
+            err(where, "the Secret holds no key")
     if not stss:
         err(root, "no StatefulSet found")
 
@@ -151,6 +191,7 @@ def main():
                     err(where, f"env entry {e!r} needs a name and exactly one of value/valueFrom")
                 elif "value" in e and not isinstance(e["value"], str):
                     err(where, f"env {e['name']} value must be a string (quote it)")
+            check_token(where, c, secrets)
         container_ports[name] = ports
 
     for name, (where, doc) in services.items():

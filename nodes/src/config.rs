@@ -1,6 +1,8 @@
 //! Node configuration, independent of how it was given (CLI flags, env vars).
 
+use crate::auth::ClusterToken;
 use crate::backoff::Backoff;
+use crate::base_url;
 use std::time::Duration;
 
 /// A secondary as the primary knows it.
@@ -14,23 +16,18 @@ pub struct Peer {
 impl std::str::FromStr for Peer {
     type Err = String;
 
-    /// Parses `ID=URL`.
+    /// Parses `ID=URL`; the URL may omit `http://` (see [`base_url::normalize`]).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (id, url) = s
             .split_once('=')
             .ok_or_else(|| format!("expected ID=URL, got {s:?}"))?;
-        let (id, url) = (id.trim(), url.trim().trim_end_matches('/'));
+        let id = id.trim();
         if id.is_empty() {
             return Err(format!("empty secondary id in {s:?}"));
         }
-        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= 8 {
-            return Err(format!(
-                "secondary URL must start with http:// (got {url:?})"
-            ));
-        }
         Ok(Peer {
             id: id.to_string(),
-            url: url.to_string(),
+            url: base_url::normalize(url)?,
         })
     }
 }
@@ -52,6 +49,8 @@ pub struct PrimaryConfig {
     pub batch_max_entries: usize,
     pub batch_max_bytes: usize,
     pub max_batches_in_flight: usize,
+    /// Required on node-to-node routes and `/faults`, and sent to peers.
+    pub cluster_token: Option<ClusterToken>,
 }
 
 impl PrimaryConfig {
@@ -75,6 +74,7 @@ impl PrimaryConfig {
             batch_max_entries: 256,
             batch_max_bytes: 1024 * 1024,
             max_batches_in_flight: 4,
+            cluster_token: None,
         }
     }
 
@@ -122,6 +122,8 @@ pub fn majority(total: usize) -> usize {
 pub struct SecondaryConfig {
     pub id: String,
     pub faults_enabled: bool,
+    /// Required on node-to-node routes and `/faults`.
+    pub cluster_token: Option<ClusterToken>,
 }
 
 #[cfg(test)]
@@ -137,7 +139,12 @@ mod tests {
         assert_eq!(p.url, "http://127.0.0.1:7001");
         assert!("s1".parse::<Peer>().is_err());
         assert!("=http://x".parse::<Peer>().is_err());
-        assert!("s1=localhost:7001".parse::<Peer>().is_err());
+        let p: Peer = "s1=localhost:7001"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.url, "http://localhost:7001");
+        assert!("s1=ftp://localhost:7001".parse::<Peer>().is_err());
+        assert!("s1=".parse::<Peer>().is_err());
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 pub mod api;
 pub mod api_error;
+pub mod auth;
 pub mod backoff;
+pub mod base_url;
 pub mod body;
 pub mod config;
 pub mod entry;

@@ -25,13 +25,14 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{info, warn};
 
 /// A node-to-node HTTP client: pooled, no system proxy (peers are direct),
-/// every request marked with this primary's instance.
+/// every request marked with this primary's instance and the cluster token.
 pub fn client(config: &PrimaryConfig, primary_instance: u64) -> Result<reqwest::Client, String> {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         PRIMARY_HEADER,
         reqwest::header::HeaderValue::from(primary_instance),
     );
+    crate::auth::insert_authorization(&mut headers, config.cluster_token.as_ref())?;
     reqwest::Client::builder()
         .no_proxy()
         .default_headers(headers)

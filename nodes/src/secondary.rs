@@ -6,6 +6,7 @@ use crate::api::{
     APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
 };
 use crate::api_error::{self, ApiError};
+use crate::auth::{self, Gate};
 use crate::body::read_json;
 use crate::entry::Entry;
 use crate::fault_routes;
@@ -35,10 +36,13 @@ pub struct Secondary {
     duplicates_ignored: AtomicU64,
     /// The primary process this log came from.
     primary: Mutex<Option<u64>>,
+    /// The cluster token check, if the cluster has one.
+    gate: Option<Gate>,
 }
 
 impl Secondary {
     pub fn new(config: crate::config::SecondaryConfig) -> Arc<Self> {
+        let gate = Gate::new(config.cluster_token, &config.id);
         Arc::new(Self {
             id: config.id,
             instance: rand::random::<u64>() >> 11, // fits a JSON number exactly
@@ -47,6 +51,7 @@ impl Secondary {
             faults_enabled: config.faults_enabled,
             duplicates_ignored: AtomicU64::new(0),
             primary: Mutex::new(None),
+            gate,
         })
     }
 
@@ -144,16 +149,22 @@ impl Secondary {
     }
 }
 
+/// Client routes are open; node-to-node routes and `/faults` need the
+/// cluster token when there is one.
 pub fn router(node: Arc<Secondary>) -> Router {
+    let gate = node.gate.clone();
     let faults = fault_routes::router(node.faults_enabled, node.faults.clone(), &node.id, true);
+    let node_to_node = Router::new()
+        .route(APPEND_PATH, post(receive_batch))
+        .route(HEARTBEAT_PATH, get(heartbeat))
+        .with_state(node.clone())
+        .merge(faults);
     Router::new()
         .route(api::MESSAGES_PATH, get(list_messages).post(refuse_write))
         .route(api::HEALTH_PATH, get(health))
         .route(api::OPENAPI_PATH, get(api::openapi::serve))
-        .route(APPEND_PATH, post(receive_batch))
-        .route(HEARTBEAT_PATH, get(heartbeat))
         .with_state(node)
-        .merge(faults)
+        .merge(auth::protect(node_to_node, gate.as_ref()))
         .fallback(api_error::not_found)
         .method_not_allowed_fallback(api_error::method_not_allowed)
 }
@@ -188,6 +199,7 @@ async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
         instance: node.instance,
         faults: node.faults.snapshot(),
         faults_enabled: node.faults_enabled,
+        auth_rejections: node.gate.as_ref().map_or(0, Gate::refused),
     }))
 }
 

@@ -50,7 +50,9 @@ pub async fn serve(
     let graceful = async move {
         let _ = stop_rx.wait_for(|s| *s).await;
     };
-    let server = axum::serve(listener, router).with_graceful_shutdown(graceful);
+    // Connection info lets middleware name the peer (auth logs it once).
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(graceful);
     let signal = async move {
         termination_signal().await;
         tracing::info!("shutting down");

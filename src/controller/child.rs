@@ -37,10 +37,10 @@ pub struct Spawned {
     pub ready: oneshot::Receiver<Result<String, String>>,
 }
 
-/// Starts `replog <args>` with stdout read for the readiness line and
-/// stderr appended to `log`. Must be called from a thread that lives as
+/// Starts `replog <args>` with `env` added to its environment, stdout read
+/// for the readiness line and stderr appended to `log`. Must be called from a thread that lives as
 /// long as the child should (PR_SET_PDEATHSIG follows the spawning thread).
-pub fn spawn(args: &[String], log: &Path) -> Result<Spawned, String> {
+pub fn spawn(args: &[String], env: &[(&str, &str)], log: &Path) -> Result<Spawned, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))?;
     let stderr = std::fs::OpenOptions::new()
         .create(true)
@@ -53,6 +53,7 @@ pub fn spawn(args: &[String], log: &Path) -> Result<Spawned, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(stderr)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1");
     #[cfg(target_os = "linux")]
     // SAFETY: only async-signal-safe calls between fork and exec.

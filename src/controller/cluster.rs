@@ -1,6 +1,7 @@
 //! What the controller can do to a cluster, whatever runs it (local child
 //! processes, or Docker containers).
 
+use replog_node::auth::ClusterToken;
 use replog_tui::model::{ProcState, Role};
 
 /// One node as the controller knows it.
@@ -44,4 +45,6 @@ pub trait Cluster: Send {
     fn shutdown(&mut self);
     /// Where logs and state of this run live, for the user.
     fn run_dir(&self) -> String;
+    /// The token its nodes require on `/faults` and node-to-node routes.
+    fn cluster_token(&self) -> Option<&ClusterToken>;
 }

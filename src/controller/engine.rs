@@ -11,6 +11,7 @@ use replog_node::api::{
     FailAt, FaultPatch, Faults, NodeHealth, WaitingWriteReport, WriteBody, WriteReply, FAULTS_PATH,
     MESSAGES_PATH,
 };
+use replog_node::auth;
 use replog_tui::keys::Command;
 use replog_tui::model::{
     DashboardState, EventKind, EventLine, NodeView, ProcState, Role, WriteStatus, WriteView,
@@ -52,10 +53,13 @@ pub struct Engine {
     /// Completed writes by id, for expectations.
     pub write_results: HashMap<u64, Result<WriteReply, ClientError>>,
     sink: Option<EventSink>,
+    /// For writes and fault requests.
+    http: reqwest::Client,
 }
 
 impl Engine {
-    pub fn new(cluster: Box<dyn Cluster>, title: &str, color: bool) -> Self {
+    pub fn new(cluster: Box<dyn Cluster>, title: &str, color: bool) -> Result<Self, String> {
+        let http = http_client::client()?;
         let (tx, rx) = mpsc::unbounded_channel();
         let mut state = DashboardState {
             title: title.to_string(),
@@ -86,6 +90,7 @@ impl Engine {
             write_started: HashMap::new(),
             write_results: HashMap::new(),
             sink: None,
+            http,
         };
         let ids: Vec<String> = engine
             .state
@@ -94,7 +99,7 @@ impl Engine {
             .map(|n| format!("{} {}", n.id, n.url))
             .collect();
         engine.event(EventKind::Process, format!("started {}", ids.join(", ")));
-        engine
+        Ok(engine)
     }
 
     pub fn set_sink(&mut self, sink: EventSink) {
@@ -229,22 +234,22 @@ impl Engine {
             return id;
         };
         let tx = self.tx.clone();
+        let client = self.http.clone();
         tokio::spawn(async move {
             // No timeout: a write blocks until its w is met, by design.
-            let request = http_client::client()
-                .post(join(&primary, MESSAGES_PATH))
-                .json(&WriteBody {
-                    message: text,
-                    w: Some(w),
-                    timeout_ms: None,
-                });
+            let request = client.post(join(&primary, MESSAGES_PATH)).json(&WriteBody {
+                message: text,
+                w: Some(w),
+                timeout_ms: None,
+            });
             let result = http_client::send(request).await;
             let _ = tx.send(AppEvent::WriteFinished { id, result });
         });
         id
     }
 
-    /// A fault request to `node`: POST merges `body`, or DELETE when None.
+    /// A fault request to `node`: POST merges `body`, or DELETE when None,
+    /// with the cluster token (`/faults` requires it when there is one).
     /// (Crate-visible: the demo runner awaits it without blocking its loop.)
     pub(crate) fn fault_request(
         &self,
@@ -252,12 +257,14 @@ impl Engine {
         body: Option<FaultPatch>,
     ) -> Result<impl std::future::Future<Output = Result<Faults, ClientError>>, String> {
         let url = join(&self.node_url(node)?, FAULTS_PATH);
-        let client = http_client::client();
-        let request = match body {
-            Some(body) => client.post(url).json(&body),
-            None => client.delete(url),
+        let mut request = match body {
+            Some(body) => self.http.post(url).json(&body),
+            None => self.http.delete(url),
         }
         .timeout(Duration::from_secs(3));
+        if let Some(token) = self.cluster.cluster_token() {
+            request = request.header(reqwest::header::AUTHORIZATION, auth::authorization(token)?);
+        }
         Ok(http_client::send(request))
     }
 

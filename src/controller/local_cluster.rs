@@ -2,6 +2,7 @@
 
 use super::child::{self, Spawned};
 use super::cluster::{Cluster, ClusterNotice, LogSource, NodeInfo};
+use replog_node::auth::{ClusterToken, TOKEN_ENV};
 use replog_tui::model::{ProcState, Role};
 use std::path::PathBuf;
 use std::process::Child;
@@ -34,6 +35,8 @@ struct Managed {
 pub struct LocalCluster {
     nodes: Vec<Managed>,
     options: LocalOptions,
+    /// Random per run; every node gets it through its environment.
+    token: ClusterToken,
 }
 
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -47,6 +50,7 @@ impl LocalCluster {
         let mut cluster = LocalCluster {
             nodes: Vec::new(),
             options: options.clone(),
+            token: ClusterToken::generate(),
         };
         let port_of = |i: usize| match options.base_port {
             Some(base) => base
@@ -93,7 +97,9 @@ impl LocalCluster {
     fn launch(&mut self, idx: usize) -> Result<(), String> {
         let args = self.args(idx);
         let node = &mut self.nodes[idx];
-        let Spawned { child, ready } = child::spawn(&args, &node.log)?;
+        // By environment, not flag: arguments are visible to every user in `ps`.
+        let env = [(TOKEN_ENV, self.token.expose())];
+        let Spawned { child, ready } = child::spawn(&args, &env, &node.log)?;
         node.child = Some(child);
         node.ready = Some(ready);
         node.process = ProcState::Starting;
@@ -267,6 +273,10 @@ impl Cluster for LocalCluster {
 
     fn run_dir(&self) -> String {
         self.options.run_dir.display().to_string()
+    }
+
+    fn cluster_token(&self) -> Option<&ClusterToken> {
+        Some(&self.token)
     }
 }
 

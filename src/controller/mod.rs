@@ -48,7 +48,7 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
         Box::new(LocalCluster::start(options).await?)
     };
     let color = std::env::var_os("NO_COLOR").is_none();
-    let mut engine = Engine::new(cluster, title, color);
+    let mut engine = Engine::new(cluster, title, color)?;
     // Only containers can be cut off a network: this shows key `n`.
     engine.state.docker = args.docker;
     Ok(engine)

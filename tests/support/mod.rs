@@ -57,6 +57,8 @@ impl Node {
             .args(args)
             .env("RUST_LOG", "info")
             .env_remove("REPLOG_SECONDARIES")
+            // A token only where a test passes --cluster-token.
+            .env_remove("REPLOG_CLUSTER_TOKEN")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr);

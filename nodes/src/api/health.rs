@@ -174,4 +174,7 @@ pub struct SecondaryHealth {
     pub faults: Faults,
     /// Whether `/faults` is enabled (`--faults`).
     pub faults_enabled: bool,
+    /// Node-to-node requests refused for a missing or wrong cluster token.
+    #[serde(default)]
+    pub auth_rejections: u64,
 }

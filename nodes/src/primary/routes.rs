@@ -3,6 +3,7 @@
 use super::{health_view, Primary, WaitError, WriteRequest};
 use crate::api::{self, ErrorBody, MessageList, NodeHealth, WriteReply};
 use crate::api_error::{self, ApiError};
+use crate::auth::{self, Gate};
 use crate::body::read_json_object;
 use crate::fault_routes;
 use axum::body::Body;
@@ -16,7 +17,10 @@ use tracing::{info, warn};
 /// Room for the JSON around the largest allowed message.
 const ENVELOPE_BYTES: usize = 4096;
 
+/// Client routes are open; `/faults` (and any node-to-node route) needs
+/// the cluster token when there is one.
 pub fn router(primary: Arc<Primary>) -> Router {
+    let gate = Gate::new(primary.config.cluster_token.clone(), &primary.config.id);
     let faults = fault_routes::router(
         primary.config.faults_enabled,
         primary.faults.clone(),
@@ -28,7 +32,7 @@ pub fn router(primary: Arc<Primary>) -> Router {
         .route(api::HEALTH_PATH, get(health))
         .route(api::OPENAPI_PATH, get(api::openapi::serve))
         .with_state(primary)
-        .merge(faults)
+        .merge(auth::protect(faults, gate.as_ref()))
         .fallback(api_error::not_found)
         .method_not_allowed_fallback(api_error::method_not_allowed)
 }

@@ -26,6 +26,7 @@ use image::find_compose_file;
 use node::{Node, Seen, Target};
 use probe::probe_until_ready;
 use project::{install_panic_teardown, teardown_registered, unregister, Project};
+use replog_node::auth::ClusterToken;
 use replog_tui::model::ProcState;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +44,8 @@ pub(super) struct DockerOptions {
     /// Secondaries the user asked for; the compose file decides, this only
     /// lets us warn when they differ.
     secondaries: usize,
+    /// Random per run, handed to compose as REPLOG_CLUSTER_TOKEN.
+    token: ClusterToken,
 }
 
 impl DockerOptions {
@@ -72,6 +75,7 @@ impl DockerOptions {
             compose_file,
             env,
             secondaries: args.secondaries,
+            token: ClusterToken::generate(),
         })
     }
 }
@@ -417,6 +421,10 @@ impl Cluster for DockerCluster {
 
     fn run_dir(&self) -> String {
         format!("compose project {}", self.project.name)
+    }
+
+    fn cluster_token(&self) -> Option<&ClusterToken> {
+        Some(&self.project.token)
     }
 }
 

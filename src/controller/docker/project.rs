@@ -2,6 +2,7 @@
 //! the registry of live projects that every exit path tears down.
 
 use super::cli::{docker, run, COMPOSE_LIMIT, STOP_GRACE_SECS};
+use replog_node::auth::{ClusterToken, TOKEN_ENV};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, Once};
@@ -13,6 +14,8 @@ pub(super) struct Project {
     pub(super) file: PathBuf,
     pub(super) name: String,
     pub(super) env: Vec<(String, String)>,
+    /// Every compose command gets it: the compose file refuses to run without.
+    pub(super) token: ClusterToken,
 }
 
 impl Project {
@@ -24,7 +27,8 @@ impl Project {
             .arg("-f")
             .arg(&self.file)
             .args(args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env(TOKEN_ENV, self.token.expose());
         if let Some(dir) = self.file.parent().filter(|d| !d.as_os_str().is_empty()) {
             cmd.current_dir(dir);
         }
@@ -61,7 +65,7 @@ impl Project {
 
 /// Projects that are up, for the panic hook and signals (which cannot reach
 /// the cluster). A SIGKILL of replog still leaves them running: remove them
-/// with `docker-compose -p NAME down -v`.
+/// with `REPLOG_CLUSTER_TOKEN=any docker-compose -p NAME down -v`.
 static LIVE: Mutex<Vec<Project>> = Mutex::new(Vec::new());
 
 fn live() -> MutexGuard<'static, Vec<Project>> {

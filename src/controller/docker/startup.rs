@@ -26,12 +26,13 @@ pub(super) fn start_blocking(
         file: options.compose_file.clone(),
         name: options.project.clone(),
         env: options.env.clone(),
+        token: options.token.clone(),
     };
     // We remove the project on exit: never adopt someone else's.
     if !project.containers()?.is_empty() {
         return Err(format!(
             "compose project {} already has containers; pick another --project, \
-             or remove it with `docker-compose -p {} down -v`",
+             or remove it with `REPLOG_CLUSTER_TOKEN=any docker-compose -p {} down -v`",
             project.name, project.name
         ));
     }
