@@ -44,6 +44,20 @@ pub enum NodeRole {
     Secondary(SecondaryArgs),
 }
 
+impl NodeRole {
+    /// The node's id and where its log goes.
+    pub fn log_target(&self) -> crate::logging::LogTarget {
+        let (id, dir) = match self {
+            NodeRole::Primary(a) => (&a.id, &a.common.log_dir),
+            NodeRole::Secondary(a) => (&a.id, &a.common.log_dir),
+        };
+        crate::logging::LogTarget {
+            id: id.clone(),
+            dir: dir.clone(),
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct CommonNodeArgs {
     /// Address to listen on; port 0 picks a free port
@@ -52,6 +66,9 @@ pub struct CommonNodeArgs {
     /// Enable the fault-injection endpoints (/faults)
     #[arg(long, env = "REPLOG_FAULTS")]
     pub faults: bool,
+    /// Write the log to daily-rolling files DIR/<id>.log.YYYY-MM-DD instead of stderr
+    #[arg(long, value_name = "DIR", env = "REPLOG_LOG_DIR")]
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -6,12 +6,16 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn run_script(script: &str) -> (Option<i32>, String) {
-    let run_dir = std::env::temp_dir().join(format!(
+fn run_dir_for(script: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
         "replog-headless-{}-{}",
         std::process::id(),
         script.len()
-    ));
+    ))
+}
+
+fn run_script(script: &str) -> (Option<i32>, String) {
+    let run_dir = run_dir_for(script);
     let mut child = Command::new(support::BIN)
         .args(["up", "--headless", "--heartbeat-ms", "200", "--run-dir"])
         .arg(&run_dir)
@@ -94,8 +98,10 @@ quit
     ] {
         assert!(out.contains(needle), "output lacks {needle:?}:\n{out}");
     }
+    // The nodes name the run dir in their `--log-dir`; only this run's count
+    // (a parallel test's `replog up` names its own).
     assert_eq!(
-        node_processes_for("replog-headless-"),
+        node_processes_for(&run_dir_for(script).display().to_string()),
         0,
         "no node left running"
     );
