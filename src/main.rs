@@ -1,6 +1,6 @@
 //! The `replog` binary: nodes, client commands, and the cluster controller.
 
-mod bench_cmd;
+mod bench;
 mod cli;
 mod client_cmd;
 mod controller;
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
             Some(Command::Send(args)) => client_cmd::send(args).await,
             Some(Command::Get(args)) => client_cmd::get(args).await,
             Some(Command::Health(args)) => client_cmd::health(args).await,
-            Some(Command::Bench(args)) => bench_cmd::run(args).await,
+            Some(Command::Bench(args)) => bench::run(args).await,
             Some(Command::Demo(args)) => demo::run(args).await,
             Some(Command::Up(args)) => controller::run(args).await,
             None => controller::run(cli::UpArgs::default()).await,
