@@ -61,8 +61,11 @@ fn node_processes_for(run_dir_marker: &str) -> usize {
 
 #[test]
 fn a_piped_script_drives_the_cluster() {
+    // "hello" at w=3: both secondaries have acked seq 1 before s2 is killed,
+    // so the status line below can say "acked 1" for it (at w=2 only one
+    // secondary's ack is awaited, and s2's may still be on the way).
     let script = "\
-send 2 hello
+send 3 hello
 wait writes
 kill s2
 wait s2 unhealthy
@@ -83,7 +86,7 @@ quit
     let (code, out) = run_script(script);
     assert_eq!(code, Some(0), "{out}");
     for needle in [
-        "\"hello\" w=2 ok: seq 1, ",
+        "\"hello\" w=3 ok: seq 1, ",
         "s2 killed",
         "s2: suspected → unhealthy",
         "\"quick\" w=1 ok: seq ",
