@@ -37,10 +37,16 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Some(Command::Node(role)) => node_cmd::run(role).await.inspect_err(|e| {
-                // Also into the log file: stderr may be where nobody looks.
-                tracing::error!("{e}");
-            }),
+            Some(Command::Node(role)) => {
+                let logs_to_file = role.log_target().dir.is_some();
+                node_cmd::run(role).await.inspect_err(|e| {
+                    // Also into the log file, where people look; on stderr
+                    // the one line printed below is enough.
+                    if logs_to_file {
+                        tracing::error!("{e}");
+                    }
+                })
+            }
             Some(Command::Send(args)) => client_cmd::send(args).await,
             Some(Command::Get(args)) => client_cmd::get(args).await,
             Some(Command::Health(args)) => client_cmd::health(args).await,

@@ -108,6 +108,23 @@ fn a_node_that_cannot_listen_says_why_on_stderr_and_in_its_log() {
     let log = read(&dir, &names[0]);
     assert!(log.contains("ERROR cannot listen on"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
+
+    // Logging to stderr: still the one line, not twice.
+    let out = Command::new(BIN)
+        .args([
+            "node",
+            "secondary",
+            "--id",
+            "s1",
+            "--listen",
+            &addr.to_string(),
+        ])
+        .env_remove("REPLOG_LOG_DIR")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
 
 #[test]
