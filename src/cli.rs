@@ -43,6 +43,37 @@ pub enum NodeRole {
     Primary(PrimaryArgs),
     /// Run a secondary: receives replicated messages
     Secondary(SecondaryArgs),
+    /// The benchmark's baseline: a bare JSON append server, no replication
+    #[command(hide = true)]
+    Bare(BareArgs),
+}
+
+impl NodeRole {
+    /// The node's id and where its log goes.
+    pub fn log_target(&self) -> crate::logging::LogTarget {
+        let (id, dir) = match self {
+            NodeRole::Primary(a) => (&a.id, &a.common.log_dir),
+            NodeRole::Secondary(a) => (&a.id, &a.common.log_dir),
+            NodeRole::Bare(a) => (&a.id, &a.log_dir),
+        };
+        crate::logging::LogTarget {
+            id: id.clone(),
+            dir: dir.clone(),
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BareArgs {
+    /// This server's id (names its log file)
+    #[arg(long, default_value = "bare")]
+    pub id: String,
+    /// Address to listen on; port 0 picks a free port
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Write the log to daily-rolling files DIR/<id>.log.YYYY-MM-DD instead of stderr
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Clone)]
@@ -62,6 +93,9 @@ pub struct CommonNodeArgs {
         hide_env_values = true
     )]
     pub cluster_token: Option<String>,
+    /// Write the log to daily-rolling files DIR/<id>.log.YYYY-MM-DD instead of stderr
+    #[arg(long, value_name = "DIR", env = "REPLOG_LOG_DIR")]
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 /// By hand, so that the token never reaches a debug print.
@@ -70,6 +104,7 @@ impl std::fmt::Debug for CommonNodeArgs {
         f.debug_struct("CommonNodeArgs")
             .field("listen", &self.listen)
             .field("faults", &self.faults)
+            .field("log_dir", &self.log_dir)
             .field(
                 "cluster_token",
                 &self.cluster_token.as_ref().map(|_| "<redacted>"),
@@ -232,25 +267,62 @@ fn secondaries_count(s: &str) -> Result<usize, String> {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// A running primary (`host:port` is enough); without it a local
-    /// cluster is started and stopped
-    #[arg(long, value_parser = base_url::normalize)]
+    /// A running primary to measure (`host:port` is enough); without it a
+    /// local cluster and the bare baseline are started for the run and
+    /// stopped after it
+    #[arg(long, value_name = "URL", value_parser = base_url::normalize)]
     pub primary: Option<String>,
+    /// A running bare server (`replog node bare`): the baseline for --primary
+    #[arg(long, value_name = "URL", requires = "primary")]
+    pub bare: Option<String>,
     /// Secondaries of the local cluster
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = secondaries_count)]
     pub secondaries: usize,
-    /// Write concern of every write
-    #[arg(short, long, default_value_t = 1)]
-    pub w: u64,
-    /// Concurrent clients
-    #[arg(long, default_value_t = 32)]
-    pub clients: u64,
-    /// Total writes
-    #[arg(long, default_value_t = 20_000)]
-    pub requests: u64,
-    /// Message size in bytes
+    /// Write concerns to measure, e.g. `-w 3` or `-w 1,2,3`
+    #[arg(short, long, value_delimiter = ',', default_values_t = [1, 2, 3])]
+    pub w: Vec<u64>,
+    /// Concurrent clients, each on its own keep-alive connection
     #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Message size in bytes
+    #[arg(long, default_value_t = 100)]
     pub size: usize,
+    /// Unmeasured load before each measurement
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub warmup_ms: u64,
+    /// Measured time per target and round
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub duration_ms: u64,
+    /// Measure this many writes per target and round instead of --duration-ms
+    #[arg(long, value_name = "N")]
+    pub requests: Option<u64>,
+    /// Rounds over all targets, interleaved; figures are medians over rounds
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
+    /// A write unanswered this long counts as an error
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub timeout_ms: u64,
+    /// Also measure how long a secondary far behind takes to catch up
+    #[arg(long)]
+    pub catch_up: bool,
+    /// How far behind the secondary is for --catch-up
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub catch_up_entries: u64,
+    /// Also measure memory per stored message (primary and secondaries)
+    #[arg(long)]
+    pub memory: bool,
+    /// Writes for --memory
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub memory_writes: u64,
+    /// Everything: throughput, --catch-up and --memory
+    #[arg(long)]
+    pub full: bool,
+    /// Skip the throughput table (with --catch-up or --memory)
+    #[arg(long)]
+    pub no_throughput: bool,
+    /// Keep the nodes' logs in DIR [default: a temporary directory, removed after the run]
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]

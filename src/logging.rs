@@ -1,16 +1,84 @@
-//! Logging setup: `RUST_LOG` tunes it; nodes default to `info` on stderr.
+//! Logging setup for nodes: `RUST_LOG` tunes it (`info` by default).
+//!
+//! Lines are formatted on the calling thread and handed to a background
+//! writer thread (`tracing_appender::non_blocking`), so a request never waits
+//! for a disk or a pipe. The returned guard flushes what is still queued when
+//! it is dropped: `main` holds it until the very end of the process, and a
+//! node returns from `main` normally on SIGTERM and Ctrl-C too.
+//!
+//! Without a log directory the lines go to stderr. With `--log-dir DIR` they
+//! go to daily-rolling files `DIR/<id>.log.YYYY-MM-DD`; stderr then carries
+//! only what happens before logging is set up or outside it (a bind error
+//! printed by `main`, a panic).
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
+use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::EnvFilter;
 
-pub fn init(default_level: &str) {
+/// Prefix of a node's log files in its log directory: `<id>.log`, to which
+/// the daily rotation appends `.YYYY-MM-DD`.
+pub fn file_prefix(id: &str) -> String {
+    format!("{id}.log")
+}
+
+/// Where a node's log goes.
+pub struct LogTarget {
+    pub id: String,
+    pub dir: Option<PathBuf>,
+}
+
+/// Installs the node's subscriber. Keep the guard alive until the process
+/// ends: dropping it flushes and stops the writer thread.
+pub fn init_node(target: &LogTarget, default_level: &str) -> Result<WorkerGuard, String> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let (writer, guard, ansi) = match &target.dir {
+        Some(dir) => {
+            let file = rolling_file(dir, &target.id)?;
+            let (writer, guard) = non_blocking().finish(batched(file));
+            (writer, guard, false)
+        }
+        None => {
+            let (writer, guard) = non_blocking().finish(batched(std::io::stderr()));
+            // Escape codes only for a person's terminal, never into log files.
+            let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            (writer, guard, ansi)
+        }
+    };
+    // A second init in one process (tests) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_target(false)
-        // Escape codes only for a person's terminal, never into log files.
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(ansi)
         .try_init();
+    Ok(guard)
+}
+
+/// Lossless: when the writer falls 128k lines behind, loggers wait rather
+/// than drop lines (the logs are there to be read, by people and tests).
+fn non_blocking() -> NonBlockingBuilder {
+    NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("replog-log-writer")
+}
+
+/// The writer thread writes line by line and flushes whenever its queue
+/// runs empty; buffering in between turns a burst of lines into one write
+/// call instead of one per line (under load, most of the thread's cost), and
+/// delays no line past the end of its burst.
+fn batched<W: std::io::Write>(writer: W) -> std::io::BufWriter<W> {
+    std::io::BufWriter::with_capacity(64 * 1024, writer)
+}
+
+fn rolling_file(dir: &Path, id: &str) -> Result<RollingFileAppender, String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create log directory {}: {e}", dir.display()))?;
+    RollingFileAppender::builder()
+        .rotation(Rotation::DAILY)
+        .filename_prefix(file_prefix(id))
+        .build(dir)
+        .map_err(|e| format!("cannot open a log file in {}: {e}", dir.display()))
 }

@@ -1,6 +1,6 @@
 //! The `replog` binary: nodes, client commands, and the cluster controller.
 
-mod bench_cmd;
+mod bench;
 mod cli;
 mod client_cmd;
 mod controller;
@@ -15,6 +15,19 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Declared before the runtime, so dropped after it: every line logged
+    // while the node shuts down is flushed when main returns (also after
+    // SIGTERM or Ctrl-C, which make the node return normally).
+    let _log_guard = match &cli.command {
+        Some(Command::Node(role)) => match logging::init_node(&role.log_target(), "info") {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                eprintln!("replog: error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -25,13 +38,19 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Some(Command::Node(role)) => {
-                logging::init("info");
-                node_cmd::run(role).await
+                let logs_to_file = role.log_target().dir.is_some();
+                node_cmd::run(role).await.inspect_err(|e| {
+                    // Also into the log file, where people look; on stderr
+                    // the one line printed below is enough.
+                    if logs_to_file {
+                        tracing::error!("{e}");
+                    }
+                })
             }
             Some(Command::Send(args)) => client_cmd::send(args).await,
             Some(Command::Get(args)) => client_cmd::get(args).await,
             Some(Command::Health(args)) => client_cmd::health(args).await,
-            Some(Command::Bench(args)) => bench_cmd::run(args).await,
+            Some(Command::Bench(args)) => bench::run(args).await,
             Some(Command::Demo(args)) => demo::run(args).await,
             Some(Command::Up(args)) => controller::run(args).await,
             None => controller::run(cli::UpArgs::default()).await,

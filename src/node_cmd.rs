@@ -1,4 +1,5 @@
-//! `replog node primary|secondary`: flags to config, bind, run.
+//! `replog node primary|secondary` (and the benchmark's hidden `bare`):
+//! flags to config, bind, run.
 
 use crate::cli::{CommonNodeArgs, NodeRole, PrimaryArgs, SecondaryArgs};
 use replog_node::auth::ClusterToken;
@@ -32,6 +33,12 @@ pub async fn run(role: NodeRole) -> Result<(), String> {
             replog_node::run_secondary(config, listener)
                 .await
                 .map_err(|e| format!("secondary stopped: {e}"))
+        }
+        NodeRole::Bare(args) => {
+            let listener = bind(&args.listen).await?;
+            crate::bench::bare_server::run(listener)
+                .await
+                .map_err(|e| format!("bare server stopped: {e}"))
         }
     }
 }

@@ -305,15 +305,32 @@ fn replog_up_runs_its_cluster_with_a_token() {
     next_line("run dir:");
     // The nodes log their address; the cluster is up once both did.
     let addr_of = |id: &str| {
-        let log = std::fs::read_to_string(run_dir.join(format!("{id}.log"))).unwrap_or_default();
-        log.split("addr=")
-            .nth(1)
-            .map(|rest| {
-                rest.chars()
+        // The node's current daily file, `<id>.log.YYYY-MM-DD`; its writer
+        // runs in the background, so the line may land a moment later.
+        let deadline = Instant::now() + LONG;
+        loop {
+            let log: String = std::fs::read_dir(&run_dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(&format!("{id}.log."))
+                })
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .collect();
+            if let Some(rest) = log.split("addr=").nth(1) {
+                break rest
+                    .chars()
                     .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                    .collect::<String>()
-            })
-            .unwrap_or_else(|| panic!("{id}.log names no address:\n{log}"))
+                    .collect::<String>();
+            }
+            if Instant::now() > deadline {
+                panic!("{id}'s log names no address:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     };
     let s1 = format!("http://{}", addr_of("s1"));
     let p = format!("http://{}", addr_of("p"));

@@ -6,12 +6,16 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn run_script(script: &str) -> (Option<i32>, String) {
-    let run_dir = std::env::temp_dir().join(format!(
+fn run_dir_for(script: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
         "replog-headless-{}-{}",
         std::process::id(),
         script.len()
-    ));
+    ))
+}
+
+fn run_script(script: &str) -> (Option<i32>, String) {
+    let run_dir = run_dir_for(script);
     let mut child = Command::new(support::BIN)
         .args(["up", "--headless", "--heartbeat-ms", "200", "--run-dir"])
         .arg(&run_dir)
@@ -57,8 +61,11 @@ fn node_processes_for(run_dir_marker: &str) -> usize {
 
 #[test]
 fn a_piped_script_drives_the_cluster() {
+    // "hello" at w=3: both secondaries have acked seq 1 before s2 is killed,
+    // so the status line below can say "acked 1" for it (at w=2 only one
+    // secondary's ack is awaited, and s2's may still be on the way).
     let script = "\
-send 2 hello
+send 3 hello
 wait writes
 kill s2
 wait s2 unhealthy
@@ -79,7 +86,7 @@ quit
     let (code, out) = run_script(script);
     assert_eq!(code, Some(0), "{out}");
     for needle in [
-        "\"hello\" w=2 ok: seq 1, ",
+        "\"hello\" w=3 ok: seq 1, ",
         "s2 killed",
         "s2: suspected → unhealthy",
         "\"quick\" w=1 ok: seq ",
@@ -94,8 +101,10 @@ quit
     ] {
         assert!(out.contains(needle), "output lacks {needle:?}:\n{out}");
     }
+    // The nodes name the run dir in their `--log-dir`; only this run's count
+    // (a parallel test's `replog up` names its own).
     assert_eq!(
-        node_processes_for("replog-headless-"),
+        node_processes_for(&run_dir_for(script).display().to_string()),
         0,
         "no node left running"
     );

@@ -22,8 +22,7 @@ async fn wait_state(p: &Node, id: &str, state: &str) {
 }
 
 fn assert_logged(p: &Node, needle: &str) {
-    let log = p.log_text();
-    assert!(log.contains(needle), "primary log lacks {needle:?}:\n{log}");
+    p.wait_logged(needle);
 }
 
 #[tokio::test]

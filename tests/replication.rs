@@ -179,8 +179,7 @@ async fn failure_before_store_keeps_total_order() {
     })
     .await;
     eprintln!("held messages observed behind the gap: {saw_held:?}");
-    let log = s1.log_text();
-    assert!(log.contains("injected failure before store"), "{log}");
+    s1.wait_logged("injected failure before store");
 }
 
 /// The secondary's gap handling, driven directly over its replication route.
@@ -268,5 +267,5 @@ async fn secondaries_follow_a_restarted_primary() {
     let p = Node::primary(&[("s1", &s1.url)], &["--heartbeat-ms", "100"]);
     assert_eq!(write(&p.url, "new-1", 2).await.0, 201);
     assert_eq!(messages(&s1.url).await, strings(&["new-1"]));
-    assert!(s1.log_text().contains("a new primary process took over"));
+    s1.wait_logged("a new primary process took over");
 }

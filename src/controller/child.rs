@@ -38,15 +38,18 @@ pub struct Spawned {
 }
 
 /// Starts `replog <args>` with `env` added to its environment, stdout read
-/// for the readiness line and stderr appended to `log`. Must be called from a thread that lives as
-/// long as the child should (PR_SET_PDEATHSIG follows the spawning thread).
-pub fn spawn(args: &[String], env: &[(&str, &str)], log: &Path) -> Result<Spawned, String> {
+/// for the readiness line and stderr appended to `stderr_file` (a node given
+/// `--log-dir` logs there instead; its stderr keeps what comes before or
+/// outside logging, such as "cannot listen on …" or a panic). Must be called
+/// from a thread that lives as long as the child should (PR_SET_PDEATHSIG
+/// follows the spawning thread).
+pub fn spawn(args: &[String], env: &[(&str, &str)], stderr_file: &Path) -> Result<Spawned, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))?;
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(log)
-        .map_err(|e| format!("cannot open {}: {e}", log.display()))?;
+        .open(stderr_file)
+        .map_err(|e| format!("cannot open {}: {e}", stderr_file.display()))?;
     let mut command = Command::new(exe);
     command
         .args(args)
@@ -111,4 +114,14 @@ pub fn kill(child: &mut Child) {
 /// Forgets a child that exited by itself.
 pub fn forget(pid: u32) {
     live().retain(|p| *p != pid);
+}
+
+/// The last non-empty line of a child's stderr file: why it failed to start.
+pub fn last_stderr_line(stderr_file: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(stderr_file).ok()?;
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_string)
 }

@@ -12,13 +12,18 @@ pub struct NodeInfo {
     /// Where the controller reaches it.
     pub url: String,
     pub process: ProcState,
-    /// Its log file (local) or a command that shows it (Docker).
+    /// Its log files (local) or a command that shows them (Docker).
     pub log: LogSource,
 }
 
 #[derive(Clone, Debug)]
 pub enum LogSource {
-    File(std::path::PathBuf),
+    /// A local node run with `--log-dir dir`: the newest `dir/<id>.log.*`,
+    /// plus `dir/<id>.stderr` (what came before or outside logging).
+    LogDir {
+        dir: std::path::PathBuf,
+        id: String,
+    },
     DockerContainer(String),
 }
 

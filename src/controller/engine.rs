@@ -582,7 +582,7 @@ impl Engine {
             .find(|n| n.id == selected)
             .map(|n| n.log);
         self.state.log_tail = match source {
-            Some(LogSource::File(path)) => log_tail::tail(&path, LOG_TAIL_LINES),
+            Some(LogSource::LogDir { dir, id }) => log_tail::tail_node(&dir, &id, LOG_TAIL_LINES),
             Some(LogSource::DockerContainer(name)) => {
                 super::docker::log_tail(&name, LOG_TAIL_LINES)
             }

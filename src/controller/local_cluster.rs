@@ -26,7 +26,8 @@ struct Managed {
     /// Fixed after the first start, so the primary keeps finding it.
     port: u16,
     url: String,
-    log: PathBuf,
+    /// Its stderr; its log goes to `<id>.log.<date>` in the run dir.
+    stderr: PathBuf,
     child: Option<Child>,
     ready: Option<oneshot::Receiver<Result<String, String>>>,
     process: ProcState,
@@ -91,6 +92,8 @@ impl LocalCluster {
             Role::Secondary => args.extend(["secondary".into(), "--id".into(), node.id.clone()]),
         }
         args.extend(["--listen".into(), listen, "--faults".into()]);
+        args.push("--log-dir".into());
+        args.push(self.options.run_dir.display().to_string());
         args
     }
 
@@ -99,7 +102,7 @@ impl LocalCluster {
         let node = &mut self.nodes[idx];
         // By environment, not flag: arguments are visible to every user in `ps`.
         let env = [(TOKEN_ENV, self.token.expose())];
-        let Spawned { child, ready } = child::spawn(&args, &env, &node.log)?;
+        let Spawned { child, ready } = child::spawn(&args, &env, &node.stderr)?;
         node.child = Some(child);
         node.ready = Some(ready);
         node.process = ProcState::Starting;
@@ -121,9 +124,10 @@ impl LocalCluster {
                 Ok(())
             }
             Err(why) => Err(format!(
-                "node {} failed to start: {why} (log: {})",
+                "node {} failed to start: {} (stderr: {})",
                 node.id,
-                node.log.display()
+                child::last_stderr_line(&node.stderr).unwrap_or(why),
+                node.stderr.display()
             )),
         }
     }
@@ -143,7 +147,7 @@ impl Managed {
             role,
             port,
             url: format!("http://127.0.0.1:{port}"),
-            log: options.run_dir.join(format!("{id}.log")),
+            stderr: super::log_tail::stderr_file(&options.run_dir, id),
             child: None,
             ready: None,
             process: ProcState::Starting,
@@ -175,7 +179,10 @@ impl Cluster for LocalCluster {
                 role: n.role,
                 url: n.url.clone(),
                 process: n.process,
-                log: LogSource::File(n.log.clone()),
+                log: LogSource::LogDir {
+                    dir: self.options.run_dir.clone(),
+                    id: n.id.clone(),
+                },
             })
             .collect()
     }
@@ -240,7 +247,7 @@ impl Cluster for LocalCluster {
                         node.ready = None;
                         notices.push(ClusterNotice::Failed {
                             id: node.id.clone(),
-                            why,
+                            why: child::last_stderr_line(&node.stderr).unwrap_or(why),
                         });
                     }
                     Err(oneshot::error::TryRecvError::Empty) => {}
@@ -254,7 +261,7 @@ impl Cluster for LocalCluster {
                     node.process = ProcState::Exited(status.code());
                     notices.push(ClusterNotice::Failed {
                         id: node.id.clone(),
-                        why: format!("exited by itself ({status}); see {}", node.log.display()),
+                        why: format!("exited by itself ({status}); see {}", node.stderr.display()),
                     });
                 }
             }

@@ -1,6 +1,6 @@
 //! `replog up`: start a cluster and drive it from the dashboard or stdin.
 
-mod child;
+pub(crate) mod child;
 mod clock;
 pub mod cluster;
 mod docker;

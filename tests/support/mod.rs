@@ -148,6 +148,22 @@ impl Node {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Waits until the node's log contains `needle`: lines reach the file
+    /// through a background writer, a moment after the event they describe.
+    pub fn wait_logged(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.log_text().contains(needle) {
+            if Instant::now() > deadline {
+                panic!(
+                    "node {} never logged {needle:?}; log:\n{}",
+                    self.id,
+                    self.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn signal(&self, sig: i32) {
         unsafe {
             libc::kill(self.child.id() as i32, sig);
