@@ -155,6 +155,8 @@ impl Settings {
 pub struct Replicator {
     idx: usize,
     peer: Peer,
+    /// The peer's id and URL as published with every status.
+    names: (Arc<str>, Arc<str>),
     settings: Settings,
     log: Arc<PrimaryLog>,
     board: Arc<PeerBoard>,
@@ -182,6 +184,7 @@ impl Replicator {
     ) -> Self {
         Self {
             idx,
+            names: (Arc::from(peer.id.as_str()), Arc::from(peer.url.as_str())),
             peer,
             progress: Progress::new(settings.progress, rand::random()),
             settings,
@@ -401,8 +404,8 @@ impl Replicator {
         self.board.publish(
             self.idx,
             PeerStatus {
-                id: self.peer.id.clone(),
-                url: self.peer.url.clone(),
+                id: self.names.0.clone(),
+                url: self.names.1.clone(),
                 state: p.health(),
                 progress: p.state(),
                 acked_seq: p.matched(),

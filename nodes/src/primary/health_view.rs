@@ -21,8 +21,8 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
             // failing: a retry is scheduled or it is unhealthy.
             let waiting_on_retry = p.next_retry_at.is_some() || p.state == Health::Unhealthy;
             SecondaryReport {
-                id: p.id.clone(),
-                url: p.url.clone(),
+                id: p.id.to_string(),
+                url: p.url.to_string(),
                 state: p.state,
                 acked_seq: p.acked_seq,
                 lag,

@@ -7,6 +7,7 @@ use crate::health::Health;
 use crate::progress::ProgressState;
 use crate::quorum::{Quorum, QuorumView};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -14,8 +15,9 @@ use tokio::time::Instant;
 /// One secondary as its replicator last published it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PeerStatus {
-    pub id: String,
-    pub url: String,
+    /// Shared, not copied: replicators publish a status on every event.
+    pub id: Arc<str>,
+    pub url: Arc<str>,
     pub state: Health,
     pub progress: ProgressState,
     pub acked_seq: u64,
@@ -32,8 +34,8 @@ pub struct PeerStatus {
 impl PeerStatus {
     pub fn new(id: &str, url: &str, timeout: Duration) -> Self {
         Self {
-            id: id.to_string(),
-            url: url.to_string(),
+            id: Arc::from(id),
+            url: Arc::from(url),
             state: Health::Unhealthy,
             progress: ProgressState::Paused,
             acked_seq: 0,

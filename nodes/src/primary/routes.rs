@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// Room for the JSON around the largest allowed message.
 const ENVELOPE_BYTES: usize = 4096;
@@ -81,13 +81,22 @@ async fn post_message(
     let w = request.w;
     let message: Arc<str> = Arc::from(request.message);
     let seq = primary.accept(message.clone());
-    info!(seq, w, "appended");
+    // One info line per write (it teaches, and it is the main logging cost
+    // on the hot path): "appended" where nothing is waited for, the
+    // write-concern line where something is.
+    if w <= 1 {
+        info!(seq, w, "appended");
+    } else {
+        debug!(seq, w, "appended, waiting for the write concern");
+    }
     match primary
         .wait_for_acks(seq, message.clone(), w, request.timeout)
         .await
     {
         Ok(acks) => {
-            info!(seq, w, acks, "write concern met");
+            if w > 1 {
+                info!(seq, w, acks, "appended; write concern met");
+            }
             Ok((
                 StatusCode::CREATED,
                 Json(WriteReply {
