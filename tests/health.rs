@@ -9,18 +9,6 @@ use support::*;
 
 const LONG: Duration = Duration::from_secs(20);
 
-async fn wait_state(p: &Node, id: &str, state: &str) {
-    eventually(&format!("{id} to be {state}"), LONG, || async {
-        let s = secondary_state(&p.url, id).await;
-        if s["state"] == state {
-            Ok(())
-        } else {
-            Err(s.to_string())
-        }
-    })
-    .await;
-}
-
 fn assert_logged(p: &Node, needle: &str) {
     p.wait_logged(needle);
 }

@@ -10,18 +10,6 @@ use support::*;
 
 const LONG: Duration = Duration::from_secs(20);
 
-async fn wait_state(p: &Node, id: &str, state: &str) {
-    eventually(&format!("{id} to be {state}"), LONG, || async {
-        let s = secondary_state(&p.url, id).await;
-        if s["state"] == state {
-            Ok(())
-        } else {
-            Err(s.to_string())
-        }
-    })
-    .await;
-}
-
 /// The course's acceptance test as a script: start the primary, then S1,
 /// then write at once. The write must not be refused because the primary's
 /// last heartbeat predates S1.

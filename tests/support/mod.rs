@@ -355,3 +355,20 @@ where
 pub fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
+
+/// Waits until the primary `p` reports secondary `id` in `state`.
+pub async fn wait_state(p: &Node, id: &str, state: &str) {
+    eventually(
+        &format!("{id} to be {state}"),
+        Duration::from_secs(20),
+        || async {
+            let s = secondary_state(&p.url, id).await;
+            if s["state"] == state {
+                Ok(())
+            } else {
+                Err(s.to_string())
+            }
+        },
+    )
+    .await;
+}
