@@ -105,10 +105,14 @@ fn primary_table(h: &PrimaryHealth) -> String {
 fn secondary_table(h: &SecondaryHealth) -> String {
     let faults = &h.faults;
     format!(
-        "{} (secondary)  last_seq {}\n  held behind a gap: {:?}\n  faults: delay_ms {}, fail_next {} ({}), block {}\n",
+        "{} (secondary)  last_seq {}\n  held behind a gap: [{}]\n  faults: delay_ms {}, fail_next {} ({}), block {}\n",
         h.id,
         h.last_seq,
-        h.buffered,
+        h.buffered
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         faults.delay_ms,
         faults.fail_next,
         faults.fail_at.as_str(),

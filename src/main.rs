@@ -8,6 +8,7 @@ mod demo;
 mod http_client;
 mod logging;
 mod node_cmd;
+mod output;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -58,6 +59,9 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`| head`): nobody to tell; the cluster is
+        // already torn down.
+        Err(_) if output::closed() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("replog: error: {e}");
             ExitCode::FAILURE

@@ -196,10 +196,10 @@ description = "expects a message that was never sent <&>"
 [[step]]
 title = "send one, expect another"
 narration = "The primary gets \"a\"; we claim it shows \"b\"."
-actions = [{ send = "a", w = 1 }]
+actions = ["send 1 a"]
 expect = [
-  { completed = "a", status = 201 },
-  { messages = "p", equal = ["b"], within_ms = 1500 },
+  "a completed 201",
+  "p shows [b] within=1500",
 ]
 "#,
     );
@@ -263,28 +263,28 @@ fn malformed_files_are_refused_before_any_cluster_starts() {
     let cases = [
         (
             "unknown-action",
-            with_action("{ explode = \"s1\" }"),
-            "field `explode`: unknown action",
+            with_action("\"explode s1\""),
+            "field `actions`: unknown command \"explode\"",
         ),
         (
             "missing-field",
-            with_action("{ send = \"m\" }"),
-            "field `w`: missing",
+            with_action("\"send 1\""),
+            "field `actions`: send needs a text",
         ),
         (
             "bad-value",
-            with_action("{ fail = \"s1\", times = 1, at = \"sometimes\" }"),
-            "field `at`: bad value \"sometimes\"",
+            with_action("\"fail s1 1 sometimes\""),
+            "field `actions`: fail takes before or after, got \"sometimes\"",
         ),
         (
             "bad-type",
             with_action("{ send = \"m\", w = \"two\" }"),
-            "field `w`: invalid type",
+            "field `actions`: invalid type",
         ),
         (
             "unknown-node",
-            with_action("{ stop = \"s7\" }"),
-            "field `stop`: unknown node \"s7\"",
+            with_action("\"stop s7\""),
+            "field `actions`: unknown node \"s7\"",
         ),
     ];
     for (name, text, wanted) in cases {
@@ -484,5 +484,72 @@ mod xml {
         ] {
             assert!(check(bad).is_err(), "accepted {bad:?}");
         }
+    }
+}
+
+/// `replog demo --all | head -2`: the reader goes away after two lines. The
+/// demo must end quietly (no "Broken pipe", no backtrace), soon, and take
+/// its nodes down.
+#[test]
+fn a_reader_that_goes_away_ends_the_run_quietly() {
+    let mut child = Command::new(support::BIN)
+        .args(["demo", "--all"])
+        .env("NO_COLOR", "1")
+        .env("RUST_BACKTRACE", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", support::BIN));
+    let pid = child.id();
+    let stderr = child.stderr.take();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut pipe) = stderr {
+            let _ = pipe.read_to_string(&mut text);
+        }
+        text
+    });
+    {
+        use std::io::BufRead;
+        let Some(stdout) = child.stdout.take() else {
+            panic!("no stdout");
+        };
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        for _ in 0..2 {
+            let line = lines.next();
+            assert!(matches!(line, Some(Ok(_))), "got {line:?}");
+        }
+        // Dropping the reader closes the pipe, as `head` does.
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("replog demo --all kept running after its reader went away");
+            }
+        }
+    };
+    let stderr = stderr.join().unwrap_or_default();
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
+    );
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !nodes_of(pid).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        nodes_of(pid).is_empty(),
+        "nodes left running: {:?}",
+        nodes_of(pid)
+    );
+    for dir in run_dirs_of(pid) {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -112,8 +112,15 @@ quit
 
 #[test]
 fn bad_commands_are_reported_and_fail_the_run() {
-    let (code, out) = run_script("explode\nsend two words\npause nobody\nquit\n");
+    let (code, out) =
+        run_script("explode\nsend two words\npause nobody\nfail s1 3 sometimes\nquit\n");
     assert_eq!(code, Some(1), "{out}");
+    // Sentences, not Rust's debug formatting.
+    assert!(
+        out.contains("error: fail takes before or after, got \"sometimes\""),
+        "{out}"
+    );
+    assert!(!out.contains("Some("), "{out}");
     assert!(out.contains("error: unknown command \"explode\""), "{out}");
     assert!(out.contains("error: w must be a whole number"), "{out}");
     assert!(out.contains("no node named \"nobody\""), "{out}");

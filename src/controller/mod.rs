@@ -1,18 +1,26 @@
 //! `replog up`: start a cluster and drive it from the dashboard or stdin.
 
+pub mod check;
 pub(crate) mod child;
 mod clock;
 pub mod cluster;
+pub mod command;
+#[cfg(test)]
+mod command_tests;
+pub mod condition;
 mod docker;
+pub mod driver;
 pub mod engine;
+mod grammar_error;
 pub mod headless;
 mod local_cluster;
 mod log_tail;
+pub mod outcome;
 mod poll;
 mod ports;
 mod terminal;
 mod timeline;
-pub mod tui_loop;
+mod words;
 
 use crate::cli::UpArgs;
 use cluster::Cluster;
@@ -48,7 +56,7 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
         Box::new(LocalCluster::start(options).await?)
     };
     let color = std::env::var_os("NO_COLOR").is_none();
-    let mut engine = Engine::new(cluster, title, color)?;
+    let mut engine = Engine::new(cluster, title, color).map_err(|e| e.to_string())?;
     // Only containers can be cut off a network: this shows key `n`.
     engine.state.docker = args.docker;
     Ok(engine)
@@ -65,7 +73,9 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     let result = if headless {
         headless::run(&mut engine).await
     } else {
-        tui_loop::run(&mut engine).await
+        driver::run(&mut engine, None, driver::Input::Dashboard)
+            .await
+            .map(drop)
     };
     engine.shutdown();
     if args.docker {

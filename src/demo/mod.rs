@@ -1,22 +1,20 @@
 //! `replog demo`: guided classroom walkthroughs in the dashboard, and the
 //! same scenario files run unattended for CI (`--headless`, `--junit`).
 //!
-//! A scenario (TOML, see README "Demo scenarios") is parsed and validated
-//! whole before any node starts; a [`runner::Runner`] then executes it step
-//! by step against a controller engine, as a state machine that either
-//! front end advances on every loop turn.
+//! A scenario (TOML whose actions and expectations are lines of the
+//! controller's command language, see README "Demo scenarios") is parsed
+//! and validated whole before any node starts; a [`script::DemoScript`]
+//! then runs it in the controller's one driver loop, in the dashboard or
+//! unattended.
 
 mod builtin;
-mod check;
 mod headless;
 mod junit;
 mod parse;
 #[cfg(test)]
 mod parse_tests;
-mod raw;
-mod runner;
 mod scenario;
-mod tui;
+mod script;
 
 use crate::cli::DemoArgs;
 use scenario::Scenario;
@@ -63,11 +61,13 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
 fn list() -> Result<(), String> {
     let scenarios = builtin::all()?;
     let width = scenarios.iter().map(|s| s.name.len()).max().unwrap_or(0);
-    println!("Scenarios (replog demo NAME runs one in the dashboard; --headless or --all for CI):");
+    crate::output::line(
+        "Scenarios (replog demo NAME runs one in the dashboard; --headless or --all for CI):",
+    );
     for s in &scenarios {
-        println!("  {:width$}  {}", s.name, s.description);
+        crate::output::line(format!("  {:width$}  {}", s.name, s.description));
     }
-    println!("Your own: replog demo --file PATH (format: README, \"Demo scenarios\").");
+    crate::output::line("Your own: replog demo --file PATH (format: README, \"Demo scenarios\").");
     Ok(())
 }
 
@@ -75,7 +75,14 @@ async fn dashboard(scenario: &Scenario) -> Result<(), String> {
     let args = headless::up_args(scenario, headless::run_dir(&scenario.name));
     let title = format!("replog demo — {}", scenario.name);
     let mut engine = crate::controller::start_engine(&args, &title).await?;
-    let result = tui::run(&mut engine, runner::Runner::new(scenario.clone())).await;
+    let mut script = script::DemoScript::narrated(scenario.clone(), &mut engine);
+    let result = crate::controller::driver::run(
+        &mut engine,
+        Some(&mut script),
+        crate::controller::driver::Input::Dashboard,
+    )
+    .await
+    .map(drop);
     engine.shutdown();
     eprintln!(
         "replog: nodes stopped; logs are in {}",

@@ -1,10 +1,10 @@
 //! The scenario parser and validator: what is accepted, and how mistakes
 //! are reported (file, line, step, field, on one line).
 
-use super::parse::{parse, DEFAULT_HEARTBEAT_MS, DEFAULT_WITHIN};
-use super::scenario::{Action, Check, Condition};
-use replog_tui::keys::Command;
-use replog_tui::model::Health;
+use super::parse::{parse, DEFAULT_HEARTBEAT_MS};
+use crate::controller::command::{Command, Write};
+use crate::controller::condition::{Condition, Expectation};
+use replog_node::api::{FailAt, Health};
 use std::time::Duration;
 
 /// A one-step scenario around `actions` and `expect` (from line 6 on).
@@ -26,16 +26,16 @@ fn error_of(text: &str) -> String {
 }
 
 #[test]
-fn a_full_step_parses_with_defaults() {
+fn a_full_step_parses_into_commands_and_conditions() {
     let text = one_step(
-        "{ stop = \"s2\" },\n\
-         { send = \"Msg3\", w = 3, await = false },\n\
-         { fail = \"s1\", times = 2, at = \"after_store\" },\n\
-         { wait_until = { health = \"s2\", is = \"unhealthy\", within_ms = 5000 } },\n\
-         { sleep_ms = 250 }",
-        "{ pending = \"Msg3\", for_ms = 1000 },\n\
-         { messages = \"s1\", equal = [\"Msg3\"] },\n\
-         { read_only = false }",
+        "\"stop s2\",\n\
+         \"send 3 nowait Msg3\",\n\
+         \"fail s1 2 after\",\n\
+         \"wait s2 is unhealthy within=5000\",\n\
+         \"sleep 250\"",
+        "\"Msg3 pending for=1000\",\n\
+         \"s1 shows [Msg3]\",\n\
+         \"writable\"",
     );
     let s = parse("t.toml", &text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.heartbeat_ms, DEFAULT_HEARTBEAT_MS);
@@ -44,121 +44,132 @@ fn a_full_step_parses_with_defaults() {
     assert_eq!(
         step.actions,
         vec![
-            Action::Run(Command::Kill("s2".into())),
-            Action::Send {
-                text: "Msg3".into(),
+            Command::Kill("s2".into()),
+            Command::Send(Write {
                 w: 3,
-                label: "Msg3".into(),
-                awaited: false,
-                within: DEFAULT_WITHIN,
-            },
-            Action::Run(Command::FailNext {
+                text: "Msg3".into(),
+                label: None,
+                awaited: Some(false),
+                within: None,
+            }),
+            Command::Fail {
                 node: "s1".into(),
                 n: 2,
-                after_store: true
-            }),
-            Action::WaitUntil(Condition {
-                kind: Check::Health {
+                at: FailAt::AfterStore,
+            },
+            Command::Wait(Expectation {
+                condition: Condition::Health {
                     node: "s2".into(),
-                    is: Health::Unhealthy
+                    is: Health::Unhealthy,
                 },
-                within: Duration::from_millis(5000),
+                within: Some(Duration::from_millis(5000)),
             }),
-            Action::Sleep(Duration::from_millis(250)),
+            Command::Sleep(Duration::from_millis(250)),
         ]
     );
     assert_eq!(
-        step.expect[0].kind,
-        Check::Pending {
-            label: "Msg3".into(),
-            for_: Duration::from_secs(1)
-        }
+        step.expect,
+        vec![
+            Expectation {
+                condition: Condition::Pending {
+                    label: "Msg3".into(),
+                    for_: Duration::from_millis(1000),
+                },
+                within: None,
+            },
+            Expectation {
+                condition: Condition::Messages {
+                    node: "s1".into(),
+                    equal: vec!["Msg3".into()],
+                },
+                within: None,
+            },
+            Expectation {
+                condition: Condition::ReadOnly(false),
+                within: None,
+            },
+        ]
     );
-    assert_eq!(step.expect[2].kind, Check::ReadOnly(false));
 }
 
 #[test]
-fn an_unknown_action_is_named_with_its_line() {
-    let e = error_of(&one_step("{ stop = \"s2\" },\n{ explode = \"s1\" }", ""));
-    assert!(e.starts_with("t.toml:8: step 1: field `explode`:"), "{e}");
-    assert!(e.contains("unknown action"), "{e}");
+fn an_unknown_command_is_named_with_its_line() {
+    let e = error_of(&one_step("\"stop s2\",\n\"explode s1\"", ""));
+    assert!(
+        e.starts_with("t.toml:8: step 1: field `actions`: unknown command \"explode\""),
+        "{e}"
+    );
+    let e = error_of(&one_step("", "\"s1 explodes\""));
+    assert!(
+        e.starts_with("t.toml:10: step 1: field `expect`: unknown condition"),
+        "{e}"
+    );
 }
 
 #[test]
-fn a_missing_field_is_named() {
-    let e = error_of(&one_step("{ send = \"Msg1\" }", ""));
-    assert!(e.starts_with("t.toml:7: step 1: field `w`: missing"), "{e}");
+fn missing_fields_and_wrong_types_are_named() {
     let e = error_of("name = \"t\"\ndescription = \"d\"\n[[step]]\nnarration = \"n\"\n");
     assert!(
         e.starts_with("t.toml:3: step 1: field `title`: missing"),
+        "{e}"
+    );
+    let e = error_of(&one_step("{ send = \"m\" }", ""));
+    assert!(
+        e.starts_with("t.toml:7: step 1: field `actions`: invalid type"),
         "{e}"
     );
 }
 
 #[test]
 fn bad_values_are_named_with_their_line() {
-    let e = error_of(&one_step(
-        "{ fail = \"s1\", times = 1, at = \"sometimes\" }",
-        "",
-    ));
+    let e = error_of(&one_step("\"fail s1 1 sometimes\"", ""));
     assert!(
-        e.starts_with("t.toml:7: step 1: field `at`: bad value \"sometimes\""),
+        e.starts_with(
+            "t.toml:7: step 1: field `actions`: fail takes before or after, got \"sometimes\""
+        ),
         "{e}"
     );
-    let e = error_of(&one_step("{ send = \"m\", w = \"two\" }", ""));
+    let e = error_of(&one_step("\"send two m\"", ""));
+    assert!(e.contains("w must be a whole number, got \"two\""), "{e}");
+    let e = error_of(&one_step("\"send 4 m\"", ""));
+    assert!(e.contains("w=4 but this cluster has 3 nodes"), "{e}");
+    let e = error_of(&one_step("", "\"s1 is sleepy\""));
     assert!(
-        e.starts_with("t.toml:7: step 1: field `w`: invalid type"),
-        "{e}"
-    );
-    let e = error_of(&one_step("{ send = \"m\", w = 4 }", ""));
-    assert!(
-        e.contains("field `w`: bad value 4 (expected 1 to 3)"),
-        "{e}"
-    );
-    let e = error_of(&one_step("", "{ health = \"s1\", is = \"sleepy\" }"));
-    assert!(
-        e.starts_with("t.toml:10: step 1: field `is`: bad value"),
+        e.starts_with(
+            "t.toml:10: step 1: field `expect`: is takes healthy, suspected or unhealthy"
+        ),
         "{e}"
     );
 }
 
 #[test]
 fn unknown_nodes_are_refused_and_the_cluster_size_counts() {
-    let e = error_of(&one_step("{ kill = \"s9\" }", ""));
+    let e = error_of(&one_step("\"kill s9\"", ""));
     assert!(
-        e.contains("field `kill`: unknown node \"s9\" (this cluster has: p, s1, s2)"),
+        e.contains("field `actions`: unknown node \"s9\" (this cluster has: p, s1, s2)"),
         "{e}"
     );
-    let e = error_of(&one_step("", "{ health = \"p\", is = \"healthy\" }"));
+    let e = error_of(&one_step("", "\"p is healthy\""));
     assert!(e.contains("unknown secondary \"p\""), "{e}");
-    let three = one_step("{ kill = \"s3\" }", "")
-        .replace("[[step]]", "[cluster]\nsecondaries = 3\n[[step]]");
+    let three =
+        one_step("\"kill s3\"", "").replace("[[step]]", "[cluster]\nsecondaries = 3\n[[step]]");
     assert!(parse("t.toml", &three).is_ok());
 }
 
 #[test]
-fn tables_take_one_verb_and_only_its_modifiers() {
-    let e = error_of(&one_step("{ kill = \"s1\", pause = \"s2\" }", ""));
-    assert!(e.contains("one action per"), "{e}");
-    let e = error_of(&one_step("{ kill = \"s1\", ms = 5 }", ""));
-    assert!(e.contains("field `ms`: does not go with `kill`"), "{e}");
-    let e = error_of(&one_step("{ w = 2 }", ""));
-    assert!(e.contains("no action in this table"), "{e}");
-    let e = error_of(&one_step("", "{ equal = [\"a\"] }"));
-    assert!(e.contains("no check in this table"), "{e}");
+fn keyboard_commands_do_not_belong_in_a_scenario() {
+    let e = error_of(&one_step("\"quit\"", ""));
+    assert!(e.contains("`quit` is for people at a keyboard"), "{e}");
 }
 
 #[test]
 fn labels_must_be_sent_before_they_are_checked() {
-    let e = error_of(&one_step("", "{ completed = \"Msg1\", status = 201 }"));
+    let e = error_of(&one_step("", "\"Msg1 completed 201\""));
     assert!(
-        e.contains("field `completed`: no earlier send is labelled \"Msg1\""),
+        e.contains("field `expect`: no earlier send is labelled \"Msg1\""),
         "{e}"
     );
-    let labelled = one_step(
-        "{ send = \"long text\", w = 1, label = \"m\" }",
-        "{ completed = \"m\", status = 201 }",
-    );
+    let labelled = one_step("\"send 1 label=m long text\"", "\"m completed 201\"");
     assert!(parse("t.toml", &labelled).is_ok());
 }
 
@@ -174,4 +185,20 @@ fn top_level_mistakes_are_caught() {
         "name = \"two words\"\ndescription = \"d\"\n[[step]]\ntitle = \"t\"\nnarration = \"n\"\n",
     );
     assert!(e.contains("field `name`: must be one word"), "{e}");
+}
+
+#[test]
+fn every_shipped_action_and_expectation_is_a_line_of_the_language() {
+    let scenarios = super::builtin::all().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scenarios.len(), super::builtin::FILES.len());
+    for s in &scenarios {
+        for step in &s.steps {
+            for action in &step.actions {
+                assert_eq!(action.to_string().parse::<Command>().as_ref(), Ok(action));
+            }
+            for e in &step.expect {
+                assert_eq!(e.to_string().parse::<Expectation>().as_ref(), Ok(e));
+            }
+        }
+    }
 }

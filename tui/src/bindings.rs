@@ -2,30 +2,40 @@
 //! the footer and help popup are generated from it, so a key cannot work
 //! without being documented, or be documented without working.
 
-use crate::model::DashboardState;
+use crate::model::{DashboardState, NodeView, ProcState};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// What a key does in normal mode.
+/// What a key does in normal mode: a command line for the controller (its
+/// one command language; `{node}` stands for the selected node), or a
+/// change of the view itself.
+#[derive(Debug, Clone, Copy)]
+pub enum Run {
+    /// A command line, e.g. `kill {node}`.
+    Line(&'static str),
+    /// `on` when the selected node is in the state `is_on` tests, else `off`
+    /// (pause/resume, block/unblock, partition/heal).
+    Toggle {
+        off: &'static str,
+        on: &'static str,
+        is_on: fn(&NodeView) -> bool,
+    },
+    View(ViewAction),
+}
+
+/// Keys that change only the view: selection and popups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum ViewAction {
     /// Step the selection: ← and ⇧Tab go back, → and Tab go forward.
     SelectStep,
     /// Digits 1–9 select that node.
     SelectDigit,
+    /// The compose popup; Enter sends `send <w> -- <text>`.
     Compose,
-    PauseResume,
-    Kill,
-    Restart,
+    /// The delay popup; Enter sends `delay {node} <ms>`.
     Delay,
+    /// The fail popup; Enter sends `fail {node} <n> before|after`.
     Fail,
-    Block,
-    ClearFaults,
-    Partition,
     Help,
-    Quit,
-    DemoNext,
-    DemoPrev,
-    DemoAutoplay,
 }
 
 /// When a binding is live.
@@ -98,7 +108,7 @@ pub struct Binding {
     /// How the keys are written in footer and help, e.g. "←/→".
     pub keys: &'static str,
     pub triggers: &'static [Trigger],
-    pub action: Action,
+    pub run: Run,
     /// Short label for the footer.
     pub short: &'static str,
     /// Sentence for the help popup.
@@ -115,7 +125,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "space/→",
         triggers: &[Char(' '), Code(KeyCode::Right)],
-        action: Action::DemoNext,
+        run: Run::Line("next"),
         short: "next step",
         long: "run the next demo step",
         when: When::Demo,
@@ -123,7 +133,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "←",
         triggers: &[Code(KeyCode::Left)],
-        action: Action::DemoPrev,
+        run: Run::Line("prev"),
         short: "prev step",
         long: "show the previous step's narration",
         when: When::Demo,
@@ -131,7 +141,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "a",
         triggers: &[Char('a')],
-        action: Action::DemoAutoplay,
+        run: Run::Line("autoplay"),
         short: "autoplay",
         long: "toggle demo autoplay",
         when: When::Demo,
@@ -139,7 +149,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "←/→",
         triggers: &[Code(KeyCode::Left), Code(KeyCode::Right)],
-        action: Action::SelectStep,
+        run: Run::View(ViewAction::SelectStep),
         short: "node",
         long: "select the previous / next node",
         when: When::NoDemo,
@@ -147,7 +157,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "Tab/⇧Tab",
         triggers: &[Code(KeyCode::Tab), Code(KeyCode::BackTab)],
-        action: Action::SelectStep,
+        run: Run::View(ViewAction::SelectStep),
         short: "node",
         long: "select the next / previous node",
         when: When::Always,
@@ -155,7 +165,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "1-9",
         triggers: &[Digit],
-        action: Action::SelectDigit,
+        run: Run::View(ViewAction::SelectDigit),
         short: "pick node",
         long: "select node 1–9 (1 = primary)",
         when: When::Always,
@@ -163,7 +173,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "s",
         triggers: &[Char('s')],
-        action: Action::Compose,
+        run: Run::View(ViewAction::Compose),
         short: "send",
         long: "send a client write (choose text and write concern w)",
         when: When::Always,
@@ -171,7 +181,11 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "p",
         triggers: &[Char('p')],
-        action: Action::PauseResume,
+        run: Run::Toggle {
+            off: "pause {node}",
+            on: "resume {node}",
+            is_on: paused,
+        },
         short: "pause/resume",
         long: "pause the selected node, or resume it if paused",
         when: When::Always,
@@ -179,7 +193,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "k",
         triggers: &[Char('k')],
-        action: Action::Kill,
+        run: Run::Line("kill {node}"),
         short: "kill",
         long: "kill the selected node",
         when: When::Always,
@@ -187,7 +201,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "r",
         triggers: &[Char('r')],
-        action: Action::Restart,
+        run: Run::Line("restart {node}"),
         short: "restart",
         long: "restart the selected node",
         when: When::Always,
@@ -195,7 +209,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "d",
         triggers: &[Char('d')],
-        action: Action::Delay,
+        run: Run::View(ViewAction::Delay),
         short: "delay",
         long: "set an artificial delay on the selected node (0 clears)",
         when: When::Always,
@@ -203,7 +217,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "f",
         triggers: &[Char('f')],
-        action: Action::Fail,
+        run: Run::View(ViewAction::Fail),
         short: "fail next",
         long: "make the selected node fail its next N requests (before/after store)",
         when: When::Always,
@@ -211,7 +225,11 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "b",
         triggers: &[Char('b')],
-        action: Action::Block,
+        run: Run::Toggle {
+            off: "block {node}",
+            on: "unblock {node}",
+            is_on: blocked,
+        },
         short: "block",
         long: "block / unblock replication to the selected node",
         when: When::Always,
@@ -219,7 +237,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "c",
         triggers: &[Char('c')],
-        action: Action::ClearFaults,
+        run: Run::Line("clear {node}"),
         short: "clear faults",
         long: "clear all faults of the selected node",
         when: When::Always,
@@ -227,7 +245,11 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "n",
         triggers: &[Char('n')],
-        action: Action::Partition,
+        run: Run::Toggle {
+            off: "partition {node}",
+            on: "heal {node}",
+            is_on: partitioned,
+        },
         short: "partition",
         long: "cut the selected node off the network / reconnect it",
         when: When::Docker,
@@ -235,7 +257,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "?",
         triggers: &[Char('?')],
-        action: Action::Help,
+        run: Run::View(ViewAction::Help),
         short: "help",
         long: "show this help",
         when: When::Always,
@@ -243,12 +265,24 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "q/Ctrl-C",
         triggers: &[Char('q'), Ctrl('c')],
-        action: Action::Quit,
+        run: Run::Line("quit"),
         short: "quit",
         long: "quit the dashboard",
         when: When::Always,
     },
 ];
+
+fn paused(node: &NodeView) -> bool {
+    node.process == ProcState::Paused
+}
+
+fn blocked(node: &NodeView) -> bool {
+    node.faults.block
+}
+
+fn partitioned(node: &NodeView) -> bool {
+    node.process == ProcState::Partitioned
+}
 
 /// Bindings live in this state, in table order.
 pub fn available(state: &DashboardState) -> impl Iterator<Item = &'static Binding> + '_ {

@@ -1,54 +1,20 @@
-//! Key handling: turns key events into state changes (selection, popups) and
-//! into [`Command`]s for the controller to execute. Pure: nothing here does I/O.
+//! Key handling: turns key events into changes of the view (selection,
+//! popups) and into command lines for the controller, in its one command
+//! language. Pure: nothing here does I/O, and nothing here knows what a
+//! command does.
 
-use crate::bindings::{self, Action};
-use crate::model::{DashboardState, InputMode, ProcState};
+use crate::bindings::{self, Run, ViewAction};
+use crate::model::{DashboardState, InputMode};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// Longest message the compose popup accepts; keeps the popup and the
-/// nodes' panels readable.
+/// nodes' panels readable (the controller's limit too).
 pub const MAX_TEXT_LEN: usize = 200;
 /// Longest number typed into the delay / fail popups (fits in u64).
 const MAX_DIGITS: usize = 9;
 
-/// Something the controller must do; node arguments are node ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    Send {
-        text: String,
-        w: u64,
-    },
-    Pause(String),
-    Resume(String),
-    Kill(String),
-    Restart(String),
-    /// `ms == 0` clears the delay.
-    SetDelay {
-        node: String,
-        ms: u64,
-    },
-    FailNext {
-        node: String,
-        n: u64,
-        after_store: bool,
-    },
-    Block {
-        node: String,
-        on: bool,
-    },
-    ClearFaults(String),
-    Partition {
-        node: String,
-        on: bool,
-    },
-    Quit,
-    DemoNext,
-    DemoPrev,
-    DemoToggleAutoplay,
-}
-
-/// Apply one key event. Returns the command to execute, if the key asked for one.
-pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<Command> {
+/// Apply one key event. Returns the command line to run, if the key asked for one.
+pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<String> {
     // Terminals that report releases (Windows, kitty protocol) would otherwise
     // double every keystroke.
     if key.kind == KeyEventKind::Release {
@@ -57,7 +23,7 @@ pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<Command> 
     // Ctrl-C quits from anywhere, popups included: it is what people press
     // when they are lost.
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        return Some(Command::Quit);
+        return Some("quit".into());
     }
     match std::mem::take(&mut state.mode) {
         InputMode::Normal => normal(state, key),
@@ -69,78 +35,60 @@ pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<Command> 
     }
 }
 
-fn normal(state: &mut DashboardState, key: KeyEvent) -> Option<Command> {
+fn normal(state: &mut DashboardState, key: KeyEvent) -> Option<String> {
     let binding = bindings::lookup(state, &key)?;
-    let node = state
-        .selected_node()
-        .map(|n| (n.id.clone(), n.process, n.faults.block));
-    match binding.action {
-        Action::SelectStep => {
-            match key.code {
-                KeyCode::Left | KeyCode::BackTab => state.select_prev(),
-                _ => state.select_next(),
-            }
+    let node = state.selected_node();
+    // Fills `{node}`; a line that needs a node does nothing without one.
+    let fill = |line: &str| -> Option<String> {
+        if line.contains("{node}") {
+            Some(line.replace("{node}", &node?.id))
+        } else {
+            Some(line.to_string())
+        }
+    };
+    match binding.run {
+        Run::Line(line) => fill(line),
+        Run::Toggle { off, on, is_on } => fill(if node.is_some_and(is_on) { on } else { off }),
+        Run::View(action) => {
+            view(state, action, key);
             None
         }
-        Action::SelectDigit => {
+    }
+}
+
+fn view(state: &mut DashboardState, action: ViewAction, key: KeyEvent) {
+    match action {
+        ViewAction::SelectStep => match key.code {
+            KeyCode::Left | KeyCode::BackTab => state.select_prev(),
+            _ => state.select_next(),
+        },
+        ViewAction::SelectDigit => {
             if let KeyCode::Char(c) = key.code {
                 if let Some(d) = c.to_digit(10) {
                     state.select_index((d as usize).saturating_sub(1));
                 }
             }
-            None
         }
-        Action::Compose => {
+        ViewAction::Compose => {
             let w = state.last_w.clamp(1, state.max_w());
             state.mode = InputMode::Compose {
                 text: String::new(),
                 w,
             };
-            None
         }
-        Action::Help => {
-            state.mode = InputMode::Help;
-            None
-        }
-        Action::Quit => Some(Command::Quit),
-        Action::DemoNext => Some(Command::DemoNext),
-        Action::DemoPrev => Some(Command::DemoPrev),
-        Action::DemoAutoplay => Some(Command::DemoToggleAutoplay),
-        // The rest act on the selected node; with no nodes they do nothing.
-        Action::PauseResume => {
-            let (id, process, _) = node?;
-            Some(if process == ProcState::Paused {
-                Command::Resume(id)
-            } else {
-                Command::Pause(id)
-            })
-        }
-        Action::Kill => node.map(|(id, ..)| Command::Kill(id)),
-        Action::Restart => node.map(|(id, ..)| Command::Restart(id)),
-        Action::Delay => {
-            node?;
+        ViewAction::Help => state.mode = InputMode::Help,
+        ViewAction::Delay if state.selected_node().is_some() => {
             state.mode = InputMode::Delay {
                 input: String::new(),
-            };
-            None
+            }
         }
-        Action::Fail => {
-            node?;
+        ViewAction::Fail if state.selected_node().is_some() => {
             state.mode = InputMode::Fail {
                 input: String::new(),
                 after: false,
-            };
-            None
+            }
         }
-        Action::Block => node.map(|(id, _, blocked)| Command::Block {
-            node: id,
-            on: !blocked,
-        }),
-        Action::ClearFaults => node.map(|(id, ..)| Command::ClearFaults(id)),
-        Action::Partition => node.map(|(id, process, _)| Command::Partition {
-            node: id,
-            on: process != ProcState::Partitioned,
-        }),
+        ViewAction::Delay | ViewAction::Fail => {}
     }
 }
 
@@ -151,7 +99,7 @@ fn compose(
     key: KeyEvent,
     mut text: String,
     mut w: u64,
-) -> Option<Command> {
+) -> Option<String> {
     let max = state.max_w();
     match key.code {
         KeyCode::Esc => return None,
@@ -161,10 +109,8 @@ fn compose(
                 state.status_message = Some("type a message first (Esc cancels)".into());
             } else {
                 state.last_w = w;
-                return Some(Command::Send {
-                    text: trimmed.to_string(),
-                    w,
-                });
+                // `--`: whatever the text is, it is text, not an option.
+                return Some(format!("send {w} -- {trimmed}"));
             }
         }
         KeyCode::Up | KeyCode::Tab => w = if w >= max { 1 } else { w + 1 },
@@ -187,15 +133,12 @@ fn compose(
 }
 
 /// Delay popup: digits, Backspace, Enter applies (empty or 0 clears), Esc cancels.
-fn delay(state: &mut DashboardState, key: KeyEvent, mut input: String) -> Option<Command> {
+fn delay(state: &mut DashboardState, key: KeyEvent, mut input: String) -> Option<String> {
     match key.code {
         KeyCode::Esc => return None,
         KeyCode::Enter => {
-            let node = state.selected_node()?.id.clone();
-            return Some(Command::SetDelay {
-                node,
-                ms: parse_or(&input, 0),
-            });
+            let node = &state.selected_node()?.id;
+            return Some(format!("delay {node} {}", parse_or(&input, 0)));
         }
         _ => edit_digits(&mut input, key.code),
     }
@@ -210,16 +153,13 @@ fn fail(
     key: KeyEvent,
     mut input: String,
     mut after: bool,
-) -> Option<Command> {
+) -> Option<String> {
     match key.code {
         KeyCode::Esc => return None,
         KeyCode::Enter => {
-            let node = state.selected_node()?.id.clone();
-            return Some(Command::FailNext {
-                node,
-                n: parse_or(&input, 1),
-                after_store: after,
-            });
+            let node = &state.selected_node()?.id;
+            let at = if after { "after" } else { "before" };
+            return Some(format!("fail {node} {} {at}", parse_or(&input, 1).max(1)));
         }
         KeyCode::Tab | KeyCode::BackTab | KeyCode::Char('a') => after = !after,
         _ => edit_digits(&mut input, key.code),

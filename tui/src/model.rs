@@ -159,6 +159,23 @@ pub enum EventKind {
     Info,
 }
 
+impl EventKind {
+    /// The word headless output shows, e.g. "quorum".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Send => "send",
+            EventKind::Ack => "ack",
+            EventKind::Retry => "retry",
+            EventKind::Health => "health",
+            EventKind::Process => "process",
+            EventKind::Fault => "fault",
+            EventKind::Quorum => "quorum",
+            EventKind::Error => "error",
+            EventKind::Info => "info",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EventLine {

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use replog_tui::bindings::BINDINGS;
-use replog_tui::{handle_key, Command, DashboardState, InputMode, ProcState};
+use replog_tui::{handle_key, DashboardState, InputMode, ProcState};
 
 fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
@@ -15,7 +15,7 @@ fn ch(c: char) -> KeyEvent {
     key(KeyCode::Char(c))
 }
 
-fn press(s: &mut DashboardState, keys: &[KeyEvent]) -> Vec<Command> {
+fn press(s: &mut DashboardState, keys: &[KeyEvent]) -> Vec<String> {
     keys.iter().filter_map(|k| handle_key(s, *k)).collect()
 }
 
@@ -48,10 +48,7 @@ fn compose_flow_sends_with_chosen_w() {
     handle_key(&mut s, key(KeyCode::BackTab)); // w=2
     assert_eq!(
         handle_key(&mut s, key(KeyCode::Enter)),
-        Some(Command::Send {
-            text: "kq 2".into(),
-            w: 2
-        })
+        Some("send 2 -- kq 2".to_string())
     );
     assert_eq!(s.mode, InputMode::Normal);
     // The next compose starts from the last w.
@@ -74,15 +71,9 @@ fn compose_esc_cancels_and_empty_enter_stays() {
 fn pause_resumes_a_paused_node() {
     let mut s = healthy();
     s.select_index(1);
-    assert_eq!(
-        handle_key(&mut s, ch('p')),
-        Some(Command::Pause("n2".into()))
-    );
+    assert_eq!(handle_key(&mut s, ch('p')), Some("pause n2".to_string()));
     s.nodes[1].process = ProcState::Paused;
-    assert_eq!(
-        handle_key(&mut s, ch('p')),
-        Some(Command::Resume("n2".into()))
-    );
+    assert_eq!(handle_key(&mut s, ch('p')), Some("resume n2".to_string()));
 }
 
 #[test]
@@ -92,9 +83,9 @@ fn node_commands_target_the_selection() {
     assert_eq!(
         press(&mut s, &[ch('k'), ch('r'), ch('c')]),
         [
-            Command::Kill("n3".into()),
-            Command::Restart("n3".into()),
-            Command::ClearFaults("n3".into())
+            "kill n3".to_string(),
+            "restart n3".to_string(),
+            "clear n3".to_string()
         ]
     );
 }
@@ -103,21 +94,9 @@ fn node_commands_target_the_selection() {
 fn block_toggles_from_current_faults() {
     let mut s = healthy();
     s.select_index(2);
-    assert_eq!(
-        handle_key(&mut s, ch('b')),
-        Some(Command::Block {
-            node: "n3".into(),
-            on: true
-        })
-    );
+    assert_eq!(handle_key(&mut s, ch('b')), Some("block n3".to_string()));
     s.nodes[2].faults.block = true;
-    assert_eq!(
-        handle_key(&mut s, ch('b')),
-        Some(Command::Block {
-            node: "n3".into(),
-            on: false
-        })
-    );
+    assert_eq!(handle_key(&mut s, ch('b')), Some("unblock n3".to_string()));
 }
 
 #[test]
@@ -127,19 +106,10 @@ fn partition_only_in_docker_and_toggles() {
     s.docker = true;
     assert_eq!(
         handle_key(&mut s, ch('n')),
-        Some(Command::Partition {
-            node: "n1".into(),
-            on: true
-        })
+        Some("partition n1".to_string())
     );
     s.nodes[0].process = ProcState::Partitioned;
-    assert_eq!(
-        handle_key(&mut s, ch('n')),
-        Some(Command::Partition {
-            node: "n1".into(),
-            on: false
-        })
-    );
+    assert_eq!(handle_key(&mut s, ch('n')), Some("heal n1".to_string()));
 }
 
 #[test]
@@ -150,18 +120,12 @@ fn delay_popup_parses_and_clears() {
     type_str(&mut s, "2x50"); // the x is ignored
     assert_eq!(
         handle_key(&mut s, key(KeyCode::Enter)),
-        Some(Command::SetDelay {
-            node: "n2".into(),
-            ms: 250
-        })
+        Some("delay n2 250".to_string())
     );
     handle_key(&mut s, ch('d'));
     assert_eq!(
         handle_key(&mut s, key(KeyCode::Enter)),
-        Some(Command::SetDelay {
-            node: "n2".into(),
-            ms: 0
-        })
+        Some("delay n2 0".to_string())
     );
 }
 
@@ -181,21 +145,13 @@ fn fail_popup_toggles_where() {
     );
     assert_eq!(
         handle_key(&mut s, key(KeyCode::Enter)),
-        Some(Command::FailNext {
-            node: "n2".into(),
-            n: 3,
-            after_store: true
-        })
+        Some("fail n2 3 after".to_string())
     );
     // Empty count means one failure, before store by default.
     handle_key(&mut s, ch('f'));
     assert_eq!(
         handle_key(&mut s, key(KeyCode::Enter)),
-        Some(Command::FailNext {
-            node: "n2".into(),
-            n: 1,
-            after_store: false
-        })
+        Some("fail n2 1 before".to_string())
     );
 }
 
@@ -216,17 +172,14 @@ fn narration_takes_arrows_and_space() {
     let mut s = narrated();
     assert_eq!(
         handle_key(&mut s, key(KeyCode::Right)),
-        Some(Command::DemoNext)
+        Some("next".to_string())
     );
-    assert_eq!(handle_key(&mut s, ch(' ')), Some(Command::DemoNext));
+    assert_eq!(handle_key(&mut s, ch(' ')), Some("next".to_string()));
     assert_eq!(
         handle_key(&mut s, key(KeyCode::Left)),
-        Some(Command::DemoPrev)
+        Some("prev".to_string())
     );
-    assert_eq!(
-        handle_key(&mut s, ch('a')),
-        Some(Command::DemoToggleAutoplay)
-    );
+    assert_eq!(handle_key(&mut s, ch('a')), Some("autoplay".to_string()));
     assert_eq!(s.selected, 0);
     // Node selection still works with Tab and digits.
     handle_key(&mut s, key(KeyCode::Tab));
@@ -236,10 +189,7 @@ fn narration_takes_arrows_and_space() {
     handle_key(&mut s, ch('3'));
     assert_eq!(s.selected, 2);
     // And every other dashboard key too.
-    assert_eq!(
-        handle_key(&mut s, ch('k')),
-        Some(Command::Kill("n3".into()))
-    );
+    assert_eq!(handle_key(&mut s, ch('k')), Some("kill n3".to_string()));
 }
 
 #[test]
@@ -255,10 +205,10 @@ fn help_closes_on_any_key() {
 #[test]
 fn quit_keys_work_everywhere() {
     let mut s = healthy();
-    assert_eq!(handle_key(&mut s, ch('q')), Some(Command::Quit));
+    assert_eq!(handle_key(&mut s, ch('q')), Some("quit".to_string()));
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
     handle_key(&mut s, ch('s'));
-    assert_eq!(handle_key(&mut s, ctrl_c), Some(Command::Quit));
+    assert_eq!(handle_key(&mut s, ctrl_c), Some("quit".to_string()));
     // Inside compose, a plain q is text.
     let mut s = healthy();
     handle_key(&mut s, ch('s'));

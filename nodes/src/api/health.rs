@@ -127,6 +127,9 @@ pub struct WaitingWriteReport {
     /// The message's first 80 characters.
     pub message: String,
     pub waiting_ms: u64,
+    /// The `x-request-id` header the client sent with it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// What the primary knows of one secondary.

@@ -32,3 +32,7 @@ pub const MESSAGES_PATH: &str = "/messages";
 pub const HEALTH_PATH: &str = "/health";
 pub const FAULTS_PATH: &str = "/faults";
 pub const OPENAPI_PATH: &str = "/openapi.json";
+/// Header a client may set on `POST /messages`; the primary shows it with
+/// the write in `/health`'s `waiting_writes`, so the client can tell its
+/// own writes apart (the controller does, to show their acks).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -112,6 +112,11 @@ fn list_messages() {}
     summary = "Append a message",
     description = "Blocks until `w` nodes, the primary included, hold the message \
         (or `timeout_ms` passes). Parallel clients never wait on each other.",
+    params(
+        ("x-request-id" = Option<String>, Header,
+            description = "Any id of the client's (up to 128 bytes); `/health` shows it with \
+                the write while it waits for `w`"),
+    ),
     request_body(content = WriteBody, content_type = "application/json"),
     responses(
         (status = 201, description = "Stored on at least `w` nodes", body = WriteReply),

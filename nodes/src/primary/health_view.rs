@@ -49,6 +49,7 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
             acks: primary.current_acks(w.seq),
             message: w.message.chars().take(80).collect(),
             waiting_ms: millis(now.saturating_duration_since(w.since)),
+            request_id: w.request_id.as_deref().map(str::to_string),
         })
         .collect();
     PrimaryHealth {

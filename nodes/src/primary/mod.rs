@@ -33,6 +33,8 @@ pub struct WaitingWrite {
     pub w: u64,
     pub message: Arc<str>,
     pub since: Instant,
+    /// The client's `x-request-id`, echoed in `/health`.
+    pub request_id: Option<Arc<str>>,
 }
 
 pub struct Primary {
@@ -135,11 +137,12 @@ impl Primary {
         message: Arc<str>,
         w: u64,
         timeout: Option<std::time::Duration>,
+        request_id: Option<Arc<str>>,
     ) -> Result<u64, WaitError> {
         if w <= 1 {
             return Ok(self.current_acks(seq));
         }
-        let _waiting = WaitingGuard::new(self, seq, message, w);
+        let _waiting = WaitingGuard::new(self, seq, message, w, request_id);
         self.board
             .acks
             .wait(seq, w, timeout, self.stopping.subscribe())
@@ -168,7 +171,13 @@ struct WaitingGuard<'a> {
 }
 
 impl<'a> WaitingGuard<'a> {
-    fn new(primary: &'a Primary, seq: u64, message: Arc<str>, w: u64) -> Self {
+    fn new(
+        primary: &'a Primary,
+        seq: u64,
+        message: Arc<str>,
+        w: u64,
+        request_id: Option<Arc<str>>,
+    ) -> Self {
         primary.waiting().insert(
             seq,
             WaitingWrite {
@@ -176,6 +185,7 @@ impl<'a> WaitingGuard<'a> {
                 w,
                 message,
                 since: Instant::now(),
+                request_id,
             },
         );
         Self { primary, seq }

@@ -1,14 +1,14 @@
 //! The primary's HTTP API.
 
 use super::{health_view, Primary, WaitError, WriteRequest};
-use crate::api::{self, ErrorBody, MessageList, NodeHealth, WriteReply};
+use crate::api::{self, ErrorBody, MessageList, NodeHealth, WriteReply, REQUEST_ID_HEADER};
 use crate::api_error::{self, ApiError};
 use crate::auth::{self, Gate};
 use crate::body::read_json_object;
 use crate::fault_routes;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
@@ -49,8 +49,15 @@ async fn health(State(primary): State<Arc<Primary>>) -> Json<NodeHealth> {
 
 async fn post_message(
     State(primary): State<Arc<Primary>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<WriteReply>), ApiError> {
+    // Only ever shown back, so anything printable of sane length will do.
+    let request_id: Option<Arc<str>> = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 128)
+        .map(Arc::from);
     let config = &primary.config;
     // A JSON string can take up to 6 bytes per byte of text (\u00XX), but the
     // usual case is near 1:1; the exact limit is checked on the decoded text.
@@ -90,7 +97,7 @@ async fn post_message(
         debug!(seq, w, "appended, waiting for the write concern");
     }
     match primary
-        .wait_for_acks(seq, message.clone(), w, request.timeout)
+        .wait_for_acks(seq, message.clone(), w, request.timeout, request_id)
         .await
     {
         Ok(acks) => {

@@ -1,0 +1,460 @@
+//! Deciding a [`Condition`] against the live cluster: every attempt reads
+//! the node afresh over HTTP (the dashboard's polled view can lag a second
+//! behind), and the wait ends when the condition holds, when it can no
+//! longer hold, or when its time is up. One implementation for `wait` in
+//! the line mode and for a demo step's expectations and waits.
+
+use super::condition::{list as list_words, seconds, Condition, Expectation};
+use super::engine::writes::{is_waiting, WriteBook, WriteRecord};
+use super::engine::Directory;
+use super::outcome::{CommandError, Outcome};
+use crate::http_client::{self, join, ClientError};
+use replog_node::api::{MessageList, NodeHealth, WriteReply, HEALTH_PATH, MESSAGES_PATH};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Generous: a loaded two-core CI machine must not fail a correct script.
+pub const DEFAULT_WITHIN: Duration = Duration::from_secs(15);
+/// A paused node never answers: a read gives up after this.
+const READ_TIMEOUT: Duration = Duration::from_secs(1);
+/// Pause between reads of a condition that does not hold yet.
+const RETRY_EVERY: Duration = Duration::from_millis(80);
+/// The status of a successful `POST /messages`, the only one it has.
+const CREATED: u16 = 201;
+
+enum Verdict {
+    Pass(String),
+    /// Cannot change any more (a write already answered): stop now.
+    Fail(String),
+    NotYet(String),
+}
+
+/// A node's answer to a node check.
+enum Observed {
+    Messages(MessageList),
+    Health(NodeHealth),
+}
+
+/// Waits for the reply to write `id`.
+pub async fn reply(
+    mut book: watch::Receiver<WriteBook>,
+    id: u64,
+    within: Duration,
+) -> Result<Outcome, CommandError> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let record = book.borrow_and_update().get(id).cloned();
+        let Some(record) = record else {
+            return Err(CommandError::NotMet {
+                seen: format!("no write #{id} was sent"),
+            });
+        };
+        if let Some((took, reply)) = record.done {
+            return Ok(Outcome::Replied {
+                text: record.text,
+                w: record.w,
+                took,
+                reply,
+            });
+        }
+        let changed = tokio::time::timeout_at(deadline, book.changed()).await;
+        if !matches!(changed, Ok(Ok(()))) {
+            return Err(CommandError::NoReply {
+                text: record.text,
+                w: record.w,
+                within,
+            });
+        }
+    }
+}
+
+/// Waits until the primary has taken write `id` in: answered, or listed
+/// among its waiting writes. A later send then cannot overtake it.
+pub async fn accepted(
+    mut book: watch::Receiver<WriteBook>,
+    dir: watch::Receiver<Directory>,
+    id: u64,
+    within: Duration,
+) -> Result<Outcome, CommandError> {
+    let deadline = Instant::now() + within;
+    loop {
+        let Some(record) = book.borrow_and_update().get(id).cloned() else {
+            return Err(CommandError::NotMet {
+                seen: format!("no write #{id} was sent"),
+            });
+        };
+        if record.done.is_some() {
+            return Ok(Outcome::Accepted);
+        }
+        if Instant::now() >= deadline {
+            return Err(CommandError::NotAccepted {
+                text: record.text,
+                w: record.w,
+                within,
+            });
+        }
+        let primary = dir.borrow().primary().map(str::to_string);
+        if let Some(url) = primary {
+            let health =
+                http_client::get::<NodeHealth>(&join(&url, HEALTH_PATH), READ_TIMEOUT).await;
+            let listed = health.ok().is_some_and(|h| {
+                h.primary()
+                    .is_some_and(|p| is_waiting(&record, &p.waiting_writes))
+            });
+            if listed {
+                return Ok(Outcome::Accepted);
+            }
+        }
+        // Woken early by the reply, if it comes first.
+        let _ = tokio::time::timeout(RETRY_EVERY, book.changed()).await;
+    }
+}
+
+/// Waits until the expectation holds; `NotMet` says what was seen instead.
+pub async fn wait(
+    expectation: Expectation,
+    dir: watch::Receiver<Directory>,
+    mut book: watch::Receiver<WriteBook>,
+) -> Result<Outcome, CommandError> {
+    let condition = expectation.condition;
+    let within = match &condition {
+        // "Still waiting for X" is decided by X; `within` is moot.
+        Condition::Pending { for_, .. } => *for_ + Duration::from_secs(5),
+        _ => expectation.within.unwrap_or(DEFAULT_WITHIN),
+    };
+    let started = Instant::now();
+    loop {
+        let took = started.elapsed();
+        let verdict = match reads(&condition) {
+            None => writes_verdict(&condition, &book.borrow_and_update(), took),
+            Some((node, path)) => {
+                let url = {
+                    let dir = dir.borrow();
+                    match node {
+                        Some(id) => dir.url(id).map(str::to_string),
+                        None => dir.primary().map(str::to_string),
+                    }
+                };
+                let observed = match url {
+                    None => Err("the cluster has no such node".to_string()),
+                    Some(url) => read(&join(&url, path), path).await,
+                };
+                match http_verdict(&condition, observed) {
+                    // The condition already says what was seen: tell how
+                    // long it took to hold instead.
+                    Verdict::Pass(_) => Verdict::Pass(format!("after {}", millis(took))),
+                    other => other,
+                }
+            }
+        };
+        match verdict {
+            Verdict::Pass(seen) => return Ok(Outcome::Held { seen, took }),
+            Verdict::Fail(seen) => return Err(CommandError::NotMet { seen }),
+            Verdict::NotYet(seen) if started.elapsed() >= within => {
+                return Err(CommandError::NotMet {
+                    seen: format!("{seen} (gave up after {})", seconds(within)),
+                })
+            }
+            Verdict::NotYet(_) => {}
+        }
+        // Write conditions wake on a reply; node conditions re-read.
+        let _ = tokio::time::timeout(RETRY_EVERY, book.changed()).await;
+    }
+}
+
+async fn read(url: &str, path: &str) -> Result<Observed, String> {
+    if path == MESSAGES_PATH {
+        http_client::get::<MessageList>(url, READ_TIMEOUT)
+            .await
+            .map(Observed::Messages)
+            .map_err(|e| e.to_string())
+    } else {
+        http_client::get::<NodeHealth>(url, READ_TIMEOUT)
+            .await
+            .map(Observed::Health)
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn writes_verdict(condition: &Condition, book: &WriteBook, took: Duration) -> Verdict {
+    match condition {
+        Condition::Completed {
+            label,
+            status,
+            took_at_least,
+        } => match book.by_label(label) {
+            None => Verdict::Fail(format!("nothing was sent as {label:?}")),
+            Some(sent) => completed_verdict(sent, *status, *took_at_least),
+        },
+        Condition::Pending { label, for_ } => match book.by_label(label) {
+            None => Verdict::Fail(format!("nothing was sent as {label:?}")),
+            Some(sent) => match (&sent.done, took >= *for_) {
+                (Some((took, _)), _) => {
+                    Verdict::Fail(format!("it already completed, after {}", millis(*took)))
+                }
+                (None, true) => Verdict::Pass(format!(
+                    "waiting for {} so far",
+                    millis(sent.sent.elapsed())
+                )),
+                (None, false) => Verdict::NotYet("waiting".into()),
+            },
+        },
+        Condition::WritesSettled => match book.pending() {
+            0 => Verdict::Pass(format!("after {}", millis(took))),
+            n => Verdict::NotYet(format!("{n} write(s) still pending")),
+        },
+        _ => Verdict::Fail("not a write check".into()),
+    }
+}
+
+fn completed_verdict(sent: &WriteRecord, status: Option<u16>, min: Option<Duration>) -> Verdict {
+    let Some((took, reply)) = &sent.done else {
+        return Verdict::NotYet(format!(
+            "no reply yet after {}",
+            millis(sent.sent.elapsed())
+        ));
+    };
+    let got = match reply {
+        Ok(_) => CREATED,
+        Err(ClientError::Status { code, .. }) => *code,
+        Err(e) => return Verdict::Fail(format!("the request failed: {e}")),
+    };
+    let summary = format!("{} in {}", reply_summary(reply), millis(*took));
+    if status.is_some_and(|want| got != want) {
+        return Verdict::Fail(summary);
+    }
+    if let Some(min) = min.filter(|min| took < min) {
+        return Verdict::Fail(format!("{summary}: faster than {}", millis(min)));
+    }
+    Verdict::Pass(summary)
+}
+
+/// "201 (seq 3, 2 acks)", "503 (read-only: …)" or "failed: cannot connect …".
+pub fn reply_summary(r: &Result<WriteReply, ClientError>) -> String {
+    match r {
+        Ok(reply) => format!(
+            "{CREATED} (seq {}, {} ack{})",
+            reply.seq,
+            reply.acks,
+            if reply.acks == 1 { "" } else { "s" }
+        ),
+        Err(ClientError::Status { code, body }) => format!("{code} ({})", body.error),
+        Err(e) => format!("failed: {e}"),
+    }
+}
+
+pub fn millis(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        seconds(d)
+    }
+}
+
+/// Which node (`None`: the primary) and path a condition reads; `None` for
+/// conditions decided by our own writes.
+fn reads(condition: &Condition) -> Option<(Option<&str>, &'static str)> {
+    match condition {
+        Condition::Messages { node, .. } => Some((Some(node), MESSAGES_PATH)),
+        Condition::Held { node, .. } | Condition::Duplicates { node, .. } => {
+            Some((Some(node), HEALTH_PATH))
+        }
+        Condition::Health { .. } | Condition::ReadOnly(_) => Some((None, HEALTH_PATH)),
+        Condition::Completed { .. } | Condition::Pending { .. } | Condition::WritesSettled => None,
+    }
+}
+
+fn texts(list: &[replog_node::api::Entry]) -> Vec<String> {
+    list.iter().map(|e| e.message.to_string()).collect()
+}
+
+fn http_verdict(condition: &Condition, reply: Result<Observed, String>) -> Verdict {
+    let observed = match reply {
+        Ok(observed) => observed,
+        Err(e) => return Verdict::NotYet(e),
+    };
+    let (holds, seen) = match (condition, &observed) {
+        (Condition::Messages { equal, .. }, Observed::Messages(list)) => {
+            let got = texts(&list.messages);
+            (&got == equal, list_words(&got))
+        }
+        (Condition::Held { equal, .. }, Observed::Health(NodeHealth::Secondary(h))) => {
+            let got = texts(&h.held);
+            (&got == equal, list_words(&got))
+        }
+        (Condition::Duplicates { at_least, .. }, Observed::Health(NodeHealth::Secondary(h))) => {
+            let got = h.duplicates_ignored;
+            (got >= *at_least, format!("{got} ignored"))
+        }
+        (Condition::Health { node, is }, Observed::Health(NodeHealth::Primary(h))) => {
+            let state = h
+                .secondaries
+                .iter()
+                .find(|s| s.id == *node)
+                .map(|s| s.state.as_str())
+                .unwrap_or("not reported");
+            (state == is.as_str(), state.to_string())
+        }
+        (Condition::ReadOnly(want), Observed::Health(NodeHealth::Primary(h))) => {
+            let word = if h.read_only {
+                "read-only"
+            } else {
+                "accepting writes"
+            };
+            (h.read_only == *want, word.to_string())
+        }
+        (
+            Condition::Held { node, .. } | Condition::Duplicates { node, .. },
+            Observed::Health(h),
+        ) => (
+            false,
+            format!("{node} is not a secondary (it is {})", h.id()),
+        ),
+        (Condition::Health { .. } | Condition::ReadOnly(_), Observed::Health(h)) => {
+            (false, format!("{} is not the primary", h.id()))
+        }
+        _ => (false, "an answer of the wrong kind".to_string()),
+    };
+    if holds {
+        Verdict::Pass(seen)
+    } else {
+        Verdict::NotYet(format!("saw {seen}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use replog_node::api::Health;
+    use replog_node::api::{
+        Entry, ErrorBody, Faults, PrimaryHealth, QuorumReport, SecondaryReport,
+    };
+
+    fn log(texts: &[&str]) -> Result<Observed, String> {
+        let messages = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Entry::new(i as u64 + 1, *t))
+            .collect();
+        Ok(Observed::Messages(MessageList { messages }))
+    }
+
+    fn primary(states: &[(&str, Health)]) -> Result<Observed, String> {
+        let secondaries = states
+            .iter()
+            .map(|(id, state)| SecondaryReport {
+                id: id.to_string(),
+                url: String::new(),
+                state: *state,
+                acked_seq: 0,
+                lag: 0,
+                last_heartbeat_ms_ago: None,
+                pending_retries: 0,
+                retry_attempt: 0,
+                next_retry_in_ms: None,
+                batches_in_flight: 0,
+                progress: replog_node::progress::ProgressState::Replicating,
+                timeout_ms: 1000,
+            })
+            .collect();
+        Ok(Observed::Health(NodeHealth::Primary(PrimaryHealth {
+            id: "p".into(),
+            last_seq: 0,
+            read_only: false,
+            quorum: QuorumReport {
+                healthy: 3,
+                suspected: 1,
+                required: 2,
+                total: 3,
+            },
+            writes_waiting: 0,
+            waiting_writes: vec![],
+            faults: Faults::default(),
+            faults_enabled: true,
+            secondaries,
+        })))
+    }
+
+    #[test]
+    fn reads_messages_held_and_health() {
+        let messages = Condition::Messages {
+            node: "s1".into(),
+            equal: vec!["a".into(), "b".into()],
+        };
+        assert!(matches!(
+            http_verdict(&messages, log(&["a", "b"])),
+            Verdict::Pass(_)
+        ));
+        match http_verdict(&messages, log(&["a"])) {
+            Verdict::NotYet(seen) => assert_eq!(seen, "saw [a]"),
+            _ => panic!("a shorter log must not pass"),
+        }
+        let health = Condition::Health {
+            node: "s2".into(),
+            is: Health::Suspected,
+        };
+        let body = primary(&[("s1", Health::Healthy), ("s2", Health::Suspected)]);
+        assert!(matches!(http_verdict(&health, body), Verdict::Pass(_)));
+        assert!(matches!(
+            http_verdict(&health, Err("cannot connect".into())),
+            Verdict::NotYet(_)
+        ));
+        let held = Condition::Held {
+            node: "p".into(),
+            equal: vec![],
+        };
+        match http_verdict(&held, primary(&[])) {
+            Verdict::NotYet(seen) => assert!(seen.contains("not a secondary"), "{seen}"),
+            _ => panic!("a primary holds nothing behind a gap"),
+        }
+    }
+
+    #[test]
+    fn a_completed_write_is_judged_by_status_and_time() {
+        let reply = Err(ClientError::Status {
+            code: 503,
+            body: Box::new(ErrorBody::new("read-only")),
+        });
+        let sent = WriteRecord {
+            id: 1,
+            text: "m".into(),
+            w: 1,
+            request_id: "r-1".into(),
+            sent: Instant::now(),
+            done: Some((Duration::from_millis(30), reply)),
+        };
+        assert!(matches!(
+            completed_verdict(&sent, Some(503), None),
+            Verdict::Pass(_)
+        ));
+        assert!(matches!(
+            completed_verdict(&sent, Some(201), None),
+            Verdict::Fail(_)
+        ));
+        assert!(matches!(
+            completed_verdict(&sent, None, Some(Duration::from_secs(1))),
+            Verdict::Fail(_)
+        ));
+        let created = WriteRecord {
+            done: Some((
+                Duration::from_millis(5),
+                Ok(WriteReply {
+                    seq: 3,
+                    message: "m".into(),
+                    w: 1,
+                    acks: 2,
+                }),
+            )),
+            ..sent.clone()
+        };
+        match completed_verdict(&created, Some(201), None) {
+            Verdict::Pass(seen) => assert_eq!(seen, "201 (seq 3, 2 acks) in 5 ms"),
+            _ => panic!("a 201 passes `status = 201`"),
+        }
+        let waiting = WriteRecord { done: None, ..sent };
+        assert!(matches!(
+            completed_verdict(&waiting, Some(201), None),
+            Verdict::NotYet(_)
+        ));
+    }
+}

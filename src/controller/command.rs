@@ -1,0 +1,433 @@
+//! A command a user gives the cluster: one type, one grammar (`FromStr` +
+//! `Display`, the headless line syntax that demo scenarios use too), one
+//! sentence for people ([`Command::describe`]) and one executor
+//! ([`Command::start`]). A new command is a variant here and a line in the
+//! dashboard's key table, nothing else.
+
+use super::condition::{in_range, millis, number, option, seconds, Expectation};
+use super::engine::{Engine, Execution, ProcessOp};
+use super::grammar_error::GrammarError;
+use super::outcome::{DemoKey, Outcome};
+use super::words::{quote, Words};
+use replog_node::api::{FailAt, FaultPatch};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `send <w> [await|nowait] [label=L] [within=MS] [--] <text>`
+    Send(Write),
+    Pause(String),
+    Resume(String),
+    /// `kill <node>` (or `stop`).
+    Kill(String),
+    /// `restart <node>` (or `start`).
+    Restart(String),
+    /// `partition <node>` cuts it off the network; `heal <node>` undoes it.
+    Partition {
+        node: String,
+        on: bool,
+    },
+    /// `delay <node> <ms>`; 0 clears it.
+    Delay {
+        node: String,
+        ms: u64,
+    },
+    /// `fail <node> [n] [before|after]`
+    Fail {
+        node: String,
+        n: u64,
+        at: FailAt,
+    },
+    /// `block <node>` / `unblock <node>`
+    Block {
+        node: String,
+        on: bool,
+    },
+    /// `clear <node>`: all its faults.
+    Clear(String),
+    /// `wait <condition> [within=MS]`
+    Wait(Expectation),
+    /// `sleep <ms>`: pacing, never the basis of a check.
+    Sleep(Duration),
+    Status,
+    Help,
+    Quit,
+    /// `next`, `prev`, `autoplay`: the guided demo's steps.
+    Demo(DemoKey),
+}
+
+/// A client write and how the script waits for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub w: u64,
+    pub text: String,
+    /// How checks refer to it; the text unless given.
+    pub label: Option<String>,
+    /// `Some(true)`: wait for the reply; `Some(false)`: only until the
+    /// primary has taken it in (so a later send cannot overtake it);
+    /// `None`: the front end decides (scenarios wait, the line mode not).
+    pub awaited: Option<bool>,
+    /// How long the wait may take; `None`: the front end's default.
+    pub within: Option<Duration>,
+}
+
+impl Write {
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.text)
+    }
+}
+
+/// Every verb with its arguments, for `help` and error messages.
+pub const HELP: &str = "commands: send <w> [await|nowait] [label=L] [within=MS] <text> | \
+pause|resume|kill|restart|block|unblock|partition|heal|clear <node> | delay <node> <ms> | \
+fail <node> [n] [before|after] | wait <condition> [within=MS] | sleep <ms> | status | help | quit\n\
+conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
+<node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
+<label> pending [for=MS] | writes";
+
+impl Command {
+    /// The node a command acts on, if any.
+    pub fn node(&self) -> Option<&str> {
+        match self {
+            Command::Pause(n)
+            | Command::Resume(n)
+            | Command::Kill(n)
+            | Command::Restart(n)
+            | Command::Clear(n)
+            | Command::Partition { node: n, .. }
+            | Command::Delay { node: n, .. }
+            | Command::Fail { node: n, .. }
+            | Command::Block { node: n, .. } => Some(n),
+            Command::Wait(e) => e.condition.node(),
+            _ => None,
+        }
+    }
+
+    /// The command as narration shows it, e.g. `send "Msg1" w=1`.
+    pub fn describe(&self) -> String {
+        match self {
+            Command::Send(s) => {
+                let how = if s.awaited == Some(false) {
+                    " (left in flight)"
+                } else {
+                    ""
+                };
+                format!("send {:?} w={}{how}", s.text, s.w)
+            }
+            Command::Pause(n) => format!("pause {n}"),
+            Command::Resume(n) => format!("resume {n}"),
+            Command::Kill(n) => format!("stop {n}"),
+            Command::Restart(n) => format!("start {n}"),
+            Command::Partition { node, on: true } => format!("cut {node} off the network"),
+            Command::Partition { node, on: false } => format!("reconnect {node}"),
+            Command::Delay { node, ms: 0 } => format!("clear {node}'s delay"),
+            Command::Delay { node, ms } => format!("delay {node} by {ms} ms"),
+            Command::Fail { node, n, at } => format!(
+                "{node} fails its next {n} request(s) {}",
+                match at {
+                    FailAt::BeforeStore => "before storing",
+                    FailAt::AfterStore => "after storing",
+                }
+            ),
+            Command::Block { node, on: true } => format!("block {node}"),
+            Command::Block { node, on: false } => format!("unblock {node}"),
+            Command::Clear(n) => format!("clear {n}'s faults"),
+            Command::Wait(e) => format!("wait until {}", e.condition.describe()),
+            Command::Sleep(d) => format!("pause {}", seconds(*d)),
+            Command::Status => "show the status".into(),
+            Command::Help => "show the commands".into(),
+            Command::Quit => "quit".into(),
+            Command::Demo(DemoKey::Next) => "next step".into(),
+            Command::Demo(DemoKey::Prev) => "previous step".into(),
+            Command::Demo(DemoKey::Autoplay) => "toggle autoplay".into(),
+        }
+    }
+
+    /// Carries the command out: what changes the cluster happens now; the
+    /// returned [`Execution`] resolves when its effect is there (a reply, a
+    /// condition, a fault applied). Dropping it loses nothing: the engine
+    /// records every effect through its own events.
+    pub async fn start(self, engine: &mut Engine) -> Execution {
+        match self {
+            Command::Send(send) => engine.send(send),
+            Command::Pause(node) => process(engine, &node, ProcessOp::Pause).await,
+            Command::Resume(node) => process(engine, &node, ProcessOp::Resume).await,
+            Command::Kill(node) => process(engine, &node, ProcessOp::Kill).await,
+            Command::Restart(node) => process(engine, &node, ProcessOp::Restart).await,
+            Command::Partition { node, on } => {
+                process(engine, &node, ProcessOp::Partition(on)).await
+            }
+            Command::Delay { node, ms } => {
+                let what = if ms == 0 {
+                    format!("{node}: delay cleared")
+                } else {
+                    format!("{node}: replication delayed by {ms} ms")
+                };
+                let patch = FaultPatch {
+                    delay_ms: Some(ms),
+                    ..FaultPatch::default()
+                };
+                engine.faults(&node, Some(patch), what)
+            }
+            Command::Fail { node, n, at } => {
+                let what = format!(
+                    "{node}: next {n} replication request(s) fail {}",
+                    at.as_str().replace('_', " ")
+                );
+                let patch = FaultPatch {
+                    fail_next: Some(n),
+                    fail_at: Some(at),
+                    ..FaultPatch::default()
+                };
+                engine.faults(&node, Some(patch), what)
+            }
+            Command::Block { node, on } => {
+                let what = if on {
+                    format!("{node}: replication blocked (503)")
+                } else {
+                    format!("{node}: replication unblocked")
+                };
+                let patch = FaultPatch {
+                    block: Some(on),
+                    ..FaultPatch::default()
+                };
+                engine.faults(&node, Some(patch), what)
+            }
+            Command::Clear(node) => {
+                let what = format!("{node}: faults cleared");
+                engine.faults(&node, None, what)
+            }
+            Command::Wait(expectation) => engine.wait(expectation),
+            Command::Sleep(d) => Box::pin(async move {
+                tokio::time::sleep(d).await;
+                Ok(Outcome::Slept)
+            }),
+            Command::Status => {
+                engine.refresh().await;
+                done(Outcome::Status(engine.status_line()))
+            }
+            Command::Help => done(Outcome::Help),
+            Command::Quit => done(Outcome::Quit),
+            Command::Demo(key) => done(Outcome::Demo(key)),
+        }
+    }
+}
+
+fn done(outcome: Outcome) -> Execution {
+    Box::pin(std::future::ready(Ok(outcome)))
+}
+
+async fn process(engine: &mut Engine, node: &str, op: ProcessOp) -> Execution {
+    match engine.process(node, op).await {
+        Ok(what) => done(Outcome::Done(what)),
+        Err(e) => Box::pin(std::future::ready(Err(e))),
+    }
+}
+
+// --- grammar ---------------------------------------------------------------
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Send(s) => {
+                write!(f, "send {}", s.w)?;
+                match s.awaited {
+                    Some(true) => f.write_str(" await")?,
+                    Some(false) => f.write_str(" nowait")?,
+                    None => {}
+                }
+                if let Some(label) = &s.label {
+                    write!(f, " label={}", quote(label))?;
+                }
+                if let Some(within) = s.within {
+                    write!(f, " within={}", within.as_millis())?;
+                }
+                let first = s.text.split_whitespace().next().unwrap_or("");
+                if is_send_option(first) {
+                    f.write_str(" --")?;
+                }
+                write!(f, " {}", s.text)
+            }
+            Command::Pause(n) => write!(f, "pause {}", quote(n)),
+            Command::Resume(n) => write!(f, "resume {}", quote(n)),
+            Command::Kill(n) => write!(f, "kill {}", quote(n)),
+            Command::Restart(n) => write!(f, "restart {}", quote(n)),
+            Command::Partition { node, on: true } => write!(f, "partition {}", quote(node)),
+            Command::Partition { node, on: false } => write!(f, "heal {}", quote(node)),
+            Command::Delay { node, ms } => write!(f, "delay {} {ms}", quote(node)),
+            Command::Fail { node, n, at } => {
+                let at = match at {
+                    FailAt::BeforeStore => "before",
+                    FailAt::AfterStore => "after",
+                };
+                write!(f, "fail {} {n} {at}", quote(node))
+            }
+            Command::Block { node, on: true } => write!(f, "block {}", quote(node)),
+            Command::Block { node, on: false } => write!(f, "unblock {}", quote(node)),
+            Command::Clear(n) => write!(f, "clear {}", quote(n)),
+            Command::Wait(e) => write!(f, "wait {e}"),
+            Command::Sleep(d) => write!(f, "sleep {}", d.as_millis()),
+            Command::Status => f.write_str("status"),
+            Command::Help => f.write_str("help"),
+            Command::Quit => f.write_str("quit"),
+            Command::Demo(DemoKey::Next) => f.write_str("next"),
+            Command::Demo(DemoKey::Prev) => f.write_str("prev"),
+            Command::Demo(DemoKey::Autoplay) => f.write_str("autoplay"),
+        }
+    }
+}
+
+/// Words `send` reads as options before its text.
+fn is_send_option(word: &str) -> bool {
+    matches!(word, "await" | "nowait" | "--")
+        || option(word, "label").is_some()
+        || option(word, "within").is_some()
+}
+
+/// Longest message a command sends; keeps panels and narration readable.
+pub const MAX_TEXT_LEN: usize = 200;
+
+fn parse_send(words: &mut Words) -> Result<Write, GrammarError> {
+    let w = in_range(number(words.string("w").ok(), "w")?, "w", 1, 64)?;
+    let mut send = Write {
+        w,
+        text: String::new(),
+        label: None,
+        awaited: None,
+        within: None,
+    };
+    while let Some(word) = words.peek_word() {
+        if !is_send_option(word) {
+            break;
+        }
+        if word == "--" {
+            words.skip(2);
+            break;
+        }
+        if let Some(value) = option(word, "label") {
+            words.skip("label=".len());
+            let label = if value.starts_with('"') {
+                words.string("the label")?
+            } else {
+                words.skip(value.len());
+                value.to_string()
+            };
+            if label.trim().is_empty() {
+                return Err(GrammarError::Missing {
+                    what: "the label",
+                    got: "an empty one",
+                });
+            }
+            send.label = Some(label);
+            continue;
+        }
+        if let Some(value) = option(word, "within") {
+            send.within = Some(millis(Some(value.to_string()), "within")?);
+        } else {
+            send.awaited = Some(word == "await");
+        }
+        words.skip(word.len());
+    }
+    let text = words.rest();
+    if text.is_empty() {
+        return Err(GrammarError::NoText);
+    }
+    if text.chars().count() > MAX_TEXT_LEN {
+        return Err(GrammarError::OutOfRange {
+            what: "the text's length",
+            min: 1,
+            max: MAX_TEXT_LEN as u64,
+            got: text.chars().count() as u64,
+        });
+    }
+    send.text = text.to_string();
+    Ok(send)
+}
+
+impl FromStr for Command {
+    type Err = GrammarError;
+
+    fn from_str(line: &str) -> Result<Self, Self::Err> {
+        let mut words = Words::new(line);
+        let verb = match words.next_token()? {
+            Some(token) => token.to_string(),
+            None => return Err(GrammarError::Empty),
+        };
+        let mut node = || words.string("a node id");
+        let command = match verb.as_str() {
+            "send" => return Ok(Command::Send(parse_send(&mut words)?)),
+            "pause" => Command::Pause(node()?),
+            "resume" => Command::Resume(node()?),
+            "kill" | "stop" => Command::Kill(node()?),
+            "restart" | "start" => Command::Restart(node()?),
+            "partition" => Command::Partition {
+                node: node()?,
+                on: true,
+            },
+            "heal" => Command::Partition {
+                node: node()?,
+                on: false,
+            },
+            "block" => Command::Block {
+                node: node()?,
+                on: true,
+            },
+            "unblock" => Command::Block {
+                node: node()?,
+                on: false,
+            },
+            "clear" => Command::Clear(node()?),
+            "delay" => {
+                let node = node()?;
+                let ms = millis(words.string("ms").ok(), "ms")?.as_millis() as u64;
+                Command::Delay { node, ms }
+            }
+            "fail" => {
+                let node = node()?;
+                let mut n = 1;
+                if let Some(word) = words.peek_word() {
+                    if word.chars().all(|c| c.is_ascii_digit()) {
+                        n = in_range(number(Some(word.to_string()), "count")?, "count", 1, 1000)?;
+                        words.skip(word.len());
+                    }
+                }
+                let at = match words.peek_word() {
+                    None => FailAt::BeforeStore,
+                    Some(word) => {
+                        words.skip(word.len());
+                        match word {
+                            "before" | "before_store" => FailAt::BeforeStore,
+                            "after" | "after_store" => FailAt::AfterStore,
+                            other => {
+                                return Err(GrammarError::BadWord {
+                                    what: "fail",
+                                    expected: "before or after",
+                                    got: other.to_string(),
+                                })
+                            }
+                        }
+                    }
+                };
+                Command::Fail { node, n, at }
+            }
+            "wait" => Command::Wait(Expectation::read(&mut words)?),
+            "sleep" => Command::Sleep(millis(words.string("ms").ok(), "ms")?),
+            "status" => Command::Status,
+            "help" => Command::Help,
+            "quit" | "exit" => Command::Quit,
+            "next" => Command::Demo(DemoKey::Next),
+            "prev" => Command::Demo(DemoKey::Prev),
+            "autoplay" => Command::Demo(DemoKey::Autoplay),
+            other => return Err(GrammarError::UnknownCommand(other.to_string())),
+        };
+        if let Some(extra) = words.next_token()? {
+            return Err(GrammarError::Unexpected {
+                extra: extra.to_string(),
+                after: verb,
+            });
+        }
+        Ok(command)
+    }
+}

@@ -1,0 +1,414 @@
+//! The controller's engine: one cluster, one dashboard view model, and the
+//! capabilities commands are made of (process operations, fault requests,
+//! writes, waits). [`super::command::Command::start`] composes them; the
+//! driver loop feeds it commands from keys, stdin lines or demo steps.
+//!
+//! The engine records every effect on the timeline itself; a command's
+//! failure is returned to the front end that asked, which reports it in its
+//! own way (status line, `error:` line, a failed demo expectation).
+
+mod polling;
+mod status;
+mod write_view;
+pub mod writes;
+
+use super::check;
+use super::clock::now_label;
+use super::cluster::{Cluster, ClusterNotice, LogSource};
+use super::command::Write;
+use super::condition::Expectation;
+use super::log_tail;
+use super::outcome::{CommandError, Outcome};
+use super::poll::Polled;
+use crate::http_client::{self, join, ClientError};
+use replog_node::api::{
+    FaultPatch, Faults, WriteBody, WriteReply, FAULTS_PATH, MESSAGES_PATH, REQUEST_ID_HEADER,
+};
+use replog_node::auth;
+use replog_tui::model::{DashboardState, EventKind, EventLine, NodeView, ProcState, Role};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use writes::{WriteBook, WriteRecord};
+
+pub use polling::Directory;
+
+const LOG_TAIL_LINES: usize = 60;
+/// A fault request to a paused node must not hang a script.
+const FAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a started command resolves to once its effect is there.
+pub type Execution = Pin<Box<dyn Future<Output = Result<Outcome, CommandError>> + Send>>;
+
+/// What the engine's own background work reports back.
+pub enum AppEvent {
+    Polled {
+        idx: usize,
+        polled: Polled,
+    },
+    WriteFinished {
+        id: u64,
+        result: Result<WriteReply, ClientError>,
+    },
+    FaultsApplied {
+        what: String,
+    },
+}
+
+/// Process operations, as the cluster backends offer them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessOp {
+    Pause,
+    Resume,
+    Kill,
+    Restart,
+    Partition(bool),
+}
+
+/// Receives every timeline event as it happens (headless printing).
+pub type EventSink = Box<dyn FnMut(&EventLine) + Send>;
+
+pub struct Engine {
+    pub state: DashboardState,
+    cluster: Box<dyn Cluster>,
+    tx: mpsc::UnboundedSender<AppEvent>,
+    rx: mpsc::UnboundedReceiver<AppEvent>,
+    polling: Vec<bool>,
+    next_write: u64,
+    /// Unique to this controller run: request ids are `<run>-<write id>`.
+    run_tag: String,
+    book: watch::Sender<WriteBook>,
+    dir: watch::Sender<Directory>,
+    sink: Option<EventSink>,
+    /// For writes and fault requests.
+    http: reqwest::Client,
+}
+
+impl Engine {
+    pub fn new(cluster: Box<dyn Cluster>, title: &str, color: bool) -> Result<Self, ClientError> {
+        let http = http_client::client().map_err(ClientError::Setup)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut state = DashboardState {
+            title: title.to_string(),
+            color,
+            run_dir: cluster.run_dir(),
+            last_w: 1,
+            ..Default::default()
+        };
+        state.nodes = cluster
+            .nodes()
+            .into_iter()
+            .map(|n| NodeView {
+                id: n.id,
+                role: n.role,
+                url: n.url,
+                process: n.process,
+                ..Default::default()
+            })
+            .collect();
+        let count = state.nodes.len();
+        let run_tag = format!(
+            "{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0)
+        );
+        let mut engine = Engine {
+            dir: watch::Sender::new(Directory::of(&state.nodes)),
+            state,
+            cluster,
+            tx,
+            rx,
+            polling: vec![false; count],
+            next_write: 1,
+            run_tag,
+            book: watch::Sender::new(WriteBook::default()),
+            sink: None,
+            http,
+        };
+        let ids: Vec<String> = engine
+            .state
+            .nodes
+            .iter()
+            .map(|n| format!("{} {}", n.id, n.url))
+            .collect();
+        engine.event(EventKind::Process, format!("started {}", ids.join(", ")));
+        Ok(engine)
+    }
+
+    pub fn set_sink(&mut self, sink: EventSink) {
+        self.sink = Some(sink);
+    }
+
+    pub fn event(&mut self, kind: EventKind, text: String) {
+        let line = EventLine {
+            at: now_label(),
+            kind,
+            text,
+        };
+        if let Some(sink) = self.sink.as_mut() {
+            sink(&line);
+        }
+        self.state.push_event(line.at, line.kind, line.text);
+    }
+
+    pub fn status(&mut self, text: String) {
+        self.state.status_message = Some(text);
+    }
+
+    /// A command failed: on the timeline and the status line.
+    pub fn report_failure(&mut self, error: &CommandError) {
+        self.event(EventKind::Error, error.to_string());
+        self.status(format!("error: {error}"));
+    }
+
+    pub fn node_ids(&self) -> Vec<String> {
+        self.state.nodes.iter().map(|n| n.id.clone()).collect()
+    }
+
+    fn unknown(&self, id: &str) -> CommandError {
+        CommandError::UnknownNode {
+            id: id.to_string(),
+            known: self.node_ids().join(", "),
+        }
+    }
+
+    pub fn node_url(&self, id: &str) -> Result<String, CommandError> {
+        self.state
+            .nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.url.clone())
+            .ok_or_else(|| self.unknown(id))
+    }
+
+    pub fn primary_url(&self) -> Option<String> {
+        self.state
+            .nodes
+            .iter()
+            .find(|n| n.role == Role::Primary)
+            .map(|n| n.url.clone())
+    }
+
+    pub async fn next_event(&mut self) -> Option<AppEvent> {
+        self.rx.recv().await
+    }
+
+    /// Handles the events already queued, so what a finished command
+    /// reported is on the timeline before the next command starts.
+    pub fn drain_events(&mut self) {
+        while let Ok(event) = self.rx.try_recv() {
+            self.handle(event);
+        }
+    }
+
+    /// A process operation on a node, through the cluster backend.
+    pub async fn process(&mut self, id: &str, op: ProcessOp) -> Result<String, CommandError> {
+        if !self.state.nodes.iter().any(|n| n.id == id) {
+            return Err(self.unknown(id));
+        }
+        let cluster = self.cluster.as_mut();
+        let (result, what) = match op {
+            ProcessOp::Pause => (cluster.pause(id), "paused"),
+            ProcessOp::Resume => (cluster.resume(id), "resumed"),
+            ProcessOp::Kill => (cluster.kill(id), "killed"),
+            ProcessOp::Restart => (cluster.restart(id), "restarting"),
+            ProcessOp::Partition(true) => (cluster.partition(id, true), "cut off the network"),
+            ProcessOp::Partition(false) => (cluster.partition(id, false), "reconnected"),
+        };
+        result.map_err(CommandError::Cluster)?;
+        self.sync_nodes();
+        let what = format!("{id} {what}");
+        self.event(EventKind::Process, what.clone());
+        self.status(what.clone());
+        Ok(what)
+    }
+
+    /// A fault request to `node`: POST merges `patch`, DELETE (None) clears,
+    /// with the cluster token (`/faults` requires it when there is one).
+    pub fn faults(&mut self, node: &str, patch: Option<FaultPatch>, what: String) -> Execution {
+        let url = match self.node_url(node) {
+            Ok(url) => join(&url, FAULTS_PATH),
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let mut request = match patch {
+            Some(body) => self.http.post(url).json(&body),
+            None => self.http.delete(url),
+        }
+        .timeout(FAULT_TIMEOUT);
+        if let Some(token) = self.cluster.cluster_token() {
+            match auth::authorization(token) {
+                Ok(value) => request = request.header(reqwest::header::AUTHORIZATION, value),
+                Err(e) => return Box::pin(std::future::ready(Err(CommandError::Cluster(e)))),
+            }
+        }
+        let tx = self.tx.clone();
+        // Spawned, so the fault lands even if nobody awaits the execution.
+        let task = tokio::spawn(async move {
+            let result: Result<Faults, ClientError> = http_client::send(request).await;
+            if result.is_ok() {
+                let _ = tx.send(AppEvent::FaultsApplied { what: what.clone() });
+            }
+            result
+                .map(|_| Outcome::Done(what.clone()))
+                .map_err(|source| CommandError::Request { what, source })
+        });
+        Box::pin(async move {
+            task.await.unwrap_or_else(|e| {
+                Err(CommandError::Cluster(format!(
+                    "the fault request was lost: {e}"
+                )))
+            })
+        })
+    }
+
+    /// Sends a client write; the execution waits as `send.awaited` says
+    /// (the caller resolves `None` to its default first).
+    pub fn send(&mut self, send: Write) -> Execution {
+        let id = self.next_write;
+        self.next_write += 1;
+        let text = send.text.clone();
+        let w = send.w;
+        self.state.last_w = w;
+        self.state.writes.push(replog_tui::model::WriteView {
+            id,
+            text: text.clone(),
+            w,
+            acks: 0,
+            elapsed_ms: 0,
+            status: replog_tui::model::WriteStatus::Pending,
+        });
+        let request_id = format!("{}-{id}", self.run_tag);
+        self.book.send_modify(|book| {
+            book.insert(
+                send.label(),
+                WriteRecord {
+                    id,
+                    text: text.clone(),
+                    w,
+                    request_id: request_id.clone(),
+                    sent: Instant::now(),
+                    done: None,
+                },
+            )
+        });
+        self.event(EventKind::Send, format!("#{id} {text:?} w={w}"));
+        self.status(format!("sent {text:?} at w={w}"));
+        let tx = self.tx.clone();
+        match self.primary_url() {
+            None => {
+                let _ = tx.send(AppEvent::WriteFinished {
+                    id,
+                    result: Err(ClientError::NoNode("the cluster has no primary".into())),
+                });
+            }
+            Some(primary) => {
+                let client = self.http.clone();
+                tokio::spawn(async move {
+                    // No timeout: a write blocks until its w is met, by design.
+                    let request = client
+                        .post(join(&primary, MESSAGES_PATH))
+                        .header(REQUEST_ID_HEADER, request_id)
+                        .json(&WriteBody {
+                            message: text,
+                            w: Some(w),
+                            timeout_ms: None,
+                        });
+                    let result = http_client::send(request).await;
+                    let _ = tx.send(AppEvent::WriteFinished { id, result });
+                });
+            }
+        }
+        let within = send.within.unwrap_or(check::DEFAULT_WITHIN);
+        let book = self.book.subscribe();
+        if send.awaited.unwrap_or(true) {
+            Box::pin(check::reply(book, id, within))
+        } else {
+            Box::pin(check::accepted(book, self.dir.subscribe(), id, within))
+        }
+    }
+
+    /// Waits until the expectation holds (or gives up when it cannot).
+    pub fn wait(&mut self, expectation: Expectation) -> Execution {
+        Box::pin(check::wait(
+            expectation,
+            self.dir.subscribe(),
+            self.book.subscribe(),
+        ))
+    }
+
+    pub fn handle(&mut self, event: AppEvent) {
+        match event {
+            AppEvent::Polled { idx, polled } => self.apply_poll(idx, polled),
+            AppEvent::WriteFinished { id, result } => self.finish_write(id, result),
+            AppEvent::FaultsApplied { what } => {
+                self.event(EventKind::Fault, what.clone());
+                self.status(what);
+            }
+        }
+    }
+
+    fn sync_nodes(&mut self) {
+        for info in self.cluster.nodes() {
+            if let Some(node) = self.state.nodes.iter_mut().find(|n| n.id == info.id) {
+                node.process = info.process;
+                node.url = info.url;
+            }
+        }
+        let directory = Directory::of(&self.state.nodes);
+        self.dir.send_if_modified(|d| {
+            let changed = *d != directory;
+            *d = directory;
+            changed
+        });
+    }
+
+    /// Periodic work: cluster notices, polls, elapsed times, log tail.
+    pub fn tick(&mut self) {
+        for notice in self.cluster.poll() {
+            match notice {
+                ClusterNotice::Ready { id, url } => {
+                    self.event(EventKind::Process, format!("{id} is up at {url}"))
+                }
+                ClusterNotice::Failed { id, why } => {
+                    self.event(EventKind::Error, format!("{id}: {why}"))
+                }
+            }
+        }
+        self.sync_nodes();
+        self.start_polls();
+        self.refresh_log_tail();
+    }
+
+    fn refresh_log_tail(&mut self) {
+        let Some(selected) = self.state.selected_node().map(|n| n.id.clone()) else {
+            return;
+        };
+        let source = self
+            .cluster
+            .nodes()
+            .into_iter()
+            .find(|n| n.id == selected)
+            .map(|n| n.log);
+        self.state.log_tail = match source {
+            Some(LogSource::LogDir { dir, id }) => log_tail::tail_node(&dir, &id, LOG_TAIL_LINES),
+            Some(LogSource::DockerContainer(name)) => {
+                super::docker::log_tail(&name, LOG_TAIL_LINES)
+            }
+            None => Vec::new(),
+        };
+    }
+
+    pub fn shutdown(&mut self) {
+        self.cluster.shutdown();
+        self.sync_nodes();
+    }
+
+    /// Whether a node is gone (killed or exited): nothing to poll.
+    fn gone(process: ProcState) -> bool {
+        matches!(process, ProcState::Killed | ProcState::Exited(_))
+    }
+}

@@ -1,0 +1,132 @@
+//! Reading the nodes into the view model: one poll in flight per node, and
+//! the answers applied as they arrive (timeline diffs included). Also the
+//! directory of node addresses that waiting commands read.
+
+use super::{AppEvent, Engine};
+use crate::controller::poll::{self, Polled};
+use crate::controller::timeline;
+use replog_node::api::NodeHealth;
+use replog_tui::model::{EventKind, NodeView, ProcState, Role};
+
+/// Where each node is now: waiting commands look addresses up here on every
+/// read, since a restarted container comes back on a new port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directory {
+    pub nodes: Vec<(String, Role, String)>,
+}
+
+impl Directory {
+    pub fn of(nodes: &[NodeView]) -> Self {
+        Directory {
+            nodes: nodes
+                .iter()
+                .map(|n| (n.id.clone(), n.role, n.url.clone()))
+                .collect(),
+        }
+    }
+
+    pub fn url(&self, id: &str) -> Option<&str> {
+        self.nodes
+            .iter()
+            .find(|(n, ..)| n == id)
+            .map(|(.., url)| url.as_str())
+    }
+
+    pub fn primary(&self) -> Option<&str> {
+        self.nodes
+            .iter()
+            .find(|(_, role, _)| *role == Role::Primary)
+            .map(|(.., url)| url.as_str())
+    }
+}
+
+impl Engine {
+    /// Starts a poll of every live node that has none in flight.
+    pub(super) fn start_polls(&mut self) {
+        for idx in 0..self.state.nodes.len() {
+            if self.polling.get(idx).copied().unwrap_or(true) {
+                continue;
+            }
+            let node = &mut self.state.nodes[idx];
+            if Engine::gone(node.process) {
+                node.reachable = false;
+                if node.role == Role::Primary {
+                    self.state.primary = None;
+                }
+                continue;
+            }
+            self.polling[idx] = true;
+            let url = node.url.clone();
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let polled = poll::poll_node(url).await;
+                let _ = tx.send(AppEvent::Polled { idx, polled });
+            });
+        }
+        self.update_elapsed();
+    }
+
+    /// Polls every live node now and applies the answers: fresh state for
+    /// a status line.
+    pub async fn refresh(&mut self) {
+        self.tick();
+        let targets: Vec<(usize, String)> = self
+            .state
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !Engine::gone(n.process))
+            .map(|(i, n)| (i, n.url.clone()))
+            .collect();
+        let polls = targets
+            .into_iter()
+            .map(|(idx, url)| async move { (idx, poll::poll_node(url).await) });
+        for (idx, polled) in futures::future::join_all(polls).await {
+            self.apply_poll(idx, polled);
+        }
+    }
+
+    pub(super) fn apply_poll(&mut self, idx: usize, polled: Polled) {
+        if let Some(p) = self.polling.get_mut(idx) {
+            *p = false;
+        }
+        let Some(node) = self.state.nodes.get_mut(idx) else {
+            return;
+        };
+        let was_reachable = node.reachable;
+        node.reachable = polled.health.is_some();
+        let id = node.id.clone();
+        let role = node.role;
+        if let Some(messages) = polled.messages {
+            node.messages = messages;
+        }
+        if let Some(h) = &polled.health {
+            node.faults = h.faults().clone();
+            node.held = h
+                .secondary()
+                .map(|s| poll::entries(&s.held))
+                .unwrap_or_default();
+        }
+        let reachable = node.reachable;
+        let running = node.process == ProcState::Running;
+        if was_reachable && !reachable && running {
+            self.event(
+                EventKind::Info,
+                format!("{id} stopped answering the dashboard"),
+            );
+        }
+        if role == Role::Primary {
+            match polled.health.as_ref().and_then(NodeHealth::primary) {
+                Some(h) => {
+                    let view = poll::primary_view(h);
+                    for (kind, text) in timeline::diff(self.state.primary.as_ref(), &view) {
+                        self.event(kind, text);
+                    }
+                    self.state.primary = Some(view);
+                    self.update_pending_acks(&h.waiting_writes);
+                }
+                None => self.state.primary = None,
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! One plain-text line summing up the cluster (`status`, and the last line
+//! of a headless run).
+
+use super::Engine;
+use replog_tui::model::ProcState;
+
+/// A process state as one word.
+pub fn process_word(process: &ProcState) -> String {
+    match process {
+        ProcState::Starting => "starting".into(),
+        ProcState::Running => "running".into(),
+        ProcState::Paused => "paused".into(),
+        ProcState::Killed => "killed".into(),
+        ProcState::Exited(Some(code)) => format!("exited({code})"),
+        ProcState::Exited(None) => "exited(signal)".into(),
+        ProcState::Partitioned => "partitioned".into(),
+    }
+}
+
+impl Engine {
+    pub fn status_line(&self) -> String {
+        let mut parts = Vec::new();
+        for node in &self.state.nodes {
+            let health = self
+                .state
+                .health_of(&node.id)
+                .map(|h| format!(" {} acked {}", h.state, h.acked_seq))
+                .unwrap_or_default();
+            parts.push(format!(
+                "{} {}{health} shows {}",
+                node.id,
+                process_word(&node.process),
+                node.messages.len()
+            ));
+        }
+        let quorum = match &self.state.primary {
+            Some(p) => format!(
+                "quorum {}/{} need {}{}",
+                p.quorum_healthy,
+                p.quorum_total,
+                p.quorum_required,
+                if p.read_only { " READ-ONLY" } else { "" }
+            ),
+            None => "primary unreachable".into(),
+        };
+        format!(
+            "status: {} | {quorum} | writes pending {}",
+            parts.join(" | "),
+            self.pending_writes()
+        )
+    }
+}

@@ -1,0 +1,109 @@
+//! The dashboard's list of writes: pending ones with their acks so far (the
+//! primary's waiting list, matched by the request id it echoes), then the
+//! last few finished.
+
+use super::Engine;
+use crate::http_client::ClientError;
+use replog_node::api::{WaitingWriteReport, WriteReply};
+use replog_tui::model::{EventKind, WriteStatus};
+
+/// Finished writes kept on screen next to the pending ones.
+const FINISHED_WRITES_KEPT: usize = 6;
+
+impl Engine {
+    pub(super) fn finish_write(&mut self, id: u64, result: Result<WriteReply, ClientError>) {
+        let status = match &result {
+            Ok(reply) => WriteStatus::Done {
+                seq: reply.seq,
+                acks: reply.acks,
+            },
+            Err(e) => WriteStatus::Failed {
+                status: e.status(),
+                error: e.message(),
+            },
+        };
+        let mut took = None;
+        self.book.send_modify(|book| took = book.finish(id, result));
+        let elapsed = took.map(|t| t.as_millis() as u64).unwrap_or(0);
+        let mut line = None;
+        if let Some(w) = self.state.writes.iter_mut().find(|w| w.id == id) {
+            w.elapsed_ms = elapsed;
+            if let WriteStatus::Done { acks, .. } = status {
+                w.acks = acks;
+            }
+            w.status = status.clone();
+            line = match &status {
+                WriteStatus::Done { seq, acks } => Some((
+                    EventKind::Ack,
+                    format!(
+                        "#{id} {:?} w={} ok: seq {seq}, {acks} acks, {elapsed} ms",
+                        w.text, w.w
+                    ),
+                )),
+                WriteStatus::Failed { status, error } => Some((
+                    EventKind::Error,
+                    format!(
+                        "#{id} {:?} w={} failed{}: {error}",
+                        w.text,
+                        w.w,
+                        status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
+                    ),
+                )),
+                WriteStatus::Pending => None,
+            };
+        }
+        if let Some((kind, text)) = line {
+            self.status(text.clone());
+            self.event(kind, text);
+        }
+        self.trim_writes();
+    }
+
+    fn trim_writes(&mut self) {
+        let finished: Vec<u64> = self
+            .state
+            .writes
+            .iter()
+            .filter(|w| w.status != WriteStatus::Pending)
+            .map(|w| w.id)
+            .collect();
+        if finished.len() > FINISHED_WRITES_KEPT {
+            let drop = &finished[..finished.len() - FINISHED_WRITES_KEPT];
+            self.state.writes.retain(|w| !drop.contains(&w.id));
+        }
+    }
+
+    pub fn pending_writes(&self) -> usize {
+        self.book.borrow().pending()
+    }
+
+    /// Acks so far of our pending writes, from the primary's waiting list.
+    pub(super) fn update_pending_acks(&mut self, waiting: &[WaitingWriteReport]) {
+        let book = self.book.borrow();
+        for view in self
+            .state
+            .writes
+            .iter_mut()
+            .filter(|w| w.status == WriteStatus::Pending)
+        {
+            let entry = book
+                .get(view.id)
+                .and_then(|record| super::writes::waiting_entry(record, waiting));
+            if let Some(entry) = entry {
+                view.acks = entry.acks;
+            }
+        }
+    }
+
+    /// Elapsed times of pending writes, for the panel's counters.
+    pub(super) fn update_elapsed(&mut self) {
+        let book = self.book.borrow();
+        for view in &mut self.state.writes {
+            if view.status == WriteStatus::Pending {
+                if let Some(record) = book.get(view.id) {
+                    view.elapsed_ms = record.sent.elapsed().as_millis() as u64;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The writes sent from this controller: each has an id of ours, a label
+//! scripts refer to it by, and, once answered, its reply. Shared through a
+//! watch channel so that a waiting command sees a reply the moment the
+//! engine records it.
+
+use crate::http_client::ClientError;
+use replog_node::api::{WaitingWriteReport, WriteReply};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct WriteRecord {
+    pub id: u64,
+    pub text: String,
+    pub w: u64,
+    /// The request id the primary echoes in its list of waiting writes.
+    pub request_id: String,
+    pub sent: Instant,
+    /// How long it took and what came back, once the reply is in.
+    pub done: Option<(Duration, Result<WriteReply, ClientError>)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WriteBook {
+    records: BTreeMap<u64, WriteRecord>,
+    /// Label → the newest write sent under it.
+    labels: HashMap<String, u64>,
+}
+
+impl WriteBook {
+    pub fn insert(&mut self, label: &str, record: WriteRecord) {
+        self.labels.insert(label.to_string(), record.id);
+        self.records.insert(record.id, record);
+    }
+
+    pub fn finish(&mut self, id: u64, result: Result<WriteReply, ClientError>) -> Option<Duration> {
+        let record = self.records.get_mut(&id)?;
+        let took = record.sent.elapsed();
+        record.done = Some((took, result));
+        Some(took)
+    }
+
+    pub fn get(&self, id: u64) -> Option<&WriteRecord> {
+        self.records.get(&id)
+    }
+
+    pub fn by_label(&self, label: &str) -> Option<&WriteRecord> {
+        self.records.get(self.labels.get(label)?)
+    }
+
+    pub fn pending(&self) -> usize {
+        self.records.values().filter(|r| r.done.is_none()).count()
+    }
+}
+
+/// Whether the primary lists this write among those waiting for acks.
+pub fn is_waiting(record: &WriteRecord, waiting: &[WaitingWriteReport]) -> bool {
+    waiting_entry(record, waiting).is_some()
+}
+
+/// The primary's entry for this write, found by the request id it echoes.
+pub fn waiting_entry<'a>(
+    record: &WriteRecord,
+    waiting: &'a [WaitingWriteReport],
+) -> Option<&'a WaitingWriteReport> {
+    waiting
+        .iter()
+        .find(|w| w.request_id.as_deref() == Some(record.request_id.as_str()))
+}

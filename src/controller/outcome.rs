@@ -1,0 +1,74 @@
+//! What a command came to: a typed outcome, or a typed error whose text is
+//! a sentence for the user.
+
+use crate::http_client::ClientError;
+use replog_node::api::WriteReply;
+use std::time::Duration;
+use thiserror::Error;
+
+/// The guided demo's own commands (its keys: space, ←, `a`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoKey {
+    Next,
+    Prev,
+    Autoplay,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// A process or fault command took effect; the sentence says which.
+    Done(String),
+    /// An awaited write got its reply (a refusal such as 503 included: the
+    /// command did its part, the cluster answered).
+    Replied {
+        text: String,
+        w: u64,
+        took: Duration,
+        reply: Result<WriteReply, ClientError>,
+    },
+    /// A write left in flight was taken in by the primary.
+    Accepted,
+    /// A condition held; `seen` says how (e.g. "after 120 ms").
+    Held {
+        seen: String,
+        took: Duration,
+    },
+    Slept,
+    /// The status line, read fresh.
+    Status(String),
+    Help,
+    Quit,
+    Demo(DemoKey),
+}
+
+#[derive(Debug, Clone, Error)]
+pub enum CommandError {
+    #[error("no node named \"{id}\" (nodes: {known})")]
+    UnknownNode { id: String, known: String },
+    #[error("{0}")]
+    Cluster(String),
+    #[error("{what}: failed: {source}")]
+    Request {
+        what: String,
+        #[source]
+        source: ClientError,
+    },
+    #[error("{text:?} w={w} got no reply within {}", super::condition::seconds(*within))]
+    NoReply {
+        text: String,
+        w: u64,
+        within: Duration,
+    },
+    #[error("{text:?} w={w}: the primary did not take it in within {}", super::condition::seconds(*within))]
+    NotAccepted {
+        text: String,
+        w: u64,
+        within: Duration,
+    },
+    /// A condition did not hold in time (or can no longer hold); `seen`
+    /// is what was there instead.
+    #[error("{seen}")]
+    NotMet { seen: String },
+    #[error("this key works in the guided demo only")]
+    NoDemo,
+}
