@@ -1,27 +1,16 @@
 //! Node child processes: spawned from this same binary, logging to files,
-//! registered so that every exit path of replog (quit, signal, panic, even
-//! SIGKILL through PR_SET_PDEATHSIG) takes them down too.
+//! registered for teardown so that every exit path of replog (quit, signal,
+//! panic, even SIGKILL through PR_SET_PDEATHSIG) takes them down too.
 
+use super::teardown;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use tokio::sync::oneshot;
 
-/// PIDs of live children, for the panic hook (which cannot reach the cluster).
-static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-
-fn live() -> std::sync::MutexGuard<'static, Vec<u32>> {
-    LIVE.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// SIGKILLs every registered child; safe to call from a panic hook.
-pub fn kill_all_registered() {
-    let pids: Vec<u32> = std::mem::take(&mut *live());
-    for pid in pids {
-        signal(pid, libc::SIGCONT);
-        signal(pid, libc::SIGKILL);
-    }
+/// The child's name in the teardown registry.
+fn registered(pid: u32) -> String {
+    format!("pid {pid}")
 }
 
 pub fn signal(pid: u32, sig: i32) {
@@ -73,7 +62,12 @@ pub fn spawn(args: &[String], env: &[(&str, &str)], stderr_file: &Path) -> Resul
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start a node: {e}"))?;
-    live().push(child.id());
+    let pid = child.id();
+    teardown::register(registered(pid), move || {
+        // A paused child must wake to die.
+        signal(pid, libc::SIGCONT);
+        signal(pid, libc::SIGKILL);
+    });
     let stdout = child.stdout.take();
     let (tx, ready) = oneshot::channel();
     std::thread::spawn(move || {
@@ -108,12 +102,12 @@ pub fn kill(child: &mut Child) {
     signal(pid, libc::SIGCONT);
     let _ = child.kill();
     let _ = child.wait();
-    live().retain(|p| *p != pid);
+    teardown::unregister(&registered(pid));
 }
 
 /// Forgets a child that exited by itself.
 pub fn forget(pid: u32) {
-    live().retain(|p| *p != pid);
+    teardown::unregister(&registered(pid));
 }
 
 /// The last non-empty line of a child's stderr file: why it failed to start.

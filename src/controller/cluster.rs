@@ -1,8 +1,14 @@
 //! What the controller can do to a cluster, whatever runs it (local child
-//! processes, or Docker containers).
+//! processes, or Docker containers). The engine knows only this trait: a
+//! backend owns its processes, its logs and its teardown, and says what it
+//! can do in [`Capabilities`].
 
+use super::process::{Process, ProcessOp};
+use futures::future::BoxFuture;
+use replog_node::api::Role;
 use replog_node::auth::ClusterToken;
-use replog_tui::model::{ProcState, Role};
+use std::time::Duration;
+use thiserror::Error;
 
 /// One node as the controller knows it.
 #[derive(Clone, Debug)]
@@ -11,20 +17,17 @@ pub struct NodeInfo {
     pub role: Role,
     /// Where the controller reaches it.
     pub url: String,
-    pub process: ProcState,
-    /// Its log files (local) or a command that shows them (Docker).
-    pub log: LogSource,
+    pub process: Process,
 }
 
-#[derive(Clone, Debug)]
-pub enum LogSource {
-    /// A local node run with `--log-dir dir`: the newest `dir/<id>.log.*`,
-    /// plus `dir/<id>.stderr` (what came before or outside logging).
-    LogDir {
-        dir: std::path::PathBuf,
-        id: String,
-    },
-    DockerContainer(String),
+/// What a backend can do beyond the common operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Can a node be cut off the network (a real partition)?
+    pub can_partition: bool,
+    /// How often a log tail is worth reading again (a file read is cheap,
+    /// `docker logs` starts a process).
+    pub log_refresh: Duration,
 }
 
 /// A change the cluster noticed by itself (a node came up or died).
@@ -34,22 +37,56 @@ pub enum ClusterNotice {
     Failed { id: String, why: String },
 }
 
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum ClusterError {
+    #[error("no node named \"{id}\" (nodes: {known})")]
+    UnknownNode { id: String, known: String },
+    /// The process rule refused the command in the node's present state.
+    #[error("cannot {op} {id}: {why}")]
+    NotNow {
+        id: String,
+        op: &'static str,
+        why: String,
+    },
+    #[error(
+        "cannot cut {id} off the network: partitions need real networks; run `replog up --docker`"
+    )]
+    CannotPartition { id: String },
+    /// The backend failed to act (a signal, the Docker CLI, a spawn).
+    #[error("{0}")]
+    Backend(String),
+    #[error("the cluster is already shut down")]
+    ShutDown,
+}
+
 pub trait Cluster: Send {
     fn nodes(&self) -> Vec<NodeInfo>;
-    fn pause(&mut self, id: &str) -> Result<(), String>;
-    fn resume(&mut self, id: &str) -> Result<(), String>;
-    fn kill(&mut self, id: &str) -> Result<(), String>;
-    /// Starts the node again (its address is kept); readiness arrives as a
-    /// [`ClusterNotice`].
-    fn restart(&mut self, id: &str) -> Result<(), String>;
-    /// Cuts the node off the network (`on`) or heals it.
-    fn partition(&mut self, id: &str, on: bool) -> Result<(), String>;
+    fn capabilities(&self) -> Capabilities;
+    /// A process command, checked by the one rule in [`super::process`].
+    /// Readiness after a restart arrives later as a [`ClusterNotice`].
+    fn apply<'a>(
+        &'a mut self,
+        id: &'a str,
+        op: ProcessOp,
+    ) -> BoxFuture<'a, Result<(), ClusterError>>;
     /// Notices since the last call: readiness, unexpected exits.
     fn poll(&mut self) -> Vec<ClusterNotice>;
+    /// The last `lines` lines of a node's log; the future owns what it needs,
+    /// so the engine can await it without holding the cluster.
+    fn log_tail(&self, id: &str, lines: usize) -> BoxFuture<'static, Vec<String>>;
     /// Stops every node; idempotent.
-    fn shutdown(&mut self);
+    fn shutdown(&mut self) -> BoxFuture<'_, ()>;
     /// Where logs and state of this run live, for the user.
     fn run_dir(&self) -> String;
     /// The token its nodes require on `/faults` and node-to-node routes.
     fn cluster_token(&self) -> Option<&ClusterToken>;
+}
+
+/// The error for a node id no backend node has.
+pub fn unknown(id: &str, nodes: &[NodeInfo]) -> ClusterError {
+    let known: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+    ClusterError::UnknownNode {
+        id: id.to_string(),
+        known: known.join(", "),
+    }
 }

@@ -5,9 +5,10 @@
 //! dashboard's key table, nothing else.
 
 use super::condition::{in_range, millis, number, option, seconds, Expectation};
-use super::engine::{Engine, Execution, ProcessOp};
+use super::engine::{Engine, Execution};
 use super::grammar_error::GrammarError;
 use super::outcome::{DemoKey, Outcome};
+use super::process::ProcessOp;
 use super::words::{quote, Words};
 use replog_node::api::{FailAt, FaultPatch};
 use std::fmt;

@@ -132,7 +132,7 @@ fn dashboard() -> DashboardState {
             })
             .collect(),
         selected: 1,
-        docker: true,
+        can_partition: true,
         ..DashboardState::default()
     }
 }

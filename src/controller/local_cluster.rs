@@ -1,9 +1,13 @@
 //! A cluster of child processes of this same binary on loopback ports.
 
 use super::child::{self, Spawned};
-use super::cluster::{Cluster, ClusterNotice, LogSource, NodeInfo};
+use super::cluster::{self, Capabilities, Cluster, ClusterError, ClusterNotice, NodeInfo};
+use super::log_tail;
+use super::process::{Phase, Process, ProcessOp};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use replog_node::api::Role;
 use replog_node::auth::{ClusterToken, TOKEN_ENV};
-use replog_tui::model::{ProcState, Role};
 use std::path::PathBuf;
 use std::process::Child;
 use std::time::Duration;
@@ -30,7 +34,7 @@ struct Managed {
     stderr: PathBuf,
     child: Option<Child>,
     ready: Option<oneshot::Receiver<Result<String, String>>>,
-    process: ProcState,
+    process: Process,
 }
 
 pub struct LocalCluster {
@@ -105,7 +109,7 @@ impl LocalCluster {
         let Spawned { child, ready } = child::spawn(&args, &env, &node.stderr)?;
         node.child = Some(child);
         node.ready = Some(ready);
-        node.process = ProcState::Starting;
+        node.process = Process::default();
         Ok(())
     }
 
@@ -132,11 +136,56 @@ impl LocalCluster {
         }
     }
 
-    fn find(&mut self, id: &str) -> Result<&mut Managed, String> {
+    fn find(&self, id: &str) -> Result<usize, ClusterError> {
         self.nodes
-            .iter_mut()
-            .find(|n| n.id == id)
-            .ok_or_else(|| format!("no node named {id:?}"))
+            .iter()
+            .position(|n| n.id == id)
+            .ok_or_else(|| cluster::unknown(id, &self.nodes()))
+    }
+
+    /// Does what the rule agreed to; `next` is the state it leads to.
+    fn act(&mut self, idx: usize, op: ProcessOp, next: Process) -> Result<(), ClusterError> {
+        let node = &mut self.nodes[idx];
+        let pid = node.child.as_ref().map(Child::id);
+        match (op, pid) {
+            (ProcessOp::Pause, Some(pid)) => child::signal(pid, libc::SIGSTOP),
+            (ProcessOp::Resume, Some(pid)) => child::signal(pid, libc::SIGCONT),
+            (ProcessOp::Kill, _) => {
+                if let Some(mut c) = node.child.take() {
+                    child::kill(&mut c);
+                }
+                node.ready = None;
+            }
+            (ProcessOp::Restart, _) => {
+                if let Some(mut c) = node.child.take() {
+                    child::kill(&mut c);
+                }
+                self.launch(idx).map_err(ClusterError::Backend)?;
+            }
+            (ProcessOp::Partition(_), _) => {
+                return Err(ClusterError::CannotPartition {
+                    id: node.id.clone(),
+                })
+            }
+            (ProcessOp::Pause | ProcessOp::Resume, None) => {
+                return Err(ClusterError::NotNow {
+                    id: node.id.clone(),
+                    op: op.verb(),
+                    why: "it has no process".into(),
+                })
+            }
+        }
+        self.nodes[idx].process = next;
+        Ok(())
+    }
+
+    fn stop_all(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut c) = node.child.take() {
+                child::kill(&mut c);
+            }
+            node.process.phase = Phase::Killed;
+        }
     }
 }
 
@@ -150,7 +199,7 @@ impl Managed {
             stderr: super::log_tail::stderr_file(&options.run_dir, id),
             child: None,
             ready: None,
-            process: ProcState::Starting,
+            process: Process::default(),
         }
     }
 
@@ -159,14 +208,7 @@ impl Managed {
             self.port = port;
         }
         self.url = url;
-        self.process = ProcState::Running;
-    }
-
-    fn running_pid(&self, what: &str) -> Result<u32, String> {
-        match (&self.child, &self.process) {
-            (Some(c), ProcState::Running | ProcState::Paused | ProcState::Starting) => Ok(c.id()),
-            _ => Err(format!("cannot {what} {}: it is not running", self.id)),
-        }
+        self.process.phase = Phase::Running;
     }
 }
 
@@ -179,55 +221,34 @@ impl Cluster for LocalCluster {
                 role: n.role,
                 url: n.url.clone(),
                 process: n.process,
-                log: LogSource::LogDir {
-                    dir: self.options.run_dir.clone(),
-                    id: n.id.clone(),
-                },
             })
             .collect()
     }
 
-    fn pause(&mut self, id: &str) -> Result<(), String> {
-        let node = self.find(id)?;
-        let pid = node.running_pid("pause")?;
-        child::signal(pid, libc::SIGSTOP);
-        node.process = ProcState::Paused;
-        Ok(())
-    }
-
-    fn resume(&mut self, id: &str) -> Result<(), String> {
-        let node = self.find(id)?;
-        let pid = node.running_pid("resume")?;
-        child::signal(pid, libc::SIGCONT);
-        node.process = ProcState::Running;
-        Ok(())
-    }
-
-    fn kill(&mut self, id: &str) -> Result<(), String> {
-        let node = self.find(id)?;
-        node.running_pid("kill")?;
-        if let Some(mut c) = node.child.take() {
-            child::kill(&mut c);
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            can_partition: false,
+            log_refresh: Duration::from_millis(200),
         }
-        node.ready = None;
-        node.process = ProcState::Killed;
-        Ok(())
     }
 
-    fn restart(&mut self, id: &str) -> Result<(), String> {
-        let idx = self
-            .nodes
-            .iter()
-            .position(|n| n.id == id)
-            .ok_or_else(|| format!("no node named {id:?}"))?;
-        if let Some(mut c) = self.nodes[idx].child.take() {
-            child::kill(&mut c);
-        }
-        self.launch(idx)
+    fn apply<'a>(
+        &'a mut self,
+        id: &'a str,
+        op: ProcessOp,
+    ) -> BoxFuture<'a, Result<(), ClusterError>> {
+        // Signals and spawns return at once: nothing here needs to wait.
+        let result = self.find(id).and_then(|idx| {
+            let next = self.nodes[idx].process.apply(id, op)?;
+            self.act(idx, op, next)
+        });
+        futures::future::ready(result).boxed()
     }
 
-    fn partition(&mut self, _id: &str, _on: bool) -> Result<(), String> {
-        Err("network partitions need real networks: run `replog up --docker`".into())
+    fn log_tail(&self, id: &str, lines: usize) -> BoxFuture<'static, Vec<String>> {
+        let dir = self.options.run_dir.clone();
+        let id = id.to_string();
+        async move { log_tail::tail_node(&dir, &id, lines) }.boxed()
     }
 
     fn poll(&mut self) -> Vec<ClusterNotice> {
@@ -258,7 +279,7 @@ impl Cluster for LocalCluster {
                 if let Ok(Some(status)) = c.try_wait() {
                     child::forget(c.id());
                     node.child = None;
-                    node.process = ProcState::Exited(status.code());
+                    node.process.phase = Phase::Exited(status.code());
                     notices.push(ClusterNotice::Failed {
                         id: node.id.clone(),
                         why: format!("exited by itself ({status}); see {}", node.stderr.display()),
@@ -269,13 +290,9 @@ impl Cluster for LocalCluster {
         notices
     }
 
-    fn shutdown(&mut self) {
-        for node in &mut self.nodes {
-            if let Some(mut c) = node.child.take() {
-                child::kill(&mut c);
-            }
-            node.process = ProcState::Killed;
-        }
+    fn shutdown(&mut self) -> BoxFuture<'_, ()> {
+        self.stop_all();
+        futures::future::ready(()).boxed()
     }
 
     fn run_dir(&self) -> String {
@@ -289,6 +306,6 @@ impl Cluster for LocalCluster {
 
 impl Drop for LocalCluster {
     fn drop(&mut self) {
-        self.shutdown();
+        self.stop_all();
     }
 }

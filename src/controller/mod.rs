@@ -18,6 +18,8 @@ mod log_tail;
 pub mod outcome;
 mod poll;
 mod ports;
+pub mod process;
+pub(crate) mod teardown;
 mod terminal;
 mod timeline;
 mod words;
@@ -43,7 +45,7 @@ fn run_dir(given: Option<PathBuf>) -> PathBuf {
 
 /// Starts the cluster described by `args`.
 pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> {
-    terminal::install_panic_hook();
+    teardown::install_panic_hook();
     let cluster: Box<dyn Cluster> = if args.docker {
         Box::new(DockerCluster::start(DockerOptions::from_args(args)?).await?)
     } else {
@@ -56,10 +58,7 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
         Box::new(LocalCluster::start(options).await?)
     };
     let color = std::env::var_os("NO_COLOR").is_none();
-    let mut engine = Engine::new(cluster, title, color).map_err(|e| e.to_string())?;
-    // Only containers can be cut off a network: this shows key `n`.
-    engine.state.docker = args.docker;
-    Ok(engine)
+    Engine::new(cluster, title, color).map_err(|e| e.to_string())
 }
 
 pub async fn run(args: UpArgs) -> Result<(), String> {
@@ -77,7 +76,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             .await
             .map(drop)
     };
-    engine.shutdown();
+    engine.shutdown().await;
     if args.docker {
         eprintln!("replog: {} removed", engine.state.run_dir);
     } else {

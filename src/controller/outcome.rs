@@ -1,6 +1,7 @@
 //! What a command came to: a typed outcome, or a typed error whose text is
 //! a sentence for the user.
 
+use super::cluster::ClusterError;
 use crate::http_client::ClientError;
 use replog_node::api::WriteReply;
 use std::time::Duration;
@@ -45,8 +46,13 @@ pub enum Outcome {
 pub enum CommandError {
     #[error("no node named \"{id}\" (nodes: {known})")]
     UnknownNode { id: String, known: String },
-    #[error("{0}")]
-    Cluster(String),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The cluster token could not be put in a request header.
+    #[error("the cluster token cannot be sent: {0}")]
+    Token(String),
+    #[error("{what}: the request was lost: {why}")]
+    Lost { what: String, why: String },
     #[error("{what}: failed: {source}")]
     Request {
         what: String,

@@ -1,4 +1,5 @@
-//! Taking over and giving back the terminal, also on a panic.
+//! Taking over and giving back the terminal (also from the panic hook in
+//! [`super::teardown`]).
 
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
@@ -26,14 +27,4 @@ pub fn leave() {
         crossterm::terminal::LeaveAlternateScreen,
         crossterm::cursor::Show
     );
-}
-
-/// On a panic: kill every node, give the terminal back, then report.
-pub fn install_panic_hook() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        super::child::kill_all_registered();
-        leave();
-        default(info);
-    }));
 }

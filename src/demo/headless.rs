@@ -95,7 +95,7 @@ async fn run_one(scenario: &Scenario) -> (CaseReport, bool) {
     };
     let end = driver::run(&mut engine, Some(&mut script), Input::Unattended).await;
     // Always: a failed or interrupted run must not leave nodes behind.
-    engine.shutdown();
+    engine.shutdown().await;
     let interrupted = !matches!(end, Ok(End::Done));
     report.failures = script.failures.clone();
     if let Err(e) = &end {

@@ -83,7 +83,7 @@ async fn dashboard(scenario: &Scenario) -> Result<(), String> {
     )
     .await
     .map(drop);
-    engine.shutdown();
+    engine.shutdown().await;
     eprintln!(
         "replog: nodes stopped; logs are in {}",
         engine.state.run_dir

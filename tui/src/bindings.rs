@@ -42,8 +42,8 @@ pub enum ViewAction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {
     Always,
-    /// Only with the cluster in Docker (partitions need a network to cut).
-    Docker,
+    /// Only when the cluster can cut a node off a network (Docker).
+    CanPartition,
     /// Only while the guided demo's narration is shown.
     Demo,
     /// Only without narration: the demo takes ←/→ for its steps.
@@ -54,7 +54,7 @@ impl When {
     pub fn holds(self, state: &DashboardState) -> bool {
         match self {
             When::Always => true,
-            When::Docker => state.docker,
+            When::CanPartition => state.can_partition,
             When::Demo => state.narration.is_some(),
             When::NoDemo => state.narration.is_none(),
         }
@@ -64,7 +64,7 @@ impl When {
     pub fn note(self) -> &'static str {
         match self {
             When::Always => "",
-            When::Docker => "Docker only",
+            When::CanPartition => "Docker only",
             When::Demo => "demo only",
             When::NoDemo => "not in demo",
         }
@@ -252,7 +252,7 @@ pub const BINDINGS: &[Binding] = &[
         },
         short: "partition",
         long: "cut the selected node off the network / reconnect it",
-        when: When::Docker,
+        when: When::CanPartition,
     },
     Binding {
         keys: "?",

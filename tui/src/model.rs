@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use replog_node::api::{FailAt, Faults, Health};
+pub use replog_node::api::{FailAt, Faults, Health, Role};
 
 /// How many timeline events are kept; older ones are dropped so a long
 /// session does not grow without bound.
@@ -41,8 +41,8 @@ pub struct DashboardState {
     pub run_dir: String,
     /// Guided demo panel (`replog demo`); `None` otherwise.
     pub narration: Option<Narration>,
-    /// True when the cluster runs in Docker: only then can a node be partitioned (`n`).
-    pub docker: bool,
+    /// The cluster can cut a node off the network (Docker): key `n` shows.
+    pub can_partition: bool,
     /// One-line feedback, e.g. "sent Msg3 at w=2" or an error.
     pub status_message: Option<String>,
     /// The write concern last used in the compose popup (0 = none yet, use 1);
@@ -50,15 +50,8 @@ pub struct DashboardState {
     pub last_w: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Primary,
-    #[default]
-    Secondary,
-}
-
-/// The node's OS process (or container) as the controller manages it.
+/// How the dashboard shows a node's OS process (or container); the
+/// controller maps its own process state onto it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProcState {

@@ -103,7 +103,7 @@ fn block_toggles_from_current_faults() {
 fn partition_only_in_docker_and_toggles() {
     let mut s = healthy();
     assert_eq!(handle_key(&mut s, ch('n')), None);
-    s.docker = true;
+    s.can_partition = true;
     assert_eq!(
         handle_key(&mut s, ch('n')),
         Some("partition n1".to_string())
@@ -235,10 +235,10 @@ fn node_keys_do_nothing_without_nodes() {
 #[test]
 fn every_binding_is_in_footer_and_help() {
     let mut s = healthy();
-    s.docker = true;
+    s.can_partition = true;
     let footer = render(&s, 140, 40);
     let mut demo = narrated();
-    demo.docker = true;
+    demo.can_partition = true;
     let demo_footer = render(&demo, 140, 40);
     s.mode = InputMode::Help;
     let help = render(&s, 140, 40);

@@ -109,7 +109,7 @@ fn five_nodes_at_100x30() {
         }
     }
     s.nodes[3].process = ProcState::Partitioned;
-    s.docker = true;
+    s.can_partition = true;
     assert_snapshot!(render(&s, 100, 30));
 }
 
@@ -159,7 +159,7 @@ fn read_only_without_color_still_has_banner() {
 #[test]
 fn standard_80x24_terminal() {
     let mut s = retrying();
-    s.docker = true;
+    s.can_partition = true;
     assert_snapshot!(render(&s, 80, 24));
 }
 

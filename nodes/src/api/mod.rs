@@ -6,6 +6,7 @@
 //! - [`messages`]: `GET/POST /messages`
 //! - [`health`]: `GET /health` of both roles, and [`Health`]
 //! - [`faults`]: `GET/POST/DELETE /faults`
+//! - [`role`]: primary or secondary
 //! - [`replication`]: the internal primary → secondary protocol
 //! - [`errors`]: the `{"error": …}` body of every failure
 //! - [`openapi`]: the OpenAPI document served at `GET /openapi.json`
@@ -17,6 +18,7 @@ pub mod int;
 pub mod messages;
 pub mod openapi;
 pub mod replication;
+pub mod role;
 
 pub use crate::entry::Entry;
 pub use errors::ErrorBody;
@@ -27,6 +29,7 @@ pub use health::{
 };
 pub use messages::{MessageList, WriteBody, WriteReply};
 pub use replication::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
+pub use role::Role;
 
 pub const MESSAGES_PATH: &str = "/messages";
 pub const HEALTH_PATH: &str = "/health";

@@ -18,20 +18,22 @@ mod project;
 mod startup;
 mod worker;
 
-pub(super) use logs::log_tail;
-
-use super::cluster::{Cluster, ClusterNotice, LogSource, NodeInfo};
+use super::cluster::{self, Capabilities, Cluster, ClusterError, ClusterNotice, NodeInfo};
+use super::process::{Phase, ProcessOp};
+use super::teardown;
 use crate::cli::UpArgs;
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use image::find_compose_file;
 use node::{Node, Seen, Target};
 use probe::probe_until_ready;
-use project::{install_panic_teardown, teardown_registered, unregister, Project};
+use project::{unregister, Project};
 use replog_node::auth::ClusterToken;
-use replog_tui::model::ProcState;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
+use std::time::Duration;
 use worker::{Job, Op, Report};
 
 /// How to start the compose project, resolved from `replog up` flags.
@@ -115,7 +117,6 @@ impl DockerCluster {
     /// Brings the compose project up and waits until every node answers.
     /// Ctrl-C or SIGTERM meanwhile removes what was started.
     pub(super) async fn start(options: DockerOptions) -> Result<Self, String> {
-        install_panic_teardown();
         let cancel = Arc::new(AtomicBool::new(false));
         let mut task = tokio::task::spawn_blocking({
             let cancel = cancel.clone();
@@ -129,35 +130,32 @@ impl DockerCluster {
                 // Let a running `compose up` finish so that nothing it
                 // creates afterwards survives the teardown.
                 if let Ok(Ok(mut cluster)) = task.await {
-                    cluster.shutdown();
+                    cluster.shutdown().await;
                 }
-                teardown_registered();
+                teardown::end_all();
                 Err("interrupted while starting the Docker cluster".into())
             }
         }
     }
 
-    fn find(&self, id: &str) -> Result<usize, String> {
-        self.nodes.iter().position(|n| n.id == id).ok_or_else(|| {
-            let ids: Vec<&str> = self.nodes.iter().map(|n| n.id.as_str()).collect();
-            format!("no node named {id:?} (nodes: {})", ids.join(", "))
-        })
+    fn find(&self, id: &str) -> Result<usize, ClusterError> {
+        self.nodes
+            .iter()
+            .position(|n| n.id == id)
+            .ok_or_else(|| cluster::unknown(id, &self.nodes()))
     }
 
     /// Hands an action to the worker; the node's state already shows its
     /// expected outcome, and a failure arrives later as a notice.
-    fn submit(&mut self, idx: usize, op: Op) -> Result<(), String> {
+    fn submit(&mut self, idx: usize, op: Op) -> Result<(), ClusterError> {
         let generation = self.nodes[idx].bump();
-        let jobs = self
-            .jobs
-            .as_ref()
-            .ok_or("the Docker cluster is shut down")?;
+        let jobs = self.jobs.as_ref().ok_or(ClusterError::ShutDown)?;
         jobs.send(Job {
             idx,
             generation,
             op,
         })
-        .map_err(|_| "the Docker worker stopped".to_string())?;
+        .map_err(|_| ClusterError::Backend("the Docker worker stopped".into()))?;
         self.nodes[idx].in_flight += 1;
         Ok(())
     }
@@ -189,25 +187,25 @@ impl DockerCluster {
             let now = all.iter().find(|s| s.id == target.container);
             let name = target.name.clone();
             let node = &mut self.nodes[idx];
-            let gone = matches!(node.base, ProcState::Killed | ProcState::Exited(_));
+            let gone = node.process.gone();
             let mut why = None;
             match now.map(|s| (s.status.as_str(), s.exit_code)) {
                 Some(("running", _)) if gone => {
                     // Started outside replog, or by the restart policy: its
                     // port is new, find it and wait for it.
-                    node.base = ProcState::Starting;
+                    node.process.phase = Phase::Starting;
                     if let Err(e) = self.submit(idx, Op::Refresh) {
-                        why = Some(e);
+                        why = Some(e.to_string());
                     }
                 }
-                Some(("running", _)) if node.base == ProcState::Paused => {
-                    node.base = ProcState::Running;
+                Some(("running", _)) if node.process.phase == Phase::Paused => {
+                    node.process.phase = Phase::Running;
                 }
-                Some(("paused", _)) if node.base != ProcState::Paused && !gone => {
-                    node.base = ProcState::Paused;
+                Some(("paused", _)) if node.process.phase != Phase::Paused && !gone => {
+                    node.process.phase = Phase::Paused;
                 }
                 Some((status @ ("exited" | "dead" | "restarting"), code)) if !gone => {
-                    node.base = ProcState::Exited(i32::try_from(code).ok());
+                    node.process.phase = Phase::Exited(i32::try_from(code).ok());
                     node.bump();
                     why = Some(if status == "restarting" {
                         format!("crashed (exit code {code}); Docker is restarting it; see docker logs {name}")
@@ -218,7 +216,7 @@ impl DockerCluster {
                     });
                 }
                 None if !gone => {
-                    node.base = ProcState::Exited(None);
+                    node.process.phase = Phase::Exited(None);
                     node.bump();
                     why = Some(format!("container {name} is gone"));
                 }
@@ -238,87 +236,73 @@ impl Cluster for DockerCluster {
     fn nodes(&self) -> Vec<NodeInfo> {
         self.nodes
             .iter()
-            .zip(self.targets.iter())
-            .map(|(n, t)| NodeInfo {
+            .map(|n| NodeInfo {
                 id: n.id.clone(),
                 role: n.role,
                 url: n.url.clone(),
-                process: n.process(),
-                log: LogSource::DockerContainer(t.name.clone()),
+                process: n.process,
             })
             .collect()
     }
 
-    fn pause(&mut self, id: &str) -> Result<(), String> {
-        let idx = self.find(id)?;
-        if self.nodes[idx].base != ProcState::Running {
-            return Err(format!("cannot pause {id}: it is not running"));
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            can_partition: true,
+            // `docker logs` is a process launch: about once a second.
+            log_refresh: Duration::from_secs(1),
         }
-        self.submit(idx, Op::Pause)?;
-        self.nodes[idx].base = ProcState::Paused;
-        Ok(())
     }
 
-    fn resume(&mut self, id: &str) -> Result<(), String> {
-        let idx = self.find(id)?;
-        if self.nodes[idx].base != ProcState::Paused {
-            return Err(format!("cannot resume {id}: it is not paused"));
-        }
-        self.submit(idx, Op::Unpause)?;
-        self.nodes[idx].base = ProcState::Running;
-        Ok(())
+    fn apply<'a>(
+        &'a mut self,
+        id: &'a str,
+        op: ProcessOp,
+    ) -> BoxFuture<'a, Result<(), ClusterError>> {
+        // The worker does the Docker CLI call; this returns once it has the
+        // job, so no caller ever waits on Docker.
+        let result = self.find(id).and_then(|idx| {
+            let mut next = self.nodes[idx].process.apply(id, op)?;
+            let was = self.nodes[idx].process;
+            let job = match op {
+                ProcessOp::Pause => Op::Pause,
+                ProcessOp::Resume => Op::Unpause,
+                ProcessOp::Kill => Op::Kill,
+                ProcessOp::Restart => Op::Restart {
+                    reconnect: was.partitioned,
+                },
+                ProcessOp::Partition(true) => Op::Disconnect,
+                ProcessOp::Partition(false) => {
+                    if next.phase == Phase::Running {
+                        // Its port changes on reconnect: ready again once
+                        // it answers there.
+                        next.phase = Phase::Starting;
+                    }
+                    Op::Connect
+                }
+            };
+            self.submit(idx, job)?;
+            self.nodes[idx].process = next;
+            Ok(())
+        });
+        futures::future::ready(result).boxed()
     }
 
-    fn kill(&mut self, id: &str) -> Result<(), String> {
-        let idx = self.find(id)?;
-        if !matches!(
-            self.nodes[idx].base,
-            ProcState::Running | ProcState::Starting | ProcState::Paused
-        ) {
-            return Err(format!("cannot kill {id}: it is not running"));
+    fn log_tail(&self, id: &str, lines: usize) -> BoxFuture<'static, Vec<String>> {
+        let container = self
+            .nodes
+            .iter()
+            .zip(self.targets.iter())
+            .find(|(n, _)| n.id == id)
+            .map(|(_, t)| t.name.clone());
+        async move {
+            let Some(container) = container else {
+                return Vec::new();
+            };
+            tokio::task::spawn_blocking(move || logs::container_logs(&container, lines))
+                .await
+                .unwrap_or_else(|e| vec![format!("(cannot read docker logs: {e})")])
         }
-        self.submit(idx, Op::Kill)?;
-        self.nodes[idx].base = ProcState::Killed;
-        Ok(())
-    }
-
-    fn restart(&mut self, id: &str) -> Result<(), String> {
-        let idx = self.find(id)?;
-        // A restarted node is a whole node again: back on the network too.
-        let reconnect = self.nodes[idx].partitioned;
-        self.submit(idx, Op::Restart { reconnect })?;
-        let node = &mut self.nodes[idx];
-        node.partitioned = false;
-        node.base = ProcState::Starting;
-        Ok(())
-    }
-
-    fn partition(&mut self, id: &str, on: bool) -> Result<(), String> {
-        let idx = self.find(id)?;
-        let node = &self.nodes[idx];
-        match (on, node.partitioned, node.base) {
-            (true, true, ProcState::Paused) => {
-                return Err(format!(
-                    "{id} is paused and already cut off the network: resume it, then heal it"
-                ))
-            }
-            (true, true, ProcState::Killed | ProcState::Exited(_)) => {
-                return Err(format!(
-                    "{id} is stopped and cut off the network: restart it (that reconnects it too)"
-                ))
-            }
-            (true, true, _) => return Err(format!("{id} is already cut off the network")),
-            (false, false, _) => return Err(format!("{id} is not cut off the network")),
-            _ => {}
-        }
-        self.submit(idx, if on { Op::Disconnect } else { Op::Connect })?;
-        let node = &mut self.nodes[idx];
-        node.partitioned = on;
-        if !on && matches!(node.base, ProcState::Running) {
-            // Its port changes on reconnect: ready again once it answers there.
-            node.base = ProcState::Starting;
-        }
-        Ok(())
+        .boxed()
     }
 
     fn poll(&mut self) -> Vec<ClusterNotice> {
@@ -346,7 +330,7 @@ impl Cluster for DockerCluster {
                                 why,
                             });
                         }
-                        Ok(()) if current && node.base == ProcState::Starting => {
+                        Ok(()) if current && node.process.phase == Phase::Starting => {
                             match seen.filter(|s| s.status == "running") {
                                 Some(s) if s.url.is_some() => {
                                     let url = node.url.clone();
@@ -354,7 +338,7 @@ impl Cluster for DockerCluster {
                                 }
                                 Some(_) => {}
                                 None => {
-                                    node.base = ProcState::Exited(None);
+                                    node.process.phase = Phase::Exited(None);
                                     notices.push(ClusterNotice::Failed {
                                         id: node.id.clone(),
                                         why: "container is not running after the start".into(),
@@ -372,12 +356,12 @@ impl Cluster for DockerCluster {
                     result,
                 } => {
                     let node = &mut self.nodes[idx];
-                    if node.generation() != generation || node.base != ProcState::Starting {
+                    if node.generation() != generation || node.process.phase != Phase::Starting {
                         continue;
                     }
                     match result {
                         Ok(url) => {
-                            node.base = ProcState::Running;
+                            node.process.phase = Phase::Running;
                             notices.push(ClusterNotice::Ready {
                                 id: node.id.clone(),
                                 url,
@@ -394,29 +378,23 @@ impl Cluster for DockerCluster {
         notices
     }
 
-    fn shutdown(&mut self) {
-        if self.down {
-            return;
+    fn shutdown(&mut self) -> BoxFuture<'_, ()> {
+        let down = self.stop_worker();
+        async move {
+            if let Some((project, worker)) = down {
+                let name = project.name.clone();
+                // `compose down` takes seconds: off the async threads.
+                let removed = tokio::task::spawn_blocking(move || {
+                    if let Some(worker) = worker {
+                        let _ = worker.join();
+                    }
+                    project.down()
+                })
+                .await;
+                finish_down(&name, removed.unwrap_or_else(|e| Err(e.to_string())));
+            }
         }
-        self.down = true;
-        self.stop.store(true, Ordering::SeqCst);
-        self.jobs = None;
-        // An action under way finishes first, so nothing it starts survives.
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
-        for node in &mut self.nodes {
-            node.bump();
-            node.base = ProcState::Killed;
-            node.partitioned = false;
-        }
-        if let Err(e) = self.project.down() {
-            eprintln!(
-                "replog: warning: cannot remove compose project {}: {e}",
-                self.project.name
-            );
-        }
-        unregister(&self.project.name);
+        .boxed()
     }
 
     fn run_dir(&self) -> String {
@@ -428,9 +406,45 @@ impl Cluster for DockerCluster {
     }
 }
 
+impl DockerCluster {
+    /// Marks the cluster down and stops the worker from taking new jobs;
+    /// what is left to do (join the worker, `compose down`) is returned,
+    /// once: `None` when it was already done.
+    fn stop_worker(&mut self) -> Option<(Project, Option<JoinHandle<()>>)> {
+        if self.down {
+            return None;
+        }
+        self.down = true;
+        self.stop.store(true, Ordering::SeqCst);
+        self.jobs = None;
+        for node in &mut self.nodes {
+            node.bump();
+            node.process = super::process::Process {
+                phase: Phase::Killed,
+                partitioned: false,
+            };
+        }
+        // An action under way finishes first, so nothing it starts survives.
+        Some((self.project.clone(), self.worker.take()))
+    }
+}
+
+fn finish_down(name: &str, removed: Result<(), String>) {
+    match removed {
+        Ok(()) => unregister(name),
+        // Still registered: a panic or signal later tries again.
+        Err(e) => eprintln!("replog: warning: cannot remove compose project {name}: {e}"),
+    }
+}
+
 impl Drop for DockerCluster {
     fn drop(&mut self) {
-        self.shutdown();
+        if let Some((project, worker)) = self.stop_worker() {
+            if let Some(worker) = worker {
+                let _ = worker.join();
+            }
+            finish_down(&project.name, project.down());
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! it ([`Target`]), what `docker inspect` says now ([`Seen`]), and the
 //! dashboard's node ([`Node`]).
 
-use replog_tui::model::{ProcState, Role};
+use super::super::process::Process;
+use replog_node::api::Role;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -57,10 +58,7 @@ pub(super) struct Node {
     pub(super) id: String,
     pub(super) role: Role,
     pub(super) url: String,
-    /// The container's own state; a cut-off network is kept apart in
-    /// `partitioned` because a paused or killed node can be cut off too.
-    pub(super) base: ProcState,
-    pub(super) partitioned: bool,
+    pub(super) process: Process,
     /// Actions sent to the worker and not reported back yet; snapshots are
     /// older than those actions, so they are ignored meanwhile.
     pub(super) in_flight: usize,
@@ -69,13 +67,6 @@ pub(super) struct Node {
 }
 
 impl Node {
-    pub(super) fn process(&self) -> ProcState {
-        match self.base {
-            ProcState::Running | ProcState::Starting if self.partitioned => ProcState::Partitioned,
-            base => base,
-        }
-    }
-
     pub(super) fn bump(&self) -> u64 {
         self.generation.fetch_add(1, Ordering::SeqCst) + 1
     }
@@ -124,8 +115,7 @@ pub(super) fn describe(v: &Value) -> (Target, Node, Seen) {
             Role::Secondary
         },
         url: now.url.clone().unwrap_or_default(),
-        base: ProcState::Starting,
-        partitioned: false,
+        process: Process::default(),
         in_flight: 0,
         generation: Arc::new(AtomicU64::new(0)),
     };
@@ -163,23 +153,5 @@ mod tests {
             (s.url, s.status.as_str(), s.exit_code),
             (None, "exited", 137)
         );
-    }
-
-    #[test]
-    fn a_partition_shows_only_while_the_container_runs() {
-        let mut node = Node {
-            id: "s1".into(),
-            role: Role::Secondary,
-            url: String::new(),
-            base: ProcState::Running,
-            partitioned: true,
-            in_flight: 0,
-            generation: Arc::new(AtomicU64::new(0)),
-        };
-        assert_eq!(node.process(), ProcState::Partitioned);
-        node.base = ProcState::Paused;
-        assert_eq!(node.process(), ProcState::Paused);
-        node.base = ProcState::Killed;
-        assert_eq!(node.process(), ProcState::Killed);
     }
 }

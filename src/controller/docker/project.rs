@@ -1,11 +1,11 @@
-//! One compose project (bring it up, list its containers, take it down) and
-//! the registry of live projects that every exit path tears down.
+//! One compose project: bring it up, list its containers, take it down; and
+//! its entry in the teardown registry that every exit path empties.
 
+use super::super::teardown;
 use super::cli::{docker, run, COMPOSE_LIMIT, STOP_GRACE_SECS};
 use replog_node::auth::{ClusterToken, TOKEN_ENV};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard, Once};
 
 /// One compose project, enough to bring it up and tear it down.
 #[derive(Clone, Debug)]
@@ -61,47 +61,25 @@ impl Project {
     }
 }
 
-// --- teardown on every exit path ------------------------------------------------
-
-/// Projects that are up, for the panic hook and signals (which cannot reach
-/// the cluster). A SIGKILL of replog still leaves them running: remove them
-/// with `REPLOG_CLUSTER_TOKEN=any docker-compose -p NAME down -v`.
-static LIVE: Mutex<Vec<Project>> = Mutex::new(Vec::new());
-
-fn live() -> MutexGuard<'static, Vec<Project>> {
-    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+/// The project's name in the teardown registry. A SIGKILL of replog still
+/// leaves it running: remove it with
+/// `REPLOG_CLUSTER_TOKEN=any docker-compose -p NAME down -v`.
+fn registered(name: &str) -> String {
+    format!("compose project {name}")
 }
 
 /// Called before `compose up`, so that a panic or a signal during startup
 /// removes what it created.
 pub(super) fn register(project: Project) {
-    live().push(project);
-}
-
-pub(super) fn unregister(name: &str) {
-    live().retain(|p| p.name != name);
-}
-
-/// Removes every registered project; safe to call from a panic hook.
-pub(super) fn teardown_registered() {
-    let projects: Vec<Project> = std::mem::take(&mut *live());
-    for project in projects {
+    let what = registered(&project.name);
+    teardown::register(what, move || {
         eprintln!("replog: removing compose project {}", project.name);
         if let Err(e) = project.down() {
             eprintln!("replog: warning: {e}");
         }
-    }
+    });
 }
 
-/// Chains teardown after the hook already installed (the one that gives the
-/// terminal back), once per process.
-pub(super) fn install_panic_teardown() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            previous(info);
-            teardown_registered();
-        }));
-    });
+pub(super) fn unregister(name: &str) {
+    teardown::unregister(&registered(name));
 }

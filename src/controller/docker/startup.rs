@@ -1,6 +1,7 @@
 //! Bringing the compose project up: check Docker, build the image if it is
 //! missing, `compose up`, and wait until every node answers.
 
+use super::super::process::Phase;
 use super::cli::{detect_compose, docker, inspect, run, COMPOSE_LIMIT};
 use super::image::ensure_image;
 use super::node::{describe, Node, Seen, Target, NODE_PORT};
@@ -8,7 +9,7 @@ use super::probe::{primary_sees_all, probe_until_ready, PRIMARY_VIEW_TIMEOUT};
 use super::project::{register, unregister, Project};
 use super::worker;
 use super::{DockerCluster, DockerOptions};
-use replog_tui::model::{ProcState, Role};
+use replog_node::api::Role;
 use std::sync::atomic::AtomicBool;
 use std::sync::{mpsc, Arc};
 
@@ -122,7 +123,7 @@ fn bring_up(
     let (targets, mut nodes): (Vec<Target>, Vec<Node>) =
         found.into_iter().map(|(t, n, _)| (t, n)).unzip();
     for n in &mut nodes {
-        n.base = ProcState::Running;
+        n.process.phase = Phase::Running;
     }
     let targets = Arc::new(targets);
     let (jobs_tx, jobs_rx) = mpsc::channel();

@@ -14,18 +14,19 @@ pub mod writes;
 
 use super::check;
 use super::clock::now_label;
-use super::cluster::{Cluster, ClusterNotice, LogSource};
+use super::cluster::{Cluster, ClusterNotice};
 use super::command::Write;
 use super::condition::Expectation;
-use super::log_tail;
 use super::outcome::{CommandError, Outcome};
 use super::poll::Polled;
+use super::process::ProcessOp;
 use crate::http_client::{self, join, ClientError};
+use replog_node::api::Role;
 use replog_node::api::{
     FaultPatch, Faults, WriteBody, WriteReply, FAULTS_PATH, MESSAGES_PATH, REQUEST_ID_HEADER,
 };
 use replog_node::auth;
-use replog_tui::model::{DashboardState, EventKind, EventLine, NodeView, ProcState, Role};
+use replog_tui::model::{DashboardState, EventKind, EventLine, NodeView, ProcState};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -54,16 +55,11 @@ pub enum AppEvent {
     FaultsApplied {
         what: String,
     },
-}
-
-/// Process operations, as the cluster backends offer them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProcessOp {
-    Pause,
-    Resume,
-    Kill,
-    Restart,
-    Partition(bool),
+    /// The log tail of node `id`, read in the background.
+    LogTail {
+        id: String,
+        lines: Vec<String>,
+    },
 }
 
 /// Receives every timeline event as it happens (headless printing).
@@ -83,6 +79,13 @@ pub struct Engine {
     sink: Option<EventSink>,
     /// For writes and fault requests.
     http: reqwest::Client,
+    /// The node whose log tail is being read, and when that began; one read
+    /// at a time, as often as the cluster's capabilities say.
+    log_read: Option<(String, Instant)>,
+    /// The node the shown tail belongs to.
+    log_of: Option<String>,
+    /// When the last read began.
+    log_read_at: Instant,
 }
 
 impl Engine {
@@ -93,6 +96,7 @@ impl Engine {
             title: title.to_string(),
             color,
             run_dir: cluster.run_dir(),
+            can_partition: cluster.capabilities().can_partition,
             last_w: 1,
             ..Default::default()
         };
@@ -103,7 +107,7 @@ impl Engine {
                 id: n.id,
                 role: n.role,
                 url: n.url,
-                process: n.process,
+                process: n.process.view(),
                 ..Default::default()
             })
             .collect();
@@ -128,6 +132,9 @@ impl Engine {
             book: watch::Sender::new(WriteBook::default()),
             sink: None,
             http,
+            log_read: None,
+            log_of: None,
+            log_read_at: Instant::now(),
         };
         let ids: Vec<String> = engine
             .state
@@ -210,18 +217,9 @@ impl Engine {
         if !self.state.nodes.iter().any(|n| n.id == id) {
             return Err(self.unknown(id));
         }
-        let cluster = self.cluster.as_mut();
-        let (result, what) = match op {
-            ProcessOp::Pause => (cluster.pause(id), "paused"),
-            ProcessOp::Resume => (cluster.resume(id), "resumed"),
-            ProcessOp::Kill => (cluster.kill(id), "killed"),
-            ProcessOp::Restart => (cluster.restart(id), "restarting"),
-            ProcessOp::Partition(true) => (cluster.partition(id, true), "cut off the network"),
-            ProcessOp::Partition(false) => (cluster.partition(id, false), "reconnected"),
-        };
-        result.map_err(CommandError::Cluster)?;
+        self.cluster.apply(id, op).await?;
         self.sync_nodes();
-        let what = format!("{id} {what}");
+        let what = format!("{id} {}", op.done());
         self.event(EventKind::Process, what.clone());
         self.status(what.clone());
         Ok(what)
@@ -242,10 +240,13 @@ impl Engine {
         if let Some(token) = self.cluster.cluster_token() {
             match auth::authorization(token) {
                 Ok(value) => request = request.header(reqwest::header::AUTHORIZATION, value),
-                Err(e) => return Box::pin(std::future::ready(Err(CommandError::Cluster(e)))),
+                Err(e) => {
+                    return Box::pin(std::future::ready(Err(CommandError::Token(e.to_string()))))
+                }
             }
         }
         let tx = self.tx.clone();
+        let lost = what.clone();
         // Spawned, so the fault lands even if nobody awaits the execution.
         let task = tokio::spawn(async move {
             let result: Result<Faults, ClientError> = http_client::send(request).await;
@@ -258,9 +259,10 @@ impl Engine {
         });
         Box::pin(async move {
             task.await.unwrap_or_else(|e| {
-                Err(CommandError::Cluster(format!(
-                    "the fault request was lost: {e}"
-                )))
+                Err(CommandError::Lost {
+                    what: lost,
+                    why: e.to_string(),
+                })
             })
         })
     }
@@ -348,13 +350,20 @@ impl Engine {
                 self.event(EventKind::Fault, what.clone());
                 self.status(what);
             }
+            AppEvent::LogTail { id, lines } => {
+                self.log_read = None;
+                if self.state.selected_node().map(|n| n.id.as_str()) == Some(id.as_str()) {
+                    self.state.log_tail = lines;
+                    self.log_of = Some(id);
+                }
+            }
         }
     }
 
     fn sync_nodes(&mut self) {
         for info in self.cluster.nodes() {
             if let Some(node) = self.state.nodes.iter_mut().find(|n| n.id == info.id) {
-                node.process = info.process;
+                node.process = info.process.view();
                 node.url = info.url;
             }
         }
@@ -383,27 +392,41 @@ impl Engine {
         self.refresh_log_tail();
     }
 
+    /// Starts reading the selected node's log tail when it is due: at once
+    /// for a newly selected node, then as often as the backend says.
     fn refresh_log_tail(&mut self) {
         let Some(selected) = self.state.selected_node().map(|n| n.id.clone()) else {
             return;
         };
-        let source = self
-            .cluster
-            .nodes()
-            .into_iter()
-            .find(|n| n.id == selected)
-            .map(|n| n.log);
-        self.state.log_tail = match source {
-            Some(LogSource::LogDir { dir, id }) => log_tail::tail_node(&dir, &id, LOG_TAIL_LINES),
-            Some(LogSource::DockerContainer(name)) => {
-                super::docker::log_tail(&name, LOG_TAIL_LINES)
-            }
-            None => Vec::new(),
+        let changed = self.log_of.as_deref() != Some(selected.as_str());
+        if changed && self.log_of.is_some() {
+            self.state.log_tail = vec![format!("(reading the log of {selected} …)")];
+            self.log_of = None;
+        }
+        let every = self.cluster.capabilities().log_refresh;
+        let due = match &self.log_read {
+            // One read at a time; a read that hangs is given up after a while.
+            Some((_, began)) => began.elapsed() >= every * 10,
+            None => changed || self.log_read_at.elapsed() >= every,
         };
+        if !due {
+            return;
+        }
+        self.log_read = Some((selected.clone(), Instant::now()));
+        self.log_read_at = Instant::now();
+        let read = self.cluster.log_tail(&selected, LOG_TAIL_LINES);
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let lines = read.await;
+            let _ = tx.send(AppEvent::LogTail {
+                id: selected,
+                lines,
+            });
+        });
     }
 
-    pub fn shutdown(&mut self) {
-        self.cluster.shutdown();
+    pub async fn shutdown(&mut self) {
+        self.cluster.shutdown().await;
         self.sync_nodes();
     }
 

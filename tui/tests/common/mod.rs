@@ -72,7 +72,7 @@ pub fn healthy() -> DashboardState {
         color: true,
         run_dir: "/tmp/replog-run".into(),
         narration: None,
-        docker: false,
+        can_partition: false,
         status_message: Some("sent Msg3 at w=3: ok seq 3".into()),
         last_w: 3,
     };
@@ -233,7 +233,7 @@ pub fn retrying() -> DashboardState {
         "n3 seq 4 refused (blocked), retry #5 in 350ms",
     );
     s.selected = 1;
-    s.docker = true;
+    s.can_partition = true;
     s
 }
 
