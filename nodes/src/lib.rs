@@ -34,9 +34,16 @@ pub async fn run_primary(
     let primary = primary::Primary::new(config).map_err(std::io::Error::other)?;
     primary.start_replication().await;
     tracing::info!(id = %primary.config.id, %addr, secondaries = primary.config.secondaries.len(), quorum = primary.config.quorum, "primary ready");
+    let termination = server::Termination::listen();
     server::announce(addr);
     let stopping = primary.stopping.clone();
-    server::serve(listener, primary::router(Arc::clone(&primary)), stopping).await
+    server::serve(
+        listener,
+        primary::router(Arc::clone(&primary)),
+        stopping,
+        termination,
+    )
+    .await
 }
 
 /// Runs a secondary on `listener` until a termination signal.
@@ -48,11 +55,13 @@ pub async fn run_secondary(
     let id = config.id.clone();
     let node = secondary::Secondary::new(config);
     tracing::info!(%id, %addr, "secondary ready");
+    let termination = server::Termination::listen();
     server::announce(addr);
     server::serve(
         listener,
         secondary::router(node),
         tokio::sync::watch::Sender::new(false),
+        termination,
     )
     .await
 }

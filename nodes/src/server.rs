@@ -15,27 +15,60 @@ pub fn announce(addr: SocketAddr) {
     let _ = out.flush();
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn termination_signal() {
+/// Ctrl-C and SIGTERM, listened for from the moment it is made: a signal
+/// that arrives before anyone awaits [`Termination::recv`] is kept, not
+/// lost (nor left to the default action, which kills the process
+/// ungracefully). Make it before announcing readiness: a parent may send
+/// SIGTERM as soon as it reads the readiness line.
+pub struct Termination {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Termination {
+    pub fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Termination {
+                interrupt: signal(SignalKind::interrupt()).ok(),
+                terminate: signal(SignalKind::terminate()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        Termination {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    /// Resolves on the next Ctrl-C or SIGTERM.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    // Could not listen: never resolves, the other one may.
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = next(&mut self.interrupt) => {}
+                _ = next(&mut self.terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
+}
+
+/// Resolves on Ctrl-C or SIGTERM arriving from now on.
+pub async fn termination_signal() {
+    Termination::listen().recv().await
 }
 
 /// Serves `router` until a termination signal. `stopping` is set first so
@@ -45,6 +78,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     stopping: watch::Sender<bool>,
+    mut termination: Termination,
 ) -> std::io::Result<()> {
     let mut stop_rx = stopping.subscribe();
     let graceful = async move {
@@ -54,7 +88,7 @@ pub async fn serve(
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, service).with_graceful_shutdown(graceful);
     let signal = async move {
-        termination_signal().await;
+        termination.recv().await;
         tracing::info!("shutting down");
         stopping.send_replace(true);
         tokio::time::sleep(Duration::from_secs(3)).await;

@@ -40,6 +40,13 @@ async fn append(State(log): State<Log>, Json(body): Json<Append>) -> (StatusCode
 pub async fn run(listener: TcpListener) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "bare append server ready");
+    let termination = replog_node::server::Termination::listen();
     replog_node::server::announce(addr);
-    replog_node::server::serve(listener, router(), tokio::sync::watch::Sender::new(false)).await
+    replog_node::server::serve(
+        listener,
+        router(),
+        tokio::sync::watch::Sender::new(false),
+        termination,
+    )
+    .await
 }

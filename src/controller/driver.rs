@@ -126,6 +126,9 @@ pub async fn run(
         Input::Lines => Source::Lines(BufReader::new(tokio::io::stdin()).lines()),
         Input::Unattended => Source::Nothing,
     };
+    // Listening from here on: a signal that comes while a command starts
+    // (outside the select below) is kept for the next turn.
+    let mut termination = replog_node::server::Termination::listen();
     let mut tick = tokio::time::interval(TICK);
     let mut current: Option<(Command, Execution)> = None;
     let mut keyed: FuturesUnordered<KeyTask> = FuturesUnordered::new();
@@ -219,7 +222,7 @@ pub async fn run(
             },
             Some(event) = engine.next_event() => engine.handle(event),
             _ = tick.tick() => engine.tick(),
-            _ = replog_node::server::termination_signal() => break Ok(End::Signal),
+            _ = termination.recv() => break Ok(End::Signal),
         }
     };
     if term.is_some() {

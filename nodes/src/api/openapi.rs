@@ -155,6 +155,8 @@ fn health() {}
     summary = "The node's injected faults",
     responses(
         (status = 200, description = "The current fault set", body = Faults),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
         (status = 404, description = "Fault injection is off (start the node with `--faults`)",
             body = ErrorBody),
     ),
@@ -166,13 +168,18 @@ fn get_faults() {}
     path = FAULTS_PATH,
     tag = ADMIN_TAG,
     summary = "Merge faults into the set",
-    description = "Fields left out keep their value. They act on incoming replication \
-        traffic: on a primary they are accepted but have no effect.",
+    description = "Fields left out keep their value. `block` cuts the node off from all \
+        node-to-node traffic both ways (its client API stays up); `delay_ms` delays every \
+        replication request it sends or receives (heartbeats stay undelayed); `fail_next` \
+        fails the next replication requests it receives (secondaries only).",
     request_body(content = FaultPatch, content_type = "application/json"),
     responses(
         (status = 200, description = "The fault set after the merge", body = Faults),
-        (status = 400, description = "Not a valid patch (unknown field, wrong type, negative number)",
+        (status = 400, description = "Not a valid patch (unknown field, wrong type, negative \
+            number), or `fail_next` on a primary (it receives no replication requests)",
             body = ErrorBody),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
         (status = 404, description = "Fault injection is off (start the node with `--faults`)",
             body = ErrorBody),
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
@@ -187,6 +194,8 @@ fn post_faults() {}
     summary = "Clear every fault",
     responses(
         (status = 200, description = "The cleared fault set", body = Faults),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
         (status = 404, description = "Fault injection is off (start the node with `--faults`)",
             body = ErrorBody),
     ),
@@ -209,6 +218,8 @@ fn delete_faults() {}
         (status = 200, description = "The secondary's position after storing", body = Position),
         (status = 400, description = "Not a valid batch (seqs start at 1), or a malformed \
             `x-replog-primary`", body = ErrorBody),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
         (status = 404, description = "Sent to a primary", body = ErrorBody),
         (status = 413, description = "Body over 64 MiB", body = ErrorBody),
         (status = 500, description = "Injected failure (`fail_next`); after store it carries `last_seq`",
@@ -231,6 +242,8 @@ fn append() {}
     responses(
         (status = 200, description = "The secondary's position", body = Position),
         (status = 400, description = "A malformed `x-replog-primary`", body = ErrorBody),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
         (status = 404, description = "Sent to a primary", body = ErrorBody),
         (status = 503, description = "Blocked by fault injection", body = ErrorBody),
     ),
