@@ -198,6 +198,8 @@ async fn a_secondary_with_another_token_gets_nothing_and_logs_it_once() {
     assert_eq!(messages(&s1.url).await, strings(&["for-s1-only"]));
     let h = health(&p.url).await;
     assert_eq!(h["quorum"]["healthy"], 2, "{h}");
+    // The primary says what is wrong and what to do, in words.
+    p.wait_logged("refuses this primary's cluster token");
 }
 
 /// Runs `replog` to completion (at most 20 s): exit code and stderr.

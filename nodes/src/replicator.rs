@@ -45,6 +45,8 @@ pub fn client(config: &PrimaryConfig, primary_instance: u64) -> Result<reqwest::
 #[derive(Debug, Clone)]
 pub struct RequestError {
     pub timed_out: bool,
+    /// Answered 401: the peer refuses our cluster token.
+    pub unauthorized: bool,
     pub why: String,
 }
 
@@ -52,6 +54,7 @@ impl RequestError {
     fn blocked() -> Self {
         Self {
             timed_out: false,
+            unauthorized: false,
             why: "blocked by fault injection on this node".into(),
         }
     }
@@ -68,6 +71,7 @@ impl From<reqwest::Error> for RequestError {
         };
         Self {
             timed_out: e.is_timeout(),
+            unauthorized: false,
             why,
         }
     }
@@ -104,15 +108,28 @@ async fn send_batch(
 
 async fn read_position(response: reqwest::Response) -> Result<Position, RequestError> {
     let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        // Said plainly: the usual cause is a node started without the
+        // cluster's token, and the JSON body alone does not say what to do.
+        return Err(RequestError {
+            timed_out: false,
+            unauthorized: true,
+            why: "the secondary refuses this primary's cluster token (HTTP 401): \
+                  start every node with the same --cluster-token or REPLOG_CLUSTER_TOKEN"
+                .into(),
+        });
+    }
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
         return Err(RequestError {
             timed_out: false,
+            unauthorized: false,
             why: format!("HTTP {}: {}", status.as_u16(), text.trim()),
         });
     }
     response.json::<Position>().await.map_err(|e| RequestError {
         timed_out: false,
+        unauthorized: false,
         why: format!("bad answer: {e}"),
     })
 }
@@ -169,6 +186,9 @@ pub struct Replicator {
     /// Probe rounds asked for while a heartbeat was already on its way.
     probe_asked: u64,
     probed_round: u64,
+    /// The secondary refuses our cluster token: said once (health stays
+    /// unhealthy without a transition to log), again after it answers.
+    token_refused: bool,
 }
 
 impl Replicator {
@@ -197,6 +217,7 @@ impl Replicator {
             last_heartbeat: None,
             probe_asked: 0,
             probed_round: 0,
+            token_refused: false,
         }
     }
 
@@ -346,9 +367,16 @@ impl Replicator {
         let event = match result {
             Ok(position) => {
                 self.last_heartbeat = Some(Instant::now());
+                self.token_refused = false;
                 Event::HeartbeatAnswered { position }
             }
-            Err(e) => Event::HeartbeatMissed { why: e.why },
+            Err(e) => {
+                if e.unauthorized && !self.token_refused {
+                    self.token_refused = true;
+                    warn!(secondary = %self.peer.id, "{} ({}): {}", self.peer.id, self.peer.url, e.why);
+                }
+                Event::HeartbeatMissed { why: e.why }
+            }
         };
         self.step(event);
     }
@@ -438,10 +466,12 @@ async fn slow_link(
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Err(RequestError {
             timed_out: false,
+            unauthorized: false,
             why: "delivery task ended".into(),
         }),
         Err(_) => Err(RequestError {
             timed_out: true,
+            unauthorized: false,
             why: "timed out".into(),
         }),
     }
