@@ -6,7 +6,7 @@ mod support;
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::procs::alive;
 use support::tmux::{self, Tmux};
@@ -62,18 +62,11 @@ fn demo(args: &[&str], limit: Duration) -> Run {
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("replog demo {args:?} did not finish within {limit:?}");
-            }
-        }
-    };
+    let status = wait_exit(
+        &mut child,
+        limit,
+        &format!("replog demo {args:?} did not finish within {limit:?}"),
+    );
     Run {
         code: status.code(),
         stdout: stdout.join().unwrap_or_default(),
@@ -105,6 +98,40 @@ fn nodes_of(pid: u32) -> Vec<String> {
 }
 
 /// Run directories demo process `pid` created (a cluster start makes one).
+/// The child's exit status within `limit`; otherwise it is killed and the
+/// test fails with `failure`.
+fn wait_exit(child: &mut Child, limit: Duration, failure: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{failure}");
+            }
+        }
+    }
+}
+
+/// Every node of replog `pid` is gone (within a few seconds: they are
+/// reaped after replog exits); then its run directories are removed.
+fn assert_nodes_gone_and_clean_up(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !nodes_of(pid).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        nodes_of(pid).is_empty(),
+        "nodes left running: {:?}",
+        nodes_of(pid)
+    );
+    for dir in run_dirs_of(pid) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 fn run_dirs_of(pid: u32) -> Vec<PathBuf> {
     let marker = format!("-{pid}-");
     std::fs::read_dir(std::env::temp_dir())
@@ -352,14 +379,7 @@ fn the_dashboard_demo_steps_pages_back_autoplays_and_quits_cleanly() {
         assert!(Instant::now() < deadline, "replog demo did not quit");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(
-        nodes_of(pid).is_empty(),
-        "nodes left running: {:?}",
-        nodes_of(pid)
-    );
-    for dir in run_dirs_of(pid) {
-        let _ = std::fs::remove_dir_all(dir);
-    }
+    assert_nodes_gone_and_clean_up(pid);
 }
 
 /// Just enough XML checking for a generated report: well-formed nesting,
@@ -522,34 +542,16 @@ fn a_reader_that_goes_away_ends_the_run_quietly() {
         }
         // Dropping the reader closes the pipe, as `head` does.
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("replog demo --all kept running after its reader went away");
-            }
-        }
-    };
+    let status = wait_exit(
+        &mut child,
+        Duration::from_secs(60),
+        "replog demo --all kept running after its reader went away",
+    );
     let stderr = stderr.join().unwrap_or_default();
     assert!(
         !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
         "{stderr}"
     );
     assert_eq!(status.code(), Some(0), "{stderr}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !nodes_of(pid).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(
-        nodes_of(pid).is_empty(),
-        "nodes left running: {:?}",
-        nodes_of(pid)
-    );
-    for dir in run_dirs_of(pid) {
-        let _ = std::fs::remove_dir_all(dir);
-    }
+    assert_nodes_gone_and_clean_up(pid);
 }
