@@ -58,7 +58,8 @@ impl Proc {
             dir.display().to_string(),
         ]);
         let stderr = dir.join(format!("{id}.stderr"));
-        let Spawned { mut child, ready } = child::spawn(&args, &[], &stderr)?;
+        let Spawned { mut child, ready } =
+            child::spawn(&args, &[], &stderr).map_err(|e| e.to_string())?;
         let url = match tokio::time::timeout(READY_TIMEOUT, ready).await {
             Ok(Ok(Ok(url))) => url,
             outcome => {

@@ -2,6 +2,7 @@
 //! registered for teardown so that every exit path of replog (quit, signal,
 //! panic, even SIGKILL through PR_SET_PDEATHSIG) takes them down too.
 
+use super::cluster::ClusterError;
 use super::teardown;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -32,13 +33,20 @@ pub struct Spawned {
 /// outside logging, such as "cannot listen on …" or a panic). Must be called
 /// from a thread that lives as long as the child should (PR_SET_PDEATHSIG
 /// follows the spawning thread).
-pub fn spawn(args: &[String], env: &[(&str, &str)], stderr_file: &Path) -> Result<Spawned, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))?;
+pub fn spawn(
+    args: &[String],
+    env: &[(&str, &str)],
+    stderr_file: &Path,
+) -> Result<Spawned, ClusterError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| ClusterError::Backend(format!("cannot find own binary: {e}")))?;
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(stderr_file)
-        .map_err(|e| format!("cannot open {}: {e}", stderr_file.display()))?;
+        .map_err(|e| {
+            ClusterError::Backend(format!("cannot open {}: {e}", stderr_file.display()))
+        })?;
     let mut command = Command::new(exe);
     command
         .args(args)
@@ -61,7 +69,7 @@ pub fn spawn(args: &[String], env: &[(&str, &str)], stderr_file: &Path) -> Resul
     }
     let mut child = command
         .spawn()
-        .map_err(|e| format!("cannot start a node: {e}"))?;
+        .map_err(|e| ClusterError::Backend(format!("cannot start a node: {e}")))?;
     let pid = child.id();
     teardown::register(registered(pid), move || {
         // A paused child must wake to die.

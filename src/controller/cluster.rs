@@ -55,6 +55,20 @@ pub enum ClusterError {
     /// The backend failed to act (a signal, the Docker CLI, a spawn).
     #[error("{0}")]
     Backend(String),
+    /// A node did not come up; `why` is the last line of its stderr when
+    /// it wrote one (a bad flag, `Address already in use`), `log` where
+    /// the rest is.
+    #[error("node {id} failed to start: {why} (stderr: {log})")]
+    NodeFailed {
+        id: String,
+        why: String,
+        log: String,
+    },
+    #[error("node {id} did not start within {} s", within.as_secs())]
+    NodeTimedOut { id: String, within: Duration },
+    /// The cluster could not be set up (run directory, ports, Docker).
+    #[error("{0}")]
+    Setup(String),
     #[error("the cluster is already shut down")]
     ShutDown,
 }

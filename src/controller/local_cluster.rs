@@ -49,19 +49,22 @@ const READY_TIMEOUT: Duration = Duration::from_secs(15);
 impl LocalCluster {
     /// Starts the secondaries, then the primary pointing at them, and waits
     /// until every node announced its address.
-    pub async fn start(options: LocalOptions) -> Result<Self, String> {
-        std::fs::create_dir_all(&options.run_dir)
-            .map_err(|e| format!("cannot create {}: {e}", options.run_dir.display()))?;
+    pub async fn start(options: LocalOptions) -> Result<Self, ClusterError> {
+        std::fs::create_dir_all(&options.run_dir).map_err(|e| {
+            ClusterError::Setup(format!("cannot create {}: {e}", options.run_dir.display()))
+        })?;
         let mut cluster = LocalCluster {
             nodes: Vec::new(),
             options: options.clone(),
             token: ClusterToken::generate(),
         };
         let port_of = |i: usize| match options.base_port {
-            Some(base) => base
-                .checked_add(i as u16)
-                .ok_or_else(|| format!("--base-port {base} leaves no room for {i} more nodes")),
-            None => super::ports::pick_free_port(),
+            Some(base) => base.checked_add(i as u16).ok_or_else(|| {
+                ClusterError::Setup(format!(
+                    "--base-port {base} leaves no room for {i} more nodes"
+                ))
+            }),
+            None => super::ports::pick_free_port().map_err(ClusterError::Setup),
         };
         cluster
             .nodes
@@ -101,7 +104,7 @@ impl LocalCluster {
         args
     }
 
-    fn launch(&mut self, idx: usize) -> Result<(), String> {
+    fn launch(&mut self, idx: usize) -> Result<(), ClusterError> {
         let args = self.args(idx);
         let node = &mut self.nodes[idx];
         // By environment, not flag: arguments are visible to every user in `ps`.
@@ -113,26 +116,28 @@ impl LocalCluster {
         Ok(())
     }
 
-    async fn await_ready(&mut self, idx: usize) -> Result<(), String> {
+    async fn await_ready(&mut self, idx: usize) -> Result<(), ClusterError> {
         let node = &mut self.nodes[idx];
         let Some(ready) = node.ready.take() else {
             return Ok(());
         };
         let result = tokio::time::timeout(READY_TIMEOUT, ready)
             .await
-            .map_err(|_| format!("node {} did not start within {READY_TIMEOUT:?}", node.id))?
+            .map_err(|_| ClusterError::NodeTimedOut {
+                id: node.id.clone(),
+                within: READY_TIMEOUT,
+            })?
             .unwrap_or_else(|_| Err("its output closed".into()));
         match result {
             Ok(url) => {
                 node.mark_ready(url);
                 Ok(())
             }
-            Err(why) => Err(format!(
-                "node {} failed to start: {} (stderr: {})",
-                node.id,
-                child::last_stderr_line(&node.stderr).unwrap_or(why),
-                node.stderr.display()
-            )),
+            Err(why) => Err(ClusterError::NodeFailed {
+                id: node.id.clone(),
+                why: child::last_stderr_line(&node.stderr).unwrap_or(why),
+                log: node.stderr.display().to_string(),
+            }),
         }
     }
 
@@ -160,7 +165,7 @@ impl LocalCluster {
                 if let Some(mut c) = node.child.take() {
                     child::kill(&mut c);
                 }
-                self.launch(idx).map_err(ClusterError::Backend)?;
+                self.launch(idx)?;
             }
             (ProcessOp::Partition(_), _) => {
                 return Err(ClusterError::CannotPartition {

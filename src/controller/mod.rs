@@ -47,7 +47,11 @@ fn run_dir(given: Option<PathBuf>) -> PathBuf {
 pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> {
     teardown::install_panic_hook();
     let cluster: Box<dyn Cluster> = if args.docker {
-        Box::new(DockerCluster::start(DockerOptions::from_args(args)?).await?)
+        Box::new(
+            DockerCluster::start(DockerOptions::from_args(args)?)
+                .await
+                .map_err(|e| e.to_string())?,
+        )
     } else {
         let options = LocalOptions {
             secondaries: args.secondaries,
@@ -55,7 +59,11 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
             run_dir: run_dir(args.run_dir.clone()),
             primary_args: vec!["--heartbeat-ms".into(), args.heartbeat_ms.to_string()],
         };
-        Box::new(LocalCluster::start(options).await?)
+        Box::new(
+            LocalCluster::start(options)
+                .await
+                .map_err(|e| e.to_string())?,
+        )
     };
     let color = std::env::var_os("NO_COLOR").is_none();
     Engine::new(cluster, title, color).map_err(|e| e.to_string())

@@ -116,14 +116,17 @@ pub(super) struct DockerCluster {
 impl DockerCluster {
     /// Brings the compose project up and waits until every node answers.
     /// Ctrl-C or SIGTERM meanwhile removes what was started.
-    pub(super) async fn start(options: DockerOptions) -> Result<Self, String> {
+    pub(super) async fn start(options: DockerOptions) -> Result<Self, ClusterError> {
         let cancel = Arc::new(AtomicBool::new(false));
         let mut task = tokio::task::spawn_blocking({
             let cancel = cancel.clone();
             move || startup::start_blocking(options, &cancel)
         });
         tokio::select! {
-            result = &mut task => result.map_err(|e| format!("starting the Docker cluster failed: {e}"))?,
+            result = &mut task => result
+                .map_err(|e| format!("starting the Docker cluster failed: {e}"))
+                .and_then(|started| started)
+                .map_err(ClusterError::Setup),
             _ = replog_node::server::termination_signal() => {
                 eprintln!("replog: interrupted; stopping the Docker cluster");
                 cancel.store(true, Ordering::SeqCst);
@@ -133,7 +136,7 @@ impl DockerCluster {
                     cluster.shutdown().await;
                 }
                 teardown::end_all();
-                Err("interrupted while starting the Docker cluster".into())
+                Err(ClusterError::Setup("interrupted while starting the Docker cluster".into()))
             }
         }
     }
