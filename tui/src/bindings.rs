@@ -36,6 +36,8 @@ pub enum ViewAction {
     /// The fail popup; Enter sends `fail {node} <n> before|after`.
     Fail,
     Help,
+    /// Scroll the events pane: PgUp/PgDn a page, Home the oldest, End the newest.
+    ScrollEvents,
 }
 
 /// When a binding is live.
@@ -253,6 +255,19 @@ pub const BINDINGS: &[Binding] = &[
         short: "partition",
         long: "cut the selected node off the network / reconnect it",
         when: When::CanPartition,
+    },
+    Binding {
+        keys: "PgUp/PgDn",
+        triggers: &[
+            Code(KeyCode::PageUp),
+            Code(KeyCode::PageDown),
+            Code(KeyCode::Home),
+            Code(KeyCode::End),
+        ],
+        run: Run::View(ViewAction::ScrollEvents),
+        short: "scroll events",
+        long: "scroll the events a page back / forward (Home: the oldest, End: the newest)",
+        when: When::Always,
     },
     Binding {
         keys: "?",

@@ -14,6 +14,9 @@ pub const MAX_TEXT_LEN: usize = 200;
 const MAX_DIGITS: usize = 9;
 
 /// Apply one key event. Returns the command line to run, if the key asked for one.
+/// Events one PgUp/PgDn moves the timeline by: most of a pane's height.
+const EVENTS_PAGE: isize = 8;
+
 pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<String> {
     // Terminals that report releases (Windows, kitty protocol) would otherwise
     // double every keystroke.
@@ -77,6 +80,12 @@ fn view(state: &mut DashboardState, action: ViewAction, key: KeyEvent) {
             };
         }
         ViewAction::Help => state.mode = InputMode::Help,
+        ViewAction::ScrollEvents => match key.code {
+            KeyCode::PageUp => state.scroll_events(EVENTS_PAGE),
+            KeyCode::PageDown => state.scroll_events(-EVENTS_PAGE),
+            KeyCode::Home => state.scroll_events(isize::MAX),
+            _ => state.scroll_events(isize::MIN),
+        },
         ViewAction::Delay if state.selected_node().is_some() => {
             state.mode = InputMode::Delay {
                 input: String::new(),

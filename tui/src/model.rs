@@ -48,6 +48,9 @@ pub struct DashboardState {
     /// The write concern last used in the compose popup (0 = none yet, use 1);
     /// the popup starts from it so repeated sends keep the same w.
     pub last_w: u64,
+    /// How many events back from the newest the timeline is scrolled
+    /// (0: it follows the newest). New events do not move a scrolled view.
+    pub events_back: usize,
 }
 
 /// How the dashboard shows a node's OS process (or container); the
@@ -267,10 +270,22 @@ impl DashboardState {
             kind,
             text: text.into(),
         });
+        if self.events_back > 0 {
+            // Keep the lines being read where they are.
+            self.events_back += 1;
+        }
         if self.events.len() > MAX_EVENTS {
             let excess = self.events.len() - MAX_EVENTS;
             self.events.drain(..excess);
         }
+        self.events_back = self.events_back.min(self.events.len().saturating_sub(1));
+    }
+
+    /// Scrolls the timeline `by` events towards older (positive) or newer
+    /// (negative) ones, within what there is.
+    pub fn scroll_events(&mut self, by: isize) {
+        let newest_first = self.events.len().saturating_sub(1);
+        self.events_back = self.events_back.saturating_add_signed(by).min(newest_first);
     }
 
     /// The largest write concern the compose popup offers: every node acks.
@@ -326,6 +341,24 @@ mod tests {
         }
         assert_eq!(s.events.len(), MAX_EVENTS);
         assert_eq!(s.events[0].text, "e10");
+    }
+
+    #[test]
+    fn a_scrolled_timeline_stays_put_and_stops_at_both_ends() {
+        let mut s = DashboardState::default();
+        for i in 0..30 {
+            s.push_event("00:00:00.000", EventKind::Info, format!("e{i}"));
+        }
+        s.scroll_events(10);
+        assert_eq!(s.events_back, 10);
+        s.push_event("00:00:00.000", EventKind::Info, "new");
+        assert_eq!(s.events_back, 11, "the same event stays in view");
+        s.scroll_events(1000);
+        assert_eq!(s.events_back, 30, "the oldest is the limit");
+        s.scroll_events(-1000);
+        assert_eq!(s.events_back, 0, "back to following the newest");
+        s.push_event("00:00:00.000", EventKind::Info, "newer");
+        assert_eq!(s.events_back, 0);
     }
 
     #[test]

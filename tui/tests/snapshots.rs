@@ -185,3 +185,52 @@ fn events_show_the_newest_at_the_bottom() {
     let pos = |needle: &str| screen.find(needle).expect(needle);
     assert!(pos("event number 98") < pos("event number 99"));
 }
+
+/// Issue 12: at 80×24 a pending write used to hide under the finished ones
+/// sent before it. Pending writes come first, whatever came before them.
+#[test]
+fn a_pending_write_shows_above_many_finished_ones_at_80x24() {
+    let mut s = writes_in_flight();
+    let pending: Vec<_> = s
+        .writes
+        .iter()
+        .filter(|w| w.status == replog_tui::WriteStatus::Pending)
+        .cloned()
+        .collect();
+    // Six finished writes sent first, then the pending ones.
+    s.writes
+        .retain(|w| w.status != replog_tui::WriteStatus::Pending);
+    for i in 0..6 {
+        let mut done = s.writes[0].clone();
+        done.id = 100 + i;
+        s.writes.insert(0, done);
+    }
+    s.writes.extend(pending);
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("⧗ pending w=3"), "{screen}");
+    assert!(
+        screen.contains("older"),
+        "says that some are cut:\n{screen}"
+    );
+}
+
+#[test]
+fn scrolled_events_say_how_to_get_back() {
+    let mut s = writes_in_flight();
+    s.scroll_events(3);
+    let screen = render(&s, W, H);
+    assert!(screen.contains("events · 3 newer below · End"), "{screen}");
+    // The newest events are scrolled out of view.
+    // Its first words: a long event wraps.
+    let newest: String = s
+        .events
+        .last()
+        .map(|e| e.text.chars().take(16).collect())
+        .unwrap_or_default();
+    assert!(
+        !screen.contains(&newest),
+        "{newest:?} still shown:\n{screen}"
+    );
+    s.scroll_events(-3);
+    assert!(render(&s, W, H).contains(&newest));
+}

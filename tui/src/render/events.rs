@@ -1,5 +1,6 @@
-//! The event timeline, newest at the bottom. Long texts wrap under their
-//! own column so the time and kind columns stay readable.
+//! The event timeline, newest at the bottom (or scrolled back with PgUp).
+//! Long texts wrap under their own column so the time and kind columns
+//! stay readable.
 
 use super::format::{sanitize, wrap_hanging};
 use super::theme::Theme;
@@ -10,7 +11,15 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &DashboardState, t: Theme) {
-    let block = Block::bordered().title(format!(" events · {} ", state.events.len()));
+    let total = state.events.len();
+    let back = state.events_back.min(total.saturating_sub(1));
+    let title = if back == 0 {
+        format!(" events · {total} ")
+    } else {
+        // Scrolled: say so, and how to get back to the newest.
+        format!(" events · {back} newer below · End ")
+    };
+    let block = Block::bordered().title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
@@ -25,7 +34,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &DashboardState, t: Theme) {
     // Walk back from the newest event until the panel is full.
     let mut shown: Vec<Vec<Line>> = Vec::new();
     let mut used = 0;
-    for e in state.events.iter().rev() {
+    for e in state.events.iter().rev().skip(back) {
         if used >= rows {
             break;
         }

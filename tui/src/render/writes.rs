@@ -1,4 +1,5 @@
-//! Client writes sent from the dashboard: pending ones and the last few finished.
+//! Client writes sent from the dashboard: pending ones first, then the
+//! newest finished.
 
 use super::format::{clip, duration, sanitize, wrap_words};
 use super::theme::Theme;
@@ -12,31 +13,56 @@ use ratatui::Frame;
 const TEXT_WIDTH: usize = 24;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &DashboardState, t: Theme) {
-    let pending = state
+    // What a class is waiting for comes first: pending writes, oldest
+    // first; then finished ones, newest first. Cutting the end then drops
+    // only the oldest finished writes.
+    let (pending, finished): (Vec<&WriteView>, Vec<&WriteView>) = state
         .writes
         .iter()
-        .filter(|w| w.status == WriteStatus::Pending)
-        .count();
-    let block = Block::bordered().title(format!(" writes · {pending} pending "));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-
+        .partition(|w| w.status == WriteStatus::Pending);
+    let order: Vec<&WriteView> = pending
+        .iter()
+        .copied()
+        .chain(finished.iter().rev().copied())
+        .collect();
+    let width = usize::from(inner_width(area));
+    let rows = usize::from(area.height.saturating_sub(2));
     let mut lines: Vec<Line> = Vec::new();
+    let mut shown = 0;
+    for (i, w) in order.iter().enumerate() {
+        let rows_of = write_lines(w, width, t);
+        // Room for this write and, if more follow, the "… more" line.
+        let need = rows_of.len() + usize::from(i + 1 < order.len());
+        if lines.len() + need > rows && shown > 0 {
+            break;
+        }
+        lines.extend(rows_of);
+        shown += 1;
+    }
+    let hidden = order.len() - shown;
+    if hidden > 0 {
+        lines.truncate(rows.saturating_sub(1));
+        lines.push(Line::styled(format!("… {hidden} older"), t.dim()));
+    }
     if state.writes.is_empty() {
         lines.push(Line::styled("no writes yet — press s to send one", t.dim()));
     }
-    for w in &state.writes {
-        lines.extend(write_lines(w, usize::from(inner.width), t));
+    let mut title = format!(
+        " writes · {} pending · {} done ",
+        pending.len(),
+        finished.len()
+    );
+    if title.chars().count() + 2 > usize::from(area.width) {
+        title = format!(" writes · {} pending ", pending.len());
     }
-    let rows = usize::from(inner.height);
-    if lines.len() > rows && rows > 0 {
-        // Pending writes come first in the list, so cutting the end drops the
-        // oldest finished ones; say how many.
-        let hidden = lines.len() - (rows - 1);
-        lines.truncate(rows - 1);
-        lines.push(Line::styled(format!("… {hidden} more lines"), t.dim()));
-    }
+    let block = Block::bordered().title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn inner_width(area: Rect) -> u16 {
+    area.width.saturating_sub(2)
 }
 
 /// One line per write (status first, text last so a narrow panel cuts
@@ -46,6 +72,9 @@ fn write_lines<'a>(w: &WriteView, width: usize, t: Theme) -> Vec<Line<'a>> {
         WriteStatus::Done { acks, .. } => acks,
         _ => w.acks,
     };
+    // Acks needed, met or not: a w=1 write is met by the primary alone,
+    // even when a secondary already holds it too ("2/1" read as a fault).
+    let acks = acks.min(w.w);
     let (style, status) = match &w.status {
         WriteStatus::Pending => (t.warn(), "⧗ pending".to_string()),
         WriteStatus::Done { seq, .. } => (t.ok(), format!("✔ ok #{seq}")),

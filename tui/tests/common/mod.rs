@@ -75,6 +75,7 @@ pub fn healthy() -> DashboardState {
         can_partition: false,
         status_message: Some("sent Msg3 at w=3: ok seq 3".into()),
         last_w: 3,
+        events_back: 0,
     };
     s.push_event("19:42:01.000", EventKind::Process, "started n1, n2, n3");
     s.push_event("19:42:01.400", EventKind::Health, "n2 healthy, n3 healthy");
@@ -297,9 +298,10 @@ pub fn writes_in_flight() -> DashboardState {
             id: 5,
             text: "Msg5".into(),
             w: 1,
-            acks: 1,
+            acks: 2,
             elapsed_ms: 8,
-            status: WriteStatus::Done { seq: 5, acks: 1 },
+            // A secondary held it before the reply: still shown as 1/1.
+            status: WriteStatus::Done { seq: 5, acks: 2 },
         },
         WriteView {
             id: 4,
@@ -313,6 +315,8 @@ pub fn writes_in_flight() -> DashboardState {
             },
         },
     ];
+    // As the controller holds them: in the order they were sent.
+    s.writes.sort_by_key(|w| w.id);
     s
 }
 
