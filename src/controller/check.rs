@@ -226,7 +226,25 @@ fn completed_verdict(sent: &WriteRecord, status: Option<u16>, min: Option<Durati
     if let Some(min) = min.filter(|min| took < min) {
         return Verdict::Fail(format!("{summary}: faster than {}", millis(min)));
     }
+    if status.is_some() {
+        // The description already says "completed with 201": no echo.
+        return Verdict::Pass(format!("{} in {}", reply_detail(reply), millis(*took)));
+    }
     Verdict::Pass(summary)
+}
+
+/// A reply without its status code: "seq 3, 2 acks", or the error.
+fn reply_detail(r: &Result<WriteReply, ClientError>) -> String {
+    match r {
+        Ok(reply) => format!(
+            "seq {}, {} ack{}",
+            reply.seq,
+            reply.acks,
+            if reply.acks == 1 { "" } else { "s" }
+        ),
+        Err(ClientError::Status { body, .. }) => body.error.clone(),
+        Err(e) => format!("failed: {e}"),
+    }
 }
 
 /// "201 (seq 3, 2 acks)", "503 (read-only: …)" or "failed: cannot connect …".
