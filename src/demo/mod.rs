@@ -2,7 +2,7 @@
 //! same scenario files run unattended for CI (`--headless`, `--junit`).
 //!
 //! A scenario (TOML whose actions and expectations are lines of the
-//! controller's command language, see README "Demo scenarios") is parsed
+//! controller's command language, see README "Scenario files") is parsed
 //! and validated whole before any node starts; a [`script::DemoScript`]
 //! then runs it in the controller's one driver loop, in the dashboard or
 //! unattended.
@@ -67,7 +67,7 @@ fn list() -> Result<(), String> {
     for s in &scenarios {
         crate::output::line(format!("  {:width$}  {}", s.name, s.description));
     }
-    crate::output::line("Your own: replog demo --file PATH (format: README, \"Demo scenarios\").");
+    crate::output::line("Your own: replog demo --file PATH (format: README, \"Scenario files\").");
     Ok(())
 }
 
