@@ -230,6 +230,9 @@ pub struct UpArgs {
     /// Heartbeat period of the primary
     #[arg(long, default_value_t = 500)]
     pub heartbeat_ms: u64,
+    /// Consecutive missed heartbeats that make a secondary unhealthy
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub unhealthy_after: u32,
     /// Run the nodes as Docker containers (compose) instead of child processes;
     /// enables real network partitions (key n). The compose file sets the secondaries.
     #[arg(long)]
@@ -250,6 +253,7 @@ impl Default for UpArgs {
             headless: false,
             run_dir: None,
             heartbeat_ms: 500,
+            unhealthy_after: 3,
             docker: false,
             project: None,
             compose_file: None,
@@ -341,4 +345,9 @@ pub struct DemoArgs {
     /// Write a JUnit XML report to FILE (implies --headless)
     #[arg(long, value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
+    /// Headless: after a step's expectations hold, wait this long and check
+    /// them again before the next step (what a step shows must stay on
+    /// screen while it is read); 0 turns the check off
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub dwell_ms: u64,
 }

@@ -213,6 +213,51 @@ fn every_shipped_scenario_passes_headless_with_a_junit_report() {
     );
 }
 
+/// Issue 12: what a step shows must last while it is read. "s1 is
+/// healthy" holds the instant s1 is paused, and is gone a heartbeat later:
+/// the dwell's second look catches it; without the dwell it passes.
+#[test]
+fn a_state_that_dissolves_during_the_dwell_fails_the_step() {
+    let file = temp_file(
+        "dissolves.toml",
+        r#"name = "fleeting"
+description = "claims a state that lasts only until the next heartbeat"
+
+[[step]]
+title = "pause s1, claim it is healthy"
+narration = "s1 is frozen; the primary has not noticed yet."
+actions = ["pause s1"]
+expect = ["s1 is healthy"]
+"#,
+    );
+    let path = file.to_str().unwrap_or_default();
+    let run = demo(
+        &["--file", path, "--headless", "--dwell-ms", "2500"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("✔ the primary sees s1 as healthy"),
+        "the first look passes:\n{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("✘ the primary sees s1 as healthy no longer held when the next step was due"),
+        "{}",
+        run.stdout
+    );
+    assert_nodes_gone_and_clean_up(run.pid);
+    let run = demo(
+        &["--file", path, "--headless", "--dwell-ms", "0"],
+        Duration::from_secs(60),
+    );
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("still"), "{}", run.stdout);
+    assert_nodes_gone_and_clean_up(run.pid);
+}
+
 #[test]
 fn a_false_expectation_fails_the_run_with_what_was_seen() {
     let file = temp_file(

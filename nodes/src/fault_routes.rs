@@ -59,12 +59,18 @@ async fn show(State(c): State<FaultControl>) -> Result<Json<Faults>, ApiError> {
 async fn merge(State(c): State<FaultControl>, body: Body) -> Result<Json<Faults>, ApiError> {
     c.check()?;
     let patch: FaultPatch = read_json(body, 64 * 1024).await?;
-    if !c.receives_replication && patch.fail_next.is_some_and(|n| n > 0) {
-        return Err(ApiError::bad_request(format!(
-            "fail_next applies to replication requests a node receives, and {} (the primary) receives none; \
-             use block or delay_ms here, or fail_next on a secondary",
-            c.node_id
-        )));
+    let receive_only = [
+        ("fail_next", patch.fail_next.is_some_and(|n| n > 0)),
+        ("lose_seq", patch.lose_seq.is_some_and(|n| n > 0)),
+    ];
+    if let Some((field, _)) = receive_only.iter().find(|(_, set)| *set) {
+        if !c.receives_replication {
+            return Err(ApiError::bad_request(format!(
+                "{field} applies to replication requests a node receives, and {} (the primary) receives none; \
+                 use block or delay_ms here, or {field} on a secondary",
+                c.node_id
+            )));
+        }
     }
     let now = c.set.merge(patch);
     tracing::info!(node = %c.node_id, "faults set: {now}");

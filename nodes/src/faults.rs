@@ -1,5 +1,6 @@
 //! Fault injection on a node's incoming replication traffic: the course's
-//! artificial delay, injected 500s before or after storing, and a full block.
+//! artificial delay, injected 500s before or after storing, a lost seq, and
+//! a full block.
 
 use std::sync::Mutex;
 
@@ -37,6 +38,9 @@ impl FaultSet {
         if let Some(v) = patch.block {
             faults.block = v;
         }
+        if let Some(v) = patch.lose_seq {
+            faults.lose_seq = v;
+        }
         faults.clone()
     }
 
@@ -52,6 +56,11 @@ impl FaultSet {
 
     pub fn delay_ms(&self) -> u64 {
         self.lock().delay_ms
+    }
+
+    /// The seq whose batches are lost, if one is set.
+    pub fn lost_seq(&self) -> Option<u64> {
+        Some(self.lock().lose_seq).filter(|s| *s > 0)
     }
 
     /// Consumes one injected failure, if any is armed.
@@ -89,6 +98,13 @@ mod tests {
         assert_eq!(set.take_failure(), Some(FailAt::AfterStore));
         assert_eq!(set.take_failure(), Some(FailAt::AfterStore));
         assert_eq!(set.take_failure(), None);
+        assert_eq!(set.lost_seq(), None);
+        set.merge(FaultPatch {
+            lose_seq: Some(3),
+            ..Default::default()
+        });
+        assert_eq!(set.lost_seq(), Some(3), "stays until cleared");
+        assert_eq!(set.lost_seq(), Some(3));
         assert_eq!(set.clear(), Faults::default());
     }
 }

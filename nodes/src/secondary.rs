@@ -101,6 +101,15 @@ impl Secondary {
 
     /// Stores a batch, honouring injected failures.
     fn apply(&self, entries: Vec<Entry>) -> Result<Position, ApiError> {
+        if let Some(seq) = self.faults.lost_seq() {
+            if entries.iter().any(|e| e.seq == seq) {
+                info!(node = %self.id, seq, "injected loss: a batch carrying seq {seq} dropped");
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("injected loss of seq {seq} (before store)"),
+                ));
+            }
+        }
         let failure = self.faults.take_failure();
         if failure == Some(FailAt::BeforeStore) {
             info!(node = %self.id, "injected failure before store: batch dropped");

@@ -41,6 +41,12 @@ pub enum Command {
         n: u64,
         at: FailAt,
     },
+    /// `lose <node> <seq>`: every batch carrying `seq` is lost until
+    /// cleared (0 clears it).
+    Lose {
+        node: String,
+        seq: u64,
+    },
     /// `block <node>` / `unblock <node>`
     Block {
         node: String,
@@ -83,7 +89,7 @@ impl Write {
 /// Every verb with its arguments, for `help` and error messages.
 pub const HELP: &str = "commands: send <w> [await|nowait] [label=L] [within=MS] <text> | \
 pause|resume|kill|restart|block|unblock|partition|heal|clear <node> | delay <node> <ms> | \
-fail <node> [n] [before|after] | wait <condition> [within=MS] | sleep <ms> | status | help | quit\n\
+fail <node> [n] [before|after] | lose <node> <seq> | wait <condition> [within=MS] | sleep <ms> | status | help | quit\n\
 conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
 <label> pending [for=MS] | writes";
@@ -100,6 +106,7 @@ impl Command {
             | Command::Partition { node: n, .. }
             | Command::Delay { node: n, .. }
             | Command::Fail { node: n, .. }
+            | Command::Lose { node: n, .. }
             | Command::Block { node: n, .. } => Some(n),
             Command::Wait(e) => e.condition.node(),
             _ => None,
@@ -132,6 +139,10 @@ impl Command {
                     FailAt::AfterStore => "after storing",
                 }
             ),
+            Command::Lose { node, seq: 0 } => format!("{node} stops losing a seq"),
+            Command::Lose { node, seq } => {
+                format!("{node} loses every delivery of seq {seq} until cleared")
+            }
             Command::Block { node, on: true } => format!("block {node}"),
             Command::Block { node, on: false } => format!("unblock {node}"),
             Command::Clear(n) => format!("clear {n}'s faults"),
@@ -180,6 +191,18 @@ impl Command {
                 let patch = FaultPatch {
                     fail_next: Some(n),
                     fail_at: Some(at),
+                    ..FaultPatch::default()
+                };
+                engine.faults(&node, Some(patch), what)
+            }
+            Command::Lose { node, seq } => {
+                let what = if seq == 0 {
+                    format!("{node}: no seq lost any more")
+                } else {
+                    format!("{node}: every delivery of seq {seq} is lost")
+                };
+                let patch = FaultPatch {
+                    lose_seq: Some(seq),
                     ..FaultPatch::default()
                 };
                 engine.faults(&node, Some(patch), what)
@@ -265,6 +288,7 @@ impl fmt::Display for Command {
                 };
                 write!(f, "fail {} {n} {at}", quote(node))
             }
+            Command::Lose { node, seq } => write!(f, "lose {} {seq}", quote(node)),
             Command::Block { node, on: true } => write!(f, "block {}", quote(node)),
             Command::Block { node, on: false } => write!(f, "unblock {}", quote(node)),
             Command::Clear(n) => write!(f, "clear {}", quote(n)),
@@ -412,6 +436,11 @@ impl FromStr for Command {
                     }
                 };
                 Command::Fail { node, n, at }
+            }
+            "lose" => {
+                let node = node()?;
+                let seq = number(words.string("seq").ok(), "seq")?;
+                Command::Lose { node, seq }
             }
             "wait" => Command::Wait(Expectation::read(&mut words)?),
             "sleep" => Command::Sleep(millis(words.string("ms").ok(), "ms")?),

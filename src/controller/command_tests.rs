@@ -89,6 +89,7 @@ fn command() -> impl Strategy<Value = Command> {
         (node(), any::<bool>()).prop_map(|(node, on)| Command::Block { node, on }),
         (node(), 0u64..=600_000).prop_map(|(node, ms)| Command::Delay { node, ms }),
         (node(), 1u64..=1000, at).prop_map(|(node, n, at)| Command::Fail { node, n, at }),
+        (node(), 0u64..=1_000_000).prop_map(|(node, seq)| Command::Lose { node, seq }),
         (condition(), prop::option::of(ms()))
             .prop_map(|(condition, within)| Command::Wait(Expectation { condition, within })),
         ms().prop_map(Command::Sleep),

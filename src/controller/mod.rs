@@ -57,7 +57,12 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
             secondaries: args.secondaries,
             base_port: args.base_port,
             run_dir: run_dir(args.run_dir.clone()),
-            primary_args: vec!["--heartbeat-ms".into(), args.heartbeat_ms.to_string()],
+            primary_args: vec![
+                "--heartbeat-ms".into(),
+                args.heartbeat_ms.to_string(),
+                "--unhealthy-after".into(),
+                args.unhealthy_after.to_string(),
+            ],
         };
         Box::new(
             LocalCluster::start(options)

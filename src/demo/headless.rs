@@ -11,16 +11,16 @@ use crate::controller::driver::{self, End, Input};
 use crate::controller::{self};
 use crate::output;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Timeline lines shown after a failed scenario, to help find out why.
 const EVENTS_ON_FAILURE: usize = 20;
 
 /// Runs the scenarios one after another; `interrupted` stops the rest.
-pub async fn run_all(scenarios: &[Scenario]) -> Vec<CaseReport> {
+pub async fn run_all(scenarios: &[Scenario], dwell: Duration) -> Vec<CaseReport> {
     let mut reports = Vec::new();
     for scenario in scenarios {
-        let (report, interrupted) = run_one(scenario).await;
+        let (report, interrupted) = run_one(scenario, dwell).await;
         reports.push(report);
         if interrupted {
             break;
@@ -60,15 +60,16 @@ pub fn up_args(scenario: &Scenario, run_dir: PathBuf) -> UpArgs {
     UpArgs {
         secondaries: scenario.secondaries,
         heartbeat_ms: scenario.heartbeat_ms,
+        unhealthy_after: scenario.unhealthy_after,
         run_dir: Some(run_dir),
         headless: true,
         ..UpArgs::default()
     }
 }
 
-async fn run_one(scenario: &Scenario) -> (CaseReport, bool) {
+async fn run_one(scenario: &Scenario, dwell: Duration) -> (CaseReport, bool) {
     let started = Instant::now();
-    let mut script = DemoScript::unattended(scenario.clone());
+    let mut script = DemoScript::unattended(scenario.clone(), dwell);
     let mut report = CaseReport {
         name: scenario.name.clone(),
         description: scenario.description.clone(),

@@ -39,7 +39,8 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
             return dashboard(scenario).await;
         }
     }
-    let reports = headless::run_all(&scenarios).await;
+    let dwell = std::time::Duration::from_millis(args.dwell_ms);
+    let reports = headless::run_all(&scenarios, dwell).await;
     if let Some(path) = &args.junit {
         std::fs::write(path, junit::render(&reports))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;

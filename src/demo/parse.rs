@@ -16,6 +16,8 @@ use toml::Spanned;
 
 /// Faster than the nodes' 500 ms default, so detections fit a lesson.
 pub const DEFAULT_HEARTBEAT_MS: u64 = 300;
+/// The nodes' default: three missed heartbeats in a row.
+pub const DEFAULT_UNHEALTHY_AFTER: u32 = 3;
 
 /// The file as TOML gives it; `deny_unknown_fields`: a typo in a key must
 /// be refused, not silently ignored.
@@ -34,6 +36,7 @@ struct RawScenario {
 struct RawCluster {
     secondaries: Option<Spanned<u64>>,
     heartbeat_ms: Option<Spanned<u64>>,
+    unhealthy_after: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,13 +98,17 @@ impl Validator<'_> {
         if description.contains('\n') {
             return Err(self.error(&raw.description.span(), "description", "must be one line"));
         }
-        let (mut secondaries, mut heartbeat_ms) = (2, DEFAULT_HEARTBEAT_MS);
+        let (mut secondaries, mut heartbeat_ms, mut unhealthy_after) =
+            (2, DEFAULT_HEARTBEAT_MS, DEFAULT_UNHEALTHY_AFTER);
         if let Some(c) = &raw.cluster {
             if let Some(s) = &c.secondaries {
                 secondaries = self.range(s, "secondaries", 1, 8)? as usize;
             }
             if let Some(h) = &c.heartbeat_ms {
                 heartbeat_ms = self.range(h, "heartbeat_ms", 50, 10_000)?;
+            }
+            if let Some(u) = &c.unhealthy_after {
+                unhealthy_after = self.range(u, "unhealthy_after", 1, 1000)? as u32;
             }
         }
         self.nodes = std::iter::once("p".to_string())
@@ -125,6 +132,7 @@ impl Validator<'_> {
             source: self.file.to_string(),
             secondaries,
             heartbeat_ms,
+            unhealthy_after,
             steps,
         })
     }

@@ -15,6 +15,8 @@ pub struct Scenario {
     pub source: String,
     pub secondaries: usize,
     pub heartbeat_ms: u64,
+    /// Missed heartbeats in a row before a secondary is unhealthy.
+    pub unhealthy_after: u32,
     pub steps: Vec<Step>,
 }
 

@@ -7,7 +7,7 @@
 use super::scenario::Scenario;
 use crate::controller::check::{millis, reply_summary};
 use crate::controller::command::Command;
-use crate::controller::condition::seconds;
+use crate::controller::condition::{seconds, Condition, Expectation};
 use crate::controller::driver::{Next, Script};
 use crate::controller::engine::Engine;
 use crate::controller::outcome::{CommandError, DemoKey, Outcome};
@@ -34,10 +34,27 @@ pub enum Note {
 }
 
 /// One command of a step: an action, or an expectation (a `wait` whose
-/// result is a check of the scenario).
+/// result is a check of the scenario), or the dwell's second look at one.
 struct Item {
     command: Command,
-    expectation: bool,
+    role: Role,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Action,
+    /// The step's expectation number `n`.
+    Expectation(usize),
+    /// The dwell's pause before the second looks.
+    Dwell,
+    /// Expectation `n` again, once, just before the next step.
+    Recheck(usize),
+}
+
+impl Item {
+    fn checks(&self) -> bool {
+        matches!(self.role, Role::Expectation(_) | Role::Recheck(_))
+    }
 }
 
 pub struct DemoScript {
@@ -50,6 +67,9 @@ pub struct DemoScript {
     pub checked: usize,
     pub failures: Vec<String>,
     view: View,
+    /// Unattended: how long a step's state must last after its
+    /// expectations held (zero: no second look).
+    dwell: Duration,
 }
 
 /// How notes reach people.
@@ -71,14 +91,17 @@ struct Narrator {
 }
 
 impl DemoScript {
-    /// Runs the steps one after another, printing.
-    pub fn unattended(scenario: Scenario) -> Self {
-        Self::new(
+    /// Runs the steps one after another, printing; after a step's
+    /// expectations held, waits `dwell` and checks them again.
+    pub fn unattended(scenario: Scenario, dwell: Duration) -> Self {
+        let mut script = Self::new(
             scenario,
             View::Print {
                 text: String::new(),
             },
-        )
+        );
+        script.dwell = dwell;
+        script
     }
 
     /// Runs a step when asked (space/→, or autoplay), narrating on screen.
@@ -122,6 +145,7 @@ impl DemoScript {
             checked: 0,
             failures: Vec::new(),
             view,
+            dwell: Duration::ZERO,
         }
     }
 
@@ -155,18 +179,29 @@ impl DemoScript {
         let Some(step) = self.scenario.steps.get(self.next_step) else {
             return false;
         };
-        self.items = step
+        let mut items: Vec<Item> = step
             .actions
             .iter()
             .map(|c| Item {
                 command: c.clone(),
-                expectation: false,
+                role: Role::Action,
             })
-            .chain(step.expect.iter().map(|e| Item {
+            .chain(step.expect.iter().enumerate().map(|(n, e)| Item {
                 command: Command::Wait(e.clone()),
-                expectation: true,
+                role: Role::Expectation(n),
             }))
             .collect();
+        if !self.dwell.is_zero() && !step.expect.is_empty() {
+            items.push(Item {
+                command: Command::Sleep(self.dwell),
+                role: Role::Dwell,
+            });
+            items.extend(step.expect.iter().enumerate().map(|(n, e)| Item {
+                command: Command::Wait(once(e)),
+                role: Role::Recheck(n),
+            }));
+        }
+        self.items = items;
         self.items.reverse();
         self.running = true;
         self.next_step += 1;
@@ -315,14 +350,24 @@ impl DemoScript {
             _ => None,
         };
         Some(match (result, condition) {
-            (Ok(Outcome::Held { seen, .. }), Some(c)) if item.expectation => Note::Result {
+            (Ok(Outcome::Held { seen, .. }), Some(c)) if item.checks() => Note::Result {
                 ok: true,
-                text: format!("{c} — {seen}"),
+                text: match item.role {
+                    Role::Recheck(_) => format!("still {c} — {seen}"),
+                    _ => format!("{c} — {seen}"),
+                },
             },
-            (Err(CommandError::NotMet { seen }), Some(c)) if item.expectation => Note::Result {
+            (Err(CommandError::NotMet { seen }), Some(c)) if item.checks() => Note::Result {
                 ok: false,
-                text: format!("{c} — {seen}"),
+                text: match item.role {
+                    Role::Recheck(_) => format!(
+                        "{c} no longer held when the next step was due — {seen} \
+                         (a step's state must last while it is read)"
+                    ),
+                    _ => format!("{c} — {seen}"),
+                },
             },
+            (Ok(Outcome::Slept), _) if item.role == Role::Dwell => return None,
             (Ok(Outcome::Held { took, .. }), Some(c)) => {
                 Note::Info(format!("{c} ({})", seconds(took)))
             }
@@ -372,6 +417,22 @@ impl DemoScript {
     }
 }
 
+/// The same expectation as one look, now: a pending write is asked to be
+/// pending still, not for its whole `for` again.
+fn once(expectation: &Expectation) -> Expectation {
+    let condition = match &expectation.condition {
+        Condition::Pending { label, .. } => Condition::Pending {
+            label: label.clone(),
+            for_: Duration::ZERO,
+        },
+        other => other.clone(),
+    };
+    Expectation {
+        condition,
+        within: Some(Duration::ZERO),
+    }
+}
+
 impl Script for DemoScript {
     fn next(&mut self, engine: &mut Engine) -> Next {
         if !self.running {
@@ -388,7 +449,13 @@ impl Script for DemoScript {
             return Next::Idle;
         };
         let mut command = item.command.clone();
-        if item.expectation {
+        if item.role == Role::Dwell {
+            let said = format!(
+                "holding {} so the step can be read, then looking again",
+                seconds(self.dwell)
+            );
+            self.note(engine, Note::Info(said));
+        } else if item.checks() {
             self.checked += 1;
         } else {
             // Said before it runs: waits and sends take a while.
@@ -416,6 +483,10 @@ impl Script for DemoScript {
         let Some(item) = self.items.pop() else {
             return;
         };
+        if let (Role::Expectation(n), Err(_)) = (item.role, &result) {
+            // It never held: there is nothing to look at again.
+            self.items.retain(|i| i.role != Role::Recheck(n));
+        }
         if let Some(note) = Self::outcome_note(&item, result) {
             self.note(engine, note);
         }

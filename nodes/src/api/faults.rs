@@ -37,12 +37,16 @@ pub struct Faults {
     pub fail_at: FailAt,
     /// Batches and heartbeats get 503, as if the node were unreachable.
     pub block: bool,
+    /// Every batch carrying this seq is lost (500 before store) until
+    /// cleared: a hole that later messages pile up behind. 0: none.
+    #[serde(default)]
+    pub lose_seq: u64,
 }
 
 impl Faults {
     /// True when nothing is injected (`fail_at` alone changes nothing).
     pub fn is_clear(&self) -> bool {
-        self.delay_ms == 0 && self.fail_next == 0 && !self.block
+        self.delay_ms == 0 && self.fail_next == 0 && !self.block && self.lose_seq == 0
     }
 }
 
@@ -66,6 +70,13 @@ pub struct FaultPatch {
     pub fail_at: Option<FailAt>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block: Option<bool>,
+    /// 0 clears it.
+    #[serde(
+        default,
+        deserialize_with = "super::int::opt_int64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub lose_seq: Option<u64>,
 }
 
 impl std::fmt::Display for Faults {
@@ -80,6 +91,10 @@ impl std::fmt::Display for Faults {
             self.delay_ms,
             self.fail_next,
             if self.block { "blocked" } else { "not blocked" }
-        )
+        )?;
+        if self.lose_seq > 0 {
+            write!(f, ", losing every batch with seq {}", self.lose_seq)?;
+        }
+        Ok(())
     }
 }

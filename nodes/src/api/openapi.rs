@@ -315,7 +315,23 @@ mod tests {
             statuses(MESSAGES_PATH, "post"),
             ["201", "400", "405", "413", "503", "504"]
         );
-        assert_eq!(statuses(FAULTS_PATH, "post"), ["200", "400", "404", "413"]);
+        assert_eq!(
+            statuses(FAULTS_PATH, "post"),
+            ["200", "400", "401", "404", "413"]
+        );
+        // Every route the cluster token guards says so.
+        for (path, method) in [
+            (FAULTS_PATH, "get"),
+            (FAULTS_PATH, "delete"),
+            (APPEND_PATH, "post"),
+            (HEARTBEAT_PATH, "get"),
+        ] {
+            assert!(
+                statuses(path, method).contains(&"401".to_string()),
+                "{path} {method}"
+            );
+        }
+        assert!(!statuses(MESSAGES_PATH, "post").contains(&"401".to_string()));
         for (path, method) in [(MESSAGES_PATH, "post"), (FAULTS_PATH, "post")] {
             let error = &doc["paths"][path][method]["responses"]["400"]["content"]
                 ["application/json"]["schema"]["$ref"];

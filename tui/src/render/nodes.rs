@@ -168,6 +168,12 @@ fn faults_group<'a>(node: &NodeView, t: Theme) -> Group<'a> {
             )
             .then(" ", vec![Span::styled(at, t.warn())]);
     }
+    if f.lose_seq > 0 {
+        g = g.then(
+            " · ",
+            vec![Span::styled(format!("⚠ losing #{}", f.lose_seq), t.warn())],
+        );
+    }
     if f.block {
         g = g.then(" · ", vec![Span::styled("⊘ blocked", t.bad())]);
     }
