@@ -28,7 +28,7 @@ pub enum WalError {
 
     /// A record that is not at the tail of the log is damaged. A torn write
     /// can only be at the tail, so this is real damage and is never skipped.
-    #[error("storage: {} is corrupt at byte {offset}: {reason}; valid records follow it, so this is damage, not an interrupted write, and the log will not start over it", path.display())]
+    #[error("storage: {} is corrupt at byte {offset}: {reason}; that is damage, not an interrupted write, so the log will not start over it", path.display())]
     Corrupt {
         path: PathBuf,
         offset: u64,

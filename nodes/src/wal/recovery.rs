@@ -138,7 +138,10 @@ fn scan(
                 return Ok(Some((offset as u64, reason)));
             }
             Decoded::Corrupt(why) => {
-                return Ok(Some((offset as u64, format!("a record is damaged: {why}"))))
+                return Ok(Some((
+                    offset as u64,
+                    format!("a record is damaged ({why})"),
+                )))
             }
         };
         let expected = store.last_seq() + 1;
