@@ -1,0 +1,389 @@
+//! `DiskLog`: the durable [`LogStore`].
+//!
+//! Every entry is written to the active segment as it is appended, and kept
+//! in memory too, so reads never touch the disk (the price: memory the size of
+//! the log). Appends are not fsynced one by one: a driver calls [`sync`] and
+//! one fsync covers every append made since the last one — group commit, as
+//! Kafka and etcd do. [`durable_seq`] is what an acknowledgement may cover.
+//!
+//! For a driver that must not hold its lock across the fsync, [`sync`] comes
+//! in three parts: [`begin_sync`] (under the lock), [`PendingSync::run`]
+//! (without it, while appends go on) and [`finish_sync`] (under the lock).
+//!
+//! [`sync`]: DiskLog::sync
+//! [`durable_seq`]: DiskLog::durable_seq
+//! [`begin_sync`]: DiskLog::begin_sync
+//! [`finish_sync`]: DiskLog::finish_sync
+
+use super::dir::DataDir;
+use super::error::WalError;
+use super::meta::{self, LogId, Meta};
+use super::record::{self, MAX_PAYLOAD};
+use super::recovery::{self, Recovered, SegmentInfo};
+use super::segment::{self, Segment, DEFAULT_SEGMENT_BYTES};
+use crate::entry::Entry;
+use crate::store::{LogStore, MemoryLog};
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// When appends reach the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FsyncPolicy {
+    /// [`DiskLog::sync`] fsyncs: group commit.
+    #[default]
+    Batch,
+    /// Never fsync: the page cache only. A crash of the machine (not just the
+    /// process) loses recent entries. For benchmarks; `durable_seq` follows
+    /// `last_seq`.
+    Never,
+}
+
+#[derive(Clone, Debug)]
+pub struct WalOptions {
+    /// The node owning the directory; a directory made by another node is
+    /// refused.
+    pub node_id: String,
+    pub fsync: FsyncPolicy,
+    /// Start a new segment when the active one would grow past this.
+    pub segment_bytes: u64,
+}
+
+impl WalOptions {
+    pub fn new(node_id: impl Into<String>) -> Self {
+        Self {
+            node_id: node_id.into(),
+            fsync: FsyncPolicy::Batch,
+            segment_bytes: DEFAULT_SEGMENT_BYTES,
+        }
+    }
+}
+
+/// Counters for the benchmark and the dashboard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WalStats {
+    /// fsyncs of segment data that succeeded.
+    pub fsyncs: u64,
+    /// Entries those fsyncs made durable (entries per fsync = this / fsyncs).
+    pub entries_synced: u64,
+    /// Record bytes appended since open.
+    pub bytes_appended: u64,
+    /// When the last fsync finished.
+    pub last_sync: Option<Instant>,
+}
+
+/// An fsync prepared under the log's lock, to run without it.
+#[derive(Debug)]
+#[must_use = "run it, then hand the result to DiskLog::finish_sync"]
+pub struct PendingSync {
+    file: Arc<File>,
+    path: PathBuf,
+    segment_base: u64,
+    /// The last seq and the file length it covers.
+    upto_seq: u64,
+    upto_len: u64,
+    epoch: u64,
+}
+
+impl PendingSync {
+    /// The fsync itself: slow, and needs no lock.
+    pub fn run(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    /// The highest seq this fsync covers.
+    pub fn upto_seq(&self) -> u64 {
+        self.upto_seq
+    }
+}
+
+#[derive(Debug)]
+pub struct DiskLog {
+    dir: DataDir,
+    meta: Meta,
+    options: WalOptions,
+    /// Every entry, for reads.
+    entries: MemoryLog,
+    /// Full segments, for their sizes.
+    sealed: Vec<SegmentInfo>,
+    active: Segment,
+    durable_seq: u64,
+    /// Where `durable_seq`'s record ends in the active segment.
+    durable_len: u64,
+    /// An fsync failed. Linux may then have dropped the dirty pages and
+    /// report the next fsync as a success, so the unsynced records are
+    /// written again from memory before the next fsync counts.
+    rewrite_needed: bool,
+    /// Bumped when an fsync fails, so a sync begun before that cannot mark
+    /// the rewritten records durable.
+    epoch: u64,
+    stats: WalStats,
+    recovered: Recovered,
+    frame: Vec<u8>,
+}
+
+impl DiskLog {
+    /// Opens the log in `dir`, creating it if the directory is new or empty,
+    /// recovering it otherwise (see [`recovery`]).
+    pub fn open(dir: &Path, options: WalOptions) -> Result<Self, WalError> {
+        let dir = DataDir::open(dir)?;
+        let meta = load_or_create_meta(&dir, &options.node_id)?;
+
+        let mut entries = MemoryLog::new();
+        let recovered = recovery::recover(dir.path(), &mut entries)?;
+        if let Some(cut) = &recovered.truncated {
+            tracing::warn!(%cut, "storage recovery");
+        }
+
+        let mut sealed = recovered.segments.clone();
+        let active = match sealed.pop() {
+            Some(last) => Segment::open(last.base_seq, last.path, last.len)?,
+            None => {
+                let segment = Segment::create(dir.path(), 1)?;
+                dir.sync()?;
+                segment
+            }
+        };
+        // What was read back may still be only in the page cache (the last
+        // process was killed before its fsync): make it durable before
+        // anything counts it as such.
+        if options.fsync == FsyncPolicy::Batch {
+            active.sync()?;
+        }
+        let last_seq = entries.last_seq();
+        Ok(Self {
+            dir,
+            meta,
+            entries,
+            sealed,
+            durable_seq: last_seq,
+            durable_len: active.len(),
+            active,
+            rewrite_needed: false,
+            epoch: 0,
+            stats: WalStats::default(),
+            recovered,
+            frame: Vec::new(),
+            options,
+        })
+    }
+
+    /// Appends `entry` (seq `last_seq() + 1`) to the page cache. It is not
+    /// durable until a [`sync`](Self::sync) covers it. On error nothing was
+    /// appended and the log stays usable: a later append, once the disk has
+    /// recovered, goes on from the same place.
+    pub fn append(&mut self, entry: Entry) -> Result<(), WalError> {
+        let expected = self.last_seq() + 1;
+        if entry.seq != expected {
+            return Err(WalError::OutOfOrder {
+                expected,
+                got: entry.seq,
+            });
+        }
+        if entry.message.len() > MAX_PAYLOAD {
+            return Err(WalError::TooLarge {
+                seq: entry.seq,
+                len: entry.message.len(),
+                max: MAX_PAYLOAD,
+            });
+        }
+        self.frame.clear();
+        record::encode(entry.seq, 0, entry.message.as_bytes(), &mut self.frame);
+        let frame_len = self.frame.len() as u64;
+        if !self.active.is_empty() && self.active.len() + frame_len > self.options.segment_bytes {
+            self.roll()?;
+        }
+        self.active.append(&self.frame)?;
+        self.stats.bytes_appended += frame_len;
+        self.entries.push(entry);
+        if self.options.fsync == FsyncPolicy::Never {
+            self.durable_seq = self.last_seq();
+        }
+        Ok(())
+    }
+
+    /// Makes every appended entry durable with one fsync (none if there is
+    /// nothing new) and returns the highest durable seq.
+    pub fn sync(&mut self) -> Result<u64, WalError> {
+        if self.options.fsync == FsyncPolicy::Never
+            || (self.durable_seq == self.last_seq() && !self.rewrite_needed)
+        {
+            return Ok(self.durable_seq);
+        }
+        let pending = self.begin_sync()?;
+        let result = pending.run();
+        self.finish_sync(pending, result)
+    }
+
+    /// First part of a sync: notes what the fsync will cover. Under the lock.
+    pub fn begin_sync(&mut self) -> Result<PendingSync, WalError> {
+        if self.rewrite_needed {
+            self.rewrite_unsynced()?;
+        }
+        Ok(PendingSync {
+            file: Arc::clone(self.active.file()),
+            path: self.active.path().to_path_buf(),
+            segment_base: self.active.base_seq(),
+            upto_seq: self.last_seq(),
+            upto_len: self.active.len(),
+            epoch: self.epoch,
+        })
+    }
+
+    /// Last part of a sync: records the fsync's outcome. Returns the highest
+    /// durable seq, or the fsync's error (the entries it was to cover stay
+    /// not durable, and the next sync writes them again).
+    pub fn finish_sync(
+        &mut self,
+        pending: PendingSync,
+        result: io::Result<()>,
+    ) -> Result<u64, WalError> {
+        if let Err(e) = result {
+            self.rewrite_needed = true;
+            self.epoch += 1;
+            return Err(WalError::io("fsync", pending.path, e));
+        }
+        self.stats.fsyncs += 1;
+        self.stats.last_sync = Some(Instant::now());
+        // A roll fsyncs the old segment itself, so a sync begun before a roll
+        // has nothing left to add.
+        let current = pending.epoch == self.epoch && pending.segment_base == self.active.base_seq();
+        if current && pending.upto_seq > self.durable_seq {
+            self.stats.entries_synced += pending.upto_seq - self.durable_seq;
+            self.durable_seq = pending.upto_seq;
+            self.durable_len = pending.upto_len;
+        }
+        Ok(self.durable_seq)
+    }
+
+    /// The highest seq that is on disk (with `Never`: in the page cache).
+    pub fn durable_seq(&self) -> u64 {
+        self.durable_seq
+    }
+
+    pub fn log_id(&self) -> LogId {
+        self.meta.log_id
+    }
+
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        self.options.fsync
+    }
+
+    pub fn stats(&self) -> WalStats {
+        self.stats
+    }
+
+    /// Time since the last fsync, if there was one.
+    pub fn since_last_sync(&self) -> Option<Duration> {
+        self.stats.last_sync.map(|at| at.elapsed())
+    }
+
+    /// Bytes of records on disk, across every segment.
+    pub fn disk_bytes(&self) -> u64 {
+        self.sealed.iter().map(|s| s.len).sum::<u64>() + self.active.len()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.sealed.len() + 1
+    }
+
+    /// What the open found: segments and any torn tail it cut off.
+    pub fn recovered(&self) -> &Recovered {
+        &self.recovered
+    }
+
+    /// Seals the active segment and starts the next. The old one is made
+    /// durable first, so unsynced records are only ever in the active
+    /// segment (which is what a rewrite after a failed fsync relies on).
+    fn roll(&mut self) -> Result<(), WalError> {
+        if self.options.fsync == FsyncPolicy::Batch {
+            self.sync()?;
+        }
+        let next = Segment::create(self.dir.path(), self.last_seq() + 1)?;
+        if self.options.fsync == FsyncPolicy::Batch {
+            if let Err(e) = self.dir.sync() {
+                // Not durable as a name: take it back, roll again next time.
+                let _ = std::fs::remove_file(next.path());
+                return Err(e);
+            }
+        }
+        let old = std::mem::replace(&mut self.active, next);
+        self.sealed.push(SegmentInfo {
+            base_seq: old.base_seq(),
+            path: old.path().to_path_buf(),
+            len: old.len(),
+        });
+        self.durable_len = 0;
+        Ok(())
+    }
+
+    /// Writes every record after `durable_seq` again, from memory.
+    fn rewrite_unsynced(&mut self) -> Result<(), WalError> {
+        self.active.truncate(self.durable_len)?;
+        let mut frames = Vec::new();
+        for entry in self
+            .entries
+            .range(self.durable_seq + 1, usize::MAX, usize::MAX)
+        {
+            record::encode(entry.seq, 0, entry.message.as_bytes(), &mut frames);
+        }
+        self.active.append(&frames)?;
+        self.rewrite_needed = false;
+        Ok(())
+    }
+}
+
+fn load_or_create_meta(dir: &DataDir, node_id: &str) -> Result<Meta, WalError> {
+    let path = dir.path().join(meta::META_FILE);
+    match meta::load(dir.path())? {
+        Some(meta) if meta.node_id == node_id => Ok(meta),
+        Some(meta) => Err(WalError::Meta {
+            path,
+            reason: format!(
+                "belongs to node {:?}, not {node_id:?}: is --data-dir pointing at another node's directory?",
+                meta.node_id
+            ),
+        }),
+        None if !segment::list(dir.path())?.is_empty() => Err(WalError::Meta {
+            path,
+            reason: "is missing but log segments are present: restore it, or wipe the directory to start a new log".into(),
+        }),
+        None => {
+            let meta = Meta {
+                node_id: node_id.to_string(),
+                log_id: LogId::random(),
+            };
+            meta::store(dir.path(), &meta)?;
+            Ok(meta)
+        }
+    }
+}
+
+impl LogStore for DiskLog {
+    /// The trait cannot fail, so a failed append is logged and the entry is
+    /// not stored; callers that can refuse a write use [`DiskLog::append`].
+    fn push(&mut self, entry: Entry) {
+        let seq = entry.seq;
+        if let Err(e) = self.append(entry) {
+            tracing::error!(seq, error = %e, "entry not stored");
+        }
+    }
+
+    fn last_seq(&self) -> u64 {
+        self.entries.last_seq()
+    }
+
+    fn range(&self, from: u64, max_entries: usize, max_bytes: usize) -> Vec<Entry> {
+        self.entries.range(from, max_entries, max_bytes)
+    }
+}

@@ -1,0 +1,200 @@
+//! Reading the log back at start-up.
+//!
+//! A crash can interrupt only the last write, so damage is judged by where it
+//! is. At the end of the last segment, an incomplete or failing record is a
+//! torn write: it was never acknowledged (acks wait for fsync, and an fsync
+//! covers whole records), so it is cut off and reported. Anywhere else, damage
+//! means the disk lost data that may have been acknowledged: recovery stops
+//! with an error naming the file and byte offset rather than skip it.
+
+use super::error::WalError;
+use super::record::{self, Decoded, HEADER_LEN};
+use super::segment;
+use crate::entry::Entry;
+use crate::store::LogStore;
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What recovery found (the records themselves went into the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    /// Every segment, in order, with the length of its valid records.
+    pub segments: Vec<SegmentInfo>,
+    /// The torn tail cut off the last segment, if there was one.
+    pub truncated: Option<Truncation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentInfo {
+    pub base_seq: u64,
+    pub path: PathBuf,
+    pub len: u64,
+}
+
+/// A torn tail that recovery cut off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncation {
+    pub path: PathBuf,
+    /// Where the file now ends: the end of its last complete record.
+    pub offset: u64,
+    pub dropped_bytes: u64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Truncation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "dropped a torn tail of {} bytes at byte {} of {} ({})",
+            self.dropped_bytes,
+            self.offset,
+            self.path.display(),
+            self.reason
+        )
+    }
+}
+
+/// Reads every segment in `dir` into `store` (which must be empty), checks
+/// it, and cuts a torn tail off the last one.
+pub fn recover(dir: &Path, store: &mut impl LogStore) -> Result<Recovered, WalError> {
+    let listed = segment::list(dir)?;
+    let mut segments = Vec::with_capacity(listed.len());
+    let mut truncated = None;
+    let mut buf = Vec::new();
+
+    for (index, (base_seq, path)) in listed.iter().enumerate() {
+        let is_last = index + 1 == listed.len();
+        let expected = store.last_seq() + 1;
+        if *base_seq != expected {
+            return Err(WalError::Gap {
+                path: path.clone(),
+                expected,
+                found: format!("its name says it starts at seq {base_seq}"),
+            });
+        }
+        read_all(path, &mut buf)?;
+        let end = scan(path, &buf, store)?;
+        if let Some((offset, reason)) = end {
+            if !is_last {
+                return Err(WalError::Corrupt {
+                    path: path.clone(),
+                    offset,
+                    reason: format!("{reason}, and later segments follow it"),
+                });
+            }
+            let next = store.last_seq() + 1;
+            if let Some((at, seq)) = find_valid_record(&buf, offset as usize + 1, next) {
+                return Err(WalError::Corrupt {
+                    path: path.clone(),
+                    offset,
+                    reason: format!(
+                        "{reason}, yet a valid record (seq {seq}) follows at byte {at}"
+                    ),
+                });
+            }
+            cut(path, offset)?;
+            truncated = Some(Truncation {
+                path: path.clone(),
+                offset,
+                dropped_bytes: buf.len() as u64 - offset,
+                reason,
+            });
+        }
+        let len = truncated.as_ref().map_or(buf.len() as u64, |t| t.offset);
+        segments.push(SegmentInfo {
+            base_seq: *base_seq,
+            path: path.clone(),
+            len,
+        });
+    }
+    Ok(Recovered {
+        segments,
+        truncated,
+    })
+}
+
+fn read_all(path: &Path, buf: &mut Vec<u8>) -> Result<(), WalError> {
+    buf.clear();
+    File::open(path)
+        .and_then(|mut file| file.read_to_end(buf))
+        .map_err(|e| WalError::io("read the segment", path, e))?;
+    Ok(())
+}
+
+/// Appends `buf`'s records to `entries`. Returns where the valid records end
+/// and why, if that is before the end of `buf`.
+fn scan(
+    path: &Path,
+    buf: &[u8],
+    store: &mut impl LogStore,
+) -> Result<Option<(u64, String)>, WalError> {
+    let mut offset = 0;
+    while offset < buf.len() {
+        let record = match record::decode(&buf[offset..]) {
+            Decoded::Complete(record, _) => record,
+            Decoded::Torn => {
+                let reason = format!("the file ends {} bytes into a record", buf.len() - offset);
+                return Ok(Some((offset as u64, reason)));
+            }
+            Decoded::Corrupt(why) => {
+                return Ok(Some((
+                    offset as u64,
+                    format!("a record is damaged ({why})"),
+                )))
+            }
+        };
+        let expected = store.last_seq() + 1;
+        if record.seq != expected {
+            return Err(WalError::Gap {
+                path: path.to_path_buf(),
+                expected,
+                found: format!("the record at byte {offset} has seq {}", record.seq),
+            });
+        }
+        let Ok(text) = std::str::from_utf8(record.payload) else {
+            // The checksum matched, so these are the bytes that were written.
+            return Err(WalError::Corrupt {
+                path: path.to_path_buf(),
+                offset: offset as u64,
+                reason: format!("record seq {expected} holds text that is not UTF-8"),
+            });
+        };
+        store.push(Entry::new(record.seq, text));
+        offset += record.frame_len();
+    }
+    Ok(None)
+}
+
+/// The first intact record at or after `from` whose seq is `next` or later.
+/// Damage whose length field still points inside the file is followed by the
+/// next record; damage to the length field itself is not, so this looks at
+/// every offset, cheaply: the seq must be plausible before the checksum is
+/// computed.
+fn find_valid_record(buf: &[u8], from: usize, next: u64) -> Option<(usize, u64)> {
+    let last_start = buf.len().checked_sub(HEADER_LEN)?;
+    for at in from..=last_start {
+        let seq = u64::from_le_bytes(buf[at + 8..at + 16].try_into().ok()?);
+        // Records from here on can number at most one per HEADER_LEN bytes.
+        let room = ((buf.len() - at) / HEADER_LEN) as u64;
+        if seq < next || seq > next.saturating_add(room) {
+            continue;
+        }
+        if let Decoded::Complete(record, _) = record::decode(&buf[at..]) {
+            return Some((at, record.seq));
+        }
+    }
+    None
+}
+
+/// Cuts `path` at `len` and makes it durable before anything is appended.
+fn cut(path: &Path, len: u64) -> Result<(), WalError> {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|file| {
+            file.set_len(len)?;
+            file.sync_all()
+        })
+        .map_err(|e| WalError::io("truncate the torn tail of", path, e))
+}

@@ -1,0 +1,668 @@
+//! The log against real files: round trips, segment rolls, torn tails,
+//! damage, metadata, and real disk faults on a small tmpfs.
+
+use super::record::HEADER_LEN;
+use super::*;
+use crate::entry::Entry;
+use crate::store::LogStore;
+use proptest::prelude::*;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("replog-wal-{name}-{}-{unique}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create the test directory");
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn entry(seq: u64) -> Entry {
+    Entry::new(
+        seq,
+        format!("entry {seq} {}", "x".repeat(seq as usize % 13)),
+    )
+}
+
+fn frame_len(seq: u64) -> u64 {
+    (HEADER_LEN + entry(seq).message.len()) as u64
+}
+
+fn options(segment_bytes: u64) -> WalOptions {
+    WalOptions {
+        segment_bytes,
+        ..WalOptions::new("n1")
+    }
+}
+
+fn open(dir: &Path, segment_bytes: u64) -> DiskLog {
+    DiskLog::open(dir, options(segment_bytes)).expect("open the log")
+}
+
+/// A log in `dir` holding seqs 1..=n, synced and closed.
+fn write_log(dir: &Path, n: u64, segment_bytes: u64) {
+    let mut log = open(dir, segment_bytes);
+    for seq in 1..=n {
+        log.append(entry(seq)).expect("append");
+    }
+    assert_eq!(log.sync().expect("sync"), n);
+}
+
+fn expected(n: u64) -> Vec<Entry> {
+    (1..=n).map(entry).collect()
+}
+
+fn segment_files(dir: &Path) -> Vec<(u64, PathBuf)> {
+    segment::list(dir).expect("list segments")
+}
+
+fn last_segment(dir: &Path) -> PathBuf {
+    segment_files(dir).pop().expect("a segment").1
+}
+
+fn file_len(path: &Path) -> u64 {
+    fs::metadata(path).expect("stat").len()
+}
+
+fn flip_byte(path: &Path, offset: u64) {
+    let mut bytes = fs::read(path).expect("read segment");
+    bytes[offset as usize] ^= 0x40;
+    fs::write(path, bytes).expect("write segment");
+}
+
+fn truncate_file(path: &Path, len: u64) {
+    fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_len(len))
+        .expect("truncate");
+}
+
+// --- round trips and segments --------------------------------------------
+
+#[test]
+fn entries_survive_a_reopen() {
+    let dir = TempDir::new("roundtrip");
+    write_log(dir.path(), 100, segment::DEFAULT_SEGMENT_BYTES);
+    let log = open(dir.path(), segment::DEFAULT_SEGMENT_BYTES);
+    assert_eq!(log.all(), expected(100));
+    assert_eq!((log.last_seq(), log.durable_seq()), (100, 100));
+    assert_eq!(log.recovered().truncated, None);
+    assert_eq!(log.segment_count(), 1);
+}
+
+#[test]
+fn an_empty_log_reopens_empty_and_then_takes_appends() {
+    let dir = TempDir::new("empty");
+    drop(open(dir.path(), 1024));
+    let mut log = open(dir.path(), 1024);
+    assert_eq!((log.last_seq(), log.durable_seq()), (0, 0));
+    assert!(log.all().is_empty());
+    log.append(entry(1)).expect("append");
+    assert_eq!(log.sync().expect("sync"), 1);
+}
+
+#[test]
+fn segments_roll_at_the_size_limit_and_reads_cross_them() {
+    let dir = TempDir::new("roll");
+    write_log(dir.path(), 60, 200);
+    let files = segment_files(dir.path());
+    assert!(files.len() > 5, "expected several segments, got {files:?}");
+    // Each file is named by its first seq, and none exceeds the limit unless
+    // it holds a single record.
+    let mut next = 1;
+    for (base, path) in &files {
+        assert_eq!(*base, next, "{}", path.display());
+        let mut len = 0;
+        while len < file_len(path) {
+            len += frame_len(next);
+            next += 1;
+        }
+        assert_eq!(len, file_len(path));
+        assert!(len <= 200, "{} is {len} bytes", path.display());
+    }
+
+    let mut log = open(dir.path(), 200);
+    assert_eq!(log.all(), expected(60));
+    assert_eq!(log.range(7, 30, usize::MAX), expected(36)[6..].to_vec());
+    assert_eq!(log.disk_bytes(), (1..=60).map(frame_len).sum::<u64>());
+    // Appends after the reopen go on from the last segment.
+    for seq in 61..=80 {
+        log.append(entry(seq)).expect("append");
+    }
+    log.sync().expect("sync");
+    drop(log);
+    assert_eq!(open(dir.path(), 200).all(), expected(80));
+}
+
+#[test]
+fn a_record_larger_than_a_segment_gets_one_to_itself() {
+    let dir = TempDir::new("big");
+    let mut log = open(dir.path(), 64);
+    let big = Entry::new(1, "y".repeat(500));
+    log.append(big.clone()).expect("append big");
+    log.append(entry(2)).expect("append small");
+    log.sync().expect("sync");
+    drop(log);
+    assert_eq!(segment_files(dir.path()).len(), 2);
+    assert_eq!(open(dir.path(), 64).all(), vec![big, entry(2)]);
+}
+
+#[test]
+fn an_append_out_of_order_is_refused() {
+    let dir = TempDir::new("order");
+    let mut log = open(dir.path(), 1024);
+    let err = log.append(entry(2)).expect_err("seq 2 first");
+    assert!(
+        matches!(
+            err,
+            WalError::OutOfOrder {
+                expected: 1,
+                got: 2
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(log.last_seq(), 0);
+}
+
+// --- group commit ---------------------------------------------------------
+
+#[test]
+fn one_fsync_covers_every_append_since_the_last() {
+    let dir = TempDir::new("group");
+    let mut log = open(dir.path(), 1 << 20);
+    for seq in 1..=10 {
+        log.append(entry(seq)).expect("append");
+    }
+    assert_eq!(log.durable_seq(), 0);
+    assert_eq!(log.sync().expect("sync"), 10);
+    assert_eq!(log.sync().expect("sync again"), 10); // nothing new: no fsync
+    log.append(entry(11)).expect("append");
+    assert_eq!(log.sync().expect("sync"), 11);
+    let stats = log.stats();
+    assert_eq!((stats.fsyncs, stats.entries_synced), (2, 11));
+    assert!(log.since_last_sync().is_some());
+}
+
+#[test]
+fn a_split_sync_covers_what_was_appended_before_it_began() {
+    let dir = TempDir::new("split");
+    let mut log = open(dir.path(), 1 << 20);
+    log.append(entry(1)).expect("append");
+    log.append(entry(2)).expect("append");
+    let pending = log.begin_sync().expect("begin");
+    // Appends go on while the fsync runs without the lock.
+    log.append(entry(3)).expect("append");
+    let result = pending.run();
+    assert_eq!(log.finish_sync(pending, result).expect("finish"), 2);
+    assert_eq!(log.sync().expect("sync"), 3);
+}
+
+#[test]
+fn a_failed_fsync_leaves_entries_not_durable_until_a_later_sync_succeeds() {
+    let dir = TempDir::new("fsyncfail");
+    let mut log = open(dir.path(), 1 << 20);
+    log.append(entry(1)).expect("append");
+    log.sync().expect("sync");
+    log.append(entry(2)).expect("append");
+    let pending = log.begin_sync().expect("begin");
+    let failed = Err(io::Error::from_raw_os_error(5)); // EIO, as the kernel would
+    let err = log.finish_sync(pending, failed).expect_err("failed fsync");
+    assert!(err.io_kind().is_some(), "{err}");
+    assert!(err.to_string().contains("fsync"), "{err}");
+    assert_eq!(log.durable_seq(), 1);
+    // The next sync writes seq 2 again from memory, then fsyncs it.
+    log.append(entry(3)).expect("append");
+    assert_eq!(log.sync().expect("sync"), 3);
+    drop(log);
+    assert_eq!(open(dir.path(), 1 << 20).all(), expected(3));
+}
+
+#[test]
+fn with_fsync_never_durable_follows_last_and_nothing_is_fsynced() {
+    let dir = TempDir::new("never");
+    let options = WalOptions {
+        fsync: FsyncPolicy::Never,
+        ..options(1 << 20)
+    };
+    let mut log = DiskLog::open(dir.path(), options).expect("open");
+    log.append(entry(1)).expect("append");
+    assert_eq!(log.durable_seq(), 1);
+    assert_eq!(log.sync().expect("sync"), 1);
+    assert_eq!(log.stats().fsyncs, 0);
+}
+
+// --- torn tails and damage ------------------------------------------------
+
+/// Writes `n` records in segments of `segment_bytes`, cuts the last segment
+/// to `cut` bytes, and checks that recovery keeps exactly the complete
+/// records, leaves the file at their end, and that the log takes appends and
+/// reopens afterwards.
+fn check_torn_tail(n: u64, segment_bytes: u64, cut: u64) {
+    let dir = TempDir::new("torn");
+    write_log(dir.path(), n, segment_bytes);
+    let files = segment_files(dir.path());
+    let (base, path) = files.last().expect("a segment").clone();
+    let full_len = file_len(&path);
+    assert!(cut <= full_len);
+    truncate_file(&path, cut);
+
+    // The complete records in the cut file.
+    let (mut kept, mut end) = (base - 1, 0);
+    while kept < n && end + frame_len(kept + 1) <= cut {
+        end += frame_len(kept + 1);
+        kept += 1;
+    }
+
+    let mut log = open(dir.path(), segment_bytes);
+    assert_eq!(log.all(), expected(kept), "cut at {cut}");
+    assert_eq!(file_len(&path), end, "cut at {cut}");
+    match &log.recovered().truncated {
+        None => assert_eq!(cut, end, "nothing dropped only at a record boundary"),
+        Some(t) => {
+            assert_eq!((t.offset, t.dropped_bytes), (end, cut - end));
+            assert_eq!(t.path, path);
+        }
+    }
+    log.append(entry(kept + 1)).expect("append after recovery");
+    log.sync().expect("sync after recovery");
+    drop(log);
+    let log = open(dir.path(), segment_bytes);
+    assert_eq!(log.all(), expected(kept + 1));
+    assert_eq!(log.recovered().truncated, None);
+}
+
+#[test]
+fn a_torn_tail_is_cut_at_every_byte_offset_of_the_last_records() {
+    // Two segments, so the last one starts at a seq other than 1.
+    let (n, segment_bytes) = (15, 220);
+    let dir = TempDir::new("torn-layout");
+    write_log(dir.path(), n, segment_bytes);
+    let files = segment_files(dir.path());
+    let (last_base, last_path) = files.last().expect("a segment");
+    let last_len = file_len(last_path);
+    assert!(files.len() >= 2 && *last_base <= n - 2, "layout: {files:?}");
+    drop(dir);
+    // Every offset inside the last three records (and the boundaries).
+    let from = last_len - (n - 2..=n).map(frame_len).sum::<u64>();
+    for cut in from..=last_len {
+        check_torn_tail(n, segment_bytes, cut);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn a_torn_tail_anywhere_in_the_last_segment_keeps_exactly_the_complete_records(
+        n in 1u64..40,
+        segment_bytes in 64u64..600,
+        cut_fraction in 0.0f64..=1.0,
+    ) {
+        let dir = TempDir::new("torn-prop");
+        write_log(dir.path(), n, segment_bytes);
+        let last_len = file_len(&last_segment(dir.path()));
+        drop(dir);
+        check_torn_tail(n, segment_bytes, (last_len as f64 * cut_fraction) as u64);
+    }
+}
+
+#[test]
+fn zeroes_after_the_last_record_are_cut_off() {
+    // Some filesystems extend a file with zeroes after a crash.
+    let dir = TempDir::new("zeroes");
+    write_log(dir.path(), 5, 1 << 20);
+    let path = last_segment(dir.path());
+    let len = file_len(&path);
+    truncate_file(&path, len + 100);
+    let log = open(dir.path(), 1 << 20);
+    assert_eq!(log.all(), expected(5));
+    assert_eq!(file_len(&path), len);
+}
+
+#[test]
+fn a_damaged_record_in_the_middle_of_the_last_segment_fails_the_open_with_file_and_offset() {
+    let dir = TempDir::new("mid");
+    write_log(dir.path(), 10, 1 << 20);
+    let path = last_segment(dir.path());
+    let offset: u64 = (1..=4).map(frame_len).sum(); // record 5 starts here
+    flip_byte(&path, offset + HEADER_LEN as u64 + 2); // in its text
+    let err = DiskLog::open(dir.path(), options(1 << 20)).expect_err("damage in the middle");
+    assert!(
+        matches!(&err, WalError::Corrupt { offset: o, .. } if *o == offset),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert!(text.contains(&format!("byte {offset}")), "{text}");
+    // Nothing was cut.
+    assert_eq!(file_len(&path), (1..=10).map(frame_len).sum::<u64>());
+}
+
+#[test]
+fn a_damaged_length_in_the_middle_is_not_taken_for_a_torn_tail() {
+    let dir = TempDir::new("midlen");
+    write_log(dir.path(), 10, 1 << 20);
+    let path = last_segment(dir.path());
+    let offset: u64 = (1..=4).map(frame_len).sum();
+    // Make record 5's length run past the end of the file: it looks torn,
+    // but valid records follow it.
+    let mut bytes = fs::read(&path).expect("read");
+    bytes[offset as usize + 1] = 0x10; // + 4096 bytes
+    fs::write(&path, bytes).expect("write");
+    let err = DiskLog::open(dir.path(), options(1 << 20)).expect_err("damage in the middle");
+    assert!(
+        matches!(&err, WalError::Corrupt { offset: o, .. } if *o == offset),
+        "{err}"
+    );
+    assert!(err.to_string().contains("seq 6"), "{err}");
+}
+
+#[test]
+fn a_damaged_record_in_an_earlier_segment_fails_the_open() {
+    let dir = TempDir::new("early");
+    write_log(dir.path(), 30, 200);
+    let files = segment_files(dir.path());
+    let (_, first) = &files[0];
+    let last_record_start = file_len(first) - frame_len(files[1].0 - 1);
+    // Even the last record of a segment that is not the last one.
+    flip_byte(first, last_record_start + HEADER_LEN as u64);
+    let err = DiskLog::open(dir.path(), options(200)).expect_err("damage in a sealed segment");
+    assert!(
+        matches!(&err, WalError::Corrupt { path, offset, .. } if path == first && *offset == last_record_start),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_damaged_last_record_is_cut_off() {
+    let dir = TempDir::new("lastrec");
+    write_log(dir.path(), 10, 1 << 20);
+    let path = last_segment(dir.path());
+    let offset: u64 = (1..=9).map(frame_len).sum();
+    flip_byte(&path, offset + HEADER_LEN as u64 + 3);
+    let log = open(dir.path(), 1 << 20);
+    assert_eq!(log.all(), expected(9));
+    let cut = log.recovered().truncated.clone().expect("a truncation");
+    assert_eq!((cut.offset, cut.dropped_bytes), (offset, frame_len(10)));
+    assert!(cut.reason.contains("checksum"), "{}", cut.reason);
+    assert_eq!(file_len(&path), offset);
+}
+
+#[test]
+fn a_missing_segment_is_a_gap_naming_the_next_file() {
+    let dir = TempDir::new("gap");
+    write_log(dir.path(), 30, 200);
+    let files = segment_files(dir.path());
+    fs::remove_file(&files[1].1).expect("remove a segment");
+    let err = DiskLog::open(dir.path(), options(200)).expect_err("a gap");
+    assert!(
+        matches!(&err, WalError::Gap { path, .. } if *path == files[2].1),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(&files[2].1.display().to_string()),
+        "{err}"
+    );
+}
+
+// --- metadata -------------------------------------------------------------
+
+#[test]
+fn meta_is_written_atomically_and_the_identity_lasts_until_the_directory_is_wiped() {
+    let dir = TempDir::new("meta");
+    let first = open(dir.path(), 1024).log_id();
+    assert!(dir.path().join(meta::META_FILE).exists());
+    assert!(!dir.path().join("meta.json.tmp").exists());
+    let stored = meta::load(dir.path()).expect("load").expect("some meta");
+    assert_eq!(
+        stored,
+        Meta {
+            node_id: "n1".into(),
+            log_id: first
+        }
+    );
+    assert_eq!(stored.log_id.to_string().len(), 32);
+
+    assert_eq!(
+        open(dir.path(), 1024).log_id(),
+        first,
+        "same disk, same log"
+    );
+
+    fs::remove_dir_all(dir.path()).expect("wipe");
+    assert_ne!(
+        open(dir.path(), 1024).log_id(),
+        first,
+        "wiped disk, new log"
+    );
+}
+
+#[test]
+fn a_leftover_temporary_meta_file_is_ignored_and_removed() {
+    let dir = TempDir::new("metatmp");
+    let id = open(dir.path(), 1024).log_id();
+    fs::write(dir.path().join("meta.json.tmp"), "{ half").expect("write tmp");
+    assert_eq!(open(dir.path(), 1024).log_id(), id);
+    assert!(!dir.path().join("meta.json.tmp").exists());
+}
+
+#[test]
+fn another_nodes_directory_is_refused() {
+    let dir = TempDir::new("othernode");
+    drop(open(dir.path(), 1024));
+    let err = DiskLog::open(dir.path(), WalOptions::new("n2")).expect_err("wrong node");
+    assert!(err.to_string().contains("\"n1\""), "{err}");
+}
+
+#[test]
+fn segments_without_meta_are_refused() {
+    let dir = TempDir::new("nometa");
+    write_log(dir.path(), 3, 1024);
+    fs::remove_file(dir.path().join(meta::META_FILE)).expect("remove meta");
+    let err = DiskLog::open(dir.path(), options(1024)).expect_err("no meta");
+    assert!(matches!(err, WalError::Meta { .. }), "{err}");
+}
+
+#[test]
+fn a_directory_open_in_one_log_is_refused_to_another() {
+    let dir = TempDir::new("lock");
+    let _first = open(dir.path(), 1024);
+    let err = DiskLog::open(dir.path(), options(1024)).expect_err("second open");
+    assert!(matches!(err, WalError::Locked { .. }), "{err}");
+}
+
+// --- real disk faults -----------------------------------------------------
+
+/// A tmpfs of `size` mounted on a fresh temp dir, unmounted when dropped.
+/// Needs root (or CAP_SYS_ADMIN); `None` with the reason otherwise.
+struct Tmpfs {
+    dir: TempDir,
+}
+
+impl Tmpfs {
+    fn mount(name: &str, size: &str) -> Result<Self, String> {
+        let dir = TempDir::new(name);
+        let options = format!("size={size}");
+        mount(&["-t", "tmpfs", "-o", &options, "tmpfs"], dir.path())?;
+        Ok(Tmpfs { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn remount(&self, mode: &str) {
+        mount(&["-o", &format!("remount,{mode}")], self.path()).expect("remount");
+    }
+}
+
+fn mount(args: &[&str], dir: &Path) -> Result<(), String> {
+    let out = Command::new("mount")
+        .args(args)
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("cannot run mount: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_appends_with_a_typed_error_and_they_resume_when_space_is_freed() {
+    let fs = match Tmpfs::mount("full", "256k") {
+        Ok(fs) => fs,
+        Err(why) => {
+            println!("skipped: cannot mount a tmpfs ({why}); this test needs root");
+            return;
+        }
+    };
+    let data = fs.path().join("data");
+    // Space the test frees later.
+    let ballast = fs.path().join("ballast");
+    fs::write(&ballast, vec![0u8; 128 * 1024]).expect("write ballast");
+
+    // Segments of 32 KiB: the disk fills both inside a segment and at rolls.
+    let mut log = open(&data, 32 * 1024);
+    let message = "m".repeat(1000);
+    let mut seq = 0;
+    let err = loop {
+        match log.append(Entry::new(seq + 1, message.as_str())) {
+            Ok(()) => seq += 1,
+            Err(e) => break e,
+        }
+        assert!(seq < 1000, "the disk never filled");
+    };
+    assert_eq!(err.io_kind(), Some(io::ErrorKind::StorageFull), "{err}");
+    assert!(err.to_string().starts_with("storage: "), "{err}");
+    assert!(
+        err.to_string().contains(&data.display().to_string()),
+        "{err}"
+    );
+    assert!(seq > 10, "only {seq} appends fitted");
+    // Nothing half-written stays behind, and the log still answers.
+    assert_eq!(log.last_seq(), seq);
+    let on_disk: u64 = segment_files(&data).iter().map(|(_, p)| file_len(p)).sum();
+    assert_eq!(on_disk, log.disk_bytes());
+    assert_eq!(log.sync().expect("sync what fitted"), seq);
+    // Still full: still refused, still typed.
+    let again = log
+        .append(Entry::new(seq + 1, message.as_str()))
+        .expect_err("still full");
+    assert_eq!(again.io_kind(), Some(io::ErrorKind::StorageFull), "{again}");
+
+    fs::remove_file(&ballast).expect("free space");
+    for _ in 0..20 {
+        seq += 1;
+        log.append(Entry::new(seq, message.as_str()))
+            .expect("append after freeing space");
+    }
+    assert_eq!(log.sync().expect("sync"), seq);
+    drop(log);
+    let log = open(&data, 32 * 1024);
+    assert_eq!(log.last_seq(), seq);
+    assert!(log.all().iter().all(|e| *e.message == *message));
+    assert_eq!(log.recovered().truncated, None);
+}
+
+#[test]
+fn a_read_only_directory_fails_appends_and_opens_with_a_typed_error_until_writable() {
+    let dir = TempDir::new("readonly");
+    let data = dir.path().join("data");
+    // One record per segment: every append creates a file in the directory.
+    let mut log = open(&data, 16);
+    log.append(entry(1)).expect("append");
+    // Root ignores permissions, so as root the same is checked on a tmpfs
+    // remounted read-only instead.
+    set_mode(&data, 0o555);
+    let probe = data.join("probe");
+    let root_ignores_permissions = fs::write(&probe, "").is_ok();
+    let _ = fs::remove_file(&probe);
+    if !root_ignores_permissions {
+        let err = log.append(entry(2)).expect_err("read-only dir");
+        assert_eq!(
+            err.io_kind(),
+            Some(io::ErrorKind::PermissionDenied),
+            "{err}"
+        );
+        assert_eq!(log.last_seq(), 1);
+        let fresh = dir.path().join("fresh");
+        fs::create_dir(&fresh).expect("mkdir");
+        set_mode(&fresh, 0o555);
+        let err = DiskLog::open(&fresh, options(16)).expect_err("read-only new dir");
+        assert_eq!(
+            err.io_kind(),
+            Some(io::ErrorKind::PermissionDenied),
+            "{err}"
+        );
+        set_mode(&fresh, 0o755);
+
+        set_mode(&data, 0o755);
+        log.append(entry(2)).expect("append once writable");
+        assert_eq!(log.sync().expect("sync"), 2);
+        drop(log);
+        assert_eq!(open(&data, 16).all(), expected(2));
+        return;
+    }
+    set_mode(&data, 0o755);
+    drop(log);
+
+    let fs = match Tmpfs::mount("ro", "256k") {
+        Ok(fs) => fs,
+        Err(why) => {
+            println!("skipped: permissions do not apply to this user and no tmpfs can be mounted ({why})");
+            return;
+        }
+    };
+    let data = fs.path().join("data");
+    write_log(&data, 3, 1024);
+    fs.remount("ro");
+    let err = DiskLog::open(&data, options(1024)).expect_err("read-only filesystem");
+    assert_eq!(
+        err.io_kind(),
+        Some(io::ErrorKind::ReadOnlyFilesystem),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(&data.display().to_string()),
+        "{err}"
+    );
+    fs.remount("rw");
+    let mut log = open(&data, 1024);
+    assert_eq!(log.all(), expected(3));
+    log.append(entry(4)).expect("append once writable");
+    assert_eq!(log.sync().expect("sync"), 4);
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
