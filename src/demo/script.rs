@@ -289,6 +289,11 @@ impl DemoScript {
             if let Some(page) = n.pages.get(n.viewing) {
                 let mut page = page.clone();
                 page.autoplay = n.autoplay;
+                let shown = engine.state.narration.as_ref().map(|p| p.step);
+                if shown != Some(page.step) {
+                    // Another page: its text starts at the top.
+                    engine.state.narration_scroll = 0;
+                }
                 engine.state.narration = Some(page);
             }
         }

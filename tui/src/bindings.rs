@@ -38,6 +38,8 @@ pub enum ViewAction {
     Help,
     /// Scroll the events pane: PgUp/PgDn a page, Home the oldest, End the newest.
     ScrollEvents,
+    /// Scroll the demo's narration text: ↑/↓ a line.
+    ScrollNarration,
 }
 
 /// When a binding is live.
@@ -138,6 +140,14 @@ pub const BINDINGS: &[Binding] = &[
         run: Run::Line("prev"),
         short: "prev step",
         long: "show the previous step's narration",
+        when: When::Demo,
+    },
+    Binding {
+        keys: "↑/↓",
+        triggers: &[Code(KeyCode::Up), Code(KeyCode::Down)],
+        run: Run::View(ViewAction::ScrollNarration),
+        short: "scroll narration",
+        long: "scroll a long narration inside its panel",
         when: When::Demo,
     },
     Binding {

@@ -80,6 +80,13 @@ fn view(state: &mut DashboardState, action: ViewAction, key: KeyEvent) {
             };
         }
         ViewAction::Help => state.mode = InputMode::Help,
+        ViewAction::ScrollNarration => {
+            state.narration_scroll = match key.code {
+                KeyCode::Up => state.narration_scroll.saturating_sub(1),
+                // The renderer stops it at the text's last rows.
+                _ => state.narration_scroll.saturating_add(1),
+            }
+        }
         ViewAction::ScrollEvents => match key.code {
             KeyCode::PageUp => state.scroll_events(EVENTS_PAGE),
             KeyCode::PageDown => state.scroll_events(-EVENTS_PAGE),

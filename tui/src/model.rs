@@ -51,6 +51,9 @@ pub struct DashboardState {
     /// How many events back from the newest the timeline is scrolled
     /// (0: it follows the newest). New events do not move a scrolled view.
     pub events_back: usize,
+    /// Rows the demo's narration text is scrolled down by (↑/↓); the
+    /// controller resets it when another page shows.
+    pub narration_scroll: usize,
 }
 
 /// How the dashboard shows a node's OS process (or container); the

@@ -234,3 +234,57 @@ fn scrolled_events_say_how_to_get_back() {
     s.scroll_events(-3);
     assert!(render(&s, W, H).contains(&newest));
 }
+
+/// Issue 12, projector sizes: at 80×24, 100×30 and 120×36 a demo keeps each
+/// node's last three log lines and the step's results line on screen, and
+/// the panels stay where they are when more results arrive.
+#[test]
+fn a_demo_at_projector_sizes_keeps_the_logs_and_results_in_view() {
+    let mut s = narrated();
+    for node in &mut s.nodes {
+        node.messages = (1..=8).map(|i| (i, format!("Msg{i}"))).collect();
+    }
+    for (w, h) in [(80, 24), (100, 30), (120, 36)] {
+        let screen = render(&s, w, h);
+        for msg in ["#6 Msg6", "#7 Msg7", "#8 Msg8"] {
+            let seen = screen.matches(msg).count();
+            assert_eq!(seen, 3, "{msg} on every node at {w}×{h}:\n{screen}");
+        }
+        assert!(screen.contains("✘ 1 of 2 failed"), "{w}×{h}:\n{screen}");
+        // More results: not one row moves.
+        let mut more = s.clone();
+        if let Some(n) = more.narration.as_mut() {
+            n.results
+                .extend((0..5).map(|i| (true, format!("check {i}"))));
+        }
+        let later = render(&more, w, h);
+        let rows = |text: &str| -> Vec<usize> {
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| l.contains("Msg8"))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        assert_eq!(rows(&screen), rows(&later), "{w}×{h}:\n{later}");
+        insta::assert_snapshot!(format!("demo_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn a_long_narration_scrolls_inside_its_panel() {
+    let mut s = narrated();
+    if let Some(n) = s.narration.as_mut() {
+        n.text = (1..=30)
+            .map(|i| format!("line {i} of the lesson"))
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    let screen = render(&s, 100, 30);
+    assert!(screen.contains("line 1 of the lesson"), "{screen}");
+    assert!(screen.contains("↓ more"), "{screen}");
+    assert!(!screen.contains("line 30 of the lesson"), "{screen}");
+    s.narration_scroll = 1000;
+    let scrolled = render(&s, 100, 30);
+    assert!(scrolled.contains("line 30 of the lesson"), "{scrolled}");
+    assert!(!scrolled.contains("↓ more"), "{scrolled}");
+}

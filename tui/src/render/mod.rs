@@ -27,6 +27,10 @@ use ratatui::Frame;
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 18;
 
+/// Fewer rows than this make the writes / events / log row useless (one
+/// line of each); the node panels and the narration get them instead.
+const BOTTOM_USEFUL: u16 = 5;
+
 /// Draw one frame of the dashboard over the whole terminal.
 pub fn draw(frame: &mut Frame, state: &DashboardState) {
     draw_in(frame, frame.area(), state);
@@ -42,15 +46,39 @@ pub fn draw_in(frame: &mut Frame, area: Rect, state: &DashboardState) {
 
     let header_h = header::height(state);
     let footer_h = footer::height(state, area.width);
-    // Narration gets at most a third of the screen: the cluster is the show.
-    let narration_h = narration::height(state, area.width, area.height / 3);
-    // The node panels take the rows they need (at least 8); every spare row
-    // goes to the writes / events / log row, whose history is worth showing.
+    // Narration gets at most a quarter of the screen (at least 5 rows): the
+    // cluster is the show, and a long text scrolls inside its panel.
+    let narration_wanted = narration::height(state, area.width, u16::MAX);
+    let mut narration_h = narration_wanted.min((area.height / 4).max(5));
+    // In a demo the node panels get what they need to keep their last log
+    // lines in view first (what a step claims is there), then what they
+    // would like while the writes / events / log row keeps a few rows;
+    // every spare row goes to that row.
     let fixed = header_h + narration_h + 1 + footer_h;
     let avail = area.height.saturating_sub(fixed);
     let bottom_min = if area.height >= 34 { 11 } else { 7 };
-    let nodes_h =
-        nodes::wanted_height(state, area.width).clamp(8, avail.saturating_sub(bottom_min).max(8));
+    let needed = nodes::needed_height(state, area.width);
+    let wanted = nodes::wanted_height(state, area.width);
+    let demo = state.narration.is_some();
+    let nodes_h = if !demo {
+        // Without a lesson to follow, the writes and the timeline matter as
+        // much: the panels compact themselves instead.
+        wanted
+            .min(avail.saturating_sub(bottom_min))
+            .max(8.min(avail))
+    } else if avail >= needed + BOTTOM_USEFUL {
+        wanted
+            .min(avail.saturating_sub(bottom_min))
+            .max(needed)
+            .max(8.min(avail))
+    } else {
+        // Too short for a useful bottom row (a demo at 80×24): it goes,
+        // and its rows go to the narration, then to the node panels.
+        let spare = avail.saturating_sub(needed);
+        let to_narration = spare.min(narration_wanted.saturating_sub(narration_h));
+        narration_h += to_narration;
+        avail - to_narration
+    };
     let [header_a, narration_a, nodes_a, bottom_a, status_a, footer_a] = Layout::vertical([
         Constraint::Length(header_h),
         Constraint::Length(narration_h),

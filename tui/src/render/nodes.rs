@@ -10,19 +10,44 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 use ratatui::Frame;
 
+/// Log lines a panel keeps in view whatever the terminal's size: a lesson
+/// says "s2 now shows Msg1..Msg4", and the class must be able to see it.
+pub const LOG_ROWS_KEPT: usize = 3;
+
 /// Rows the tallest panel would like at this total width, borders included,
 /// so the layout can hand any spare rows to the timeline below.
 pub fn wanted_height(state: &DashboardState, width: u16) -> u16 {
+    panel_rows(state, width, |node, inner| {
+        status_lines(state, node, inner, false, Theme::new(false)).len()
+            + 1
+            + log_lines(node, Theme::new(false)).len()
+    })
+}
+
+/// Rows the tallest panel needs at least: its compact status and the last
+/// [`LOG_ROWS_KEPT`] log lines.
+pub fn needed_height(state: &DashboardState, width: u16) -> u16 {
+    panel_rows(state, width, |node, inner| {
+        let log = log_lines(node, Theme::new(false)).len();
+        // The kept lines, and the "… N earlier" line above them.
+        status_lines(state, node, inner, true, Theme::new(false)).len()
+            + 1
+            + log.min(LOG_ROWS_KEPT)
+            + usize::from(log > LOG_ROWS_KEPT)
+    })
+}
+
+fn panel_rows(
+    state: &DashboardState,
+    width: u16,
+    rows_of: impl Fn(&NodeView, usize) -> usize,
+) -> u16 {
     let n = state.nodes.len().max(1);
     let inner = (usize::from(width) / n).saturating_sub(2);
     let rows = state
         .nodes
         .iter()
-        .map(|node| {
-            status_lines(state, node, inner, Theme::new(false)).len()
-                + 1
-                + log_lines(node, Theme::new(false)).len()
-        })
+        .map(|node| rows_of(node, inner))
         .max()
         .unwrap_or(1);
     u16::try_from(rows + 2).unwrap_or(u16::MAX)
@@ -82,20 +107,29 @@ fn draw_node(
     frame.render_widget(block, area);
 
     let width = usize::from(inner.width);
-    let mut lines = status_lines(state, node, width, t);
+    let log = log_lines(node, t);
+    let mut lines = status_lines(state, node, width, false, t);
+    let kept = log.len().min(LOG_ROWS_KEPT) + usize::from(log.len() > LOG_ROWS_KEPT);
+    if lines.len() + 1 + kept > usize::from(inner.height) {
+        // Short on rows: the log keeps its lines, the status gives up what
+        // says least (the address, "faults: none", "no pending retries").
+        lines = status_lines(state, node, width, true, t);
+    }
     lines.push(rule(&log_title(node, width), width, t));
     let rows = usize::from(inner.height).saturating_sub(lines.len());
-    lines.extend(tail_with_ellipsis(log_lines(node, t), rows, |n| {
+    lines.extend(tail_with_ellipsis(log, rows, |n| {
         Line::styled(format!("… {n} earlier"), t.dim())
     }));
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-/// Everything above the log, packed to the panel's width.
+/// Everything above the log, packed to the panel's width; `compact` leaves
+/// out what says least.
 fn status_lines<'a>(
     state: &DashboardState,
     node: &NodeView,
     width: usize,
+    compact: bool,
     t: Theme,
 ) -> Vec<Line<'a>> {
     // The scheme is the same for every node; the address is what matters.
@@ -104,7 +138,10 @@ fn status_lines<'a>(
         .trim_start_matches("http://")
         .trim_start_matches("https://")
         .to_string();
-    let mut groups = vec![Group::one(vec![Span::styled(addr, t.dim())])];
+    let mut groups = Vec::new();
+    if !compact {
+        groups.push(Group::one(vec![Span::styled(addr, t.dim())]));
+    }
 
     let (pstyle, ptext) = t.process(node.process);
     let reach = if node.reachable {
@@ -116,7 +153,9 @@ fn status_lines<'a>(
         vec![Span::styled(ptext, pstyle)],
         vec![reach],
     ]));
-    groups.push(faults_group(node, t));
+    if !(compact && node.faults.is_clear()) {
+        groups.push(faults_group(node, t));
+    }
 
     match node.role {
         Role::Primary => match &state.primary {
@@ -127,7 +166,7 @@ fn status_lines<'a>(
             )])),
         },
         Role::Secondary => match state.health_of(&node.id) {
-            Some(h) => groups.extend(secondary_groups(h, t)),
+            Some(h) => groups.extend(secondary_groups(h, compact, t)),
             None => groups.push(Group::one(vec![Span::styled(
                 "no health from primary",
                 t.dim(),
@@ -202,7 +241,7 @@ fn primary_groups<'a>(p: &PrimaryView, t: Theme) -> Vec<Group<'a>> {
 }
 
 /// The secondary as the primary sees it.
-fn secondary_groups<'a>(h: &SecondaryHealthView, t: Theme) -> Vec<Group<'a>> {
+fn secondary_groups<'a>(h: &SecondaryHealthView, compact: bool, t: Theme) -> Vec<Group<'a>> {
     let (hstyle, htext) = t.health(h.state);
     let heartbeat = match h.last_heartbeat_ms_ago {
         Some(ms) => format!("♥ {} ago", duration(ms)),
@@ -235,15 +274,18 @@ fn secondary_groups<'a>(h: &SecondaryHealthView, t: Theme) -> Vec<Group<'a>> {
     } else {
         Group::one(vec![Span::styled("no pending retries", t.dim())])
     };
-    vec![
+    let mut groups = vec![
         Group::one(vec![Span::raw("primary sees:")]).then(" ", vec![Span::styled(htext, hstyle)]),
         Group::dotted(vec![
             vec![Span::raw(format!("acked #{}", h.acked_seq))],
             vec![Span::styled(format!("lag {}", h.lag), lag_style)],
             vec![Span::raw(heartbeat)],
         ]),
-        retries,
-    ]
+    ];
+    if !(compact && h.pending_retries == 0) {
+        groups.push(retries);
+    }
+    groups
 }
 
 fn log_title(node: &NodeView, width: usize) -> String {

@@ -76,6 +76,7 @@ pub fn healthy() -> DashboardState {
         status_message: Some("sent Msg3 at w=3: ok seq 3".into()),
         last_w: 3,
         events_back: 0,
+        narration_scroll: 0,
     };
     s.push_event("19:42:01.000", EventKind::Process, "started n1, n2, n3");
     s.push_event("19:42:01.400", EventKind::Health, "n2 healthy, n3 healthy");
