@@ -40,6 +40,8 @@ pub enum ViewAction {
     ScrollEvents,
     /// Scroll the demo's narration text: ↑/↓ a line.
     ScrollNarration,
+    /// The events filter popup; Enter applies it (empty: show all).
+    Filter,
 }
 
 /// When a binding is live.
@@ -277,6 +279,14 @@ pub const BINDINGS: &[Binding] = &[
         run: Run::View(ViewAction::ScrollEvents),
         short: "scroll events",
         long: "scroll the events a page back / forward (Home: the oldest, End: the newest)",
+        when: When::Always,
+    },
+    Binding {
+        keys: "/",
+        triggers: &[Char('/')],
+        run: Run::View(ViewAction::Filter),
+        short: "filter events",
+        long: "filter the events: words to match, a node id, kind:retry …",
         when: When::Always,
     },
     Binding {

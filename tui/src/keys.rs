@@ -35,6 +35,7 @@ pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<String> {
         InputMode::Compose { text, w } => compose(state, key, text, w),
         InputMode::Delay { input } => delay(state, key, input),
         InputMode::Fail { input, after } => fail(state, key, input, after),
+        InputMode::Filter { input } => filter(state, key, input),
     }
 }
 
@@ -80,6 +81,11 @@ fn view(state: &mut DashboardState, action: ViewAction, key: KeyEvent) {
             };
         }
         ViewAction::Help => state.mode = InputMode::Help,
+        ViewAction::Filter => {
+            state.mode = InputMode::Filter {
+                input: state.events_filter.clone(),
+            }
+        }
         ViewAction::ScrollNarration => {
             state.narration_scroll = match key.code {
                 KeyCode::Up => state.narration_scroll.saturating_sub(1),
@@ -159,6 +165,26 @@ fn delay(state: &mut DashboardState, key: KeyEvent, mut input: String) -> Option
         _ => edit_digits(&mut input, key.code),
     }
     state.mode = InputMode::Delay { input };
+    None
+}
+
+/// Filter popup: text, Backspace, Enter applies (empty shows every event),
+/// Esc cancels.
+fn filter(state: &mut DashboardState, key: KeyEvent, mut input: String) -> Option<String> {
+    match key.code {
+        KeyCode::Esc => return None,
+        KeyCode::Enter => {
+            state.events_filter = input.trim().to_string();
+            state.events_back = 0;
+            return None;
+        }
+        KeyCode::Backspace => {
+            input.pop();
+        }
+        KeyCode::Char(c) if input.chars().count() < 60 => input.push(c),
+        _ => {}
+    }
+    state.mode = InputMode::Filter { input };
     None
 }
 

@@ -54,6 +54,8 @@ pub struct DashboardState {
     /// Rows the demo's narration text is scrolled down by (↑/↓); the
     /// controller resets it when another page shows.
     pub narration_scroll: usize,
+    /// The events filter (`/`): every word must match; empty shows all.
+    pub events_filter: String,
 }
 
 /// How the dashboard shows a node's OS process (or container); the
@@ -219,6 +221,10 @@ pub enum InputMode {
         input: String,
         after: bool,
     },
+    /// Typing the events filter (`/`).
+    Filter {
+        input: String,
+    },
 }
 
 impl DashboardState {
@@ -282,6 +288,34 @@ impl DashboardState {
             self.events.drain(..excess);
         }
         self.events_back = self.events_back.min(self.events.len().saturating_sub(1));
+    }
+
+    /// The events the filter lets through, oldest first. A word matches
+    /// an event's kind as `kind:retry`, a node id as a whole word (`s1`
+    /// is not `s10`), anything else as text, ignoring case.
+    pub fn visible_events(&self) -> Vec<&EventLine> {
+        let words: Vec<String> = self
+            .events_filter
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        if words.is_empty() {
+            return self.events.iter().collect();
+        }
+        let is_node = |w: &str| self.nodes.iter().any(|n| n.id.to_lowercase() == w);
+        self.events
+            .iter()
+            .filter(|e| {
+                let text = e.text.to_lowercase();
+                words.iter().all(|w| match w.strip_prefix("kind:") {
+                    Some(kind) => e.kind.as_str() == kind,
+                    None if is_node(w) => text
+                        .split(|c: char| !c.is_alphanumeric())
+                        .any(|word| word == w),
+                    None => text.contains(w.as_str()),
+                })
+            })
+            .collect()
     }
 
     /// Scrolls the timeline `by` events towards older (positive) or newer
@@ -362,6 +396,28 @@ mod tests {
         assert_eq!(s.events_back, 0, "back to following the newest");
         s.push_event("00:00:00.000", EventKind::Info, "newer");
         assert_eq!(s.events_back, 0);
+    }
+
+    #[test]
+    fn the_events_filter_matches_kind_node_and_text() {
+        let mut s = three_nodes();
+        s.nodes.push(NodeView {
+            id: "n10".into(),
+            ..NodeView::default()
+        });
+        s.push_event("t", EventKind::Retry, "n1 seq 4 failed, retry #2");
+        s.push_event("t", EventKind::Health, "n1: healthy → suspected");
+        s.push_event("t", EventKind::Retry, "n10 seq 4 failed");
+        let texts = |s: &DashboardState| -> Vec<String> {
+            s.visible_events().iter().map(|e| e.text.clone()).collect()
+        };
+        assert_eq!(texts(&s).len(), 3);
+        s.events_filter = "n1 kind:retry".into();
+        assert_eq!(texts(&s), ["n1 seq 4 failed, retry #2"]);
+        s.events_filter = "SUSPECTED".into();
+        assert_eq!(texts(&s), ["n1: healthy → suspected"]);
+        s.events_filter = "kind:quorum".into();
+        assert!(texts(&s).is_empty());
     }
 
     #[test]

@@ -250,3 +250,33 @@ fn every_binding_is_in_footer_and_help() {
         assert!(shown, "footer lacks {hint:?}");
     }
 }
+
+/// `/` opens the filter, typed words apply on Enter, an empty filter shows
+/// everything again; Esc leaves the filter as it was.
+#[test]
+fn slash_filters_the_events() {
+    let mut s = common::healthy();
+    let press = |s: &mut replog_tui::DashboardState, code: KeyCode| {
+        replog_tui::handle_key(s, KeyEvent::new(code, KeyModifiers::NONE))
+    };
+    assert_eq!(press(&mut s, KeyCode::Char('/')), None);
+    for c in "kind:health".chars() {
+        press(&mut s, KeyCode::Char(c));
+    }
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.events_filter, "kind:health");
+    assert!(s
+        .visible_events()
+        .iter()
+        .all(|e| e.kind == replog_tui::EventKind::Health));
+    press(&mut s, KeyCode::Char('/'));
+    press(&mut s, KeyCode::Char('x'));
+    press(&mut s, KeyCode::Esc);
+    assert_eq!(s.events_filter, "kind:health", "Esc keeps the filter");
+    press(&mut s, KeyCode::Char('/'));
+    for _ in 0.."kind:health".len() {
+        press(&mut s, KeyCode::Backspace);
+    }
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.visible_events().len(), s.events.len());
+}

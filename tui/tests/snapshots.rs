@@ -219,7 +219,7 @@ fn scrolled_events_say_how_to_get_back() {
     let mut s = writes_in_flight();
     s.scroll_events(3);
     let screen = render(&s, W, H);
-    assert!(screen.contains("events · 3 newer below · End"), "{screen}");
+    assert!(screen.contains("3 newer below · End"), "{screen}");
     // The newest events are scrolled out of view.
     // Its first words: a long event wraps.
     let newest: String = s

@@ -1,8 +1,8 @@
-//! The event timeline, newest at the bottom (or scrolled back with PgUp).
-//! Long texts wrap under their own column so the time and kind columns
-//! stay readable.
+//! The event timeline, newest at the bottom (or scrolled back with PgUp),
+//! one row an event: a long text ends in "…" (the headless output and the
+//! export keep it whole). `/` filters it by text, node and kind.
 
-use super::format::{sanitize, wrap_hanging};
+use super::format::{clip, sanitize};
 use super::theme::Theme;
 use crate::model::DashboardState;
 use ratatui::layout::Rect;
@@ -11,65 +11,51 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &DashboardState, t: Theme) {
-    let total = state.events.len();
+    let events = state.visible_events();
+    let total = events.len();
     let back = state.events_back.min(total.saturating_sub(1));
-    let title = if back == 0 {
+    let mut title = if state.events_filter.is_empty() {
         format!(" events · {total} ")
     } else {
-        // Scrolled: say so, and how to get back to the newest.
-        format!(" events · {back} newer below · End ")
+        format!(
+            " events · {total} of {} match \"{}\" ",
+            state.events.len(),
+            sanitize(&state.events_filter)
+        )
     };
+    if back > 0 {
+        // Scrolled: say so, and how to get back to the newest.
+        title.push_str(&format!("· {back} newer below · End "));
+    }
     let block = Block::bordered().title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    if state.events.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled("nothing happened yet", t.dim())),
-            inner,
-        );
+    if events.is_empty() {
+        let text = if state.events_filter.is_empty() {
+            "nothing happened yet"
+        } else {
+            "no event matches the filter (/ to change it)"
+        };
+        frame.render_widget(Paragraph::new(Line::styled(text, t.dim())), inner);
         return;
     }
     let rows = usize::from(inner.height);
-    // Walk back from the newest event until the panel is full.
-    let mut shown: Vec<Vec<Line>> = Vec::new();
-    let mut used = 0;
-    for e in state.events.iter().rev().skip(back) {
-        if used >= rows {
-            break;
-        }
-        let (style, tag) = t.event_kind(e.kind);
-        let prefix = format!("{} {tag} ", e.at);
-        // Continuation rows line up under the text when there is room for
-        // a real column; in a narrow panel they use the full width instead.
-        let prefix_w = prefix.chars().count();
-        let width = usize::from(inner.width);
-        let indent = if width >= prefix_w + 30 { prefix_w } else { 2 };
-        let first_width = width.saturating_sub(prefix_w).max(8);
-        let rest_width = width.saturating_sub(indent).max(8);
-        let mut lines = Vec::new();
-        for (i, row) in wrap_hanging(&sanitize(&e.text), first_width, rest_width)
-            .into_iter()
-            .enumerate()
-        {
-            if i == 0 {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{} ", e.at), t.dim()),
-                    Span::styled(format!("{tag} "), style),
-                    Span::raw(row),
-                ]));
-            } else {
-                lines.push(Line::raw(format!("{}{row}", " ".repeat(indent))));
-            }
-        }
-        // Keep the event's last rows when only part of it fits.
-        let room = rows - used;
-        if lines.len() > room {
-            lines.drain(..lines.len() - room);
-        }
-        used += lines.len();
-        shown.push(lines);
-    }
-    let lines: Vec<Line> = shown.into_iter().rev().flatten().collect();
+    let width = usize::from(inner.width);
+    let end = total - back;
+    let start = end.saturating_sub(rows);
+    let lines: Vec<Line> = events[start..end]
+        .iter()
+        .map(|e| {
+            let (style, tag) = t.event_kind(e.kind);
+            let prefix = format!("{} {tag} ", e.at);
+            let room = width.saturating_sub(prefix.chars().count());
+            Line::from(vec![
+                Span::styled(format!("{} ", e.at), t.dim()),
+                Span::styled(format!("{tag} "), style),
+                Span::raw(clip(&sanitize(&e.text), room)),
+            ])
+        })
+        .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }

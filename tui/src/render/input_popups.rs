@@ -140,3 +140,25 @@ pub fn fail(
         t,
     );
 }
+
+pub fn filter(frame: &mut Frame, area: Rect, state: &DashboardState, input: &str, t: Theme) {
+    let width = 64.min(area.width);
+    let ids: Vec<&str> = state.nodes.iter().map(|n| n.id.as_str()).collect();
+    let lines = vec![
+        input_line("show events with: ", input, width),
+        Line::styled(
+            format!(
+                "words of the text · a node ({}) · kind:retry",
+                ids.join(", ")
+            ),
+            t.dim(),
+        ),
+        Line::styled(
+            "kinds: send ack retry health process fault quorum error info",
+            t.dim(),
+        ),
+        Line::raw(""),
+        Line::styled("Enter apply (empty: all) · Esc cancel", t.dim()),
+    ];
+    popup::draw(frame, area, " filter events ".to_string(), lines, width, t);
+}

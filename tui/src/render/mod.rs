@@ -112,6 +112,7 @@ pub fn draw_in(frame: &mut Frame, area: Rect, state: &DashboardState) {
         InputMode::Fail { input, after } => {
             input_popups::fail(frame, area, state, input, *after, t)
         }
+        InputMode::Filter { input } => input_popups::filter(frame, area, state, input, t),
     }
 }
 

@@ -77,6 +77,7 @@ pub fn healthy() -> DashboardState {
         last_w: 3,
         events_back: 0,
         narration_scroll: 0,
+        events_filter: String::new(),
     };
     s.push_event("19:42:01.000", EventKind::Process, "started n1, n2, n3");
     s.push_event("19:42:01.400", EventKind::Health, "n2 healthy, n3 healthy");
