@@ -15,6 +15,12 @@ fn run_dir_for(script: &str) -> std::path::PathBuf {
 }
 
 fn run_script(script: &str) -> (Option<i32>, String) {
+    run_script_then(script, |_| {})
+}
+
+/// Runs `script`, then hands the run directory to `inspect` before it is
+/// removed.
+fn run_script_then(script: &str, inspect: impl FnOnce(&std::path::Path)) -> (Option<i32>, String) {
     let run_dir = run_dir_for(script);
     let mut child = Command::new(support::BIN)
         .args(["up", "--headless", "--heartbeat-ms", "200", "--run-dir"])
@@ -39,6 +45,7 @@ fn run_script(script: &str) -> (Option<i32>, String) {
         }
     }
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    inspect(&run_dir);
     let _ = std::fs::remove_dir_all(run_dir);
     let text = format!(
         "{}{}",
@@ -124,4 +131,54 @@ fn bad_commands_are_reported_and_fail_the_run() {
     assert!(out.contains("error: unknown command \"explode\""), "{out}");
     assert!(out.contains("error: w must be a whole number"), "{out}");
     assert!(out.contains("no node named \"nobody\""), "{out}");
+}
+
+/// `export NAME` writes the timeline (JSONL and CSV) and every node's log
+/// (JSONL) into the run directory, and says where.
+#[test]
+fn export_writes_files_that_parse() {
+    let script = "send 2 a, b\nsend 1 c\nwait writes\nwait s1 shows [\"a, b\", c]\nexport lesson\nquit\n";
+    let mut files = None;
+    let (code, out) = run_script_then(script, |dir| {
+        let read = |name: &str| std::fs::read_to_string(dir.join("lesson").join(name));
+        files = Some((
+            read("timeline.jsonl"),
+            read("timeline.csv"),
+            read("logs.jsonl"),
+        ));
+    });
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("exported the timeline and the logs to "),
+        "{out}"
+    );
+    let Some((Ok(timeline), Ok(csv), Ok(logs))) = files else {
+        panic!("export files missing: {files:?}\n{out}");
+    };
+    let events: Vec<serde_json::Value> = timeline
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(events.iter().any(|e| e["kind"] == "send"), "{timeline}");
+    assert!(csv.starts_with("at,kind,text\n"), "{csv}");
+    // One CSV record an event (the texts here hold commas and quotes,
+    // never a newline).
+    assert_eq!(csv.lines().count(), events.len() + 1, "{csv}");
+    let rows: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let s1: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["node"] == "s1" && r["held"] == false)
+        .filter_map(|r| r["text"].as_str())
+        .collect();
+    assert_eq!(s1, ["a, b", "c"], "{logs}");
+}
+
+#[test]
+fn export_refuses_a_path() {
+    let (code, out) = run_script("export ../elsewhere\nquit\n");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("a name without /"), "{out}");
 }

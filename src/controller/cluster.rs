@@ -92,6 +92,8 @@ pub trait Cluster: Send {
     fn shutdown(&mut self) -> BoxFuture<'_, ()>;
     /// Where logs and state of this run live, for the user.
     fn run_dir(&self) -> String;
+    /// A directory for files the user asks for (`export`).
+    fn export_dir(&self) -> std::path::PathBuf;
     /// The token its nodes require on `/faults` and node-to-node routes.
     fn cluster_token(&self) -> Option<&ClusterToken>;
 }

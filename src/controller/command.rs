@@ -59,6 +59,8 @@ pub enum Command {
     /// `sleep <ms>`: pacing, never the basis of a check.
     Sleep(Duration),
     Status,
+    /// `export [NAME]`: the timeline and every node's log, as files.
+    Export(Option<String>),
     Help,
     Quit,
     /// `next`, `prev`, `autoplay`: the guided demo's steps.
@@ -89,7 +91,7 @@ impl Write {
 /// Every verb with its arguments, for `help` and error messages.
 pub const HELP: &str = "commands: send <w> [await|nowait] [label=L] [within=MS] <text> | \
 pause|resume|kill|restart|block|unblock|partition|heal|clear <node> | delay <node> <ms> | \
-fail <node> [n] [before|after] | lose <node> <seq> | wait <condition> [within=MS] | sleep <ms> | status | help | quit\n\
+fail <node> [n] [before|after] | lose <node> <seq> | wait <condition> [within=MS] | sleep <ms> | status | export [name] | help | quit\n\
 conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
 <label> pending [for=MS] | writes";
@@ -149,6 +151,7 @@ impl Command {
             Command::Wait(e) => format!("wait until {}", e.condition.describe()),
             Command::Sleep(d) => format!("pause {}", seconds(*d)),
             Command::Status => "show the status".into(),
+            Command::Export(_) => "export the timeline and the logs".into(),
             Command::Help => "show the commands".into(),
             Command::Quit => "quit".into(),
             Command::Demo(DemoKey::Next) => "next step".into(),
@@ -232,6 +235,15 @@ impl Command {
                 engine.refresh().await;
                 done(Outcome::Status(engine.status_line()))
             }
+            Command::Export(name) => {
+                let result = engine.export(name).await.map(Outcome::Exported);
+                if let Ok(Outcome::Exported(dir)) = &result {
+                    let what = format!("exported the timeline and the logs to {}", dir.display());
+                    engine.event(replog_tui::model::EventKind::Info, what.clone());
+                    engine.status(what);
+                }
+                Box::pin(std::future::ready(result))
+            }
             Command::Help => done(Outcome::Help),
             Command::Quit => done(Outcome::Quit),
             Command::Demo(key) => done(Outcome::Demo(key)),
@@ -295,6 +307,8 @@ impl fmt::Display for Command {
             Command::Wait(e) => write!(f, "wait {e}"),
             Command::Sleep(d) => write!(f, "sleep {}", d.as_millis()),
             Command::Status => f.write_str("status"),
+            Command::Export(None) => f.write_str("export"),
+            Command::Export(Some(name)) => write!(f, "export {}", quote(name)),
             Command::Help => f.write_str("help"),
             Command::Quit => f.write_str("quit"),
             Command::Demo(DemoKey::Next) => f.write_str("next"),
@@ -445,6 +459,20 @@ impl FromStr for Command {
             "wait" => Command::Wait(Expectation::read(&mut words)?),
             "sleep" => Command::Sleep(millis(words.string("ms").ok(), "ms")?),
             "status" => Command::Status,
+            "export" => {
+                let name = words.string("a name").ok();
+                if let Some(name) = &name {
+                    // A name, not a path: the export stays in the run directory.
+                    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+                        return Err(GrammarError::BadWord {
+                            what: "export",
+                            expected: "a name without / (the export goes into the run directory)",
+                            got: name.clone(),
+                        });
+                    }
+                }
+                Command::Export(name)
+            }
             "help" => Command::Help,
             "quit" | "exit" => Command::Quit,
             "next" => Command::Demo(DemoKey::Next),

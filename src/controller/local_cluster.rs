@@ -304,6 +304,10 @@ impl Cluster for LocalCluster {
         self.options.run_dir.display().to_string()
     }
 
+    fn export_dir(&self) -> PathBuf {
+        self.options.run_dir.clone()
+    }
+
     fn cluster_token(&self) -> Option<&ClusterToken> {
         Some(&self.token)
     }

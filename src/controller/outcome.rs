@@ -37,6 +37,8 @@ pub enum Outcome {
     Slept,
     /// The status line, read fresh.
     Status(String),
+    /// The run was exported into this directory.
+    Exported(std::path::PathBuf),
     Help,
     Quit,
     Demo(DemoKey),
@@ -77,4 +79,6 @@ pub enum CommandError {
     NotMet { seen: String },
     #[error("this key works in the guided demo only")]
     NoDemo,
+    #[error("cannot export to {path}: {why}")]
+    Export { path: String, why: String },
 }

@@ -282,6 +282,14 @@ pub const BINDINGS: &[Binding] = &[
         when: When::Always,
     },
     Binding {
+        keys: "e",
+        triggers: &[Char('e')],
+        run: Run::Line("export"),
+        short: "export",
+        long: "export the timeline (JSONL, CSV) and every node's log (JSONL) to the run directory",
+        when: When::Always,
+    },
+    Binding {
         keys: "/",
         triggers: &[Char('/')],
         run: Run::View(ViewAction::Filter),

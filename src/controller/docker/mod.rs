@@ -410,6 +410,13 @@ impl Cluster for DockerCluster {
         format!("compose project {}", self.project.name)
     }
 
+    fn export_dir(&self) -> PathBuf {
+        // The nodes' logs stay in Docker; exports go where the user is.
+        std::env::current_dir()
+            .unwrap_or_else(|_| std::env::temp_dir())
+            .join(format!("replog-{}", self.project.name))
+    }
+
     fn cluster_token(&self) -> Option<&ClusterToken> {
         Some(&self.project.token)
     }

@@ -7,6 +7,7 @@
 //! failure is returned to the front end that asked, which reports it in its
 //! own way (status line, `error:` line, a failed demo expectation).
 
+mod export;
 mod polling;
 mod status;
 mod write_view;
