@@ -224,9 +224,13 @@ pub struct UpArgs {
     /// Plain-text events and status; commands from stdin (default when stdout is not a terminal)
     #[arg(long)]
     pub headless: bool,
-    /// Directory for the nodes' logs [default: a new one under the temp dir]
+    /// Directory for the nodes' logs [default: a new one under the temp dir,
+    /// removed after a clean exit]
     #[arg(long)]
     pub run_dir: Option<std::path::PathBuf>,
+    /// Keep the default run directory (the nodes' logs) after a clean exit
+    #[arg(long)]
+    pub keep: bool,
     /// Heartbeat period of the primary
     #[arg(long, default_value_t = 500)]
     pub heartbeat_ms: u64,
@@ -252,6 +256,7 @@ impl Default for UpArgs {
             base_port: None,
             headless: false,
             run_dir: None,
+            keep: false,
             heartbeat_ms: 500,
             unhealthy_after: 3,
             docker: false,
@@ -350,4 +355,8 @@ pub struct DemoArgs {
     /// screen while it is read); 0 turns the check off
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub dwell_ms: u64,
+    /// In the dashboard: keep the run directory (the nodes' logs) after a
+    /// clean exit (headless runs keep it only when a scenario fails)
+    #[arg(long)]
+    pub keep: bool,
 }

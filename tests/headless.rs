@@ -137,7 +137,8 @@ fn bad_commands_are_reported_and_fail_the_run() {
 /// (JSONL) into the run directory, and says where.
 #[test]
 fn export_writes_files_that_parse() {
-    let script = "send 2 a, b\nsend 1 c\nwait writes\nwait s1 shows [\"a, b\", c]\nexport lesson\nquit\n";
+    let script =
+        "send 2 a, b\nsend 1 c\nwait writes\nwait s1 shows [\"a, b\", c]\nexport lesson\nquit\n";
     let mut files = None;
     let (code, out) = run_script_then(script, |dir| {
         let read = |name: &str| std::fs::read_to_string(dir.join("lesson").join(name));
@@ -181,4 +182,52 @@ fn export_refuses_a_path() {
     let (code, out) = run_script("export ../elsewhere\nquit\n");
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("a name without /"), "{out}");
+}
+
+/// A clean run removes its default run directory; `--keep` keeps it and
+/// says where.
+#[test]
+fn a_clean_exit_removes_the_run_directory_unless_kept() {
+    let run = |extra: &[&str]| -> String {
+        let mut child = Command::new(support::BIN)
+            .args(["up", "--headless"])
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(b"quit\n");
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while matches!(child.try_wait(), Ok(None)) {
+            assert!(Instant::now() < deadline, "replog up did not quit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.status.code(), Some(0));
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let dir_of = |out: &str| -> std::path::PathBuf {
+        out.lines()
+            .find_map(|l| l.strip_prefix("run dir: "))
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| panic!("no run dir line:\n{out}"))
+    };
+    let out = run(&[]);
+    assert!(out.contains("--keep keeps their logs"), "{out}");
+    assert!(!dir_of(&out).exists(), "removed:\n{out}");
+    let out = run(&["--keep"]);
+    let dir = dir_of(&out);
+    assert!(
+        out.contains(&format!("logs are in {}", dir.display())),
+        "{out}"
+    );
+    assert!(dir.join("p.stderr").exists() || dir.is_dir(), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
 }

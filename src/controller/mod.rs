@@ -74,6 +74,13 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
     Engine::new(cluster, title, color).map_err(|e| e.to_string())
 }
 
+/// The run directory stays when the user chose it (`--run-dir`), asked
+/// for it (`--keep`), something failed (its logs say why) or an export
+/// was written into it.
+fn keep_run_dir(args: &UpArgs, clean: bool, exported: bool) -> bool {
+    args.keep || args.run_dir.is_some() || !clean || exported
+}
+
 pub async fn run(args: UpArgs) -> Result<(), String> {
     let headless = args.headless || !std::io::stdout().is_terminal();
     let title = if args.docker {
@@ -92,11 +99,15 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     engine.shutdown().await;
     if args.docker {
         eprintln!("replog: {} removed", engine.state.run_dir);
-    } else {
+    } else if keep_run_dir(&args, result.is_ok(), engine.exported()) {
         eprintln!(
             "replog: nodes stopped; logs are in {}",
             engine.state.run_dir
         );
+    } else {
+        // A clean run leaves nothing behind in the temp dir.
+        let _ = std::fs::remove_dir_all(&engine.state.run_dir);
+        eprintln!("replog: nodes stopped (--keep keeps their logs)");
     }
     result
 }

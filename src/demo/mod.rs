@@ -36,7 +36,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         args.headless || args.all || args.junit.is_some() || !std::io::stdout().is_terminal();
     if !headless {
         if let [scenario] = scenarios.as_slice() {
-            return dashboard(scenario).await;
+            return dashboard(scenario, args.keep).await;
         }
     }
     let dwell = std::time::Duration::from_millis(args.dwell_ms);
@@ -72,7 +72,7 @@ fn list() -> Result<(), String> {
     Ok(())
 }
 
-async fn dashboard(scenario: &Scenario) -> Result<(), String> {
+async fn dashboard(scenario: &Scenario, keep: bool) -> Result<(), String> {
     let args = headless::up_args(scenario, headless::run_dir(&scenario.name));
     let title = format!("replog demo — {}", scenario.name);
     let mut engine = crate::controller::start_engine(&args, &title).await?;
@@ -85,9 +85,14 @@ async fn dashboard(scenario: &Scenario) -> Result<(), String> {
     .await
     .map(drop);
     engine.shutdown().await;
-    eprintln!(
-        "replog: nodes stopped; logs are in {}",
-        engine.state.run_dir
-    );
+    if keep || result.is_err() || engine.exported() {
+        eprintln!(
+            "replog: nodes stopped; logs are in {}",
+            engine.state.run_dir
+        );
+    } else {
+        let _ = std::fs::remove_dir_all(&engine.state.run_dir);
+        eprintln!("replog: nodes stopped (--keep keeps their logs)");
+    }
     result
 }

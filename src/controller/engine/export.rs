@@ -22,7 +22,13 @@ impl Engine {
                 why: e.to_string(),
             }
         })?;
+        self.exported = true;
         Ok(dir)
+    }
+
+    /// Whether an export was written (the run directory then stays).
+    pub fn exported(&self) -> bool {
+        self.exported
     }
 
     /// One JSON object per log entry of every node, visible ones first.

@@ -87,6 +87,8 @@ pub struct Engine {
     log_of: Option<String>,
     /// When the last read began.
     log_read_at: Instant,
+    /// An `export` wrote into the run directory.
+    exported: bool,
 }
 
 impl Engine {
@@ -136,6 +138,7 @@ impl Engine {
             log_read: None,
             log_of: None,
             log_read_at: Instant::now(),
+            exported: false,
         };
         let ids: Vec<String> = engine
             .state
