@@ -171,7 +171,7 @@ quit
         "s2: faults cleared",
         "s1 cut off the network",
         "s1: suspected → unhealthy",
-        "SEND    #2 \"blocked-write\" w=3",
+        "SEND    \"blocked-write\" w=3",
         // The partitioned secondary holds the w=3 write back.
         "s1 partitioned unhealthy ",
         "| writes pending 1",

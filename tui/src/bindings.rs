@@ -286,7 +286,7 @@ pub const BINDINGS: &[Binding] = &[
         triggers: &[Char('e')],
         run: Run::Line("export"),
         short: "export",
-        long: "export the timeline (JSONL, CSV) and every node's log (JSONL) to the run directory",
+        long: "export the timeline and the logs into the run directory",
         when: When::Always,
     },
     Binding {

@@ -143,6 +143,9 @@ pub struct WriteView {
     pub acks: u64,
     pub elapsed_ms: u64,
     pub status: WriteStatus,
+    /// The seq the primary gave it, once known (from its waiting list while
+    /// pending): the one number a write is shown with.
+    pub seq: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

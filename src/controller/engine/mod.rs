@@ -286,6 +286,7 @@ impl Engine {
             acks: 0,
             elapsed_ms: 0,
             status: replog_tui::model::WriteStatus::Pending,
+            seq: None,
         });
         let request_id = format!("{}-{id}", self.run_tag);
         self.book.send_modify(|book| {
@@ -301,7 +302,9 @@ impl Engine {
                 },
             )
         });
-        self.event(EventKind::Send, format!("#{id} {text:?} w={w}"));
+        // No number yet: a write is numbered by its seq, which the primary
+        // assigns (the reply and the writes panel show it).
+        self.event(EventKind::Send, format!("{text:?} w={w}"));
         self.status(format!("sent {text:?} at w={w}"));
         let tx = self.tx.clone();
         match self.primary_url() {

@@ -28,22 +28,23 @@ impl Engine {
         let mut line = None;
         if let Some(w) = self.state.writes.iter_mut().find(|w| w.id == id) {
             w.elapsed_ms = elapsed;
-            if let WriteStatus::Done { acks, .. } = status {
+            if let WriteStatus::Done { acks, seq } = status {
                 w.acks = acks;
+                w.seq = Some(seq);
             }
             w.status = status.clone();
             line = match &status {
                 WriteStatus::Done { seq, acks } => Some((
                     EventKind::Ack,
                     format!(
-                        "#{id} {:?} w={} ok: seq {seq}, {acks} acks, {elapsed} ms",
+                        "{:?} w={} ok: seq {seq}, {acks} acks, {elapsed} ms",
                         w.text, w.w
                     ),
                 )),
                 WriteStatus::Failed { status, error } => Some((
                     EventKind::Error,
                     format!(
-                        "#{id} {:?} w={} failed{}: {error}",
+                        "{:?} w={} failed{}: {error}",
                         w.text,
                         w.w,
                         status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
@@ -91,6 +92,7 @@ impl Engine {
                 .and_then(|record| super::writes::waiting_entry(record, waiting));
             if let Some(entry) = entry {
                 view.acks = entry.acks;
+                view.seq = Some(entry.seq);
             }
         }
     }

@@ -75,10 +75,12 @@ fn write_lines<'a>(w: &WriteView, width: usize, t: Theme) -> Vec<Line<'a>> {
     // Acks needed, met or not: a w=1 write is met by the primary alone,
     // even when a secondary already holds it too ("2/1" read as a fault).
     let acks = acks.min(w.w);
-    let (style, status) = match &w.status {
-        WriteStatus::Pending => (t.warn(), "⧗ pending".to_string()),
-        WriteStatus::Done { seq, .. } => (t.ok(), format!("✔ ok #{seq}")),
-        WriteStatus::Failed { .. } => (t.bad(), "✘ failed".to_string()),
+    let (style, status) = match (&w.status, w.seq) {
+        (WriteStatus::Pending, Some(seq)) => (t.warn(), format!("⧗ #{seq} waits")),
+        (WriteStatus::Pending, None) => (t.warn(), "⧗ pending".to_string()),
+        (WriteStatus::Done { seq, .. }, _) => (t.ok(), format!("✔ ok #{seq}")),
+        (WriteStatus::Failed { .. }, Some(seq)) => (t.bad(), format!("✘ #{seq} failed")),
+        (WriteStatus::Failed { .. }, None) => (t.bad(), "✘ failed".to_string()),
     };
     let status = format!("{status:<10}");
     let numbers = format!(

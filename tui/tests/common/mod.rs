@@ -61,6 +61,7 @@ pub fn healthy() -> DashboardState {
             acks: 3,
             elapsed_ms: 42,
             status: WriteStatus::Done { seq: 3, acks: 3 },
+            seq: Some(3),
         }],
         events: vec![],
         log_tail: vec![
@@ -164,6 +165,7 @@ pub fn read_only() -> DashboardState {
                 status: Some(503),
                 error: "read-only: no quorum (1 healthy, 2 required)".into(),
             },
+            seq: None,
         },
     );
     s.push_event(
@@ -216,6 +218,7 @@ pub fn retrying() -> DashboardState {
             acks: 1,
             elapsed_ms: 4_200,
             status: WriteStatus::Pending,
+            seq: None,
         },
     );
     s.push_event(
@@ -279,6 +282,7 @@ pub fn writes_in_flight() -> DashboardState {
             acks: 1,
             elapsed_ms: 4_200,
             status: WriteStatus::Pending,
+            seq: Some(7),
         },
         WriteView {
             id: 8,
@@ -287,6 +291,7 @@ pub fn writes_in_flight() -> DashboardState {
             acks: 1,
             elapsed_ms: 900,
             status: WriteStatus::Pending,
+            seq: None,
         },
         WriteView {
             id: 6,
@@ -295,6 +300,7 @@ pub fn writes_in_flight() -> DashboardState {
             acks: 2,
             elapsed_ms: 1_700,
             status: WriteStatus::Done { seq: 6, acks: 2 },
+            seq: Some(6),
         },
         WriteView {
             id: 5,
@@ -304,6 +310,7 @@ pub fn writes_in_flight() -> DashboardState {
             elapsed_ms: 8,
             // A secondary held it before the reply: still shown as 1/1.
             status: WriteStatus::Done { seq: 5, acks: 2 },
+            seq: Some(5),
         },
         WriteView {
             id: 4,
@@ -315,6 +322,7 @@ pub fn writes_in_flight() -> DashboardState {
                 status: None,
                 error: "timed out after 30s".into(),
             },
+            seq: None,
         },
     ];
     // As the controller holds them: in the order they were sent.
