@@ -207,7 +207,7 @@ fn a_pending_write_shows_above_many_finished_ones_at_80x24() {
     }
     s.writes.extend(pending);
     let screen = render(&s, 80, 24);
-    assert!(screen.contains("⧗ pending w=3"), "{screen}");
+    assert!(screen.contains("⧗ #7 wait w=3"), "{screen}");
     assert!(
         screen.contains("older"),
         "says that some are cut:\n{screen}"

@@ -76,13 +76,14 @@ fn write_lines<'a>(w: &WriteView, width: usize, t: Theme) -> Vec<Line<'a>> {
     // even when a secondary already holds it too ("2/1" read as a fault).
     let acks = acks.min(w.w);
     let (style, status) = match (&w.status, w.seq) {
-        (WriteStatus::Pending, Some(seq)) => (t.warn(), format!("⧗ #{seq} waits")),
+        (WriteStatus::Pending, Some(seq)) => (t.warn(), format!("⧗ #{seq} wait")),
         (WriteStatus::Pending, None) => (t.warn(), "⧗ pending".to_string()),
         (WriteStatus::Done { seq, .. }, _) => (t.ok(), format!("✔ ok #{seq}")),
         (WriteStatus::Failed { .. }, Some(seq)) => (t.bad(), format!("✘ #{seq} failed")),
         (WriteStatus::Failed { .. }, None) => (t.bad(), "✘ failed".to_string()),
     };
-    let status = format!("{status:<10}");
+    // A column of 10, and always a space after it (a long seq widens it).
+    let status = format!("{status:<9} ");
     let numbers = format!(
         "w={} acks {}/{} {:>6} ",
         w.w,
