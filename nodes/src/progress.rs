@@ -8,6 +8,11 @@
 //! - **Probing** ships one batch at a time until one is acknowledged;
 //!   **Replicating** keeps a window of batches in flight; **Paused** ships
 //!   nothing while the secondary is unhealthy and waits for a heartbeat.
+//! - While a batch is in flight, a new one ships only once enough entries
+//!   wait to fill it (Nagle's rule for TCP, with the answer as the trigger
+//!   and no timer): under load every request then carries many entries
+//!   instead of the few that arrived since the last send, and an entry waits
+//!   at most for the answer (or the timeout) of the batch ahead of it.
 //! - A failed batch schedules a retry from the first seq the secondary still
 //!   lacks, after a jittered, health-dependent backoff. A retry for a range
 //!   already acknowledged (a late success) is dropped.
@@ -30,6 +35,9 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Clone, Copy, Debug)]
 pub struct ProgressConfig {
     pub max_in_flight: usize,
+    /// With a batch in flight, ship the next one only once this many
+    /// entries wait (1 ships whatever waits, as soon as the window allows).
+    pub min_batch_in_flight: usize,
     pub backoff: Backoff,
     /// The configured replication timeout: the adaptive one starts here.
     pub min_timeout: Duration,
@@ -203,14 +211,21 @@ impl Progress {
     }
 
     /// The first seq of the next batch to ship, if the window allows one and
-    /// there is anything to ship up to `last_seq`.
+    /// there is anything to ship up to `last_seq`. With a batch already in
+    /// flight, a small remainder waits for its answer (see the module doc).
     pub fn next_send(&self, last_seq: u64) -> Option<u64> {
         let window = match self.state {
             ProgressState::Paused => return None,
             ProgressState::Probing => 1,
             ProgressState::Replicating => self.config.max_in_flight.max(1),
         };
-        (self.in_flight.len() < window && self.next <= last_seq).then_some(self.next)
+        if self.in_flight.len() >= window || self.next > last_seq {
+            return None;
+        }
+        let waiting = last_seq - self.next + 1;
+        let worth_it =
+            self.in_flight.is_empty() || waiting >= self.config.min_batch_in_flight.max(1) as u64;
+        worth_it.then_some(self.next)
     }
 
     /// The driver shipped `first..=last` (from [`next_send`](Self::next_send)).

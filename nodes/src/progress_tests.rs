@@ -9,6 +9,8 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 fn config() -> ProgressConfig {
     ProgressConfig {
         max_in_flight: 4,
+        // Below the simulation's batch size, so the proptest meets the rule.
+        min_batch_in_flight: 3,
         backoff: Backoff {
             base: MS(50),
             cap: MS(2000),
@@ -86,12 +88,34 @@ fn probing_ships_one_batch_then_replicating_fills_the_window() {
     assert_eq!(p.next_send(10), None, "probing: one at a time");
     p.step(ack(1, 3, 3), now);
     assert_eq!(p.state(), ProgressState::Replicating);
+    // Seven entries wait (4..=10), at least a batch's worth behind each
+    // one in flight: the window fills.
     for first in [4, 5, 6, 7] {
         assert_eq!(p.next_send(10), Some(first));
         p.sent(first, first);
     }
     assert_eq!(p.next_send(10), None, "window of 4 is full");
     assert_eq!(p.next_send(3), None);
+}
+
+#[test]
+fn with_a_batch_in_flight_a_small_remainder_waits_for_its_answer() {
+    let (mut p, now) = started(0);
+    p.sent(1, 2);
+    p.step(ack(1, 2, 2), now);
+    assert_eq!(p.state(), ProgressState::Replicating);
+    assert_eq!(p.next_send(4), Some(3), "nothing in flight: ship at once");
+    p.sent(3, 4);
+    // Two entries wait behind the batch in flight: fewer than 3.
+    assert_eq!(
+        p.next_send(6),
+        None,
+        "too small to ship beside one in flight"
+    );
+    assert_eq!(p.next_send(7), Some(5), "a batch's worth ships at once");
+    // The answer is the trigger: then whatever waits goes.
+    p.step(ack(3, 4, 4), now);
+    assert_eq!(p.next_send(6), Some(5));
 }
 
 #[test]

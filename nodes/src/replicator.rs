@@ -144,6 +144,8 @@ impl Settings {
             batch_max_bytes: config.batch_max_bytes,
             progress: ProgressConfig {
                 max_in_flight: config.max_batches_in_flight,
+                // A batch that waits for more than a full batch never ships.
+                min_batch_in_flight: config.min_batch_in_flight.min(config.batch_max_entries),
                 backoff: config.backoff,
                 min_timeout: config.replication_timeout,
                 unhealthy_after: config.unhealthy_after,
