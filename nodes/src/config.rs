@@ -53,6 +53,9 @@ pub struct PrimaryConfig {
     /// answer unless this many entries are ready to go (fewer, larger
     /// requests under load; see `progress`).
     pub min_batch_in_flight: usize,
+    /// How long, right after an answer, a batch smaller than the answered
+    /// one waits for the writers that answer released (see `progress`).
+    pub batch_linger: Duration,
     /// Required on node-to-node routes and `/faults`, and sent to peers.
     pub cluster_token: Option<ClusterToken>,
 }
@@ -79,6 +82,7 @@ impl PrimaryConfig {
             batch_max_bytes: 1024 * 1024,
             max_batches_in_flight: 4,
             min_batch_in_flight: 64,
+            batch_linger: Duration::from_micros(500),
             cluster_token: None,
         }
     }

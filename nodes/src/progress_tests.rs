@@ -11,6 +11,7 @@ fn config() -> ProgressConfig {
         max_in_flight: 4,
         // Below the simulation's batch size, so the proptest meets the rule.
         min_batch_in_flight: 3,
+        linger: MS(1),
         backoff: Backoff {
             base: MS(50),
             cap: MS(2000),
@@ -116,6 +117,27 @@ fn with_a_batch_in_flight_a_small_remainder_waits_for_its_answer() {
     // The answer is the trigger: then whatever waits goes.
     p.step(ack(3, 4, 4), now);
     assert_eq!(p.next_send(6), Some(5));
+}
+
+#[test]
+fn after_an_answer_a_smaller_batch_lingers_for_the_released_writers() {
+    let (mut p, now) = started(0);
+    p.sent(1, 3);
+    p.step(ack(1, 3, 3), now);
+    // Three writers were released; one is back so far.
+    assert_eq!(p.next_send(4), None, "one entry waits for the other two");
+    assert_eq!(p.wake_at(), Some(6));
+    assert_eq!(p.tick_due(), Some(now + MS(1)));
+    assert_eq!(p.next_send(6), Some(4), "all three back: ship at once");
+    p.step(Event::Tick, now + MS(1) / 2);
+    assert_eq!(p.next_send(4), None, "not due yet");
+    p.step(Event::Tick, now + MS(1));
+    assert_eq!(p.next_send(4), Some(4), "lingered long enough");
+    assert_eq!(p.tick_due(), None);
+    // A lone writer: a batch of one answered, the next one goes at once.
+    p.sent(4, 4);
+    p.step(ack(4, 4, 4), now);
+    assert_eq!(p.next_send(5), Some(5));
 }
 
 #[test]

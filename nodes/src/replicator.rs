@@ -14,7 +14,7 @@ use crate::api::replication::{
 use crate::config::{Peer, PrimaryConfig};
 use crate::faults::FaultSet;
 use crate::health::{Health, Transition};
-use crate::primary::log::PrimaryLog;
+use crate::primary::log::{Doorbell, PrimaryLog};
 use crate::primary::peers::{PeerBoard, PeerStatus};
 use crate::progress::{Action, Event, Failure, Progress, ProgressConfig};
 use std::sync::Arc;
@@ -146,6 +146,7 @@ impl Settings {
                 max_in_flight: config.max_batches_in_flight,
                 // A batch that waits for more than a full batch never ships.
                 min_batch_in_flight: config.min_batch_in_flight.min(config.batch_max_entries),
+                linger: config.batch_linger,
                 backoff: config.backoff,
                 min_timeout: config.replication_timeout,
                 unhealthy_after: config.unhealthy_after,
@@ -161,6 +162,8 @@ pub struct Replicator {
     names: (Arc<str>, Arc<str>),
     settings: Settings,
     log: Arc<PrimaryLog>,
+    /// Rings when the log holds enough to be worth shipping.
+    doorbell: Arc<Doorbell>,
     board: Arc<PeerBoard>,
     faults: Arc<FaultSet>,
     client: reqwest::Client,
@@ -190,6 +193,7 @@ impl Replicator {
             peer,
             progress: Progress::new(settings.progress, rand::random()),
             settings,
+            doorbell: log.doorbell(),
             log,
             board,
             faults,
@@ -224,12 +228,14 @@ impl Replicator {
         let period = self.settings.heartbeat;
         let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut appended = self.log.subscribe();
         let mut probes = self.board.subscribe_probes();
+        let doorbell = self.doorbell.clone();
         loop {
             self.ship();
             self.publish();
-            let retry_at = self.progress.retry_due();
+            // Woken by the log only when the progress would ship.
+            self.log.arm(&doorbell, self.progress.wake_at());
+            let tick_at = self.progress.tick_due();
             tokio::select! {
                 Some(joined) = self.tasks.join_next() => match joined {
                     Ok(Outcome::Batch { first, last, sent_at, result }) => self.on_batch(first, last, sent_at, result),
@@ -237,8 +243,8 @@ impl Replicator {
                     Err(e) => warn!(secondary = %self.peer.id, "replication task failed: {e}"),
                 },
                 _ = ticks.tick() => self.send_heartbeat(),
-                changed = appended.changed() => if changed.is_err() { return },
-                _ = sleep_until_opt(retry_at), if retry_at.is_some() => self.step(Event::Tick),
+                _ = doorbell.rung() => {},
+                _ = sleep_until_opt(tick_at), if tick_at.is_some() => self.step(Event::Tick),
                 changed = probes.changed() => {
                     if changed.is_err() { return }
                     let round = *probes.borrow_and_update();
