@@ -41,6 +41,12 @@ pub fn client(config: &PrimaryConfig, primary_instance: u64) -> Result<reqwest::
         .map_err(|e| format!("cannot build the node-to-node HTTP client: {e}"))
 }
 
+/// A secondary's append endpoint, parsed once rather than per batch.
+pub fn append_url(peer: &Peer) -> Result<reqwest::Url, String> {
+    let url = format!("{}{APPEND_PATH}", peer.url);
+    reqwest::Url::parse(&url).map_err(|e| format!("secondary {}: bad URL {url:?}: {e}", peer.id))
+}
+
 /// Why a request got no position back.
 #[derive(Debug, Clone)]
 pub struct RequestError {
@@ -89,7 +95,7 @@ pub async fn heartbeat(
 
 async fn send_batch(
     client: reqwest::Client,
-    url: String,
+    url: reqwest::Url,
     request: AppendRequest,
     timeout: Duration,
 ) -> Result<Position, RequestError> {
@@ -158,6 +164,7 @@ impl Settings {
 pub struct Replicator {
     idx: usize,
     peer: Peer,
+    append_url: reqwest::Url,
     /// The peer's id and URL as published with every status.
     names: (Arc<str>, Arc<str>),
     settings: Settings,
@@ -181,6 +188,7 @@ impl Replicator {
     pub fn new(
         idx: usize,
         peer: Peer,
+        append_url: reqwest::Url,
         settings: Settings,
         log: Arc<PrimaryLog>,
         board: Arc<PeerBoard>,
@@ -191,6 +199,7 @@ impl Replicator {
             idx,
             names: (Arc::from(peer.id.as_str()), Arc::from(peer.url.as_str())),
             peer,
+            append_url,
             progress: Progress::new(settings.progress, rand::random()),
             settings,
             doorbell: log.doorbell(),
@@ -273,10 +282,7 @@ impl Replicator {
             let timeout = self.progress.timeout();
             let sent_at = Instant::now();
             let faults = self.faults.snapshot();
-            let (client, url) = (
-                self.client.clone(),
-                format!("{}{APPEND_PATH}", self.peer.url),
-            );
+            let (client, url) = (self.client.clone(), self.append_url.clone());
             self.tasks.spawn(async move {
                 let result = if faults.block {
                     Err(RequestError::blocked())
@@ -432,7 +438,7 @@ impl Replicator {
 /// arrives, even if the primary stopped waiting for its answer.
 async fn slow_link(
     client: reqwest::Client,
-    url: String,
+    url: reqwest::Url,
     request: AppendRequest,
     timeout: Duration,
     delay_ms: u64,
