@@ -26,8 +26,12 @@ pub async fn read_json_object(
     body: Body,
     limit: usize,
 ) -> Result<serde_json::Map<String, Value>, ApiError> {
-    let bytes = read_limited(body, limit).await?;
-    match serde_json::from_slice::<Value>(&bytes) {
+    json_object(&read_limited(body, limit).await?)
+}
+
+/// Parses bytes that must be a JSON object.
+pub fn json_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
         Err(e) => Err(ApiError::bad_request(format!("malformed JSON: {e}"))),

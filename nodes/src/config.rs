@@ -49,6 +49,13 @@ pub struct PrimaryConfig {
     pub batch_max_entries: usize,
     pub batch_max_bytes: usize,
     pub max_batches_in_flight: usize,
+    /// With a batch in flight to a secondary, the next one waits for its
+    /// answer unless this many entries are ready to go (fewer, larger
+    /// requests under load; see `progress`).
+    pub min_batch_in_flight: usize,
+    /// How long, right after an answer, a batch smaller than the answered
+    /// one waits for the writers that answer released (see `progress`).
+    pub batch_linger: Duration,
     /// Required on node-to-node routes and `/faults`, and sent to peers.
     pub cluster_token: Option<ClusterToken>,
 }
@@ -74,6 +81,8 @@ impl PrimaryConfig {
             batch_max_entries: 256,
             batch_max_bytes: 1024 * 1024,
             max_batches_in_flight: 4,
+            min_batch_in_flight: 64,
+            batch_linger: Duration::from_micros(500),
             cluster_token: None,
         }
     }

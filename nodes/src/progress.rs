@@ -8,6 +8,16 @@
 //! - **Probing** ships one batch at a time until one is acknowledged;
 //!   **Replicating** keeps a window of batches in flight; **Paused** ships
 //!   nothing while the secondary is unhealthy and waits for a heartbeat.
+//! - While a batch is in flight, a new one ships only once enough entries
+//!   wait to fill it (Nagle's rule for TCP, with the answer as the trigger):
+//!   under load every request then carries many entries instead of the few
+//!   that arrived since the last send, and an entry waits at most for the
+//!   answer (or the timeout) of the batch ahead of it.
+//! - Right after an answer, with nothing in flight, a batch smaller than the
+//!   one just answered lingers (at most `linger`, told by a `Tick`) for the
+//!   writers that answer released: their next writes are on their way, and
+//!   one request for all of them beats one now and one for the rest. A
+//!   lone writer's batch of one is answered by a batch of one: no wait.
 //! - A failed batch schedules a retry from the first seq the secondary still
 //!   lacks, after a jittered, health-dependent backoff. A retry for a range
 //!   already acknowledged (a late success) is dropped.
@@ -30,6 +40,12 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Clone, Copy, Debug)]
 pub struct ProgressConfig {
     pub max_in_flight: usize,
+    /// With a batch in flight, ship the next one only once this many
+    /// entries wait (1 ships whatever waits, as soon as the window allows).
+    pub min_batch_in_flight: usize,
+    /// How long, after an answer, a smaller batch may wait for the entries
+    /// of the writers it released (zero: never).
+    pub linger: Duration,
     pub backoff: Backoff,
     /// The configured replication timeout: the adaptive one starts here.
     pub min_timeout: Duration,
@@ -148,6 +164,8 @@ pub struct Progress {
     /// The range to resend: from the first seq lacking to the last failed.
     retry: Option<(u64, u64)>,
     retry_due: Option<Instant>,
+    /// After an answer: the batch size worth waiting for, and until when.
+    linger: Option<(u64, Instant)>,
     /// The last heartbeat went unanswered: the next answer means "back".
     heartbeat_missed: bool,
     rto: Rto,
@@ -166,6 +184,7 @@ impl Progress {
             failures: 0,
             retry: None,
             retry_due: None,
+            linger: None,
             heartbeat_missed: false,
             rto: Rto::new(config.min_timeout, MAX_TIMEOUT.max(config.min_timeout)),
             rng: StdRng::seed_from_u64(seed),
@@ -197,20 +216,45 @@ impl Progress {
     pub fn retry_pending(&self) -> bool {
         self.retry.is_some()
     }
+    /// When the driver should send the next [`Event::Tick`]: a retry or the
+    /// end of a linger falls due.
+    pub fn tick_due(&self) -> Option<Instant> {
+        let linger = self.linger.map(|(_, until)| until);
+        match (self.retry_due, linger) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
     /// The timeout for the next batch.
     pub fn timeout(&self) -> Duration {
         self.rto.current()
     }
 
     /// The first seq of the next batch to ship, if the window allows one and
-    /// there is anything to ship up to `last_seq`.
+    /// enough waits up to `last_seq` (see the module doc).
     pub fn next_send(&self, last_seq: u64) -> Option<u64> {
+        let wake_at = self.wake_at()?;
+        (last_seq >= wake_at).then_some(self.next)
+    }
+
+    /// The `last_seq` from which [`next_send`](Self::next_send) ships, until
+    /// the next event; `None` while only an event can allow a send (paused,
+    /// or the window full). The driver need not look at the log before.
+    pub fn wake_at(&self) -> Option<u64> {
         let window = match self.state {
             ProgressState::Paused => return None,
             ProgressState::Probing => 1,
             ProgressState::Replicating => self.config.max_in_flight.max(1),
         };
-        (self.in_flight.len() < window && self.next <= last_seq).then_some(self.next)
+        if self.in_flight.len() >= window {
+            return None;
+        }
+        let worth_shipping = if !self.in_flight.is_empty() {
+            self.config.min_batch_in_flight.max(1) as u64
+        } else {
+            self.linger.map_or(1, |(entries, _)| entries.max(1))
+        };
+        Some(self.next + worth_shipping - 1)
     }
 
     /// The driver shipped `first..=last` (from [`next_send`](Self::next_send)).
@@ -218,6 +262,7 @@ impl Progress {
         debug_assert_eq!(first, self.next);
         self.in_flight.push((first, last));
         self.next = self.next.max(last + 1);
+        self.linger = None;
     }
 
     pub fn step(&mut self, event: Event, now: Instant) -> Vec<Action> {
@@ -236,6 +281,11 @@ impl Progress {
                 if self.state == ProgressState::Probing {
                     self.state = ProgressState::Replicating;
                 }
+                if self.in_flight.is_empty() && !self.config.linger.is_zero() {
+                    let entries = (last.saturating_sub(first) + 1)
+                        .min(self.config.min_batch_in_flight.max(1) as u64);
+                    self.linger = Some((entries, now + self.config.linger));
+                }
                 actions.push(Action::Delivered {
                     first,
                     last,
@@ -248,6 +298,7 @@ impl Progress {
                 failure,
             } => {
                 self.forget_in_flight(first, last);
+                self.linger = None;
                 if failure.timed_out {
                     self.rto.timed_out();
                 }
@@ -288,8 +339,13 @@ impl Progress {
                 }
             }
             Event::Tick => {
+                if self.linger.is_some_and(|(_, until)| until <= now) {
+                    self.linger = None;
+                }
                 if self.retry_due.is_some_and(|due| due <= now) {
                     self.retry_due = None;
+                    // A resend goes as soon as the window allows.
+                    self.linger = None;
                     if let Some((from, _)) = self.retry.take() {
                         // Never below what the secondary acknowledged.
                         let from = from.max(self.matched + 1);
@@ -388,6 +444,7 @@ impl Progress {
 
     fn pause(&mut self) {
         self.state = ProgressState::Paused;
+        self.linger = None;
         self.retry_due = None;
         self.retry = None;
     }

@@ -9,6 +9,9 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 fn config() -> ProgressConfig {
     ProgressConfig {
         max_in_flight: 4,
+        // Below the simulation's batch size, so the proptest meets the rule.
+        min_batch_in_flight: 3,
+        linger: MS(1),
         backoff: Backoff {
             base: MS(50),
             cap: MS(2000),
@@ -86,12 +89,55 @@ fn probing_ships_one_batch_then_replicating_fills_the_window() {
     assert_eq!(p.next_send(10), None, "probing: one at a time");
     p.step(ack(1, 3, 3), now);
     assert_eq!(p.state(), ProgressState::Replicating);
+    // Seven entries wait (4..=10), at least a batch's worth behind each
+    // one in flight: the window fills.
     for first in [4, 5, 6, 7] {
         assert_eq!(p.next_send(10), Some(first));
         p.sent(first, first);
     }
     assert_eq!(p.next_send(10), None, "window of 4 is full");
     assert_eq!(p.next_send(3), None);
+}
+
+#[test]
+fn with_a_batch_in_flight_a_small_remainder_waits_for_its_answer() {
+    let (mut p, now) = started(0);
+    p.sent(1, 2);
+    p.step(ack(1, 2, 2), now);
+    assert_eq!(p.state(), ProgressState::Replicating);
+    assert_eq!(p.next_send(4), Some(3), "nothing in flight: ship at once");
+    p.sent(3, 4);
+    // Two entries wait behind the batch in flight: fewer than 3.
+    assert_eq!(
+        p.next_send(6),
+        None,
+        "too small to ship beside one in flight"
+    );
+    assert_eq!(p.next_send(7), Some(5), "a batch's worth ships at once");
+    // The answer is the trigger: then whatever waits goes.
+    p.step(ack(3, 4, 4), now);
+    assert_eq!(p.next_send(6), Some(5));
+}
+
+#[test]
+fn after_an_answer_a_smaller_batch_lingers_for_the_released_writers() {
+    let (mut p, now) = started(0);
+    p.sent(1, 3);
+    p.step(ack(1, 3, 3), now);
+    // Three writers were released; one is back so far.
+    assert_eq!(p.next_send(4), None, "one entry waits for the other two");
+    assert_eq!(p.wake_at(), Some(6));
+    assert_eq!(p.tick_due(), Some(now + MS(1)));
+    assert_eq!(p.next_send(6), Some(4), "all three back: ship at once");
+    p.step(Event::Tick, now + MS(1) / 2);
+    assert_eq!(p.next_send(4), None, "not due yet");
+    p.step(Event::Tick, now + MS(1));
+    assert_eq!(p.next_send(4), Some(4), "lingered long enough");
+    assert_eq!(p.tick_due(), None);
+    // A lone writer: a batch of one answered, the next one goes at once.
+    p.sent(4, 4);
+    p.step(ack(4, 4, 4), now);
+    assert_eq!(p.next_send(5), Some(5));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::api::replication::{
 use crate::config::{Peer, PrimaryConfig};
 use crate::faults::FaultSet;
 use crate::health::{Health, Transition};
-use crate::primary::log::PrimaryLog;
+use crate::primary::log::{Doorbell, PrimaryLog};
 use crate::primary::peers::{PeerBoard, PeerStatus};
 use crate::progress::{Action, Event, Failure, Progress, ProgressConfig};
 use std::sync::Arc;
@@ -39,6 +39,12 @@ pub fn client(config: &PrimaryConfig, primary_instance: u64) -> Result<reqwest::
         .connect_timeout(config.replication_timeout)
         .build()
         .map_err(|e| format!("cannot build the node-to-node HTTP client: {e}"))
+}
+
+/// A secondary's append endpoint, parsed once rather than per batch.
+pub fn append_url(peer: &Peer) -> Result<reqwest::Url, String> {
+    let url = format!("{}{APPEND_PATH}", peer.url);
+    reqwest::Url::parse(&url).map_err(|e| format!("secondary {}: bad URL {url:?}: {e}", peer.id))
 }
 
 /// Why a request got no position back.
@@ -93,7 +99,7 @@ pub async fn heartbeat(
 
 async fn send_batch(
     client: reqwest::Client,
-    url: String,
+    url: reqwest::Url,
     request: AppendRequest,
     timeout: Duration,
 ) -> Result<Position, RequestError> {
@@ -161,6 +167,9 @@ impl Settings {
             batch_max_bytes: config.batch_max_bytes,
             progress: ProgressConfig {
                 max_in_flight: config.max_batches_in_flight,
+                // A batch that waits for more than a full batch never ships.
+                min_batch_in_flight: config.min_batch_in_flight.min(config.batch_max_entries),
+                linger: config.batch_linger,
                 backoff: config.backoff,
                 min_timeout: config.replication_timeout,
                 unhealthy_after: config.unhealthy_after,
@@ -172,10 +181,13 @@ impl Settings {
 pub struct Replicator {
     idx: usize,
     peer: Peer,
+    append_url: reqwest::Url,
     /// The peer's id and URL as published with every status.
     names: (Arc<str>, Arc<str>),
     settings: Settings,
     log: Arc<PrimaryLog>,
+    /// Rings when the log holds enough to be worth shipping.
+    doorbell: Arc<Doorbell>,
     board: Arc<PeerBoard>,
     faults: Arc<FaultSet>,
     client: reqwest::Client,
@@ -196,6 +208,7 @@ impl Replicator {
     pub fn new(
         idx: usize,
         peer: Peer,
+        append_url: reqwest::Url,
         settings: Settings,
         log: Arc<PrimaryLog>,
         board: Arc<PeerBoard>,
@@ -206,8 +219,10 @@ impl Replicator {
             idx,
             names: (Arc::from(peer.id.as_str()), Arc::from(peer.url.as_str())),
             peer,
+            append_url,
             progress: Progress::new(settings.progress, rand::random()),
             settings,
+            doorbell: log.doorbell(),
             log,
             board,
             faults,
@@ -243,12 +258,14 @@ impl Replicator {
         let period = self.settings.heartbeat;
         let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut appended = self.log.subscribe();
         let mut probes = self.board.subscribe_probes();
+        let doorbell = self.doorbell.clone();
         loop {
             self.ship();
             self.publish();
-            let retry_at = self.progress.retry_due();
+            // Woken by the log only when the progress would ship.
+            self.log.arm(&doorbell, self.progress.wake_at());
+            let tick_at = self.progress.tick_due();
             tokio::select! {
                 Some(joined) = self.tasks.join_next() => match joined {
                     Ok(Outcome::Batch { first, last, sent_at, result }) => self.on_batch(first, last, sent_at, result),
@@ -256,8 +273,8 @@ impl Replicator {
                     Err(e) => warn!(secondary = %self.peer.id, "replication task failed: {e}"),
                 },
                 _ = ticks.tick() => self.send_heartbeat(),
-                changed = appended.changed() => if changed.is_err() { return },
-                _ = sleep_until_opt(retry_at), if retry_at.is_some() => self.step(Event::Tick),
+                _ = doorbell.rung() => {},
+                _ = sleep_until_opt(tick_at), if tick_at.is_some() => self.step(Event::Tick),
                 changed = probes.changed() => {
                     if changed.is_err() { return }
                     let round = *probes.borrow_and_update();
@@ -286,10 +303,7 @@ impl Replicator {
             let timeout = self.progress.timeout();
             let sent_at = Instant::now();
             let faults = self.faults.snapshot();
-            let (client, url) = (
-                self.client.clone(),
-                format!("{}{APPEND_PATH}", self.peer.url),
-            );
+            let (client, url) = (self.client.clone(), self.append_url.clone());
             self.tasks.spawn(async move {
                 let result = if faults.block {
                     Err(RequestError::blocked())
@@ -452,7 +466,7 @@ impl Replicator {
 /// arrives, even if the primary stopped waiting for its answer.
 async fn slow_link(
     client: reqwest::Client,
-    url: String,
+    url: reqwest::Url,
     request: AppendRequest,
     timeout: Duration,
     delay_ms: u64,

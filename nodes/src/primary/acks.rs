@@ -1,11 +1,25 @@
 //! Writers waiting for their write concern, released by the secondaries'
 //! acknowledged positions. Each position update wakes only the writers it
 //! satisfies (not every waiting writer), found by seq in one ordered map.
+//! The same map is what `/health` shows as the waiting writes: one lock and
+//! one insertion per write, not a second list beside it.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
+
+/// A client write still waiting for its write concern.
+#[derive(Clone, Debug)]
+pub struct WaitingWrite {
+    pub seq: u64,
+    pub w: u64,
+    pub message: Arc<str>,
+    pub since: Instant,
+    /// The client's `x-request-id`, echoed in `/health`.
+    pub request_id: Option<Arc<str>>,
+}
 
 /// Why a waiting write stopped waiting without meeting `w`.
 #[derive(Debug, PartialEq, Eq)]
@@ -15,7 +29,7 @@ pub enum WaitError {
 }
 
 struct Waiter {
-    w: u64,
+    write: WaitingWrite,
     release: oneshot::Sender<u64>,
 }
 
@@ -77,7 +91,7 @@ impl Acks {
         let ready: Vec<u64> = inner
             .waiters
             .range(..=best)
-            .filter(|(seq, waiter)| **seq <= held_by(waiter.w))
+            .filter(|(seq, waiter)| **seq <= held_by(waiter.write.w))
             .map(|(seq, _)| *seq)
             .collect();
         for seq in ready {
@@ -87,22 +101,32 @@ impl Acks {
         }
     }
 
-    /// Waits until `w` nodes hold `seq`, `timeout` passes, or shutdown.
+    /// Writes waiting for their `w`, oldest first.
+    pub fn waiting(&self) -> Vec<WaitingWrite> {
+        self.lock()
+            .waiters
+            .values()
+            .map(|waiter| waiter.write.clone())
+            .collect()
+    }
+
+    /// Waits until `write.w` nodes hold `write.seq`, `timeout` passes, or
+    /// shutdown; meanwhile the write is listed in [`waiting`](Self::waiting).
     pub async fn wait(
         &self,
-        seq: u64,
-        w: u64,
+        write: WaitingWrite,
         timeout: Option<Duration>,
         mut stopping: watch::Receiver<bool>,
     ) -> Result<u64, WaitError> {
+        let seq = write.seq;
         let released = {
             let mut inner = self.lock();
             let acks = acks_for(&inner.matched, seq);
-            if acks >= w {
+            if acks >= write.w {
                 return Ok(acks);
             }
             let (release, released) = oneshot::channel();
-            inner.waiters.insert(seq, Waiter { w, release });
+            inner.waiters.insert(seq, Waiter { write, release });
             released
         };
         // Removes the waiter however this ends (a vanished client included).
@@ -139,28 +163,44 @@ impl Drop for WaiterGuard<'_> {
 mod tests {
     use super::*;
 
+    fn write(seq: u64, w: u64) -> WaitingWrite {
+        WaitingWrite {
+            seq,
+            w,
+            message: Arc::from("m"),
+            since: Instant::now(),
+            request_id: None,
+        }
+    }
+
     #[tokio::test]
     async fn releases_each_writer_when_its_w_is_met() {
         let acks = std::sync::Arc::new(Acks::new(2));
         let stop = watch::Sender::new(false);
-        assert_eq!(acks.wait(1, 1, None, stop.subscribe()).await, Ok(1));
+        assert_eq!(acks.wait(write(1, 1), None, stop.subscribe()).await, Ok(1));
         let a = acks.clone();
         let rx = stop.subscribe();
-        let w3 = tokio::spawn(async move { a.wait(2, 3, None, rx).await });
+        let w3 = tokio::spawn(async move { a.wait(write(2, 3), None, rx).await });
         let a = acks.clone();
         let rx = stop.subscribe();
-        let w2 = tokio::spawn(async move { a.wait(3, 2, None, rx).await });
+        let w2 = tokio::spawn(async move { a.wait(write(3, 2), None, rx).await });
         while acks.lock().waiters.len() < 2 {
             tokio::task::yield_now().await;
         }
+        let listed: Vec<(u64, u64)> = acks.waiting().iter().map(|w| (w.seq, w.w)).collect();
+        assert_eq!(listed, vec![(2, 3), (3, 2)], "shown oldest first");
         acks.update(0, 3);
         assert_eq!(w2.await.ok(), Some(Ok(2)));
         assert!(!w3.is_finished());
         acks.update(1, 5);
         assert_eq!(w3.await.ok(), Some(Ok(3)));
         assert_eq!(
-            acks.wait(9, 2, Some(Duration::from_millis(5)), stop.subscribe())
-                .await,
+            acks.wait(
+                write(9, 2),
+                Some(Duration::from_millis(5)),
+                stop.subscribe()
+            )
+            .await,
             Err(WaitError::TimedOut { acks: 1 })
         );
         assert!(acks.lock().waiters.is_empty());

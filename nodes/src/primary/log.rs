@@ -1,14 +1,58 @@
 //! The primary's log as the handlers and the replicators share it: one lock
-//! around the store, and a watched last seq that wakes the replicators.
+//! around the store, the last seq readable without it, and a doorbell per
+//! replicator that rings only once the log reaches the seq it asked for.
+//!
+//! Why not a watch of the last seq: that woke every replicator on every
+//! write, mostly to find it should keep waiting (a batch in flight, or too
+//! few entries to be worth a request); under load that was two task wake-ups
+//! per write for nothing.
 
 use crate::entry::Entry;
 use crate::store::{LogStore, MemoryLog};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::watch;
+use tokio::sync::Notify;
+
+/// Rings when the log's last seq reaches `wake_at`, once per arming.
+#[derive(Debug)]
+pub struct Doorbell {
+    wake_at: AtomicU64,
+    ring: Notify,
+}
+
+impl Doorbell {
+    fn new() -> Self {
+        Self {
+            wake_at: AtomicU64::new(u64::MAX),
+            ring: Notify::new(),
+        }
+    }
+
+    /// Completes once the bell rang since it was last armed (or at once if
+    /// it rang before this call: the ring is kept as a permit).
+    pub async fn rung(&self) {
+        self.ring.notified().await
+    }
+
+    fn reached(&self, seq: u64) {
+        // SeqCst pairs with `arm`: either the appender sees the new mark,
+        // or the replicator sees the new seq.
+        if seq >= self.wake_at.load(Ordering::SeqCst) {
+            self.wake_at.store(u64::MAX, Ordering::SeqCst);
+            self.ring.notify_one();
+        }
+    }
+}
+
+struct Inner {
+    store: Box<dyn LogStore>,
+    doorbells: Vec<Arc<Doorbell>>,
+}
 
 pub struct PrimaryLog {
-    store: Mutex<Box<dyn LogStore>>,
-    last_seq: watch::Sender<u64>,
+    inner: Mutex<Inner>,
+    /// Published under the lock, so it never goes back.
+    last_seq: AtomicU64,
 }
 
 impl Default for PrimaryLog {
@@ -21,39 +65,87 @@ impl PrimaryLog {
     pub fn new(store: Box<dyn LogStore>) -> Self {
         let last = store.last_seq();
         Self {
-            store: Mutex::new(store),
-            last_seq: watch::Sender::new(last),
+            inner: Mutex::new(Inner {
+                store,
+                doorbells: Vec::new(),
+            }),
+            last_seq: AtomicU64::new(last),
         }
     }
 
-    fn store(&self) -> MutexGuard<'_, Box<dyn LogStore>> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Gives `message` the next seq and stores it, atomically.
     pub fn assign(&self, message: Arc<str>) -> u64 {
-        let mut store = self.store();
-        let seq = store.last_seq() + 1;
-        store.push(Entry { seq, message });
-        // Published under the lock so the watched value never goes back.
-        self.last_seq.send_replace(seq);
+        let mut inner = self.inner();
+        let seq = inner.store.last_seq() + 1;
+        inner.store.push(Entry { seq, message });
+        self.last_seq.store(seq, Ordering::SeqCst);
+        for bell in &inner.doorbells {
+            bell.reached(seq);
+        }
         seq
     }
 
     pub fn last_seq(&self) -> u64 {
-        *self.last_seq.borrow()
+        self.last_seq.load(Ordering::SeqCst)
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.last_seq.subscribe()
+    /// A new doorbell, unarmed.
+    pub fn doorbell(&self) -> Arc<Doorbell> {
+        let bell = Arc::new(Doorbell::new());
+        self.inner().doorbells.push(bell.clone());
+        bell
+    }
+
+    /// Arms `bell` to ring once the last seq reaches `wake_at` (`None`:
+    /// never). Rings at once if it already has.
+    pub fn arm(&self, bell: &Doorbell, wake_at: Option<u64>) {
+        let mark = wake_at.unwrap_or(u64::MAX);
+        bell.wake_at.store(mark, Ordering::SeqCst);
+        bell.reached(self.last_seq());
     }
 
     /// A batch to ship: consecutive entries from `from`, within the limits.
     pub fn batch(&self, from: u64, max_entries: usize, max_bytes: usize) -> Vec<Entry> {
-        self.store().range(from, max_entries, max_bytes)
+        self.inner().store.range(from, max_entries, max_bytes)
     }
 
     pub fn entries(&self) -> Vec<Entry> {
-        self.store().all()
+        self.inner().store.all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    async fn rings(bell: &Doorbell) -> bool {
+        tokio::time::timeout(Duration::from_millis(20), bell.rung())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_doorbell_rings_once_the_log_reaches_its_mark() {
+        let log = PrimaryLog::default();
+        let bell = log.doorbell();
+        log.assign("a".into());
+        assert!(!rings(&bell).await, "unarmed");
+        log.arm(&bell, Some(3));
+        log.assign("b".into());
+        assert!(!rings(&bell).await, "2 < 3");
+        log.assign("c".into());
+        assert!(rings(&bell).await);
+        log.assign("d".into());
+        assert!(!rings(&bell).await, "rings once per arming");
+        log.arm(&bell, Some(2));
+        assert!(rings(&bell).await, "already reached: rings at once");
+        log.arm(&bell, None);
+        log.assign("e".into());
+        assert!(!rings(&bell).await, "None: never");
     }
 }

@@ -1,7 +1,8 @@
 //! The primary role: assigns seqs, stores, and answers a write once `w`
 //! nodes hold it. One [`Replicator`](crate::replicator::Replicator) per
 //! secondary does all the shipping; they meet the handlers only in the
-//! shared [`PrimaryLog`] and the [`PeerBoard`].
+//! shared [`PrimaryLog`] and the [`PeerBoard`] (whose [`acks`] also list
+//! the writes waiting for their `w`, for `/health`).
 
 pub mod acks;
 mod health_view;
@@ -10,7 +11,7 @@ pub mod peers;
 mod routes;
 mod write_request;
 
-pub use acks::WaitError;
+pub use acks::{WaitError, WaitingWrite};
 pub use routes::router;
 pub use write_request::WriteRequest;
 
@@ -21,21 +22,9 @@ use crate::quorum::{Quorum, QuorumView};
 use crate::replicator::{self, Replicator, Settings};
 use log::PrimaryLog;
 use peers::{PeerBoard, PeerStatus};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::time::Instant;
-
-/// A client write still waiting for its write concern.
-#[derive(Clone, Debug)]
-pub struct WaitingWrite {
-    pub seq: u64,
-    pub w: u64,
-    pub message: Arc<str>,
-    pub since: Instant,
-    /// The client's `x-request-id`, echoed in `/health`.
-    pub request_id: Option<Arc<str>>,
-}
 
 pub struct Primary {
     pub config: PrimaryConfig,
@@ -44,11 +33,11 @@ pub struct Primary {
     pub log: Arc<PrimaryLog>,
     pub board: Arc<PeerBoard>,
     pub faults: Arc<FaultSet>,
-    /// Writes waiting for their `w`, by seq: shown in `/health`.
-    waiting: Mutex<BTreeMap<u64, WaitingWrite>>,
     /// Set on shutdown: waiting writers answer instead of hanging.
     pub stopping: watch::Sender<bool>,
     client: reqwest::Client,
+    /// Each secondary's append endpoint, parsed once (in config order).
+    append_urls: Vec<reqwest::Url>,
 }
 
 impl Primary {
@@ -56,6 +45,11 @@ impl Primary {
     pub fn new(config: PrimaryConfig) -> Result<Arc<Self>, String> {
         let instance = rand::random::<u64>() >> 11; // fits a JSON number exactly
         let client = replicator::client(&config, instance)?;
+        let append_urls = config
+            .secondaries
+            .iter()
+            .map(replicator::append_url)
+            .collect::<Result<Vec<_>, _>>()?;
         let peers = config
             .secondaries
             .iter()
@@ -70,9 +64,9 @@ impl Primary {
             log: Arc::new(PrimaryLog::default()),
             board: Arc::new(PeerBoard::new(quorum, peers)),
             faults: Arc::new(FaultSet::default()),
-            waiting: Mutex::new(BTreeMap::new()),
             stopping: watch::Sender::new(false),
             client,
+            append_urls,
             config,
         }))
     }
@@ -82,20 +76,23 @@ impl Primary {
     pub async fn start_replication(self: &Arc<Self>) {
         let settings = Settings::from_config(&self.config);
         let mut probes = tokio::task::JoinSet::new();
-        for (idx, peer) in self.config.secondaries.iter().enumerate() {
+        let peers = self.config.secondaries.iter().zip(&self.append_urls);
+        for (idx, (peer, url)) in peers.enumerate() {
             let (client, faults, peer) = (self.client.clone(), self.faults.clone(), peer.clone());
+            let url = url.clone();
             let timeout = self.config.heartbeat;
             probes.spawn(async move {
                 let first = Replicator::probe(&faults, &client, &peer.url, timeout).await;
-                (idx, peer, first)
+                (idx, peer, url, first)
             });
         }
         while let Some(joined) = probes.join_next().await {
             match joined {
-                Ok((idx, peer, first)) => {
+                Ok((idx, peer, url, first)) => {
                     let replicator = Replicator::new(
                         idx,
                         peer,
+                        url,
                         settings,
                         self.log.clone(),
                         self.board.clone(),
@@ -142,58 +139,25 @@ impl Primary {
         if w <= 1 {
             return Ok(self.current_acks(seq));
         }
-        let _waiting = WaitingGuard::new(self, seq, message, w, request_id);
+        let write = WaitingWrite {
+            seq,
+            w,
+            message,
+            since: Instant::now(),
+            request_id,
+        };
         self.board
             .acks
-            .wait(seq, w, timeout, self.stopping.subscribe())
+            .wait(write, timeout, self.stopping.subscribe())
             .await
-    }
-
-    fn waiting(&self) -> MutexGuard<'_, BTreeMap<u64, WaitingWrite>> {
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Writes waiting for their `w`, oldest first.
     pub fn waiting_writes(&self) -> Vec<WaitingWrite> {
-        self.waiting().values().cloned().collect()
+        self.board.acks.waiting()
     }
 
     pub fn peer_statuses(&self) -> Vec<PeerStatus> {
         self.board.statuses()
-    }
-}
-
-/// Registers a waiting write for `/health`, and removes it however the
-/// request ends (answered, timed out, or dropped by a vanished client).
-struct WaitingGuard<'a> {
-    primary: &'a Primary,
-    seq: u64,
-}
-
-impl<'a> WaitingGuard<'a> {
-    fn new(
-        primary: &'a Primary,
-        seq: u64,
-        message: Arc<str>,
-        w: u64,
-        request_id: Option<Arc<str>>,
-    ) -> Self {
-        primary.waiting().insert(
-            seq,
-            WaitingWrite {
-                seq,
-                w,
-                message,
-                since: Instant::now(),
-                request_id,
-            },
-        );
-        Self { primary, seq }
-    }
-}
-
-impl Drop for WaitingGuard<'_> {
-    fn drop(&mut self) {
-        self.primary.waiting().remove(&self.seq);
     }
 }

@@ -4,7 +4,7 @@ use super::{health_view, Primary, WaitError, WriteRequest};
 use crate::api::{self, ErrorBody, MessageList, NodeHealth, WriteReply, REQUEST_ID_HEADER};
 use crate::api_error::{self, ApiError};
 use crate::auth::{self, Gate};
-use crate::body::read_json_object;
+use crate::body::read_limited;
 use crate::fault_routes;
 use axum::body::Body;
 use axum::extract::State;
@@ -62,8 +62,8 @@ async fn post_message(
     // A JSON string can take up to 6 bytes per byte of text (\u00XX), but the
     // usual case is near 1:1; the exact limit is checked on the decoded text.
     let limit = config.max_message_bytes.saturating_add(ENVELOPE_BYTES);
-    let body = read_json_object(body, limit).await?;
-    let request = WriteRequest::parse(
+    let body = read_limited(body, limit).await?;
+    let request = WriteRequest::from_json(
         &body,
         config.total_nodes(),
         config.default_w,
@@ -86,7 +86,7 @@ async fn post_message(
         .retry_after(1));
     }
     let w = request.w;
-    let message: Arc<str> = Arc::from(request.message);
+    let message = request.message;
     let seq = primary.accept(message.clone());
     // One info line per write (it teaches, and it is the main logging cost
     // on the hot path): "appended" where nothing is waited for, the
