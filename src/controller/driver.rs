@@ -162,6 +162,13 @@ pub async fn run(
                 }
             } => {
                 let Some((command, _)) = current.take() else { continue };
+                if matches!(command, Command::Wait(_)) && result.is_ok() {
+                    // The condition read the nodes afresh; the timeline is
+                    // fed by the engine's own polls, which may lag behind.
+                    // Look again so that what the wait saw (s2 unhealthy)
+                    // is on the timeline before the next command's effect.
+                    engine.refresh_primary().await;
+                }
                 engine.drain_events();
                 if matches!(result, Ok(Outcome::Quit)) {
                     break Ok(End::Done);

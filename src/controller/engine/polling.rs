@@ -86,6 +86,22 @@ impl Engine {
         }
     }
 
+    /// Polls the primary now and applies its answer: its view of every
+    /// secondary (health, acks) is what the timeline reports.
+    pub async fn refresh_primary(&mut self) {
+        let primary = self
+            .state
+            .nodes
+            .iter()
+            .enumerate()
+            .find(|(_, n)| n.role == Role::Primary && !Engine::gone(n.process))
+            .map(|(i, n)| (i, n.url.clone()));
+        if let Some((idx, url)) = primary {
+            let polled = poll::poll_node(url).await;
+            self.apply_poll(idx, polled);
+        }
+    }
+
     pub(super) fn apply_poll(&mut self, idx: usize, polled: Polled) {
         if let Some(p) = self.polling.get_mut(idx) {
             *p = false;
