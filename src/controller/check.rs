@@ -250,14 +250,9 @@ fn reply_detail(r: &Result<WriteReply, ClientError>) -> String {
 /// "201 (seq 3, 2 acks)", "503 (read-only: …)" or "failed: cannot connect …".
 pub fn reply_summary(r: &Result<WriteReply, ClientError>) -> String {
     match r {
-        Ok(reply) => format!(
-            "{CREATED} (seq {}, {} ack{})",
-            reply.seq,
-            reply.acks,
-            if reply.acks == 1 { "" } else { "s" }
-        ),
-        Err(ClientError::Status { code, body }) => format!("{code} ({})", body.error),
-        Err(e) => format!("failed: {e}"),
+        Ok(_) => format!("{CREATED} ({})", reply_detail(r)),
+        Err(ClientError::Status { code, .. }) => format!("{code} ({})", reply_detail(r)),
+        Err(_) => reply_detail(r),
     }
 }
 

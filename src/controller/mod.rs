@@ -99,15 +99,20 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     engine.shutdown().await;
     if args.docker {
         eprintln!("replog: {} removed", engine.state.run_dir);
-    } else if keep_run_dir(&args, result.is_ok(), engine.exported()) {
-        eprintln!(
-            "replog: nodes stopped; logs are in {}",
-            engine.state.run_dir
-        );
     } else {
-        // A clean run leaves nothing behind in the temp dir.
-        let _ = std::fs::remove_dir_all(&engine.state.run_dir);
-        eprintln!("replog: nodes stopped (--keep keeps their logs)");
+        let keep = keep_run_dir(&args, result.is_ok(), engine.exported());
+        end_run_dir(&engine.state.run_dir, keep);
     }
     result
+}
+
+/// Says where the logs are, or removes them: a clean run leaves nothing
+/// behind in the temp dir.
+pub fn end_run_dir(run_dir: &str, keep: bool) {
+    if keep {
+        eprintln!("replog: nodes stopped; logs are in {run_dir}");
+    } else {
+        let _ = std::fs::remove_dir_all(run_dir);
+        eprintln!("replog: nodes stopped (--keep keeps their logs)");
+    }
 }

@@ -85,14 +85,7 @@ async fn dashboard(scenario: &Scenario, keep: bool) -> Result<(), String> {
     .await
     .map(drop);
     engine.shutdown().await;
-    if keep || result.is_err() || engine.exported() {
-        eprintln!(
-            "replog: nodes stopped; logs are in {}",
-            engine.state.run_dir
-        );
-    } else {
-        let _ = std::fs::remove_dir_all(&engine.state.run_dir);
-        eprintln!("replog: nodes stopped (--keep keeps their logs)");
-    }
+    let keep = keep || result.is_err() || engine.exported();
+    crate::controller::end_run_dir(&engine.state.run_dir, keep);
     result
 }
