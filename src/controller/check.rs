@@ -382,6 +382,7 @@ mod tests {
             },
             writes_waiting: 0,
             waiting_writes: vec![],
+            recent_writes: vec![],
             faults: Faults::default(),
             faults_enabled: true,
             secondaries,

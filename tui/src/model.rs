@@ -146,6 +146,9 @@ pub struct WriteView {
     /// The seq the primary gave it, once known (from its waiting list while
     /// pending): the one number a write is shown with.
     pub seq: Option<u64>,
+    /// Sent by another client (`replog send`, curl), as the primary
+    /// reports it; not by this dashboard.
+    pub external: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

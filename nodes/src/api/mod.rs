@@ -24,8 +24,8 @@ pub use crate::entry::Entry;
 pub use errors::ErrorBody;
 pub use faults::{FailAt, FaultPatch, Faults};
 pub use health::{
-    Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth, SecondaryReport,
-    WaitingWriteReport,
+    AnsweredWriteReport, Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth,
+    SecondaryReport, WaitingWriteReport,
 };
 pub use messages::{MessageList, WriteBody, WriteReply};
 pub use replication::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};

@@ -13,8 +13,8 @@
 use super::errors::ErrorBody;
 use super::faults::{FailAt, FaultPatch, Faults};
 use super::health::{
-    Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth, SecondaryReport,
-    WaitingWriteReport,
+    AnsweredWriteReport, Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth,
+    SecondaryReport, WaitingWriteReport,
 };
 use super::messages::{MessageList, WriteBody, WriteReply};
 use super::replication::{AppendRequest, Position};
@@ -55,6 +55,7 @@ pub const INTERNAL_TAG: &str = "internal";
         SecondaryHealth,
         QuorumReport,
         WaitingWriteReport,
+        AnsweredWriteReport,
         SecondaryReport,
         Health,
         Faults,

@@ -5,6 +5,7 @@
 //! the writes waiting for their `w`, for `/health`).
 
 pub mod acks;
+pub mod answered;
 mod health_view;
 pub mod log;
 pub mod peers;
@@ -35,6 +36,8 @@ pub struct Primary {
     pub faults: Arc<FaultSet>,
     /// Set on shutdown: waiting writers answer instead of hanging.
     pub stopping: watch::Sender<bool>,
+    /// The last writes answered, for `/health`.
+    pub answered: answered::AnsweredWrites,
     client: reqwest::Client,
     /// Each secondary's append endpoint, parsed once (in config order).
     append_urls: Vec<reqwest::Url>,
@@ -65,6 +68,7 @@ impl Primary {
             board: Arc::new(PeerBoard::new(quorum, peers)),
             faults: Arc::new(FaultSet::default()),
             stopping: watch::Sender::new(false),
+            answered: answered::AnsweredWrites::default(),
             client,
             append_urls,
             config,

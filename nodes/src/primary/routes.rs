@@ -1,5 +1,6 @@
 //! The primary's HTTP API.
 
+use super::answered::Answered;
 use super::{health_view, Primary, WaitError, WriteRequest};
 use crate::api::{self, ErrorBody, MessageList, NodeHealth, WriteReply, REQUEST_ID_HEADER};
 use crate::api_error::{self, ApiError};
@@ -52,6 +53,7 @@ async fn post_message(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<WriteReply>), ApiError> {
+    let received = tokio::time::Instant::now();
     // Only ever shown back, so anything printable of sane length will do.
     let request_id: Option<Arc<str>> = headers
         .get(REQUEST_ID_HEADER)
@@ -75,6 +77,16 @@ async fn post_message(
         quorum = primary.board.probe_for_quorum(config.heartbeat).await;
     }
     if quorum.read_only() {
+        primary.answered.record(Answered {
+            seq: None,
+            w: request.w,
+            acks: 0,
+            status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
+            message: request.message.clone(),
+            request_id,
+            received,
+            answered: tokio::time::Instant::now(),
+        });
         return Err(ApiError::with_body(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorBody {
@@ -96,10 +108,25 @@ async fn post_message(
     } else {
         debug!(seq, w, "appended, waiting for the write concern");
     }
-    match primary
-        .wait_for_acks(seq, message.clone(), w, request.timeout, request_id)
-        .await
-    {
+    let outcome = primary
+        .wait_for_acks(seq, message.clone(), w, request.timeout, request_id.clone())
+        .await;
+    let (status, acks) = match &outcome {
+        Ok(acks) => (StatusCode::CREATED, *acks),
+        Err(WaitError::TimedOut { acks }) => (StatusCode::GATEWAY_TIMEOUT, *acks),
+        Err(WaitError::ShuttingDown { acks }) => (StatusCode::SERVICE_UNAVAILABLE, *acks),
+    };
+    primary.answered.record(Answered {
+        seq: Some(seq),
+        w,
+        acks,
+        status: status.as_u16(),
+        message: message.clone(),
+        request_id,
+        received,
+        answered: tokio::time::Instant::now(),
+    });
+    match outcome {
         Ok(acks) => {
             if w > 1 {
                 info!(seq, w, acks, "appended; write concern met");

@@ -287,6 +287,7 @@ impl Engine {
             elapsed_ms: 0,
             status: replog_tui::model::WriteStatus::Pending,
             seq: None,
+            external: false,
         });
         let request_id = format!("{}-{id}", self.run_tag);
         self.book.send_modify(|book| {

@@ -140,6 +140,7 @@ impl Engine {
                     }
                     self.state.primary = Some(view);
                     self.update_pending_acks(&h.waiting_writes);
+                    self.show_other_clients(&h.waiting_writes, &h.recent_writes);
                 }
                 None => self.state.primary = None,
             }

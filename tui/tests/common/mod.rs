@@ -62,6 +62,7 @@ pub fn healthy() -> DashboardState {
             elapsed_ms: 42,
             status: WriteStatus::Done { seq: 3, acks: 3 },
             seq: Some(3),
+            external: false,
         }],
         events: vec![],
         log_tail: vec![
@@ -166,6 +167,7 @@ pub fn read_only() -> DashboardState {
                 error: "read-only: no quorum (1 healthy, 2 required)".into(),
             },
             seq: None,
+            external: false,
         },
     );
     s.push_event(
@@ -219,6 +221,7 @@ pub fn retrying() -> DashboardState {
             elapsed_ms: 4_200,
             status: WriteStatus::Pending,
             seq: None,
+            external: false,
         },
     );
     s.push_event(
@@ -283,6 +286,7 @@ pub fn writes_in_flight() -> DashboardState {
             elapsed_ms: 4_200,
             status: WriteStatus::Pending,
             seq: Some(7),
+            external: false,
         },
         WriteView {
             id: 8,
@@ -292,6 +296,7 @@ pub fn writes_in_flight() -> DashboardState {
             elapsed_ms: 900,
             status: WriteStatus::Pending,
             seq: None,
+            external: false,
         },
         WriteView {
             id: 6,
@@ -301,6 +306,7 @@ pub fn writes_in_flight() -> DashboardState {
             elapsed_ms: 1_700,
             status: WriteStatus::Done { seq: 6, acks: 2 },
             seq: Some(6),
+            external: false,
         },
         WriteView {
             id: 5,
@@ -311,6 +317,7 @@ pub fn writes_in_flight() -> DashboardState {
             // A secondary held it before the reply: still shown as 1/1.
             status: WriteStatus::Done { seq: 5, acks: 2 },
             seq: Some(5),
+            external: true,
         },
         WriteView {
             id: 4,
@@ -323,6 +330,7 @@ pub fn writes_in_flight() -> DashboardState {
                 error: "timed out after 30s".into(),
             },
             seq: None,
+            external: false,
         },
     ];
     // As the controller holds them: in the order they were sent.
