@@ -231,3 +231,30 @@ fn a_clean_exit_removes_the_run_directory_unless_kept() {
     assert!(dir.join("p.stderr").exists() || dir.is_dir(), "{out}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Issue 12: a duplicate ignored and a log discarded for a new primary are
+/// on the timeline, not only in a node's log file.
+#[test]
+fn duplicates_and_discards_are_on_the_timeline() {
+    let script = "\
+fail s1 1 after
+send 2 once
+wait s1 duplicates >= 1
+restart p
+wait writable within=20000
+send 1 fresh
+wait s1 shows [fresh]
+status
+quit
+";
+    let (code, out) = run_script(script);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("s1 ignored 1 duplicate delivery (already held: stored once)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("s1 discarded 1 entries: a new primary process took over"),
+        "{out}"
+    );
+}

@@ -88,6 +88,9 @@ pub struct NodeView {
     pub messages: Vec<(u64, String)>,
     /// Secondary only: messages received but held behind a gap, as (seq, text).
     pub held: Vec<(u64, String)>,
+    /// Secondary only: deliveries of seqs it already held, ignored (the
+    /// retry after a lost ACK).
+    pub duplicates_ignored: u64,
     pub faults: Faults,
 }
 

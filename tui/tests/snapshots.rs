@@ -288,3 +288,14 @@ fn a_long_narration_scrolls_inside_its_panel() {
     assert!(scrolled.contains("line 30 of the lesson"), "{scrolled}");
     assert!(!scrolled.contains("↓ more"), "{scrolled}");
 }
+
+/// Issue 12: deduplication is visible on the secondary's panel.
+#[test]
+fn a_secondary_panel_shows_the_duplicates_it_ignored() {
+    let mut s = healthy();
+    if let Some(n) = s.nodes.iter_mut().find(|n| n.id == "n2") {
+        n.duplicates_ignored = 2;
+    }
+    let screen = render(&s, W, H);
+    assert!(screen.contains("♻ 2 duplicates ignored"), "{screen}");
+}

@@ -89,6 +89,8 @@ pub struct Engine {
     log_read_at: Instant,
     /// An `export` wrote into the run directory.
     exported: bool,
+    /// Each node's last seen process instance (secondaries report one).
+    instances: Vec<Option<u64>>,
 }
 
 impl Engine {
@@ -139,6 +141,7 @@ impl Engine {
             log_of: None,
             log_read_at: Instant::now(),
             exported: false,
+            instances: Vec::new(),
         };
         let ids: Vec<String> = engine
             .state

@@ -166,7 +166,16 @@ fn status_lines<'a>(
             )])),
         },
         Role::Secondary => match state.health_of(&node.id) {
-            Some(h) => groups.extend(secondary_groups(h, compact, t)),
+            Some(h) => {
+                groups.extend(secondary_groups(h, compact, t));
+                if node.duplicates_ignored > 0 {
+                    // The dedup lesson: a retried delivery stored once.
+                    groups.push(Group::one(vec![Span::styled(
+                        format!("♻ {} duplicates ignored", node.duplicates_ignored),
+                        t.info(),
+                    )]));
+                }
+            }
             None => groups.push(Group::one(vec![Span::styled(
                 "no health from primary",
                 t.dim(),

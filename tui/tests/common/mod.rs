@@ -18,6 +18,7 @@ pub fn node(id: &str, role: Role, port: u16, msgs: u64) -> NodeView {
         reachable: true,
         messages: (1..=msgs).map(|s| (s, format!("Msg{s}"))).collect(),
         held: vec![],
+        duplicates_ignored: 0,
         faults: Faults::default(),
     }
 }
