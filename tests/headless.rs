@@ -258,3 +258,38 @@ quit
         "{out}"
     );
 }
+
+/// Issue 12: `journey <seq>` puts one message's way together from every
+/// node's journal, a failed delivery and its retry included.
+#[test]
+fn a_journey_shows_a_retried_delivery_in_order() {
+    let script = "\
+fail s1 1 before
+send 2 travel
+wait writes
+wait s1 shows [travel]
+journey 1
+quit
+";
+    let (code, out) = run_script(script);
+    assert_eq!(code, Some(0), "{out}");
+    let journey: Vec<&str> = out.lines().filter(|l| l.contains("journey #1 ")).collect();
+    let position = |needle: &str| {
+        journey
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in the journey:\n{}", journey.join("\n")))
+    };
+    let appended = position("p    appended");
+    let failed = position("✘ s1: batch #1 failed");
+    let retry = position("⟳ s1: will resend from #1");
+    let answered = position("answered the client: 201");
+    let stored_on_s1 = position("s1   stored (batch #1");
+    assert!(
+        appended < failed && failed < retry,
+        "{}",
+        journey.join("\n")
+    );
+    assert!(failed < stored_on_s1, "{}", journey.join("\n"));
+    assert!(appended < answered, "{}", journey.join("\n"));
+}

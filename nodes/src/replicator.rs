@@ -8,12 +8,14 @@
 //! node fails every node-to-node request at once; a delayed one holds each
 //! batch back like a slow link).
 
+use crate::api::journal::Happened;
 use crate::api::replication::{
     AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
 };
 use crate::config::{Peer, PrimaryConfig};
 use crate::faults::FaultSet;
 use crate::health::{Health, Transition};
+use crate::journal::Journal;
 use crate::primary::log::{Doorbell, PrimaryLog};
 use crate::primary::peers::{PeerBoard, PeerStatus};
 use crate::progress::{Action, Event, Failure, Progress, ProgressConfig};
@@ -201,6 +203,8 @@ pub struct Replicator {
     /// The secondary refuses our cluster token: said once (health stays
     /// unhealthy without a transition to log), again after it answers.
     token_refused: bool,
+    /// Where shipments, failures, retries and acks are noted for journeys.
+    journal: Arc<Journal>,
 }
 
 impl Replicator {
@@ -233,7 +237,14 @@ impl Replicator {
             probe_asked: 0,
             probed_round: 0,
             token_refused: false,
+            journal: Arc::new(Journal::new(false, "")),
         }
+    }
+
+    /// Notes what happens to this secondary's deliveries in `journal`.
+    pub fn with_journal(mut self, journal: Arc<Journal>) -> Self {
+        self.journal = journal;
+        self
     }
 
     /// One heartbeat, or an immediate failure while this node is blocked.
@@ -299,6 +310,11 @@ impl Replicator {
             };
             let (first, last) = (first.seq, last.seq);
             self.progress.sent(first, last);
+            self.journal.record(Happened::Shipped {
+                to: self.peer.id.clone(),
+                first,
+                last,
+            });
             let request = AppendRequest { entries };
             let timeout = self.progress.timeout();
             let sent_at = Instant::now();
@@ -363,14 +379,22 @@ impl Replicator {
                 position,
                 rtt: sent_at.elapsed(),
             },
-            Err(e) => Event::BatchFailed {
-                first,
-                last,
-                failure: Failure {
-                    timed_out: e.timed_out,
-                    why: e.why,
-                },
-            },
+            Err(e) => {
+                self.journal.record(Happened::DeliveryFailed {
+                    to: self.peer.id.clone(),
+                    first,
+                    last,
+                    why: e.why.clone(),
+                });
+                Event::BatchFailed {
+                    first,
+                    last,
+                    failure: Failure {
+                        timed_out: e.timed_out,
+                        why: e.why,
+                    },
+                }
+            }
         };
         self.step(event);
     }
@@ -408,7 +432,13 @@ impl Replicator {
                 first,
                 last,
                 matched,
-            } => info!(secondary = %id, first, last, acked = matched, "delivered"),
+            } => {
+                self.journal.record(Happened::Acked {
+                    by: id.clone(),
+                    upto: matched,
+                });
+                info!(secondary = %id, first, last, acked = matched, "delivered")
+            }
             Action::Health(t) => log_transition(id, t),
             Action::SecondaryRestarted { matched } => {
                 warn!(secondary = %id, last_seq = matched, "secondary restarted with an empty log: resending from its position")
@@ -418,10 +448,17 @@ impl Replicator {
                 attempt,
                 delay,
                 why,
-            } => info!(
-                secondary = %id, first = from, attempt,
-                "retry {attempt} for {id} in {} ms: {why}", delay.as_millis()
-            ),
+            } => {
+                self.journal.record(Happened::RetryScheduled {
+                    to: id.clone(),
+                    from,
+                    in_ms: delay.as_millis() as u64,
+                });
+                info!(
+                    secondary = %id, first = from, attempt,
+                    "retry {attempt} for {id} in {} ms: {why}", delay.as_millis()
+                )
+            }
             Action::RetryDropped { first, last } => {
                 info!(secondary = %id, first, last, "failed batch was acknowledged since: no resend")
             }

@@ -61,6 +61,8 @@ pub enum Command {
     Status,
     /// `export [NAME]`: the timeline and every node's log, as files.
     Export(Option<String>),
+    /// `journey <seq>`: one message's way through the cluster.
+    Journey(u64),
     Help,
     Quit,
     /// `next`, `prev`, `autoplay`: the guided demo's steps.
@@ -91,7 +93,7 @@ impl Write {
 /// Every verb with its arguments, for `help` and error messages.
 pub const HELP: &str = "commands: send <w> [await|nowait] [label=L] [within=MS] <text> | \
 pause|resume|kill|restart|block|unblock|partition|heal|clear <node> | delay <node> <ms> | \
-fail <node> [n] [before|after] | lose <node> <seq> | wait <condition> [within=MS] | sleep <ms> | status | export [name] | help | quit\n\
+fail <node> [n] [before|after] | lose <node> <seq> | wait <condition> [within=MS] | sleep <ms> | status | journey <seq> | export [name] | help | quit\n\
 conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
 <label> pending [for=MS] | writes";
@@ -152,6 +154,7 @@ impl Command {
             Command::Sleep(d) => format!("pause {}", seconds(*d)),
             Command::Status => "show the status".into(),
             Command::Export(_) => "export the timeline and the logs".into(),
+            Command::Journey(seq) => format!("show the journey of #{seq}"),
             Command::Help => "show the commands".into(),
             Command::Quit => "quit".into(),
             Command::Demo(DemoKey::Next) => "next step".into(),
@@ -235,6 +238,25 @@ impl Command {
                 engine.refresh().await;
                 done(Outcome::Status(engine.status_line()))
             }
+            Command::Journey(seq) => {
+                let result = engine.journey(seq).await;
+                if let Ok(lines) = &result {
+                    // On the timeline, where `/journey` finds them all.
+                    for (i, line) in lines.iter().enumerate() {
+                        let text = if i == 0 {
+                            line.clone()
+                        } else {
+                            format!("journey #{seq}{line}")
+                        };
+                        engine.event(replog_tui::model::EventKind::Info, text);
+                    }
+                    engine.status(format!(
+                        "journey of #{seq}: {} events on the timeline (/ journey shows only them)",
+                        lines.len().saturating_sub(1)
+                    ));
+                }
+                Box::pin(std::future::ready(result.map(|_| Outcome::Journey)))
+            }
             Command::Export(name) => {
                 let result = engine.export(name).await.map(Outcome::Exported);
                 if let Ok(Outcome::Exported(dir)) = &result {
@@ -307,6 +329,7 @@ impl fmt::Display for Command {
             Command::Wait(e) => write!(f, "wait {e}"),
             Command::Sleep(d) => write!(f, "sleep {}", d.as_millis()),
             Command::Status => f.write_str("status"),
+            Command::Journey(seq) => write!(f, "journey {seq}"),
             Command::Export(None) => f.write_str("export"),
             Command::Export(Some(name)) => write!(f, "export {}", quote(name)),
             Command::Help => f.write_str("help"),
@@ -459,6 +482,7 @@ impl FromStr for Command {
             "wait" => Command::Wait(Expectation::read(&mut words)?),
             "sleep" => Command::Sleep(millis(words.string("ms").ok(), "ms")?),
             "status" => Command::Status,
+            "journey" => Command::Journey(number(words.string("a seq").ok(), "seq")?),
             "export" => {
                 let name = words.string("a name").ok();
                 if let Some(name) = &name {

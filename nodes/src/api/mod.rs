@@ -9,12 +9,14 @@
 //! - [`role`]: primary or secondary
 //! - [`replication`]: the internal primary → secondary protocol
 //! - [`errors`]: the `{"error": …}` body of every failure
+//! - [`journal`]: `GET /events`, a node's journal
 //! - [`openapi`]: the OpenAPI document served at `GET /openapi.json`
 
 pub mod errors;
 pub mod faults;
 pub mod health;
 pub mod int;
+pub mod journal;
 pub mod messages;
 pub mod openapi;
 pub mod replication;

@@ -16,6 +16,7 @@ use super::health::{
     AnsweredWriteReport, Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth,
     SecondaryReport, WaitingWriteReport,
 };
+use super::journal::{Happened, JournalEvent, JournalPage, EVENTS_PATH};
 use super::messages::{MessageList, WriteBody, WriteReply};
 use super::replication::{AppendRequest, Position};
 use super::{FAULTS_PATH, HEALTH_PATH, MESSAGES_PATH, OPENAPI_PATH};
@@ -38,6 +39,7 @@ pub const INTERNAL_TAG: &str = "internal";
         list_messages,
         post_message,
         health,
+        events,
         get_faults,
         post_faults,
         delete_faults,
@@ -64,6 +66,9 @@ pub const INTERNAL_TAG: &str = "internal";
         AppendRequest,
         Position,
         ErrorBody,
+        JournalEvent,
+        Happened,
+        JournalPage,
     )),
     tags(
         (name = CLIENT_TAG, description = "Writing and reading the log, and node health."),
@@ -148,6 +153,25 @@ fn post_message() {}
     responses((status = 200, description = "The node's health", body = NodeHealth)),
 )]
 fn health() {}
+
+#[utoipa::path(
+    get,
+    path = EVENTS_PATH,
+    tag = CLIENT_TAG,
+    summary = "The node's journal",
+    description = "What happened to each message on this node, oldest first: appended, \
+        shipped, failed, retried, acknowledged, answered (primary); stored, held, released, \
+        duplicate (secondary). Ids increase per node process; ask `since` the last one \
+        seen. Kept for the last 50,000 events of nodes started with `--journal`.",
+    params(("since" = Option<u64>, Query, description = "Only events with a larger id")),
+    responses(
+        (status = 200, description = "The events after `since`", body = JournalPage),
+        (status = 400, description = "`since` is not a whole number", body = ErrorBody),
+        (status = 404, description = "The journal is off (start the node with `--journal`)",
+            body = ErrorBody),
+    ),
+)]
+fn events() {}
 
 #[utoipa::path(
     get,
@@ -306,6 +330,7 @@ mod tests {
         assert_eq!(ops(APPEND_PATH), ["post"]);
         assert_eq!(ops(HEARTBEAT_PATH), ["get"]);
         assert_eq!(ops(OPENAPI_PATH), ["get"]);
+        assert_eq!(ops(EVENTS_PATH), ["get"]);
         let statuses = |path: &str, method: &str| -> Vec<String> {
             doc["paths"][path][method]["responses"]
                 .as_object()

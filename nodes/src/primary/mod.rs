@@ -38,6 +38,8 @@ pub struct Primary {
     pub stopping: watch::Sender<bool>,
     /// The last writes answered, for `/health`.
     pub answered: answered::AnsweredWrites,
+    /// What happened to each message, for `GET /events` (`--journal`).
+    pub journal: Arc<crate::journal::Journal>,
     client: reqwest::Client,
     /// Each secondary's append endpoint, parsed once (in config order).
     append_urls: Vec<reqwest::Url>,
@@ -69,6 +71,7 @@ impl Primary {
             faults: Arc::new(FaultSet::default()),
             stopping: watch::Sender::new(false),
             answered: answered::AnsweredWrites::default(),
+            journal: Arc::new(crate::journal::Journal::new(config.journal, &config.id)),
             client,
             append_urls,
             config,
@@ -102,7 +105,8 @@ impl Primary {
                         self.board.clone(),
                         self.faults.clone(),
                         self.client.clone(),
-                    );
+                    )
+                    .with_journal(self.journal.clone());
                     tokio::spawn(replicator.run(first, self.stopping.subscribe()));
                 }
                 Err(e) => tracing::error!("startup probe task failed: {e}"),

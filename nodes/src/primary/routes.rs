@@ -2,13 +2,14 @@
 
 use super::answered::Answered;
 use super::{health_view, Primary, WaitError, WriteRequest};
+use crate::api::journal::Happened;
 use crate::api::{self, ErrorBody, MessageList, NodeHealth, WriteReply, REQUEST_ID_HEADER};
 use crate::api_error::{self, ApiError};
 use crate::auth::{self, Gate};
 use crate::body::read_limited;
 use crate::fault_routes;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -31,6 +32,7 @@ pub fn router(primary: Arc<Primary>) -> Router {
     Router::new()
         .route(api::MESSAGES_PATH, get(list_messages).post(post_message))
         .route(api::HEALTH_PATH, get(health))
+        .route(api::journal::EVENTS_PATH, get(events))
         .route(api::OPENAPI_PATH, get(api::openapi::serve))
         .with_state(primary)
         .merge(auth::protect(faults, gate.as_ref()))
@@ -42,6 +44,13 @@ async fn list_messages(State(primary): State<Arc<Primary>>) -> Json<MessageList>
     Json(MessageList {
         messages: primary.entries(),
     })
+}
+
+async fn events(
+    State(primary): State<Arc<Primary>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<api::journal::JournalPage>, ApiError> {
+    crate::journal::serve(primary.journal.clone(), query).await
 }
 
 async fn health(State(primary): State<Arc<Primary>>) -> Json<NodeHealth> {
@@ -100,6 +109,7 @@ async fn post_message(
     let w = request.w;
     let message = request.message;
     let seq = primary.accept(message.clone());
+    primary.journal.record(Happened::Appended { seq });
     // One info line per write (it teaches, and it is the main logging cost
     // on the hot path): "appended" where nothing is waited for, the
     // write-concern line where something is.
@@ -116,6 +126,11 @@ async fn post_message(
         Err(WaitError::TimedOut { acks }) => (StatusCode::GATEWAY_TIMEOUT, *acks),
         Err(WaitError::ShuttingDown { acks }) => (StatusCode::SERVICE_UNAVAILABLE, *acks),
     };
+    primary.journal.record(Happened::Answered {
+        seq,
+        status: status.as_u16(),
+        acks,
+    });
     primary.answered.record(Answered {
         seq: Some(seq),
         w,

@@ -8,6 +8,7 @@
 //! own way (status line, `error:` line, a failed demo expectation).
 
 mod export;
+mod journey;
 mod polling;
 mod status;
 mod write_view;
