@@ -156,7 +156,7 @@ fn every_key_binding_is_a_line_of_the_language() {
             Run::View(_) => vec![],
         };
         for line in lines {
-            let line = line.replace("{node}", &node.id);
+            let line = line.replace("{node}", &node.id).replace("{last}", "3");
             let parsed = line.parse::<Command>();
             assert!(
                 parsed.is_ok(),

@@ -282,6 +282,14 @@ pub const BINDINGS: &[Binding] = &[
         when: When::Always,
     },
     Binding {
+        keys: "j",
+        triggers: &[Char('j')],
+        run: Run::Line("journey {last}"),
+        short: "journey",
+        long: "the journey of the selected node's newest message",
+        when: When::Always,
+    },
+    Binding {
         keys: "e",
         triggers: &[Char('e')],
         run: Run::Line("export"),
