@@ -13,6 +13,7 @@ pub mod fault_routes;
 pub mod faults;
 pub mod health;
 pub mod journal;
+pub mod parking;
 pub mod primary;
 pub mod progress;
 pub mod quorum;

@@ -16,6 +16,7 @@ use crate::config::{Peer, PrimaryConfig};
 use crate::faults::FaultSet;
 use crate::health::{Health, Transition};
 use crate::journal::Journal;
+use crate::parking::Parking;
 use crate::primary::log::{Doorbell, PrimaryLog};
 use crate::primary::peers::{PeerBoard, PeerStatus};
 use crate::progress::{Action, Event, Failure, Progress, ProgressConfig};
@@ -205,6 +206,8 @@ pub struct Replicator {
     token_refused: bool,
     /// Where shipments, failures, retries and acks are noted for journeys.
     journal: Arc<Journal>,
+    /// Step mode (`hold`): requests wait here until released.
+    parking: Arc<Parking>,
 }
 
 impl Replicator {
@@ -238,12 +241,19 @@ impl Replicator {
             probed_round: 0,
             token_refused: false,
             journal: Arc::new(Journal::new(false, "")),
+            parking: Arc::new(Parking::default()),
         }
     }
 
     /// Notes what happens to this secondary's deliveries in `journal`.
     pub fn with_journal(mut self, journal: Arc<Journal>) -> Self {
         self.journal = journal;
+        self
+    }
+
+    /// Parks requests in `parking` while the node holds them (step mode).
+    pub fn with_parking(mut self, parking: Arc<Parking>) -> Self {
+        self.parking = parking;
         self
     }
 
@@ -319,8 +329,20 @@ impl Replicator {
             let timeout = self.progress.timeout();
             let sent_at = Instant::now();
             let faults = self.faults.snapshot();
+            let parked = faults.hold.then(|| {
+                let what = if first == last {
+                    format!("batch #{first}")
+                } else {
+                    format!("batch #{first}–#{last}")
+                };
+                self.parking.park(&self.peer.id, what)
+            });
             let (client, url) = (self.client.clone(), self.append_url.clone());
             self.tasks.spawn(async move {
+                if let Some(go) = parked {
+                    // Released, or the parking went away at shutdown.
+                    let _ = go.await;
+                }
                 let result = if faults.block {
                     Err(RequestError::blocked())
                 } else if faults.delay_ms > 0 {
@@ -350,7 +372,13 @@ impl Replicator {
             self.faults.clone(),
         );
         let timeout = self.settings.heartbeat;
+        let parked = faults
+            .holding()
+            .then(|| self.parking.park(&self.peer.id, "heartbeat".into()));
         self.tasks.spawn(async move {
+            if let Some(go) = parked {
+                let _ = go.await;
+            }
             Outcome::Heartbeat(Self::probe(&faults, &client, &url, timeout).await)
         });
     }

@@ -175,7 +175,13 @@ impl Secondary {
 /// cluster token when there is one.
 pub fn router(node: Arc<Secondary>) -> Router {
     let gate = node.gate.clone();
-    let faults = fault_routes::router(node.faults_enabled, node.faults.clone(), &node.id, true);
+    let faults = fault_routes::router(
+        node.faults_enabled,
+        node.faults.clone(),
+        &node.id,
+        true,
+        None,
+    );
     let node_to_node = Router::new()
         .route(APPEND_PATH, post(receive_batch))
         .route(HEARTBEAT_PATH, get(heartbeat))

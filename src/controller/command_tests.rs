@@ -90,6 +90,10 @@ fn command() -> impl Strategy<Value = Command> {
         (node(), 0u64..=600_000).prop_map(|(node, ms)| Command::Delay { node, ms }),
         (node(), 1u64..=1000, at).prop_map(|(node, n, at)| Command::Fail { node, n, at }),
         (node(), 0u64..=1_000_000).prop_map(|(node, seq)| Command::Lose { node, seq }),
+        (node(), any::<bool>()).prop_map(|(node, on)| Command::Hold { node, on }),
+        Just(Command::Release(super::command::Parked::Oldest)),
+        Just(Command::Release(super::command::Parked::All)),
+        (1u64..=1_000_000).prop_map(|id| Command::Release(super::command::Parked::Id(id))),
         (condition(), prop::option::of(ms()))
             .prop_map(|(condition, within)| Command::Wait(Expectation { condition, within })),
         ms().prop_map(Command::Sleep),

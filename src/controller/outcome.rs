@@ -83,6 +83,8 @@ pub enum CommandError {
     NoDemo,
     #[error("cannot export to {path}: {why}")]
     Export { path: String, why: String },
+    #[error("the cluster has no primary")]
+    NoPrimary,
     #[error("no journey of #{seq}: {why}")]
     Journey { seq: u64, why: String },
 }

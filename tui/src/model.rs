@@ -104,6 +104,9 @@ pub struct PrimaryView {
     pub quorum_required: usize,
     pub quorum_total: usize,
     pub secondaries: Vec<SecondaryHealthView>,
+    /// Step mode: requests the primary parked, oldest first, as
+    /// "#3 → s1 batch #5–#7".
+    pub parked: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -100,6 +100,10 @@ pub struct PrimaryHealth {
     /// first.
     #[serde(default)]
     pub recent_writes: Vec<AnsweredWriteReport>,
+    /// Step mode (`hold`): node-to-node requests parked until released,
+    /// oldest first.
+    #[serde(default)]
+    pub parked: Vec<super::faults::ParkedReport>,
     pub faults: Faults,
     /// Whether `/faults` is enabled (`--faults`).
     pub faults_enabled: bool,

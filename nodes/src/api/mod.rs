@@ -24,7 +24,7 @@ pub mod role;
 
 pub use crate::entry::Entry;
 pub use errors::ErrorBody;
-pub use faults::{FailAt, FaultPatch, Faults};
+pub use faults::{FailAt, FaultPatch, Faults, ParkedReport, ReleaseRequest, Released};
 pub use health::{
     AnsweredWriteReport, Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth,
     SecondaryReport, WaitingWriteReport,
@@ -36,6 +36,8 @@ pub use role::Role;
 pub const MESSAGES_PATH: &str = "/messages";
 pub const HEALTH_PATH: &str = "/health";
 pub const FAULTS_PATH: &str = "/faults";
+/// Step mode: lets parked node-to-node requests go.
+pub const RELEASE_PATH: &str = "/faults/release";
 pub const OPENAPI_PATH: &str = "/openapi.json";
 /// Header a client may set on `POST /messages`; the primary shows it with
 /// the write in `/health`'s `waiting_writes`, so the client can tell its

@@ -11,7 +11,7 @@
 #![allow(dead_code)]
 
 use super::errors::ErrorBody;
-use super::faults::{FailAt, FaultPatch, Faults};
+use super::faults::{FailAt, FaultPatch, Faults, ParkedReport, ReleaseRequest, Released};
 use super::health::{
     AnsweredWriteReport, Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth,
     SecondaryReport, WaitingWriteReport,
@@ -19,7 +19,7 @@ use super::health::{
 use super::journal::{Happened, JournalEvent, JournalPage, EVENTS_PATH};
 use super::messages::{MessageList, WriteBody, WriteReply};
 use super::replication::{AppendRequest, Position};
-use super::{FAULTS_PATH, HEALTH_PATH, MESSAGES_PATH, OPENAPI_PATH};
+use super::{FAULTS_PATH, HEALTH_PATH, MESSAGES_PATH, OPENAPI_PATH, RELEASE_PATH};
 use crate::entry::Entry;
 use utoipa::openapi::{RefOr, Required};
 use utoipa::OpenApi;
@@ -43,6 +43,7 @@ pub const INTERNAL_TAG: &str = "internal";
         get_faults,
         post_faults,
         delete_faults,
+        release_parked,
         append,
         heartbeat,
         openapi_json,
@@ -63,6 +64,9 @@ pub const INTERNAL_TAG: &str = "internal";
         Faults,
         FaultPatch,
         FailAt,
+        ReleaseRequest,
+        ParkedReport,
+        Released,
         AppendRequest,
         Position,
         ErrorBody,
@@ -229,6 +233,29 @@ fn delete_faults() {}
 
 #[utoipa::path(
     post,
+    path = RELEASE_PATH,
+    tag = ADMIN_TAG,
+    summary = "Step mode: let parked requests go",
+    description = "With the `hold` fault, the primary parks every node-to-node request it \
+        would send (batches, heartbeats; `/health` lists them under `parked`). `{}` releases \
+        the oldest, `{\"id\": N}` that one, `{\"all\": true}` all of them. Turning `hold` \
+        off or clearing the faults releases everything.",
+    request_body(content = ReleaseRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "What was released, oldest first", body = Released),
+        (status = 400, description = "Not a valid request (unknown field, both id and all)",
+            body = ErrorBody),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
+        (status = 404, description = "Nothing parked (or no such id), a secondary (it parks \
+            nothing), or fault injection is off", body = ErrorBody),
+        (status = 413, description = "Body over 4 KiB", body = ErrorBody),
+    ),
+)]
+fn release_parked() {}
+
+#[utoipa::path(
+    post,
     path = super::replication::APPEND_PATH,
     tag = INTERNAL_TAG,
     summary = "Store a batch of entries (internal)",
@@ -331,6 +358,7 @@ mod tests {
         assert_eq!(ops(HEARTBEAT_PATH), ["get"]);
         assert_eq!(ops(OPENAPI_PATH), ["get"]);
         assert_eq!(ops(EVENTS_PATH), ["get"]);
+        assert_eq!(ops(RELEASE_PATH), ["post"]);
         let statuses = |path: &str, method: &str| -> Vec<String> {
             doc["paths"][path][method]["responses"]
                 .as_object()

@@ -82,6 +82,7 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
         writes_waiting: waiting_writes.len() as u64,
         waiting_writes,
         recent_writes,
+        parked: primary.parking.list(),
         faults: primary.faults.snapshot(),
         faults_enabled: primary.config.faults_enabled,
         secondaries,

@@ -40,6 +40,8 @@ pub struct Primary {
     pub answered: answered::AnsweredWrites,
     /// What happened to each message, for `GET /events` (`--journal`).
     pub journal: Arc<crate::journal::Journal>,
+    /// Step mode: node-to-node requests parked by the `hold` fault.
+    pub parking: Arc<crate::parking::Parking>,
     client: reqwest::Client,
     /// Each secondary's append endpoint, parsed once (in config order).
     append_urls: Vec<reqwest::Url>,
@@ -72,6 +74,7 @@ impl Primary {
             stopping: watch::Sender::new(false),
             answered: answered::AnsweredWrites::default(),
             journal: Arc::new(crate::journal::Journal::new(config.journal, &config.id)),
+            parking: Arc::new(crate::parking::Parking::default()),
             client,
             append_urls,
             config,
@@ -106,7 +109,8 @@ impl Primary {
                         self.faults.clone(),
                         self.client.clone(),
                     )
-                    .with_journal(self.journal.clone());
+                    .with_journal(self.journal.clone())
+                    .with_parking(self.parking.clone());
                     tokio::spawn(replicator.run(first, self.stopping.subscribe()));
                 }
                 Err(e) => tracing::error!("startup probe task failed: {e}"),

@@ -28,6 +28,7 @@ pub fn router(primary: Arc<Primary>) -> Router {
         primary.faults.clone(),
         &primary.config.id,
         false,
+        Some(primary.parking.clone()),
     );
     Router::new()
         .route(api::MESSAGES_PATH, get(list_messages).post(post_message))

@@ -54,6 +54,7 @@ pub fn healthy() -> DashboardState {
             quorum_required: 2,
             quorum_total: 3,
             secondaries: vec![sec_health("n2", 7002, 3, 3), sec_health("n3", 7003, 3, 3)],
+            parked: vec![],
         }),
         writes: vec![WriteView {
             id: 3,
