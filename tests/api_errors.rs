@@ -159,7 +159,7 @@ async fn faults_merge_show_and_clear() {
     let now = get_json(&url).await;
     assert_eq!(
         now,
-        json!({"delay_ms": 3000, "fail_next": 2, "fail_at": "after_store", "block": false, "lose_seq": 0})
+        json!({"delay_ms": 3000, "fail_next": 2, "fail_at": "after_store", "block": false, "lose_seq": 0, "hold": false})
     );
     let (status, cleared, _) = request(Method::DELETE, &url, None)
         .await
@@ -167,7 +167,7 @@ async fn faults_merge_show_and_clear() {
     assert_eq!(status, 200);
     assert_eq!(
         cleared,
-        json!({"delay_ms": 0, "fail_next": 0, "fail_at": "before_store", "block": false, "lose_seq": 0})
+        json!({"delay_ms": 0, "fail_next": 0, "fail_at": "before_store", "block": false, "lose_seq": 0, "hold": false})
     );
 }
 
