@@ -140,6 +140,7 @@ fn export_writes_files_that_parse() {
     let script =
         "send 2 a, b\nsend 1 c\nwait writes\nwait s1 shows [\"a, b\", c]\nexport lesson\nquit\n";
     let mut files = None;
+    let mut journeys: std::io::Result<String> = Err(std::io::Error::other("not read"));
     let (code, out) = run_script_then(script, |dir| {
         let read = |name: &str| std::fs::read_to_string(dir.join("lesson").join(name));
         files = Some((
@@ -147,6 +148,7 @@ fn export_writes_files_that_parse() {
             read("timeline.csv"),
             read("logs.jsonl"),
         ));
+        journeys = read("journeys.jsonl");
     });
     assert_eq!(code, Some(0), "{out}");
     assert!(
@@ -175,6 +177,14 @@ fn export_writes_files_that_parse() {
         .filter_map(|r| r["text"].as_str())
         .collect();
     assert_eq!(s1, ["a, b", "c"], "{logs}");
+    let journeys = journeys.unwrap_or_else(|e| panic!("no journeys.jsonl: {e}"));
+    let stored_on_s1 = journeys
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))
+        })
+        .any(|e| e["node"] == "s1" && e["kind"] == "stored");
+    assert!(stored_on_s1, "{journeys}");
 }
 
 #[test]

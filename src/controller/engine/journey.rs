@@ -16,8 +16,9 @@ use std::time::Duration;
 const READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Engine {
-    /// The journey of `seq` as lines of text, oldest first.
-    pub async fn journey(&mut self, seq: u64) -> Result<Vec<String>, CommandError> {
+    /// Every node's journal, as (node, event), and the nodes whose journal
+    /// could not be read (with why).
+    pub async fn journals(&self) -> (Vec<(String, JournalEvent)>, Vec<String>) {
         let nodes: Vec<(String, String)> = self
             .state
             .nodes
@@ -39,6 +40,12 @@ impl Engine {
                 Err(e) => unread.push(format!("{id} ({e})")),
             }
         }
+        (events, unread)
+    }
+
+    /// The journey of `seq` as lines of text, oldest first.
+    pub async fn journey(&mut self, seq: u64) -> Result<Vec<String>, CommandError> {
+        let (events, unread) = self.journals().await;
         let lines = describe(seq, events, &unread);
         if lines.len() <= 1 && !unread.is_empty() {
             return Err(CommandError::Journey {
