@@ -10,7 +10,7 @@ use super::engine::{Engine, Execution};
 use super::outcome::{CommandError, DemoKey, Outcome};
 use super::terminal;
 use crate::output;
-use crossterm::event::{Event, EventStream, KeyEvent};
+use crossterm::event::{Event, EventStream, KeyEvent, MouseEventKind};
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use replog_tui::{handle_key, render};
@@ -18,6 +18,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines, Stdin};
+
+/// Events one notch of the mouse wheel scrolls.
+const WHEEL_STEP: isize = 3;
 
 /// Engine polls (process notices, dashboard state) and redraws.
 const TICK: Duration = Duration::from_millis(100);
@@ -82,6 +85,8 @@ enum Source {
 
 enum Got {
     Key(KeyEvent),
+    /// The mouse wheel: events back (positive) or forward.
+    Wheel(isize),
     Line(String),
     Closed,
     Other,
@@ -93,6 +98,11 @@ impl Source {
         match self {
             Source::Keys(keys) => match keys.next().await {
                 Some(Ok(Event::Key(key))) => Got::Key(key),
+                Some(Ok(Event::Mouse(m))) => match m.kind {
+                    MouseEventKind::ScrollUp => Got::Wheel(WHEEL_STEP),
+                    MouseEventKind::ScrollDown => Got::Wheel(-WHEEL_STEP),
+                    _ => Got::Other,
+                },
                 Some(Ok(_)) => Got::Other,
                 Some(Err(e)) => Got::Failed(format!("terminal input failed: {e}")),
                 None => Got::Closed,
@@ -224,6 +234,7 @@ pub async fn run(
                     }
                     source = Source::Nothing;
                 }
+                Got::Wheel(by) => engine.state.scroll_events(by),
                 Got::Other => {}
                 Got::Failed(e) => break Err(e),
             },

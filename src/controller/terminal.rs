@@ -12,6 +12,9 @@ pub fn enter() -> Result<Term, String> {
     crossterm::execute!(
         stdout(),
         crossterm::terminal::EnterAlternateScreen,
+        // The wheel scrolls the events (as in k9s and trippy); hold Shift
+        // to select text in most terminals.
+        crossterm::event::EnableMouseCapture,
         crossterm::cursor::Hide
     )
     .map_err(|e| format!("cannot use the terminal: {e}"))?;
@@ -24,6 +27,7 @@ pub fn leave() {
     let _ = crossterm::terminal::disable_raw_mode();
     let _ = crossterm::execute!(
         stdout(),
+        crossterm::event::DisableMouseCapture,
         crossterm::terminal::LeaveAlternateScreen,
         crossterm::cursor::Show
     );

@@ -42,6 +42,8 @@ pub enum ViewAction {
     ScrollNarration,
     /// The events filter popup; Enter applies it (empty: show all).
     Filter,
+    /// The journey popup; Enter sends `journey <seq>`.
+    Journey,
 }
 
 /// When a binding is live.
@@ -315,6 +317,14 @@ pub const BINDINGS: &[Binding] = &[
         run: Run::Line("journey {last}"),
         short: "journey",
         long: "the journey of the selected node's newest message",
+        when: When::Always,
+    },
+    Binding {
+        keys: "J",
+        triggers: &[Char('J')],
+        run: Run::View(ViewAction::Journey),
+        short: "journey of…",
+        long: "the journey of a seq you type",
         when: When::Always,
     },
     Binding {

@@ -36,6 +36,7 @@ pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<String> {
         InputMode::Delay { input } => delay(state, key, input),
         InputMode::Fail { input, after } => fail(state, key, input, after),
         InputMode::Filter { input } => filter(state, key, input),
+        InputMode::Journey { input } => journey(state, key, input),
     }
 }
 
@@ -86,6 +87,11 @@ fn view(state: &mut DashboardState, action: ViewAction, key: KeyEvent) {
             };
         }
         ViewAction::Help => state.mode = InputMode::Help,
+        ViewAction::Journey => {
+            state.mode = InputMode::Journey {
+                input: String::new(),
+            }
+        }
         ViewAction::Filter => {
             state.mode = InputMode::Filter {
                 input: state.events_filter.clone(),
@@ -170,6 +176,21 @@ fn delay(state: &mut DashboardState, key: KeyEvent, mut input: String) -> Option
         _ => edit_digits(&mut input, key.code),
     }
     state.mode = InputMode::Delay { input };
+    None
+}
+
+/// Journey popup: digits, Backspace, Enter shows the journey of that seq
+/// (empty: nothing), Esc cancels.
+fn journey(state: &mut DashboardState, key: KeyEvent, mut input: String) -> Option<String> {
+    match key.code {
+        KeyCode::Esc => return None,
+        KeyCode::Enter => {
+            let seq = parse_or(&input, 0);
+            return (seq > 0).then(|| format!("journey {seq}"));
+        }
+        _ => edit_digits(&mut input, key.code),
+    }
+    state.mode = InputMode::Journey { input };
     None
 }
 

@@ -237,6 +237,10 @@ pub enum InputMode {
     Filter {
         input: String,
     },
+    /// Typing the seq whose journey to show (`J`).
+    Journey {
+        input: String,
+    },
 }
 
 impl DashboardState {

@@ -299,3 +299,16 @@ fn j_asks_for_the_journey_of_the_newest_message() {
     }
     assert_eq!(press(&mut s), None);
 }
+
+/// `J` asks which seq; Enter gives its journey, Esc or nothing typed none.
+#[test]
+fn capital_j_asks_for_a_seq_and_shows_its_journey() {
+    let mut s = common::healthy();
+    let mut press = |code: KeyCode| handle_key(&mut s, KeyEvent::new(code, KeyModifiers::NONE));
+    assert_eq!(press(KeyCode::Char('J')), None);
+    press(KeyCode::Char('1'));
+    press(KeyCode::Char('2'));
+    assert_eq!(press(KeyCode::Enter), Some("journey 12".to_string()));
+    press(KeyCode::Char('J'));
+    assert_eq!(press(KeyCode::Enter), None, "nothing typed");
+}

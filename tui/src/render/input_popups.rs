@@ -162,3 +162,15 @@ pub fn filter(frame: &mut Frame, area: Rect, state: &DashboardState, input: &str
     ];
     popup::draw(frame, area, " filter events ".to_string(), lines, width, t);
 }
+
+pub fn journey(frame: &mut Frame, area: Rect, input: &str, t: Theme) {
+    let width = 48.min(area.width);
+    let lines = vec![
+        input_line("journey of seq: ", input, width),
+        Line::styled("appended, shipped, failed, retried, stored,", t.dim()),
+        Line::styled("acknowledged, answered: on the timeline", t.dim()),
+        Line::raw(""),
+        Line::styled("digits · Enter show · Esc cancel", t.dim()),
+    ];
+    popup::draw(frame, area, " journey ".to_string(), lines, width, t);
+}

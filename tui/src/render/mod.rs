@@ -115,6 +115,7 @@ pub fn draw_in(frame: &mut Frame, area: Rect, state: &DashboardState) {
             input_popups::fail(frame, area, state, input, *after, t)
         }
         InputMode::Filter { input } => input_popups::filter(frame, area, state, input, t),
+        InputMode::Journey { input } => input_popups::journey(frame, area, input, t),
     }
 }
 
