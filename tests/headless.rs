@@ -22,9 +22,22 @@ fn run_script(script: &str) -> (Option<i32>, String) {
 /// removed.
 fn run_script_then(script: &str, inspect: impl FnOnce(&std::path::Path)) -> (Option<i32>, String) {
     let run_dir = run_dir_for(script);
+    let run_dir_arg = run_dir.display().to_string();
+    let result = up_headless(
+        &["--heartbeat-ms", "200", "--run-dir", &run_dir_arg],
+        script,
+    );
+    inspect(&run_dir);
+    let _ = std::fs::remove_dir_all(run_dir);
+    result
+}
+
+/// `replog up --headless ARGS` with `script` on stdin: its exit code and
+/// everything it printed.
+fn up_headless(args: &[&str], script: &str) -> (Option<i32>, String) {
     let mut child = Command::new(support::BIN)
-        .args(["up", "--headless", "--heartbeat-ms", "200", "--run-dir"])
-        .arg(&run_dir)
+        .args(["up", "--headless"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -45,8 +58,6 @@ fn run_script_then(script: &str, inspect: impl FnOnce(&std::path::Path)) -> (Opt
         }
     }
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    inspect(&run_dir);
-    let _ = std::fs::remove_dir_all(run_dir);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -199,29 +210,9 @@ fn export_refuses_a_path() {
 #[test]
 fn a_clean_exit_removes_the_run_directory_unless_kept() {
     let run = |extra: &[&str]| -> String {
-        let mut child = Command::new(support::BIN)
-            .args(["up", "--headless"])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
-        if let Some(mut stdin) = child.stdin.take() {
-            let _ = stdin.write_all(b"quit\n");
-        }
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while matches!(child.try_wait(), Ok(None)) {
-            assert!(Instant::now() < deadline, "replog up did not quit");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(out.status.code(), Some(0));
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+        let (code, out) = up_headless(extra, "quit\n");
+        assert_eq!(code, Some(0), "{out}");
+        out
     };
     let dir_of = |out: &str| -> std::path::PathBuf {
         out.lines()
