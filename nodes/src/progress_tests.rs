@@ -260,6 +260,41 @@ fn timeouts_grow_the_replication_timeout() {
 }
 
 #[test]
+fn retimed_changes_timeout_backoff_and_threshold_from_then_on() {
+    let (mut p, now) = started(0);
+    let actions = p.step(
+        Event::Retimed {
+            backoff: Backoff {
+                base: MS(1000),
+                cap: MS(40_000),
+            },
+            min_timeout: MS(20_000),
+            unhealthy_after: 5,
+        },
+        now,
+    );
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(p.timeout(), MS(20_000));
+    // A failed batch backs off within the new base (full jitter: 0..=base).
+    p.sent(1, 1);
+    let actions = p.step(fail(1, 1, false), now);
+    match actions.as_slice() {
+        [Action::Health(_), Action::RetryScheduled { delay, .. }] => {
+            // Suspected now: the base is scaled by the suspected factor.
+            assert!(*delay <= MS(4000), "{delay:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Four misses: still suspected with a threshold of five.
+    for _ in 0..4 {
+        p.step(missed(), now);
+    }
+    assert_eq!(p.health(), Health::Suspected);
+    p.step(missed(), now);
+    assert_eq!(p.health(), Health::Unhealthy);
+}
+
+#[test]
 fn unhealthy_means_no_blind_retry() {
     let (mut p, now) = started(0);
     p.sent(1, 1);
