@@ -130,20 +130,28 @@ impl PrimaryConfig {
         if self.backoff.base.is_zero() || self.backoff.cap < self.backoff.base {
             return Err("--retry-base-ms must be positive and at most --retry-cap-ms".into());
         }
-        // The same ranges as `POST /timing`, said with the flags' names.
-        match self.timing().validate() {
-            Ok(()) => Ok(()),
-            Err(crate::api::TimingError::OutOfRange {
-                field,
-                min,
-                max,
-                got,
-            }) => Err(format!(
-                "--{} must be between {min} and {max}, got {got}",
-                field.replace('_', "-")
-            )),
-            Err(e) => Err(e.to_string()),
+        // The same ranges as `POST /timing`.
+        self.timing().validate().map_err(|e| timing_flag_error(&e))
+    }
+}
+
+/// A timing error said with the command-line flags' names.
+pub fn timing_flag_error(e: &crate::api::TimingError) -> String {
+    use crate::api::TimingError;
+    match e {
+        TimingError::OutOfRange {
+            field,
+            min,
+            max,
+            got,
+        } => format!(
+            "--{} must be between {min} and {max}, got {got}",
+            field.replace('_', "-")
+        ),
+        TimingError::BaseAboveCap { base, cap } => {
+            format!("--retry-base-ms ({base}) must be at most --retry-cap-ms ({cap})")
         }
+        TimingError::Factor(_) => e.to_string(),
     }
 }
 
