@@ -69,7 +69,9 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
         )
     };
     let color = std::env::var_os("NO_COLOR").is_none();
-    Engine::new(cluster, title, color).map_err(|e| e.to_string())
+    let mut engine = Engine::new(cluster, title, color).map_err(|e| e.to_string())?;
+    engine.set_base_timing(args.timing());
+    Ok(engine)
 }
 
 /// The run directory stays when the user chose it (`--run-dir`), asked

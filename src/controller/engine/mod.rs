@@ -10,6 +10,7 @@
 mod export;
 mod polling;
 mod status;
+mod timing;
 mod write_view;
 pub mod writes;
 
@@ -89,6 +90,8 @@ pub struct Engine {
     log_read_at: Instant,
     /// An `export` wrote into the run directory.
     exported: bool,
+    /// The primary's timers at start: slow motion multiplies these.
+    base_timing: replog_node::api::Timing,
 }
 
 impl Engine {
@@ -139,6 +142,7 @@ impl Engine {
             log_of: None,
             log_read_at: Instant::now(),
             exported: false,
+            base_timing: replog_node::api::Timing::default(),
         };
         let ids: Vec<String> = engine
             .state
