@@ -278,3 +278,23 @@ quit
         );
     }
 }
+
+/// A restarted primary runs at its start timings again, and the controller
+/// says so instead of showing a slow motion that no longer holds.
+#[test]
+fn a_restarted_primary_is_back_in_real_time() {
+    let script = "\
+wait s1 healthy
+slow 20
+kill p
+restart p
+wait s1 healthy
+quit
+";
+    let (code, out) = run_script(script);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("p restarts with its start timings: real time again"),
+        "{out}"
+    );
+}

@@ -176,7 +176,13 @@ impl Command {
             Command::Pause(node) => process(engine, &node, ProcessOp::Pause).await,
             Command::Resume(node) => process(engine, &node, ProcessOp::Resume).await,
             Command::Kill(node) => process(engine, &node, ProcessOp::Kill).await,
-            Command::Restart(node) => process(engine, &node, ProcessOp::Restart).await,
+            Command::Restart(node) => match engine.process(&node, ProcessOp::Restart).await {
+                Ok(what) => {
+                    engine.restarting(&node);
+                    done(Outcome::Done(what))
+                }
+                Err(e) => Box::pin(std::future::ready(Err(e))),
+            },
             Command::Partition { node, on } => {
                 process(engine, &node, ProcessOp::Partition(on)).await
             }

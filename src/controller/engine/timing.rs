@@ -25,6 +25,24 @@ impl Engine {
         self.base_timing = timing;
     }
 
+    /// A restarted primary starts from its start timings: the header must
+    /// not go on claiming slow motion. Said on the timeline, so a lecturer
+    /// knows to slow it down again.
+    pub fn restarting(&mut self, node: &str) {
+        let is_primary = self
+            .state
+            .nodes
+            .iter()
+            .any(|n| n.id == node && n.role == Role::Primary);
+        if is_primary && self.state.slow_factor > 1 {
+            self.state.slow_factor = 1;
+            self.event(
+                EventKind::Info,
+                format!("{node} restarts with its start timings: real time again (slow N or key t to slow it down)"),
+            );
+        }
+    }
+
     /// Sets slow motion to `factor` (`None`: the next step) on the primary;
     /// the header shows it once the primary has taken it.
     pub async fn slow(&mut self, factor: Option<u32>) -> Result<String, CommandError> {
