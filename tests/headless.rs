@@ -259,6 +259,7 @@ quit
     assert_eq!(code, Some(0), "{out}");
     for needle in [
         "slow motion ×5: the primary's timers 5 times longer",
+        "| writes pending 0 | slow motion ×5",
         "s2: suspected → unhealthy",
         "slow motion ×20: the primary's timers 20 times longer",
         "real time: the primary's timers as at start",
