@@ -200,6 +200,19 @@ fn every_timer_is_a_cluster_key_checked_with_its_line() {
 }
 
 #[test]
+fn a_scenario_can_slow_the_cluster_down() {
+    let s =
+        parse("t.toml", &one_step("\"slow 20\", \"slow 1\"", "")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.steps[0].actions,
+        [Command::Slow(Some(20)), Command::Slow(Some(1))]
+    );
+    let e = error_of(&one_step("\"slow 0\"", ""));
+    assert!(e.contains("field `actions`: the factor must be"), "{e}");
+    assert!(e.contains("1") && e.contains("100"), "{e}");
+}
+
+#[test]
 fn keyboard_commands_do_not_belong_in_a_scenario() {
     let e = error_of(&one_step("\"quit\"", ""));
     assert!(e.contains("`quit` is for people at a keyboard"), "{e}");
