@@ -84,6 +84,10 @@ pub struct CommonNodeArgs {
     /// Enable the fault-injection endpoints (/faults)
     #[arg(long, env = "REPLOG_FAULTS")]
     pub faults: bool,
+    /// Keep a journal of what happens to each message (GET /events), for
+    /// the controller's journeys
+    #[arg(long, env = "REPLOG_JOURNAL")]
+    pub journal: bool,
     /// Shared secret of the cluster: node-to-node routes and /faults then
     /// require `Authorization: Bearer <token>` (client routes stay open)
     #[arg(
@@ -104,6 +108,7 @@ impl std::fmt::Debug for CommonNodeArgs {
         f.debug_struct("CommonNodeArgs")
             .field("listen", &self.listen)
             .field("faults", &self.faults)
+            .field("journal", &self.journal)
             .field("log_dir", &self.log_dir)
             .field(
                 "cluster_token",

@@ -53,6 +53,7 @@ pub fn primary_config(args: PrimaryArgs) -> Result<PrimaryConfig, String> {
     let total = args.secondaries.len() + 1;
     let mut config = PrimaryConfig::new(args.id, args.secondaries);
     config.faults_enabled = args.common.faults;
+    config.journal = args.common.journal;
     config.cluster_token = cluster_token(&args.common)?;
     config.max_message_bytes = args.max_message_bytes;
     config.default_w = args.default_w;
@@ -76,6 +77,7 @@ fn secondary_config(args: SecondaryArgs) -> Result<SecondaryConfig, String> {
         cluster_token: cluster_token(&args.common)?,
         id: args.id,
         faults_enabled: args.common.faults,
+        journal: args.common.journal,
     })
 }
 

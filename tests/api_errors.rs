@@ -159,7 +159,7 @@ async fn faults_merge_show_and_clear() {
     let now = get_json(&url).await;
     assert_eq!(
         now,
-        json!({"delay_ms": 3000, "fail_next": 2, "fail_at": "after_store", "block": false, "lose_seq": 0})
+        json!({"delay_ms": 3000, "fail_next": 2, "fail_at": "after_store", "block": false, "lose_seq": 0, "hold": false})
     );
     let (status, cleared, _) = request(Method::DELETE, &url, None)
         .await
@@ -167,7 +167,7 @@ async fn faults_merge_show_and_clear() {
     assert_eq!(status, 200);
     assert_eq!(
         cleared,
-        json!({"delay_ms": 0, "fail_next": 0, "fail_at": "before_store", "block": false, "lose_seq": 0})
+        json!({"delay_ms": 0, "fail_next": 0, "fail_at": "before_store", "block": false, "lose_seq": 0, "hold": false})
     );
 }
 
@@ -245,4 +245,39 @@ async fn cli_send_get_health_work_against_real_nodes() {
         "{err}"
     );
     let _: Value = health(&p.url).await;
+}
+
+/// `GET /events`: 404 with a reason without `--journal`, 400 naming `since`
+/// when it is not a number, the journal otherwise.
+#[tokio::test]
+async fn the_journal_endpoint_says_why_it_refuses() {
+    let off = Node::secondary("s1", 0, &[]);
+    let (status, body, _) = request(Method::GET, &format!("{}/events", off.url), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("--journal")),
+        "{body}"
+    );
+    let on = Node::secondary("s2", 0, &["--journal"]);
+    let (status, body, _) = request(Method::GET, &format!("{}/events?since=x", on.url), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| e.contains("since")),
+        "{body}"
+    );
+    let (status, body, _) = request(Method::GET, &format!("{}/events?since=0", on.url), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["node"], "s2");
+    assert!(
+        body["events"].as_array().is_some_and(|e| e.is_empty()),
+        "{body}"
+    );
 }

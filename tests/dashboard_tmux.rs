@@ -88,6 +88,87 @@ fn dashboard_sends_kills_restarts_and_quits_cleanly() {
     let _ = std::fs::remove_dir_all(run_dir);
 }
 
+/// The primary's address, from its command line (`--listen ADDR`).
+fn primary_address(replog: u32) -> Option<String> {
+    children(replog).into_iter().find_map(|pid| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).to_string())
+            .collect();
+        if !args.iter().any(|a| a == "primary") {
+            return None;
+        }
+        let at = args.iter().position(|a| a == "--listen")?;
+        args.get(at + 1).cloned()
+    })
+}
+
+/// Issue 12: at 80×24 the writes panel shows a pending w=3 write and writes
+/// sent from another process (`replog send`), marked ↗.
+#[test]
+fn writes_from_another_client_show_at_80x24() {
+    if !tmux::available() {
+        return;
+    }
+    let session = format!("replog-test-other-{}", std::process::id());
+    let run_dir = std::env::temp_dir().join(format!("{session}-run"));
+    let command = format!(
+        "{} up --heartbeat-ms 200 --run-dir {}",
+        support::BIN,
+        run_dir.display()
+    );
+    let tmux = Tmux::start(session, (80, 24), &command, LONG);
+    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
+    tmux.wait_for("a cluster with its quorum", |s| s.contains("quorum 3/3"));
+    let primary = primary_address(pid).unwrap_or_else(|| panic!("no primary under {pid}"));
+    let send = |text: &str, w: &str, wait: bool| {
+        let mut cmd = std::process::Command::new(support::BIN);
+        cmd.args([
+            "send",
+            text,
+            "-w",
+            w,
+            "--timeout-ms",
+            "20000",
+            "--primary",
+            &primary,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+        if wait {
+            let status = cmd.status().unwrap_or_else(|e| panic!("replog send: {e}"));
+            assert!(status.success(), "replog send {text}");
+            None
+        } else {
+            Some(cmd.spawn().unwrap_or_else(|e| panic!("replog send: {e}")))
+        }
+    };
+    send("from-afar", "1", true);
+    tmux.wait_for("the other client's write", |s| s.contains("↗\"from-afar\""));
+    // Block s2 (third panel), then another client's w=3 write waits.
+    tmux.keys(&["3", "b"]);
+    tmux.wait_for("s2 blocked", |s| s.contains("blocked"));
+    let mut waiting = send("stuck-w3", "3", false);
+    tmux.wait_for("a pending w=3 write of another client", |s| {
+        s.contains("wait w=3") && s.contains("↗\"stuck-w3\"")
+    });
+    tmux.keys(&["c"]);
+    tmux.wait_for("the w=3 write done once s2 is back", |s| {
+        s.contains("ok") && s.contains("w=3 acks 3/3")
+    });
+    if let Some(child) = waiting.as_mut() {
+        let _ = child.wait();
+    }
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + LONG;
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(pid), "replog exits on q");
+    let _ = std::fs::remove_dir_all(run_dir);
+}
+
 /// Key `t` steps slow motion ×5 → ×20 → ×1 on the running primary; the
 /// header says so while slowed, at a projector's 100×30.
 #[test]

@@ -140,6 +140,7 @@ fn export_writes_files_that_parse() {
     let script =
         "send 2 a, b\nsend 1 c\nwait writes\nwait s1 shows [\"a, b\", c]\nexport lesson\nquit\n";
     let mut files = None;
+    let mut journeys: std::io::Result<String> = Err(std::io::Error::other("not read"));
     let (code, out) = run_script_then(script, |dir| {
         let read = |name: &str| std::fs::read_to_string(dir.join("lesson").join(name));
         files = Some((
@@ -147,6 +148,7 @@ fn export_writes_files_that_parse() {
             read("timeline.csv"),
             read("logs.jsonl"),
         ));
+        journeys = read("journeys.jsonl");
     });
     assert_eq!(code, Some(0), "{out}");
     assert!(
@@ -175,6 +177,14 @@ fn export_writes_files_that_parse() {
         .filter_map(|r| r["text"].as_str())
         .collect();
     assert_eq!(s1, ["a, b", "c"], "{logs}");
+    let journeys = journeys.unwrap_or_else(|e| panic!("no journeys.jsonl: {e}"));
+    let stored_on_s1 = journeys
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))
+        })
+        .any(|e| e["node"] == "s1" && e["kind"] == "stored");
+    assert!(stored_on_s1, "{journeys}");
 }
 
 #[test]
@@ -230,6 +240,68 @@ fn a_clean_exit_removes_the_run_directory_unless_kept() {
     );
     assert!(dir.join("p.stderr").exists() || dir.is_dir(), "{out}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Issue 12: a duplicate ignored and a log discarded for a new primary are
+/// on the timeline, not only in a node's log file.
+#[test]
+fn duplicates_and_discards_are_on_the_timeline() {
+    let script = "\
+fail s1 1 after
+send 2 once
+wait s1 duplicates >= 1
+restart p
+wait writable within=20000
+send 1 fresh
+wait s1 shows [fresh]
+status
+quit
+";
+    let (code, out) = run_script(script);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("s1 ignored 1 duplicate delivery (already held: stored once)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("s1 discarded 1 entries: a new primary process took over"),
+        "{out}"
+    );
+}
+
+/// Issue 12: `journey <seq>` puts one message's way together from every
+/// node's journal, a failed delivery and its retry included.
+#[test]
+fn a_journey_shows_a_retried_delivery_in_order() {
+    let script = "\
+fail s1 1 before
+send 2 travel
+wait writes
+wait s1 shows [travel]
+journey 1
+quit
+";
+    let (code, out) = run_script(script);
+    assert_eq!(code, Some(0), "{out}");
+    let journey: Vec<&str> = out.lines().filter(|l| l.contains("journey #1 ")).collect();
+    let position = |needle: &str| {
+        journey
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in the journey:\n{}", journey.join("\n")))
+    };
+    let appended = position("p    appended");
+    let failed = position("✘ s1: batch #1 failed");
+    let retry = position("⟳ s1: will resend from #1");
+    let answered = position("answered the client: 201");
+    let stored_on_s1 = position("s1   stored (batch #1");
+    assert!(
+        appended < failed && failed < retry,
+        "{}",
+        journey.join("\n")
+    );
+    assert!(failed < stored_on_s1, "{}", journey.join("\n"));
+    assert!(appended < answered, "{}", journey.join("\n"));
 }
 
 /// `slow N` multiplies the primary's timers live (through its `/timing`),

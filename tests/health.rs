@@ -241,7 +241,7 @@ async fn health_documents_have_the_documented_fields() {
     assert_eq!(sh["buffered"], json!([]));
     assert_eq!(
         sh["faults"],
-        json!({"delay_ms": 0, "fail_next": 0, "fail_at": "before_store", "block": false, "lose_seq": 0})
+        json!({"delay_ms": 0, "fail_next": 0, "fail_at": "before_store", "block": false, "lose_seq": 0, "hold": false})
     );
 }
 

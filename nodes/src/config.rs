@@ -37,6 +37,8 @@ pub struct PrimaryConfig {
     pub id: String,
     pub secondaries: Vec<Peer>,
     pub faults_enabled: bool,
+    /// Keep a journal for `GET /events` (`--journal`).
+    pub journal: bool,
     pub max_message_bytes: usize,
     pub default_w: u64,
     /// A delivery attempt with no answer in this time has failed.
@@ -68,6 +70,7 @@ impl PrimaryConfig {
             id: id.into(),
             secondaries,
             faults_enabled: false,
+            journal: false,
             max_message_bytes: 1024 * 1024,
             default_w: 1,
             replication_timeout: Duration::from_millis(1000),
@@ -164,6 +167,8 @@ pub fn majority(total: usize) -> usize {
 pub struct SecondaryConfig {
     pub id: String,
     pub faults_enabled: bool,
+    /// Keep a journal for `GET /events` (`--journal`).
+    pub journal: bool,
     /// Required on node-to-node routes and `/faults`.
     pub cluster_token: Option<ClusterToken>,
 }

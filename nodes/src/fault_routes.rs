@@ -1,14 +1,15 @@
 //! `GET/POST/DELETE /faults`, the same on both roles. Without `--faults`
 //! they answer 404, as if they did not exist.
 
-use crate::api::{FaultPatch, Faults, FAULTS_PATH};
+use crate::api::{FaultPatch, Faults, ReleaseRequest, Released, FAULTS_PATH, RELEASE_PATH};
 use crate::api_error::ApiError;
 use crate::body::read_json;
 use crate::faults::FaultSet;
+use crate::parking::{Parking, Release};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
 
@@ -19,6 +20,9 @@ struct FaultControl {
     node_id: String,
     /// Whether replication requests reach this node (`fail_next` needs them).
     receives_replication: bool,
+    /// Where the node parks the requests it sends in step mode (`hold`);
+    /// only a primary sends any.
+    parking: Option<Arc<Parking>>,
 }
 
 impl FaultControl {
@@ -39,16 +43,52 @@ pub fn router(
     set: Arc<FaultSet>,
     node_id: &str,
     receives_replication: bool,
+    parking: Option<Arc<Parking>>,
 ) -> Router {
     let control = FaultControl {
         enabled,
         set,
         node_id: node_id.to_string(),
         receives_replication,
+        parking,
     };
     Router::new()
         .route(FAULTS_PATH, get(show).post(merge).delete(clear))
+        .route(RELEASE_PATH, post(release))
         .with_state(control)
+}
+
+/// `POST /faults/release`: lets parked requests go (`{"id": N}`,
+/// `{"all": true}`, or `{}` for the oldest).
+async fn release(State(c): State<FaultControl>, body: Body) -> Result<Json<Released>, ApiError> {
+    c.check()?;
+    let request: ReleaseRequest = read_json(body, 4096).await?;
+    let Some(parking) = &c.parking else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "{} parks nothing: only a primary sends node-to-node requests",
+                c.node_id
+            ),
+        ));
+    };
+    let which = match (request.id, request.all) {
+        (Some(_), true) => {
+            return Err(ApiError::bad_request("give id or all, not both"));
+        }
+        (Some(id), false) => Release::Id(id),
+        (None, true) => Release::All,
+        (None, false) => Release::Oldest,
+    };
+    let released = parking.release(which);
+    if released.is_empty() {
+        let why = match which {
+            Release::Id(id) => format!("no parked request has id {id}"),
+            _ => "nothing is parked (hold the node first: POST /faults {\"hold\": true})".into(),
+        };
+        return Err(ApiError::new(StatusCode::NOT_FOUND, why));
+    }
+    Ok(Json(Released { released }))
 }
 
 async fn show(State(c): State<FaultControl>) -> Result<Json<Faults>, ApiError> {
@@ -63,6 +103,13 @@ async fn merge(State(c): State<FaultControl>, body: Body) -> Result<Json<Faults>
         ("fail_next", patch.fail_next.is_some_and(|n| n > 0)),
         ("lose_seq", patch.lose_seq.is_some_and(|n| n > 0)),
     ];
+    if patch.hold == Some(true) && c.parking.is_none() {
+        return Err(ApiError::bad_request(format!(
+            "hold parks the node-to-node requests a node sends, and {} (a secondary) sends none; \
+             hold the primary",
+            c.node_id
+        )));
+    }
     if let Some((field, _)) = receive_only.iter().find(|(_, set)| *set) {
         if !c.receives_replication {
             return Err(ApiError::bad_request(format!(
@@ -72,7 +119,14 @@ async fn merge(State(c): State<FaultControl>, body: Body) -> Result<Json<Faults>
             )));
         }
     }
+    let unhold = patch.hold == Some(false);
     let now = c.set.merge(patch);
+    if unhold {
+        // Leaving step mode lets everything parked go.
+        if let Some(parking) = &c.parking {
+            parking.release(Release::All);
+        }
+    }
     tracing::info!(node = %c.node_id, "faults set: {now}");
     Ok(Json(now))
 }
@@ -80,5 +134,9 @@ async fn merge(State(c): State<FaultControl>, body: Body) -> Result<Json<Faults>
 async fn clear(State(c): State<FaultControl>) -> Result<Json<Faults>, ApiError> {
     c.check()?;
     tracing::info!(node = %c.node_id, "faults cleared");
-    Ok(Json(c.set.clear()))
+    let cleared = c.set.clear();
+    if let Some(parking) = &c.parking {
+        parking.release(Release::All);
+    }
+    Ok(Json(cleared))
 }

@@ -41,6 +41,9 @@ impl FaultSet {
         if let Some(v) = patch.lose_seq {
             faults.lose_seq = v;
         }
+        if let Some(v) = patch.hold {
+            faults.hold = v;
+        }
         faults.clone()
     }
 
@@ -56,6 +59,11 @@ impl FaultSet {
 
     pub fn delay_ms(&self) -> u64 {
         self.lock().delay_ms
+    }
+
+    /// Step mode: node-to-node requests wait to be released.
+    pub fn holding(&self) -> bool {
+        self.lock().hold
     }
 
     /// The seq whose batches are lost, if one is set.

@@ -12,6 +12,8 @@ pub mod entry;
 pub mod fault_routes;
 pub mod faults;
 pub mod health;
+pub mod journal;
+pub mod parking;
 pub mod primary;
 pub mod progress;
 pub mod quorum;

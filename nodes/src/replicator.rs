@@ -8,6 +8,7 @@
 //! node fails every node-to-node request at once; a delayed one holds each
 //! batch back like a slow link).
 
+use crate::api::journal::Happened;
 use crate::api::replication::{
     AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
 };
@@ -16,6 +17,8 @@ use crate::backoff::Backoff;
 use crate::config::{Peer, PrimaryConfig};
 use crate::faults::FaultSet;
 use crate::health::{Health, Transition};
+use crate::journal::Journal;
+use crate::parking::Parking;
 use crate::primary::log::{Doorbell, PrimaryLog};
 use crate::primary::peers::{PeerBoard, PeerStatus};
 use crate::progress::{Action, Event, Failure, Progress, ProgressConfig};
@@ -205,6 +208,10 @@ pub struct Replicator {
     /// The secondary refuses our cluster token: said once (health stays
     /// unhealthy without a transition to log), again after it answers.
     token_refused: bool,
+    /// Where shipments, failures, retries and acks are noted for journeys.
+    journal: Arc<Journal>,
+    /// Step mode (`hold`): requests wait here until released.
+    parking: Arc<Parking>,
 }
 
 impl Replicator {
@@ -239,7 +246,21 @@ impl Replicator {
             probe_asked: 0,
             probed_round: 0,
             token_refused: false,
+            journal: Arc::new(Journal::new(false, "")),
+            parking: Arc::new(Parking::default()),
         }
+    }
+
+    /// Notes what happens to this secondary's deliveries in `journal`.
+    pub fn with_journal(mut self, journal: Arc<Journal>) -> Self {
+        self.journal = journal;
+        self
+    }
+
+    /// Parks requests in `parking` while the node holds them (step mode).
+    pub fn with_parking(mut self, parking: Arc<Parking>) -> Self {
+        self.parking = parking;
+        self
     }
 
     /// One heartbeat, or an immediate failure while this node is blocked.
@@ -326,12 +347,29 @@ impl Replicator {
             };
             let (first, last) = (first.seq, last.seq);
             self.progress.sent(first, last);
+            self.journal.record(Happened::Shipped {
+                to: self.peer.id.clone(),
+                first,
+                last,
+            });
             let request = AppendRequest { entries };
             let timeout = self.progress.timeout();
             let sent_at = Instant::now();
             let faults = self.faults.snapshot();
+            let parked = faults.hold.then(|| {
+                let what = if first == last {
+                    format!("batch #{first}")
+                } else {
+                    format!("batch #{first}–#{last}")
+                };
+                self.parking.park(&self.peer.id, what)
+            });
             let (client, url) = (self.client.clone(), self.append_url.clone());
             self.tasks.spawn(async move {
+                if let Some(go) = parked {
+                    // Released, or the parking went away at shutdown.
+                    let _ = go.await;
+                }
                 let result = if faults.block {
                     Err(RequestError::blocked())
                 } else if faults.delay_ms > 0 {
@@ -361,7 +399,13 @@ impl Replicator {
             self.faults.clone(),
         );
         let timeout = self.settings.heartbeat;
+        let parked = faults
+            .holding()
+            .then(|| self.parking.park(&self.peer.id, "heartbeat".into()));
         self.tasks.spawn(async move {
+            if let Some(go) = parked {
+                let _ = go.await;
+            }
             Outcome::Heartbeat(Self::probe(&faults, &client, &url, timeout).await)
         });
     }
@@ -390,14 +434,22 @@ impl Replicator {
                 position,
                 rtt: sent_at.elapsed(),
             },
-            Err(e) => Event::BatchFailed {
-                first,
-                last,
-                failure: Failure {
-                    timed_out: e.timed_out,
-                    why: e.why,
-                },
-            },
+            Err(e) => {
+                self.journal.record(Happened::DeliveryFailed {
+                    to: self.peer.id.clone(),
+                    first,
+                    last,
+                    why: e.why.clone(),
+                });
+                Event::BatchFailed {
+                    first,
+                    last,
+                    failure: Failure {
+                        timed_out: e.timed_out,
+                        why: e.why,
+                    },
+                }
+            }
         };
         self.step(event);
     }
@@ -435,7 +487,13 @@ impl Replicator {
                 first,
                 last,
                 matched,
-            } => info!(secondary = %id, first, last, acked = matched, "delivered"),
+            } => {
+                self.journal.record(Happened::Acked {
+                    by: id.clone(),
+                    upto: matched,
+                });
+                info!(secondary = %id, first, last, acked = matched, "delivered")
+            }
             Action::Health(t) => log_transition(id, t),
             Action::SecondaryRestarted { matched } => {
                 warn!(secondary = %id, last_seq = matched, "secondary restarted with an empty log: resending from its position")
@@ -445,10 +503,17 @@ impl Replicator {
                 attempt,
                 delay,
                 why,
-            } => info!(
-                secondary = %id, first = from, attempt,
-                "retry {attempt} for {id} in {} ms: {why}", delay.as_millis()
-            ),
+            } => {
+                self.journal.record(Happened::RetryScheduled {
+                    to: id.clone(),
+                    from,
+                    in_ms: delay.as_millis() as u64,
+                });
+                info!(
+                    secondary = %id, first = from, attempt,
+                    "retry {attempt} for {id} in {} ms: {why}", delay.as_millis()
+                )
+            }
             Action::RetryDropped { first, last } => {
                 info!(secondary = %id, first, last, "failed batch was acknowledged since: no resend")
             }

@@ -1,6 +1,7 @@
 //! The secondary role: receives batches from the primary, deduplicates them,
 //! holds entries behind a gap and shows only the gap-free prefix.
 
+use crate::api::journal::Happened;
 use crate::api::{
     self, AppendRequest, ErrorBody, MessageList, NodeHealth, Position, SecondaryHealth,
     APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
@@ -10,11 +11,12 @@ use crate::auth::{self, Gate};
 use crate::body::read_json;
 use crate::entry::Entry;
 use crate::faults::{FailAt, FaultSet};
+use crate::journal::Journal;
 use crate::secondary_log::{Received, SecondaryLog};
 use crate::store::MemoryLog;
 use crate::{fault_routes, timing_routes};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -38,11 +40,14 @@ pub struct Secondary {
     primary: Mutex<Option<u64>>,
     /// The cluster token check, if the cluster has one.
     gate: Option<Gate>,
+    /// What happened to each delivery, for `GET /events` (`--journal`).
+    journal: Arc<Journal>,
 }
 
 impl Secondary {
     pub fn new(config: crate::config::SecondaryConfig) -> Arc<Self> {
         let gate = Gate::new(config.cluster_token, &config.id);
+        let journal = Arc::new(Journal::new(config.journal, &config.id));
         Arc::new(Self {
             id: config.id,
             instance: rand::random::<u64>() >> 11, // fits a JSON number exactly
@@ -52,6 +57,7 @@ impl Secondary {
             duplicates_ignored: AtomicU64::new(0),
             primary: Mutex::new(None),
             gate,
+            journal,
         })
     }
 
@@ -127,20 +133,27 @@ impl Secondary {
                     Received::Appended { released } => {
                         stored.push(seq);
                         if released > 0 {
+                            self.journal.record(Happened::Released {
+                                first: seq + 1,
+                                last: seq + released as u64,
+                            });
                             info!(node = %self.id, seq, released, last_seq = log.last_seq(), "gap filled: held messages now visible");
                         }
                     }
                     Received::Held => {
+                        self.journal.record(Happened::Held { seq });
                         info!(node = %self.id, seq, waiting_for = log.last_seq() + 1, "gap: message held until the missing seq arrives");
                     }
                     Received::Duplicate => {
                         self.duplicates_ignored.fetch_add(1, Ordering::Relaxed);
+                        self.journal.record(Happened::Duplicate { seq });
                         info!(node = %self.id, seq, "duplicate ignored");
                     }
                 }
             }
         }
-        if let (Some(first), Some(last)) = (stored.first(), stored.last()) {
+        if let (Some(&first), Some(&last)) = (stored.first(), stored.last()) {
+            self.journal.record(Happened::Stored { first, last });
             info!(node = %self.id, first, last, "stored");
         }
         let position = self.position();
@@ -162,7 +175,13 @@ impl Secondary {
 /// cluster token when there is one.
 pub fn router(node: Arc<Secondary>) -> Router {
     let gate = node.gate.clone();
-    let faults = fault_routes::router(node.faults_enabled, node.faults.clone(), &node.id, true);
+    let faults = fault_routes::router(
+        node.faults_enabled,
+        node.faults.clone(),
+        &node.id,
+        true,
+        None,
+    );
     let timing = timing_routes::router(node.faults_enabled, &node.id, None);
     let node_to_node = Router::new()
         .route(APPEND_PATH, post(receive_batch))
@@ -173,6 +192,7 @@ pub fn router(node: Arc<Secondary>) -> Router {
     Router::new()
         .route(api::MESSAGES_PATH, get(list_messages).post(refuse_write))
         .route(api::HEALTH_PATH, get(health))
+        .route(api::journal::EVENTS_PATH, get(events))
         .route(api::OPENAPI_PATH, get(api::openapi::serve))
         .with_state(node)
         .merge(auth::protect(node_to_node, gate.as_ref()))
@@ -212,6 +232,13 @@ async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
         faults_enabled: node.faults_enabled,
         auth_rejections: node.gate.as_ref().map_or(0, Gate::refused),
     }))
+}
+
+async fn events(
+    State(node): State<Arc<Secondary>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<api::journal::JournalPage>, ApiError> {
+    crate::journal::serve(node.journal.clone(), query).await
 }
 
 fn blocked(node: &Secondary) -> Result<(), ApiError> {

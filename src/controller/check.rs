@@ -382,6 +382,8 @@ mod tests {
             },
             writes_waiting: 0,
             waiting_writes: vec![],
+            recent_writes: vec![],
+            parked: vec![],
             faults: Faults::default(),
             faults_enabled: true,
             secondaries,

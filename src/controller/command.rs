@@ -10,7 +10,7 @@ use super::grammar_error::GrammarError;
 use super::outcome::{DemoKey, Outcome};
 use super::process::ProcessOp;
 use super::words::{quote, Words};
-use replog_node::api::{FailAt, FaultPatch};
+use replog_node::api::{FailAt, FaultPatch, ReleaseRequest};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -47,6 +47,15 @@ pub enum Command {
         node: String,
         seq: u64,
     },
+    /// `hold <node>` / `unhold <node>`: step mode, the node parks the
+    /// node-to-node requests it sends until released.
+    Hold {
+        node: String,
+        on: bool,
+    },
+    /// `release [all|<id>]`: lets the primary's parked requests go (the
+    /// oldest by default).
+    Release(Parked),
     /// `block <node>` / `unblock <node>`
     Block {
         node: String,
@@ -64,6 +73,8 @@ pub enum Command {
     /// `slow <factor>`: the primary's timers `factor` times their values
     /// at start (1 is real time), live; bare `slow` steps ×1 → ×5 → ×20.
     Slow(Option<u32>),
+    /// `journey <seq>`: one message's way through the cluster.
+    Journey(u64),
     Help,
     Quit,
     /// `next`, `prev`, `autoplay`: the guided demo's steps.
@@ -94,10 +105,18 @@ impl Write {
 /// Every verb with its arguments, for `help` and error messages.
 pub const HELP: &str = "commands: send <w> [await|nowait] [label=L] [within=MS] <text> | \
 pause|resume|kill|restart|block|unblock|partition|heal|clear <node> | delay <node> <ms> | \
-fail <node> [n] [before|after] | lose <node> <seq> | wait <condition> [within=MS] | sleep <ms> | slow [1-100] | status | export [name] | help | quit\n\
+fail <node> [n] [before|after] | lose <node> <seq> | hold|unhold <node> | release [all|<id>] | wait <condition> [within=MS] | sleep <ms> | slow [1-100] | status | journey <seq> | export [name] | help | quit\n\
 conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
 <label> pending [for=MS] | writes";
+
+/// Which parked requests `release` lets go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parked {
+    Oldest,
+    Id(u64),
+    All,
+}
 
 impl Command {
     /// The node a command acts on, if any.
@@ -112,6 +131,7 @@ impl Command {
             | Command::Delay { node: n, .. }
             | Command::Fail { node: n, .. }
             | Command::Lose { node: n, .. }
+            | Command::Hold { node: n, .. }
             | Command::Block { node: n, .. } => Some(n),
             Command::Wait(e) => e.condition.node(),
             _ => None,
@@ -148,6 +168,11 @@ impl Command {
             Command::Lose { node, seq } => {
                 format!("{node} loses every delivery of seq {seq} until cleared")
             }
+            Command::Hold { node, on: true } => format!("{node} holds its requests (step mode)"),
+            Command::Hold { node, on: false } => format!("{node} sends freely again"),
+            Command::Release(Parked::Oldest) => "release the oldest parked request".into(),
+            Command::Release(Parked::Id(id)) => format!("release parked request {id}"),
+            Command::Release(Parked::All) => "release every parked request".into(),
             Command::Block { node, on: true } => format!("block {node}"),
             Command::Block { node, on: false } => format!("unblock {node}"),
             Command::Clear(n) => format!("clear {n}'s faults"),
@@ -158,6 +183,7 @@ impl Command {
             Command::Slow(None) => "step slow motion (×1 → ×5 → ×20)".into(),
             Command::Slow(Some(1)) => "back to real time".into(),
             Command::Slow(Some(f)) => format!("slow motion ×{f}: every timer {f} times longer"),
+            Command::Journey(seq) => format!("show the journey of #{seq}"),
             Command::Help => "show the commands".into(),
             Command::Quit => "quit".into(),
             Command::Demo(DemoKey::Next) => "next step".into(),
@@ -222,6 +248,41 @@ impl Command {
                 };
                 engine.faults(&node, Some(patch), what)
             }
+            Command::Hold { node, on } => {
+                let what = if on {
+                    format!("{node}: step mode: node-to-node requests wait to be released")
+                } else {
+                    format!("{node}: step mode off: everything parked was released")
+                };
+                let patch = FaultPatch {
+                    hold: Some(on),
+                    ..FaultPatch::default()
+                };
+                engine.faults(&node, Some(patch), what)
+            }
+            Command::Release(which) => {
+                let (request, what) = match which {
+                    Parked::Oldest => (
+                        ReleaseRequest::default(),
+                        "released the oldest parked request".to_string(),
+                    ),
+                    Parked::Id(id) => (
+                        ReleaseRequest {
+                            id: Some(id),
+                            ..ReleaseRequest::default()
+                        },
+                        format!("released parked request {id}"),
+                    ),
+                    Parked::All => (
+                        ReleaseRequest {
+                            all: true,
+                            ..ReleaseRequest::default()
+                        },
+                        "released every parked request".to_string(),
+                    ),
+                };
+                engine.release(request, what)
+            }
             Command::Block { node, on } => {
                 let what = if on {
                     format!("{node}: replication blocked (503)")
@@ -246,6 +307,25 @@ impl Command {
             Command::Status => {
                 engine.refresh().await;
                 done(Outcome::Status(engine.status_line()))
+            }
+            Command::Journey(seq) => {
+                let result = engine.journey(seq).await;
+                if let Ok(lines) = &result {
+                    // On the timeline, where `/journey` finds them all.
+                    for (i, line) in lines.iter().enumerate() {
+                        let text = if i == 0 {
+                            line.clone()
+                        } else {
+                            format!("journey #{seq}{line}")
+                        };
+                        engine.event(replog_tui::model::EventKind::Info, text);
+                    }
+                    engine.status(format!(
+                        "journey of #{seq}: {} events on the timeline (/ journey shows only them)",
+                        lines.len().saturating_sub(1)
+                    ));
+                }
+                Box::pin(std::future::ready(result.map(|_| Outcome::Journey)))
             }
             Command::Export(name) => {
                 let result = engine.export(name).await.map(Outcome::Exported);
@@ -317,12 +397,18 @@ impl fmt::Display for Command {
                 write!(f, "fail {} {n} {at}", quote(node))
             }
             Command::Lose { node, seq } => write!(f, "lose {} {seq}", quote(node)),
+            Command::Hold { node, on: true } => write!(f, "hold {}", quote(node)),
+            Command::Hold { node, on: false } => write!(f, "unhold {}", quote(node)),
+            Command::Release(Parked::Oldest) => f.write_str("release"),
+            Command::Release(Parked::Id(id)) => write!(f, "release {id}"),
+            Command::Release(Parked::All) => f.write_str("release all"),
             Command::Block { node, on: true } => write!(f, "block {}", quote(node)),
             Command::Block { node, on: false } => write!(f, "unblock {}", quote(node)),
             Command::Clear(n) => write!(f, "clear {}", quote(n)),
             Command::Wait(e) => write!(f, "wait {e}"),
             Command::Sleep(d) => write!(f, "sleep {}", d.as_millis()),
             Command::Status => f.write_str("status"),
+            Command::Journey(seq) => write!(f, "journey {seq}"),
             Command::Export(None) => f.write_str("export"),
             Command::Export(Some(name)) => write!(f, "export {}", quote(name)),
             Command::Slow(None) => f.write_str("slow"),
@@ -469,6 +555,19 @@ impl FromStr for Command {
                 };
                 Command::Fail { node, n, at }
             }
+            "hold" => Command::Hold {
+                node: node()?,
+                on: true,
+            },
+            "unhold" => Command::Hold {
+                node: node()?,
+                on: false,
+            },
+            "release" => match words.string("what to release").ok().as_deref() {
+                None => Command::Release(Parked::Oldest),
+                Some("all") => Command::Release(Parked::All),
+                Some(id) => Command::Release(Parked::Id(number(Some(id.to_string()), "id")?)),
+            },
             "lose" => {
                 let node = node()?;
                 let seq = number(words.string("seq").ok(), "seq")?;
@@ -477,6 +576,7 @@ impl FromStr for Command {
             "wait" => Command::Wait(Expectation::read(&mut words)?),
             "sleep" => Command::Sleep(millis(words.string("ms").ok(), "ms")?),
             "status" => Command::Status,
+            "journey" => Command::Journey(number(words.string("a seq").ok(), "seq")?),
             "export" => {
                 let name = words.string("a name").ok();
                 if let Some(name) = &name {

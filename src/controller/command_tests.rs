@@ -90,11 +90,16 @@ fn command() -> impl Strategy<Value = Command> {
         (node(), 0u64..=600_000).prop_map(|(node, ms)| Command::Delay { node, ms }),
         (node(), 1u64..=1000, at).prop_map(|(node, n, at)| Command::Fail { node, n, at }),
         (node(), 0u64..=1_000_000).prop_map(|(node, seq)| Command::Lose { node, seq }),
+        (node(), any::<bool>()).prop_map(|(node, on)| Command::Hold { node, on }),
+        Just(Command::Release(super::command::Parked::Oldest)),
+        Just(Command::Release(super::command::Parked::All)),
+        (1u64..=1_000_000).prop_map(|id| Command::Release(super::command::Parked::Id(id))),
         (condition(), prop::option::of(ms()))
             .prop_map(|(condition, within)| Command::Wait(Expectation { condition, within })),
         ms().prop_map(Command::Sleep),
         Just(Command::Status),
         prop::option::of(1u32..=100).prop_map(Command::Slow),
+        (1u64..=1_000_000).prop_map(Command::Journey),
         prop::option::of("[a-z][a-z0-9_-]{0,12}").prop_map(Command::Export),
         Just(Command::Help),
         Just(Command::Quit),
@@ -156,7 +161,7 @@ fn every_key_binding_is_a_line_of_the_language() {
             Run::View(_) => vec![],
         };
         for line in lines {
-            let line = line.replace("{node}", &node.id);
+            let line = line.replace("{node}", &node.id).replace("{last}", "3");
             let parsed = line.parse::<Command>();
             assert!(
                 parsed.is_ok(),

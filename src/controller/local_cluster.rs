@@ -98,7 +98,13 @@ impl LocalCluster {
             }
             Role::Secondary => args.extend(["secondary".into(), "--id".into(), node.id.clone()]),
         }
-        args.extend(["--listen".into(), listen, "--faults".into()]);
+        // Faults to inject, and a journal for the journeys: a lab cluster.
+        args.extend([
+            "--listen".into(),
+            listen,
+            "--faults".into(),
+            "--journal".into(),
+        ]);
         args.push("--log-dir".into());
         args.push(self.options.run_dir.display().to_string());
         args

@@ -39,6 +39,8 @@ pub enum Outcome {
     Status(String),
     /// The run was exported into this directory.
     Exported(std::path::PathBuf),
+    /// A message's journey is on the timeline.
+    Journey,
     Help,
     Quit,
     Demo(DemoKey),
@@ -81,4 +83,8 @@ pub enum CommandError {
     NoDemo,
     #[error("cannot export to {path}: {why}")]
     Export { path: String, why: String },
+    #[error("the cluster has no primary")]
+    NoPrimary,
+    #[error("no journey of #{seq}: {why}")]
+    Journey { seq: u64, why: String },
 }

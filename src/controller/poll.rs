@@ -58,5 +58,10 @@ pub fn primary_view(h: &PrimaryHealth) -> PrimaryView {
                 next_retry_in_ms: s.next_retry_in_ms,
             })
             .collect(),
+        parked: h
+            .parked
+            .iter()
+            .map(|p| format!("#{} → {} {}", p.id, p.to, p.what))
+            .collect(),
     }
 }

@@ -106,6 +106,7 @@ mod tests {
                 next_retry_in_ms: Some(1200),
                 ..Default::default()
             }],
+            parked: vec![],
         }
     }
 

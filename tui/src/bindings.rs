@@ -282,6 +282,42 @@ pub const BINDINGS: &[Binding] = &[
         when: When::Always,
     },
     Binding {
+        keys: "h",
+        triggers: &[Char('h')],
+        run: Run::Toggle {
+            off: "hold {node}",
+            on: "unhold {node}",
+            is_on: holding,
+        },
+        short: "step mode",
+        long: "step mode on the node (the primary): park its node-to-node requests",
+        when: When::Always,
+    },
+    Binding {
+        keys: ">",
+        triggers: &[Char('>')],
+        run: Run::Line("release"),
+        short: "release",
+        long: "step mode: release the oldest parked request",
+        when: When::Always,
+    },
+    Binding {
+        keys: "*",
+        triggers: &[Char('*')],
+        run: Run::Line("release all"),
+        short: "release all",
+        long: "step mode: release every parked request",
+        when: When::Always,
+    },
+    Binding {
+        keys: "j",
+        triggers: &[Char('j')],
+        run: Run::Line("journey {last}"),
+        short: "journey",
+        long: "the journey of the selected node's newest message",
+        when: When::Always,
+    },
+    Binding {
         keys: "e",
         triggers: &[Char('e')],
         run: Run::Line("export"),
@@ -325,6 +361,10 @@ pub const BINDINGS: &[Binding] = &[
 
 fn paused(node: &NodeView) -> bool {
     node.process == ProcState::Paused
+}
+
+fn holding(node: &NodeView) -> bool {
+    node.faults.hold
 }
 
 fn blocked(node: &NodeView) -> bool {

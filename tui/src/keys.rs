@@ -42,13 +42,18 @@ pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<String> {
 fn normal(state: &mut DashboardState, key: KeyEvent) -> Option<String> {
     let binding = bindings::lookup(state, &key)?;
     let node = state.selected_node();
-    // Fills `{node}`; a line that needs a node does nothing without one.
+    // Fills `{node}` and `{last}` (the newest seq the selected node shows);
+    // a line that needs one does nothing without it.
     let fill = |line: &str| -> Option<String> {
+        let mut line = line.to_string();
         if line.contains("{node}") {
-            Some(line.replace("{node}", &node?.id))
-        } else {
-            Some(line.to_string())
+            line = line.replace("{node}", &node?.id);
         }
+        if line.contains("{last}") {
+            let last = node?.messages.last()?.0;
+            line = line.replace("{last}", &last.to_string());
+        }
+        Some(line)
     };
     match binding.run {
         Run::Line(line) => fill(line),

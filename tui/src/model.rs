@@ -91,6 +91,9 @@ pub struct NodeView {
     pub messages: Vec<(u64, String)>,
     /// Secondary only: messages received but held behind a gap, as (seq, text).
     pub held: Vec<(u64, String)>,
+    /// Secondary only: deliveries of seqs it already held, ignored (the
+    /// retry after a lost ACK).
+    pub duplicates_ignored: u64,
     pub faults: Faults,
 }
 
@@ -104,6 +107,9 @@ pub struct PrimaryView {
     pub quorum_required: usize,
     pub quorum_total: usize,
     pub secondaries: Vec<SecondaryHealthView>,
+    /// Step mode: requests the primary parked, oldest first, as
+    /// "#3 → s1 batch #5–#7".
+    pub parked: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +155,9 @@ pub struct WriteView {
     /// The seq the primary gave it, once known (from its waiting list while
     /// pending): the one number a write is shown with.
     pub seq: Option<u64>,
+    /// Sent by another client (`replog send`, curl), as the primary
+    /// reports it; not by this dashboard.
+    pub external: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -292,3 +292,22 @@ fn slash_filters_the_events() {
     press(&mut s, KeyCode::Enter);
     assert_eq!(s.visible_events().len(), s.events.len());
 }
+
+/// `j` asks for the journey of the selected node's newest message; with
+/// nothing shown there it does nothing.
+#[test]
+fn j_asks_for_the_journey_of_the_newest_message() {
+    let mut s = common::healthy();
+    let press = |s: &mut DashboardState| {
+        handle_key(s, KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE))
+    };
+    let newest = s
+        .selected_node()
+        .and_then(|n| n.messages.last())
+        .map(|m| m.0);
+    assert_eq!(press(&mut s), newest.map(|seq| format!("journey {seq}")));
+    if let Some(n) = s.nodes.get_mut(s.selected) {
+        n.messages.clear();
+    }
+    assert_eq!(press(&mut s), None);
+}

@@ -295,3 +295,31 @@ fn a_long_narration_scrolls_inside_its_panel() {
     assert!(scrolled.contains("line 30 of the lesson"), "{scrolled}");
     assert!(!scrolled.contains("↓ more"), "{scrolled}");
 }
+
+/// Issue 12: deduplication is visible on the secondary's panel.
+#[test]
+fn a_secondary_panel_shows_the_duplicates_it_ignored() {
+    let mut s = healthy();
+    if let Some(n) = s.nodes.iter_mut().find(|n| n.id == "n2") {
+        n.duplicates_ignored = 2;
+    }
+    let screen = render(&s, W, H);
+    assert!(screen.contains("♻ 2 duplicates ignored"), "{screen}");
+}
+
+/// Issue 12, step mode: the primary's panel lists what it parked.
+#[test]
+fn the_primary_panel_lists_parked_requests() {
+    let mut s = healthy();
+    if let Some(p) = s.primary.as_mut() {
+        p.parked = vec!["#1 → n2 batch #4–#6".into(), "#2 → n3 heartbeat".into()];
+    }
+    if let Some(n) = s.nodes.first_mut() {
+        n.faults.hold = true;
+    }
+    let screen = render(&s, W, H);
+    assert!(screen.contains("⏸ step mode"), "{screen}");
+    assert!(screen.contains("⏸ 2 parked (> releases)"), "{screen}");
+    assert!(screen.contains("#1 → n2 batch #4–#6"), "{screen}");
+    assert!(screen.contains("#2 → n3 heartbeat"), "{screen}");
+}

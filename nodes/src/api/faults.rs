@@ -41,12 +41,16 @@ pub struct Faults {
     /// cleared: a hole that later messages pile up behind. 0: none.
     #[serde(default)]
     pub lose_seq: u64,
+    /// Step mode: the node parks every node-to-node request it sends
+    /// until `POST /faults/release` lets it go.
+    #[serde(default)]
+    pub hold: bool,
 }
 
 impl Faults {
     /// True when nothing is injected (`fail_at` alone changes nothing).
     pub fn is_clear(&self) -> bool {
-        self.delay_ms == 0 && self.fail_next == 0 && !self.block && self.lose_seq == 0
+        self.delay_ms == 0 && self.fail_next == 0 && !self.block && self.lose_seq == 0 && !self.hold
     }
 }
 
@@ -77,6 +81,8 @@ pub struct FaultPatch {
         skip_serializing_if = "Option::is_none"
     )]
     pub lose_seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<bool>,
 }
 
 impl std::fmt::Display for Faults {
@@ -95,6 +101,42 @@ impl std::fmt::Display for Faults {
         if self.lose_seq > 0 {
             write!(f, ", losing every batch with seq {}", self.lose_seq)?;
         }
+        if self.hold {
+            f.write_str(", holding node-to-node requests (step mode)")?;
+        }
         Ok(())
     }
+}
+
+/// The body of `POST /faults/release`: which parked request(s) to send.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    /// That parked request.
+    #[serde(
+        default,
+        deserialize_with = "super::int::opt_int64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id: Option<u64>,
+    /// Every parked request (else: the oldest one).
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// A node-to-node request parked in step mode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ParkedReport {
+    pub id: u64,
+    /// The secondary it is for.
+    pub to: String,
+    /// "batch #5–#7" or "heartbeat".
+    pub what: String,
+    pub parked_ms: u64,
+}
+
+/// The answer of `POST /faults/release`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Released {
+    pub released: Vec<ParkedReport>,
 }

@@ -96,6 +96,14 @@ pub struct PrimaryHealth {
     pub writes_waiting: u64,
     /// The writes waiting for their `w`, oldest first.
     pub waiting_writes: Vec<WaitingWriteReport>,
+    /// The last writes answered (at most 20), from every client, oldest
+    /// first.
+    #[serde(default)]
+    pub recent_writes: Vec<AnsweredWriteReport>,
+    /// Step mode (`hold`): node-to-node requests parked until released,
+    /// oldest first.
+    #[serde(default)]
+    pub parked: Vec<super::faults::ParkedReport>,
     pub faults: Faults,
     /// Whether `/faults` is enabled (`--faults`).
     pub faults_enabled: bool,
@@ -127,6 +135,28 @@ pub struct WaitingWriteReport {
     /// The message's first 80 characters.
     pub message: String,
     pub waiting_ms: u64,
+    /// The `x-request-id` header the client sent with it, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// A client write the primary answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AnsweredWriteReport {
+    /// Absent when it was refused before a seq was given (read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub w: u64,
+    /// Nodes holding it when it was answered.
+    pub acks: u64,
+    /// The HTTP status it got: 201, or 503 / 504.
+    pub status: u16,
+    /// The message's first 80 characters.
+    pub message: String,
+    /// From its arrival to its answer.
+    pub took_ms: u64,
+    /// Since it was answered.
+    pub answered_ms_ago: u64,
     /// The `x-request-id` header the client sent with it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,

@@ -10,12 +10,14 @@
 //! - [`role`]: primary or secondary
 //! - [`replication`]: the internal primary → secondary protocol
 //! - [`errors`]: the `{"error": …}` body of every failure
+//! - [`journal`]: `GET /events`, a node's journal
 //! - [`openapi`]: the OpenAPI document served at `GET /openapi.json`
 
 pub mod errors;
 pub mod faults;
 pub mod health;
 pub mod int;
+pub mod journal;
 pub mod messages;
 pub mod openapi;
 pub mod replication;
@@ -24,10 +26,10 @@ pub mod timing;
 
 pub use crate::entry::Entry;
 pub use errors::ErrorBody;
-pub use faults::{FailAt, FaultPatch, Faults};
+pub use faults::{FailAt, FaultPatch, Faults, ParkedReport, ReleaseRequest, Released};
 pub use health::{
-    Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth, SecondaryReport,
-    WaitingWriteReport,
+    AnsweredWriteReport, Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth,
+    SecondaryReport, WaitingWriteReport,
 };
 pub use messages::{MessageList, WriteBody, WriteReply};
 pub use replication::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
@@ -37,6 +39,8 @@ pub use timing::{Timing, TimingError, TimingPatch, TIMING_PATH};
 pub const MESSAGES_PATH: &str = "/messages";
 pub const HEALTH_PATH: &str = "/health";
 pub const FAULTS_PATH: &str = "/faults";
+/// Step mode: lets parked node-to-node requests go.
+pub const RELEASE_PATH: &str = "/faults/release";
 pub const OPENAPI_PATH: &str = "/openapi.json";
 /// Header a client may set on `POST /messages`; the primary shows it with
 /// the write in `/health`'s `waiting_writes`, so the client can tell its

@@ -11,15 +11,16 @@
 #![allow(dead_code)]
 
 use super::errors::ErrorBody;
-use super::faults::{FailAt, FaultPatch, Faults};
+use super::faults::{FailAt, FaultPatch, Faults, ParkedReport, ReleaseRequest, Released};
 use super::health::{
-    Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth, SecondaryReport,
-    WaitingWriteReport,
+    AnsweredWriteReport, Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth,
+    SecondaryReport, WaitingWriteReport,
 };
+use super::journal::{Happened, JournalEvent, JournalPage, EVENTS_PATH};
 use super::messages::{MessageList, WriteBody, WriteReply};
 use super::replication::{AppendRequest, Position};
 use super::timing::{Timing, TimingPatch};
-use super::{FAULTS_PATH, HEALTH_PATH, MESSAGES_PATH, OPENAPI_PATH, TIMING_PATH};
+use super::{FAULTS_PATH, HEALTH_PATH, MESSAGES_PATH, OPENAPI_PATH, RELEASE_PATH, TIMING_PATH};
 use crate::entry::Entry;
 use utoipa::openapi::{RefOr, Required};
 use utoipa::OpenApi;
@@ -39,11 +40,13 @@ pub const INTERNAL_TAG: &str = "internal";
         list_messages,
         post_message,
         health,
+        events,
         get_faults,
         post_faults,
         delete_faults,
         get_timing,
         post_timing,
+        release_parked,
         append,
         heartbeat,
         openapi_json,
@@ -58,6 +61,7 @@ pub const INTERNAL_TAG: &str = "internal";
         SecondaryHealth,
         QuorumReport,
         WaitingWriteReport,
+        AnsweredWriteReport,
         SecondaryReport,
         Health,
         Faults,
@@ -65,9 +69,15 @@ pub const INTERNAL_TAG: &str = "internal";
         FailAt,
         Timing,
         TimingPatch,
+        ReleaseRequest,
+        ParkedReport,
+        Released,
         AppendRequest,
         Position,
         ErrorBody,
+        JournalEvent,
+        Happened,
+        JournalPage,
     )),
     tags(
         (name = CLIENT_TAG, description = "Writing and reading the log, and node health."),
@@ -152,6 +162,25 @@ fn post_message() {}
     responses((status = 200, description = "The node's health", body = NodeHealth)),
 )]
 fn health() {}
+
+#[utoipa::path(
+    get,
+    path = EVENTS_PATH,
+    tag = CLIENT_TAG,
+    summary = "The node's journal",
+    description = "What happened to each message on this node, oldest first: appended, \
+        shipped, failed, retried, acknowledged, answered (primary); stored, held, released, \
+        duplicate (secondary). Ids increase per node process; ask `since` the last one \
+        seen. Kept for the last 50,000 events of nodes started with `--journal`.",
+    params(("since" = Option<u64>, Query, description = "Only events with a larger id")),
+    responses(
+        (status = 200, description = "The events after `since`", body = JournalPage),
+        (status = 400, description = "`since` is not a whole number", body = ErrorBody),
+        (status = 404, description = "The journal is off (start the node with `--journal`)",
+            body = ErrorBody),
+    ),
+)]
+fn events() {}
 
 #[utoipa::path(
     get,
@@ -245,6 +274,29 @@ fn get_timing() {}
     ),
 )]
 fn post_timing() {}
+
+#[utoipa::path(
+    post,
+    path = RELEASE_PATH,
+    tag = ADMIN_TAG,
+    summary = "Step mode: let parked requests go",
+    description = "With the `hold` fault, the primary parks every node-to-node request it \
+        would send (batches, heartbeats; `/health` lists them under `parked`). `{}` releases \
+        the oldest, `{\"id\": N}` that one, `{\"all\": true}` all of them. Turning `hold` \
+        off or clearing the faults releases everything.",
+    request_body(content = ReleaseRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "What was released, oldest first", body = Released),
+        (status = 400, description = "Not a valid request (unknown field, both id and all)",
+            body = ErrorBody),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
+        (status = 404, description = "Nothing parked (or no such id), a secondary (it parks \
+            nothing), or fault injection is off", body = ErrorBody),
+        (status = 413, description = "Body over 4 KiB", body = ErrorBody),
+    ),
+)]
+fn release_parked() {}
 
 #[utoipa::path(
     post,
@@ -350,6 +402,8 @@ mod tests {
         assert_eq!(ops(APPEND_PATH), ["post"]);
         assert_eq!(ops(HEARTBEAT_PATH), ["get"]);
         assert_eq!(ops(OPENAPI_PATH), ["get"]);
+        assert_eq!(ops(EVENTS_PATH), ["get"]);
+        assert_eq!(ops(RELEASE_PATH), ["post"]);
         let statuses = |path: &str, method: &str| -> Vec<String> {
             doc["paths"][path][method]["responses"]
                 .as_object()

@@ -1,7 +1,9 @@
 //! The primary's `GET /health` document.
 
 use super::Primary;
-use crate::api::{Health, PrimaryHealth, QuorumReport, SecondaryReport, WaitingWriteReport};
+use crate::api::{
+    AnsweredWriteReport, Health, PrimaryHealth, QuorumReport, SecondaryReport, WaitingWriteReport,
+};
 use tokio::time::Instant;
 
 fn millis(d: std::time::Duration) -> u64 {
@@ -52,6 +54,21 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
             request_id: w.request_id.as_deref().map(str::to_string),
         })
         .collect();
+    let recent_writes = primary
+        .answered
+        .list()
+        .into_iter()
+        .map(|a| AnsweredWriteReport {
+            seq: a.seq,
+            w: a.w,
+            acks: a.acks,
+            status: a.status,
+            message: a.message.chars().take(80).collect(),
+            took_ms: millis(a.answered.saturating_duration_since(a.received)),
+            answered_ms_ago: millis(now.saturating_duration_since(a.answered)),
+            request_id: a.request_id.as_deref().map(str::to_string),
+        })
+        .collect();
     PrimaryHealth {
         id: primary.config.id.clone(),
         last_seq,
@@ -64,6 +81,8 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
         },
         writes_waiting: waiting_writes.len() as u64,
         waiting_writes,
+        recent_writes,
+        parked: primary.parking.list(),
         faults: primary.faults.snapshot(),
         faults_enabled: primary.config.faults_enabled,
         secondaries,

@@ -5,6 +5,7 @@
 //! the writes waiting for their `w`, for `/health`).
 
 pub mod acks;
+pub mod answered;
 mod health_view;
 pub mod log;
 pub mod peers;
@@ -39,6 +40,12 @@ pub struct Primary {
     pub timing: watch::Sender<Timing>,
     /// Set on shutdown: waiting writers answer instead of hanging.
     pub stopping: watch::Sender<bool>,
+    /// The last writes answered, for `/health`.
+    pub answered: answered::AnsweredWrites,
+    /// What happened to each message, for `GET /events` (`--journal`).
+    pub journal: Arc<crate::journal::Journal>,
+    /// Step mode: node-to-node requests parked by the `hold` fault.
+    pub parking: Arc<crate::parking::Parking>,
     client: reqwest::Client,
     /// Each secondary's append endpoint, parsed once (in config order).
     append_urls: Vec<reqwest::Url>,
@@ -70,6 +77,9 @@ impl Primary {
             faults: Arc::new(FaultSet::default()),
             timing: watch::Sender::new(config.timing()),
             stopping: watch::Sender::new(false),
+            answered: answered::AnsweredWrites::default(),
+            journal: Arc::new(crate::journal::Journal::new(config.journal, &config.id)),
+            parking: Arc::new(crate::parking::Parking::default()),
             client,
             append_urls,
             config,
@@ -104,7 +114,9 @@ impl Primary {
                         self.faults.clone(),
                         self.timing.subscribe(),
                         self.client.clone(),
-                    );
+                    )
+                    .with_journal(self.journal.clone())
+                    .with_parking(self.parking.clone());
                     tokio::spawn(replicator.run(first, self.stopping.subscribe()));
                 }
                 Err(e) => tracing::error!("startup probe task failed: {e}"),

@@ -1,13 +1,15 @@
 //! The primary's HTTP API.
 
+use super::answered::Answered;
 use super::{health_view, Primary, WaitError, WriteRequest};
+use crate::api::journal::Happened;
 use crate::api::{self, ErrorBody, MessageList, NodeHealth, WriteReply, REQUEST_ID_HEADER};
 use crate::api_error::{self, ApiError};
 use crate::auth::{self, Gate};
 use crate::body::read_limited;
 use crate::{fault_routes, timing_routes};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -26,6 +28,7 @@ pub fn router(primary: Arc<Primary>) -> Router {
         primary.faults.clone(),
         &primary.config.id,
         false,
+        Some(primary.parking.clone()),
     );
     let timing = timing_routes::router(
         primary.config.faults_enabled,
@@ -35,6 +38,7 @@ pub fn router(primary: Arc<Primary>) -> Router {
     Router::new()
         .route(api::MESSAGES_PATH, get(list_messages).post(post_message))
         .route(api::HEALTH_PATH, get(health))
+        .route(api::journal::EVENTS_PATH, get(events))
         .route(api::OPENAPI_PATH, get(api::openapi::serve))
         .with_state(primary)
         .merge(auth::protect(faults.merge(timing), gate.as_ref()))
@@ -48,6 +52,13 @@ async fn list_messages(State(primary): State<Arc<Primary>>) -> Json<MessageList>
     })
 }
 
+async fn events(
+    State(primary): State<Arc<Primary>>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<api::journal::JournalPage>, ApiError> {
+    crate::journal::serve(primary.journal.clone(), query).await
+}
+
 async fn health(State(primary): State<Arc<Primary>>) -> Json<NodeHealth> {
     Json(NodeHealth::Primary(health_view::render(&primary)))
 }
@@ -57,6 +68,7 @@ async fn post_message(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<WriteReply>), ApiError> {
+    let received = tokio::time::Instant::now();
     // Only ever shown back, so anything printable of sane length will do.
     let request_id: Option<Arc<str>> = headers
         .get(REQUEST_ID_HEADER)
@@ -80,6 +92,16 @@ async fn post_message(
         quorum = primary.board.probe_for_quorum(primary.heartbeat()).await;
     }
     if quorum.read_only() {
+        primary.answered.record(Answered {
+            seq: None,
+            w: request.w,
+            acks: 0,
+            status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
+            message: request.message.clone(),
+            request_id,
+            received,
+            answered: tokio::time::Instant::now(),
+        });
         return Err(ApiError::with_body(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorBody {
@@ -93,6 +115,7 @@ async fn post_message(
     let w = request.w;
     let message = request.message;
     let seq = primary.accept(message.clone());
+    primary.journal.record(Happened::Appended { seq });
     // One info line per write (it teaches, and it is the main logging cost
     // on the hot path): "appended" where nothing is waited for, the
     // write-concern line where something is.
@@ -101,10 +124,30 @@ async fn post_message(
     } else {
         debug!(seq, w, "appended, waiting for the write concern");
     }
-    match primary
-        .wait_for_acks(seq, message.clone(), w, request.timeout, request_id)
-        .await
-    {
+    let outcome = primary
+        .wait_for_acks(seq, message.clone(), w, request.timeout, request_id.clone())
+        .await;
+    let (status, acks) = match &outcome {
+        Ok(acks) => (StatusCode::CREATED, *acks),
+        Err(WaitError::TimedOut { acks }) => (StatusCode::GATEWAY_TIMEOUT, *acks),
+        Err(WaitError::ShuttingDown { acks }) => (StatusCode::SERVICE_UNAVAILABLE, *acks),
+    };
+    primary.journal.record(Happened::Answered {
+        seq,
+        status: status.as_u16(),
+        acks,
+    });
+    primary.answered.record(Answered {
+        seq: Some(seq),
+        w,
+        acks,
+        status: status.as_u16(),
+        message: message.clone(),
+        request_id,
+        received,
+        answered: tokio::time::Instant::now(),
+    });
+    match outcome {
         Ok(acks) => {
             if w > 1 {
                 info!(seq, w, acks, "appended; write concern met");

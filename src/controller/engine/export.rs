@@ -1,6 +1,7 @@
 //! `export [NAME]` (key `e`): the run as files a class can keep and load
-//! elsewhere: the timeline as JSONL and CSV, and every node's log (visible
-//! and held entries) as JSONL, in a new directory of the run directory.
+//! elsewhere: the timeline as JSONL and CSV, every node's log (visible and
+//! held entries) as JSONL, and every journey (the nodes' journal events,
+//! in time order) as JSONL, in a new directory of the run directory.
 
 use super::Engine;
 use crate::controller::outcome::CommandError;
@@ -16,7 +17,19 @@ impl Engine {
         let stamp = super::super::clock::now_label().replace([':', '.'], "");
         let name = name.unwrap_or_else(|| format!("export-{stamp}"));
         let dir = self.cluster.export_dir().join(name);
-        write_all(&dir, &self.state.events, &self.node_rows()).map_err(|e| {
+        // Every journey, as the journals' raw events (a node without
+        // `--journal` adds none).
+        let (mut journal, _) = self.journals().await;
+        journal.sort_by_key(|(node, e)| (e.at_ms, node.clone(), e.id));
+        let journal: Vec<serde_json::Value> = journal
+            .into_iter()
+            .filter_map(|(node, e)| {
+                let mut row = serde_json::to_value(e).ok()?;
+                row.as_object_mut()?.insert("node".into(), node.into());
+                Some(row)
+            })
+            .collect();
+        write_all(&dir, &self.state.events, &self.node_rows(), &journal).map_err(|e| {
             CommandError::Export {
                 path: dir.display().to_string(),
                 why: e.to_string(),
@@ -46,7 +59,12 @@ impl Engine {
     }
 }
 
-fn write_all(dir: &Path, events: &[EventLine], logs: &[serde_json::Value]) -> std::io::Result<()> {
+fn write_all(
+    dir: &Path,
+    events: &[EventLine],
+    logs: &[serde_json::Value],
+    journal: &[serde_json::Value],
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut jsonl = Vec::new();
     let mut csv = b"at,kind,text\n".to_vec();
@@ -63,11 +81,15 @@ fn write_all(dir: &Path, events: &[EventLine], logs: &[serde_json::Value]) -> st
     }
     std::fs::write(dir.join("timeline.jsonl"), jsonl)?;
     std::fs::write(dir.join("timeline.csv"), csv)?;
-    let mut out = Vec::new();
-    for row in logs {
-        writeln!(out, "{row}")?;
-    }
-    std::fs::write(dir.join("logs.jsonl"), out)
+    let lines = |rows: &[serde_json::Value]| -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for row in rows {
+            writeln!(out, "{row}")?;
+        }
+        Ok(out)
+    };
+    std::fs::write(dir.join("logs.jsonl"), lines(logs)?)?;
+    std::fs::write(dir.join("journeys.jsonl"), lines(journal)?)
 }
 
 /// A CSV field (RFC 4180): quoted when it holds a comma, quote or newline.

@@ -8,6 +8,7 @@
 //! own way (status line, `error:` line, a failed demo expectation).
 
 mod export;
+mod journey;
 mod polling;
 mod status;
 mod timing;
@@ -25,7 +26,8 @@ use super::process::ProcessOp;
 use crate::http_client::{self, join, ClientError};
 use replog_node::api::Role;
 use replog_node::api::{
-    FaultPatch, Faults, WriteBody, WriteReply, FAULTS_PATH, MESSAGES_PATH, REQUEST_ID_HEADER,
+    FaultPatch, Faults, ReleaseRequest, Released, WriteBody, WriteReply, FAULTS_PATH,
+    MESSAGES_PATH, RELEASE_PATH, REQUEST_ID_HEADER,
 };
 use replog_node::auth;
 use replog_tui::model::{DashboardState, EventKind, EventLine, NodeView, ProcState};
@@ -92,6 +94,8 @@ pub struct Engine {
     exported: bool,
     /// The primary's timers at start: slow motion multiplies these.
     base_timing: replog_node::api::Timing,
+    /// Each node's last seen process instance (secondaries report one).
+    instances: Vec<Option<u64>>,
 }
 
 impl Engine {
@@ -143,6 +147,7 @@ impl Engine {
             log_read_at: Instant::now(),
             exported: false,
             base_timing: replog_node::api::Timing::default(),
+            instances: Vec::new(),
         };
         let ids: Vec<String> = engine
             .state
@@ -240,11 +245,31 @@ impl Engine {
             Ok(url) => join(&url, FAULTS_PATH),
             Err(e) => return Box::pin(std::future::ready(Err(e))),
         };
-        let mut request = match patch {
+        let request = match patch {
             Some(body) => self.http.post(url).json(&body),
             None => self.http.delete(url),
-        }
-        .timeout(FAULT_TIMEOUT);
+        };
+        self.admin::<Faults>(request, what)
+    }
+
+    /// Step mode: lets the primary's parked requests go (`which`: the
+    /// oldest, one by id, or all).
+    pub fn release(&mut self, which: ReleaseRequest, what: String) -> Execution {
+        let Some(primary) = self.primary_url() else {
+            return Box::pin(std::future::ready(Err(CommandError::NoPrimary)));
+        };
+        let request = self.http.post(join(&primary, RELEASE_PATH)).json(&which);
+        self.admin::<Released>(request, what)
+    }
+
+    /// An admin request (`/faults…`) with the cluster token; `what` goes on
+    /// the timeline once it took effect.
+    fn admin<T: serde::de::DeserializeOwned + Send + 'static>(
+        &mut self,
+        mut request: reqwest::RequestBuilder,
+        what: String,
+    ) -> Execution {
+        request = request.timeout(FAULT_TIMEOUT);
         if let Some(token) = self.cluster.cluster_token() {
             match auth::authorization(token) {
                 Ok(value) => request = request.header(reqwest::header::AUTHORIZATION, value),
@@ -255,9 +280,9 @@ impl Engine {
         }
         let tx = self.tx.clone();
         let lost = what.clone();
-        // Spawned, so the fault lands even if nobody awaits the execution.
+        // Spawned, so the request lands even if nobody awaits the execution.
         let task = tokio::spawn(async move {
-            let result: Result<Faults, ClientError> = http_client::send(request).await;
+            let result: Result<T, ClientError> = http_client::send(request).await;
             if result.is_ok() {
                 let _ = tx.send(AppEvent::FaultsApplied { what: what.clone() });
             }
@@ -291,6 +316,7 @@ impl Engine {
             elapsed_ms: 0,
             status: replog_tui::model::WriteStatus::Pending,
             seq: None,
+            external: false,
         });
         let request_id = format!("{}-{id}", self.run_tag);
         self.book.send_modify(|book| {

@@ -106,6 +106,21 @@ impl Engine {
         if let Some(p) = self.polling.get_mut(idx) {
             *p = false;
         }
+        // A secondary's process instance: a change means it restarted (its
+        // memory log empty), which is not what its log shrinking means
+        // otherwise (a new primary took over).
+        let instance = polled
+            .health
+            .as_ref()
+            .and_then(NodeHealth::secondary)
+            .map(|s| s.instance);
+        if self.instances.len() <= idx {
+            self.instances.resize(idx + 1, None);
+        }
+        let same_process = instance.is_some() && self.instances[idx] == instance;
+        if instance.is_some() {
+            self.instances[idx] = instance;
+        }
         let Some(node) = self.state.nodes.get_mut(idx) else {
             return;
         };
@@ -113,7 +128,24 @@ impl Engine {
         node.reachable = polled.health.is_some();
         let id = node.id.clone();
         let role = node.role;
+        // What a secondary's log did between two polls, for the timeline.
+        let mut noted = Vec::new();
         if let Some(messages) = polled.messages {
+            // Entries it showed and no longer does (the log shrank, or seq 1
+            // now holds another message): only a new primary does that.
+            let kept = node
+                .messages
+                .iter()
+                .zip(&messages)
+                .take_while(|(a, b)| a == b)
+                .count();
+            let gone = node.messages.len() - kept;
+            if same_process && gone > 0 {
+                noted.push((
+                    EventKind::Process,
+                    format!("{id} discarded {gone} entries: a new primary process took over"),
+                ));
+            }
             node.messages = messages;
         }
         if let Some(h) = &polled.health {
@@ -122,9 +154,26 @@ impl Engine {
                 .secondary()
                 .map(|s| poll::entries(&s.held))
                 .unwrap_or_default();
+            if let Some(s) = h.secondary() {
+                let new = s.duplicates_ignored.saturating_sub(node.duplicates_ignored);
+                // A restarted secondary counts from 0 again: not news.
+                if new > 0 && same_process {
+                    noted.push((
+                        EventKind::Ack,
+                        format!(
+                            "{id} ignored {new} duplicate deliver{} (already held: stored once)",
+                            if new == 1 { "y" } else { "ies" }
+                        ),
+                    ));
+                }
+                node.duplicates_ignored = s.duplicates_ignored;
+            }
         }
         let reachable = node.reachable;
         let running = node.process == ProcState::Running;
+        for (kind, text) in noted {
+            self.event(kind, text);
+        }
         if was_reachable && !reachable && running {
             self.event(
                 EventKind::Info,
@@ -140,6 +189,7 @@ impl Engine {
                     }
                     self.state.primary = Some(view);
                     self.update_pending_acks(&h.waiting_writes);
+                    self.show_other_clients(&h.waiting_writes, &h.recent_writes);
                 }
                 None => self.state.primary = None,
             }

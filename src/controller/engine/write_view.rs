@@ -4,11 +4,13 @@
 
 use super::Engine;
 use crate::http_client::ClientError;
-use replog_node::api::{WaitingWriteReport, WriteReply};
-use replog_tui::model::{EventKind, WriteStatus};
+use replog_node::api::{AnsweredWriteReport, WaitingWriteReport, WriteReply};
+use replog_tui::model::{EventKind, WriteStatus, WriteView};
 
 /// Finished writes kept on screen next to the pending ones.
 const FINISHED_WRITES_KEPT: usize = 6;
+/// Finished writes of other clients shown (the primary keeps 20).
+const OTHERS_FINISHED_SHOWN: usize = 6;
 
 impl Engine {
     pub(super) fn finish_write(&mut self, id: u64, result: Result<WriteReply, ClientError>) {
@@ -65,7 +67,7 @@ impl Engine {
             .state
             .writes
             .iter()
-            .filter(|w| w.status != WriteStatus::Pending)
+            .filter(|w| w.status != WriteStatus::Pending && !w.external)
             .map(|w| w.id)
             .collect();
         if finished.len() > FINISHED_WRITES_KEPT {
@@ -95,6 +97,63 @@ impl Engine {
                 view.seq = Some(entry.seq);
             }
         }
+    }
+
+    /// Writes other clients sent (`replog send`, curl: anything without
+    /// this controller's request ids), from the primary's waiting and
+    /// recently answered lists; replaced on every poll of the primary.
+    pub(super) fn show_other_clients(
+        &mut self,
+        waiting: &[WaitingWriteReport],
+        answered: &[AnsweredWriteReport],
+    ) {
+        let ours = |id: &Option<String>| {
+            id.as_deref()
+                .is_some_and(|id| id.starts_with(&format!("{}-", self.run_tag)))
+        };
+        let theirs: Vec<&AnsweredWriteReport> =
+            answered.iter().filter(|a| !ours(&a.request_id)).collect();
+        let newest = &theirs[theirs.len().saturating_sub(OTHERS_FINISHED_SHOWN)..];
+        let mut others: Vec<WriteView> = newest
+            .iter()
+            .map(|a| WriteView {
+                text: a.message.clone(),
+                w: a.w,
+                acks: a.acks,
+                elapsed_ms: a.took_ms,
+                status: match (a.status, a.seq) {
+                    (201, Some(seq)) => WriteStatus::Done { seq, acks: a.acks },
+                    (status, _) => WriteStatus::Failed {
+                        status: Some(status),
+                        error: match status {
+                            503 => "refused or cut short (503)".into(),
+                            504 => "write concern not met in time (504)".into(),
+                            other => format!("HTTP {other}"),
+                        },
+                    },
+                },
+                seq: a.seq,
+                external: true,
+                ..WriteView::default()
+            })
+            .collect();
+        others.extend(
+            waiting
+                .iter()
+                .filter(|w| !ours(&w.request_id))
+                .map(|w| WriteView {
+                    text: w.message.clone(),
+                    w: w.w,
+                    acks: w.acks,
+                    elapsed_ms: w.waiting_ms,
+                    status: WriteStatus::Pending,
+                    seq: Some(w.seq),
+                    external: true,
+                    ..WriteView::default()
+                }),
+        );
+        self.state.writes.retain(|w| !w.external);
+        self.state.writes.extend(others);
     }
 
     /// Elapsed times of pending writes, for the panel's counters.

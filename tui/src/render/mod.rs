@@ -46,10 +46,12 @@ pub fn draw_in(frame: &mut Frame, area: Rect, state: &DashboardState) {
 
     let header_h = header::height(state);
     let footer_h = footer::height(state, area.width);
-    // Narration gets at most a quarter of the screen (at least 5 rows): the
-    // cluster is the show, and a long text scrolls inside its panel.
+    // Narration gets at most a third of the screen (a quarter below 28
+    // rows, at least 5): the cluster is the show, and a long text scrolls
+    // inside its panel.
+    let share = if area.height >= 28 { 3 } else { 4 };
     let narration_wanted = narration::height(state, area.width, u16::MAX);
-    let mut narration_h = narration_wanted.min((area.height / 4).max(5));
+    let mut narration_h = narration_wanted.min((area.height / share).max(5));
     // In a demo the node panels get what they need to keep their last log
     // lines in view first (what a step claims is there), then what they
     // would like while the writes / events / log row keeps a few rows;

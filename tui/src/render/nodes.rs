@@ -166,7 +166,16 @@ fn status_lines<'a>(
             )])),
         },
         Role::Secondary => match state.health_of(&node.id) {
-            Some(h) => groups.extend(secondary_groups(h, compact, t)),
+            Some(h) => {
+                groups.extend(secondary_groups(h, compact, t));
+                if node.duplicates_ignored > 0 {
+                    // The dedup lesson: a retried delivery stored once.
+                    groups.push(Group::one(vec![Span::styled(
+                        format!("♻ {} duplicates ignored", node.duplicates_ignored),
+                        t.info(),
+                    )]));
+                }
+            }
             None => groups.push(Group::one(vec![Span::styled(
                 "no health from primary",
                 t.dim(),
@@ -207,6 +216,9 @@ fn faults_group<'a>(node: &NodeView, t: Theme) -> Group<'a> {
             )
             .then(" ", vec![Span::styled(at, t.warn())]);
     }
+    if f.hold {
+        g = g.then(" · ", vec![Span::styled("⏸ step mode", t.warn())]);
+    }
     if f.lose_seq > 0 {
         g = g.then(
             " · ",
@@ -225,7 +237,7 @@ fn primary_groups<'a>(p: &PrimaryView, t: Theme) -> Vec<Group<'a>> {
     } else {
         Span::styled("✔ accepting writes", t.ok())
     };
-    vec![
+    let mut groups = vec![
         Group::dotted(vec![
             vec![Span::raw(format!("last seq #{}", p.last_seq))],
             vec![writes],
@@ -237,8 +249,22 @@ fn primary_groups<'a>(p: &PrimaryView, t: Theme) -> Vec<Group<'a>> {
             ))],
             vec![Span::raw(format!("need {}", p.quorum_required))],
         ]),
-    ]
+    ];
+    // Step mode: what waits to be released (> the oldest, * all).
+    if !p.parked.is_empty() {
+        groups.push(Group::one(vec![Span::styled(
+            format!("⏸ {} parked (> releases)", p.parked.len()),
+            t.warn(),
+        )]));
+        for parked in p.parked.iter().take(PARKED_SHOWN) {
+            groups.push(Group::one(vec![Span::styled(parked.clone(), t.warn())]));
+        }
+    }
+    groups
 }
+
+/// Parked requests listed on the primary's panel; the count says the rest.
+const PARKED_SHOWN: usize = 4;
 
 /// The secondary as the primary sees it.
 fn secondary_groups<'a>(h: &SecondaryHealthView, compact: bool, t: Theme) -> Vec<Group<'a>> {

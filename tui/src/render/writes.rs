@@ -91,7 +91,9 @@ fn write_lines<'a>(w: &WriteView, width: usize, t: Theme) -> Vec<Line<'a>> {
         w.w,
         duration(w.elapsed_ms)
     );
-    let used = status.chars().count() + numbers.chars().count();
+    // ↗: another client sent it (replog send, curl), not this dashboard.
+    let mark = if w.external { "↗" } else { "" };
+    let used = status.chars().count() + numbers.chars().count() + mark.chars().count();
     let room = width.saturating_sub(used + 2);
     let text = sanitize(&w.text);
     let mut first = vec![Span::styled(status, style), Span::raw(numbers)];
@@ -100,14 +102,14 @@ fn write_lines<'a>(w: &WriteView, width: usize, t: Theme) -> Vec<Line<'a>> {
     // panel leaves too little room for it there.
     if room >= text.chars().count().min(10) {
         first.push(Span::raw(format!(
-            "\"{}\"",
+            "{mark}\"{}\"",
             clip(&text, room.min(TEXT_WIDTH))
         )));
         lines.push(Line::from(first));
     } else {
         lines.push(Line::from(first));
         let room = width.saturating_sub(6);
-        lines.push(Line::raw(format!("  └ \"{}\"", clip(&text, room))));
+        lines.push(Line::raw(format!("  └ {mark}\"{}\"", clip(&text, room))));
     }
     if let WriteStatus::Failed { status, error } = &w.status {
         // The error says why, so it is wrapped rather than cut.

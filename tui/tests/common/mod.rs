@@ -18,6 +18,7 @@ pub fn node(id: &str, role: Role, port: u16, msgs: u64) -> NodeView {
         reachable: true,
         messages: (1..=msgs).map(|s| (s, format!("Msg{s}"))).collect(),
         held: vec![],
+        duplicates_ignored: 0,
         faults: Faults::default(),
     }
 }
@@ -53,6 +54,7 @@ pub fn healthy() -> DashboardState {
             quorum_required: 2,
             quorum_total: 3,
             secondaries: vec![sec_health("n2", 7002, 3, 3), sec_health("n3", 7003, 3, 3)],
+            parked: vec![],
         }),
         writes: vec![WriteView {
             id: 3,
@@ -62,6 +64,7 @@ pub fn healthy() -> DashboardState {
             elapsed_ms: 42,
             status: WriteStatus::Done { seq: 3, acks: 3 },
             seq: Some(3),
+            external: false,
         }],
         events: vec![],
         log_tail: vec![
@@ -167,6 +170,7 @@ pub fn read_only() -> DashboardState {
                 error: "read-only: no quorum (1 healthy, 2 required)".into(),
             },
             seq: None,
+            external: false,
         },
     );
     s.push_event(
@@ -220,6 +224,7 @@ pub fn retrying() -> DashboardState {
             elapsed_ms: 4_200,
             status: WriteStatus::Pending,
             seq: None,
+            external: false,
         },
     );
     s.push_event(
@@ -284,6 +289,7 @@ pub fn writes_in_flight() -> DashboardState {
             elapsed_ms: 4_200,
             status: WriteStatus::Pending,
             seq: Some(7),
+            external: false,
         },
         WriteView {
             id: 8,
@@ -293,6 +299,7 @@ pub fn writes_in_flight() -> DashboardState {
             elapsed_ms: 900,
             status: WriteStatus::Pending,
             seq: None,
+            external: false,
         },
         WriteView {
             id: 6,
@@ -302,6 +309,7 @@ pub fn writes_in_flight() -> DashboardState {
             elapsed_ms: 1_700,
             status: WriteStatus::Done { seq: 6, acks: 2 },
             seq: Some(6),
+            external: false,
         },
         WriteView {
             id: 5,
@@ -312,6 +320,7 @@ pub fn writes_in_flight() -> DashboardState {
             // A secondary held it before the reply: still shown as 1/1.
             status: WriteStatus::Done { seq: 5, acks: 2 },
             seq: Some(5),
+            external: true,
         },
         WriteView {
             id: 4,
@@ -324,6 +333,7 @@ pub fn writes_in_flight() -> DashboardState {
                 error: "timed out after 30s".into(),
             },
             seq: None,
+            external: false,
         },
     ];
     // As the controller holds them: in the order they were sent.
