@@ -236,12 +236,21 @@ pub struct UpArgs {
     /// Keep the default run directory (the nodes' logs) after a clean exit
     #[arg(long)]
     pub keep: bool,
-    /// Heartbeat period of the primary
-    #[arg(long, default_value_t = 500)]
+    /// Heartbeat period of the primary (slow motion multiplies it, live)
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub heartbeat_ms: u64,
     /// Consecutive missed heartbeats that make a secondary unhealthy
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub unhealthy_after: u32,
+    /// A delivery attempt with no answer in this time has failed
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub replication_timeout_ms: u64,
+    /// Base of the primary's exponential retry backoff
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub retry_base_ms: u64,
+    /// Cap of the primary's exponential retry backoff (at least --retry-base-ms)
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub retry_cap_ms: u64,
     /// Run the nodes as Docker containers (compose) instead of child processes;
     /// enables real network partitions (key n). The compose file sets the secondaries.
     #[arg(long)]
@@ -264,10 +273,63 @@ impl Default for UpArgs {
             keep: false,
             heartbeat_ms: 500,
             unhealthy_after: 3,
+            replication_timeout_ms: 1000,
+            retry_base_ms: 50,
+            retry_cap_ms: 2000,
             docker: false,
             project: None,
             compose_file: None,
         }
+    }
+}
+
+impl UpArgs {
+    /// The primary's timers these flags ask for (slow motion multiplies them).
+    pub fn timing(&self) -> replog_node::api::Timing {
+        replog_node::api::Timing {
+            heartbeat_ms: self.heartbeat_ms,
+            replication_timeout_ms: self.replication_timeout_ms,
+            retry_base_ms: self.retry_base_ms,
+            retry_cap_ms: self.retry_cap_ms,
+            unhealthy_after: self.unhealthy_after,
+        }
+    }
+
+    /// The same timers as the primary's command-line flags.
+    pub fn primary_timing_args(&self) -> Vec<String> {
+        let t = self.timing();
+        [
+            ("--heartbeat-ms", t.heartbeat_ms.to_string()),
+            ("--unhealthy-after", t.unhealthy_after.to_string()),
+            (
+                "--replication-timeout-ms",
+                t.replication_timeout_ms.to_string(),
+            ),
+            ("--retry-base-ms", t.retry_base_ms.to_string()),
+            ("--retry-cap-ms", t.retry_cap_ms.to_string()),
+        ]
+        .into_iter()
+        .flat_map(|(flag, value)| [flag.to_string(), value])
+        .collect()
+    }
+
+    /// The same timers as the environment of the primary's container.
+    pub fn primary_timing_env(&self) -> Vec<(String, String)> {
+        self.primary_timing_args()
+            .chunks(2)
+            .filter_map(|pair| match pair {
+                [flag, value] => Some((
+                    format!(
+                        "REPLOG_{}",
+                        flag.trim_start_matches("--")
+                            .replace('-', "_")
+                            .to_uppercase()
+                    ),
+                    value.clone(),
+                )),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -364,4 +426,30 @@ pub struct DemoArgs {
     /// clean exit (headless runs keep it only when a scenario fails)
     #[arg(long)]
     pub keep: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_hands_every_timer_to_the_primary_as_flags_and_as_env() {
+        let args = UpArgs {
+            heartbeat_ms: 100,
+            retry_cap_ms: 900,
+            ..UpArgs::default()
+        };
+        assert_eq!(
+            args.primary_timing_args().join(" "),
+            "--heartbeat-ms 100 --unhealthy-after 3 --replication-timeout-ms 1000 \
+             --retry-base-ms 50 --retry-cap-ms 900"
+        );
+        let env = args.primary_timing_env();
+        assert!(
+            env.contains(&("REPLOG_RETRY_CAP_MS".into(), "900".into())),
+            "{env:?}"
+        );
+        assert!(env.contains(&("REPLOG_REPLICATION_TIMEOUT_MS".into(), "1000".into())));
+        assert_eq!(env.len(), 5);
+    }
 }

@@ -1,5 +1,5 @@
 //! The cluster token, end to end: real node processes, real HTTP calls.
-//! Node-to-node routes and /faults need `Authorization: Bearer <token>`;
+//! Node-to-node routes, /faults and /timing need `Authorization: Bearer <token>`;
 //! client routes stay open.
 
 mod support;
@@ -114,7 +114,21 @@ async fn node_to_node_routes_and_faults_need_the_token() {
             let a = call(Method::DELETE, &faults, token, None).await;
             assert_refused(&what(&format!("DELETE {faults}")), &a);
         }
+        let timing = format!("{}/timing", p.url);
+        let a = call(Method::GET, &timing, token, None).await;
+        assert_refused(&what(&format!("GET {timing}")), &a);
+        let slow = Some(json!({"heartbeat_ms": 60_000}));
+        let a = call(Method::POST, &timing, token, slow).await;
+        assert_refused(&what(&format!("POST {timing}")), &a);
     }
+    // With the token, the timers answer, and nothing forged changed them.
+    let a = call(Method::GET, &format!("{}/timing", p.url), Some(TOKEN), None).await;
+    assert_eq!(
+        (a.status, a.body["heartbeat_ms"].clone()),
+        (200, json!(500)),
+        "{}",
+        a.body
+    );
     // Nothing forged got in, and nothing was blocked.
     assert_eq!(messages(&s1.url).await, Vec::<String>::new());
     assert_eq!(health(&s1.url).await["faults"]["block"], false);

@@ -168,3 +168,58 @@ fn writes_from_another_client_show_at_80x24() {
     assert!(!alive(pid), "replog exits on q");
     let _ = std::fs::remove_dir_all(run_dir);
 }
+
+/// Key `t` steps slow motion ×5 → ×20 → ×1 on the running primary; the
+/// header says so while slowed, at a projector's 100×30.
+#[test]
+fn t_slows_the_primary_down_and_the_header_says_so() {
+    if !tmux::available() {
+        return;
+    }
+    let session = format!("replog-test-slow-{}", std::process::id());
+    let run_dir = std::env::temp_dir().join(format!("{session}-run"));
+    let command = format!(
+        "{} up --heartbeat-ms 200 --run-dir {}",
+        support::BIN,
+        run_dir.display()
+    );
+    let tmux = Tmux::start(session, (100, 30), &command, LONG);
+    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
+    tmux.wait_for("three running nodes", |s| {
+        s.matches("running").count() >= 3 && s.contains("quorum 3/3")
+    });
+    let header = |s: &str| s.lines().next().unwrap_or_default().to_string();
+    tmux.keys(&["t"]);
+    tmux.wait_for("×5 in the header", |s| {
+        header(s).contains("slow motion ×5")
+    });
+    tmux.keys(&["t"]);
+    tmux.wait_for("×20 in the header", |s| {
+        header(s).contains("slow motion ×20")
+    });
+    tmux.keys(&["t"]);
+    tmux.wait_for("real time again", |s| {
+        !header(s).contains("slow motion") && s.contains("real time")
+    });
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + LONG;
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(pid), "replog exits on q");
+    // Logs were handed to the run dir the test chose: it stays; remove it.
+    let log = std::fs::read_dir(&run_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("p.log"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect::<String>();
+    let _ = std::fs::remove_dir_all(&run_dir);
+    for heartbeat in ["1000", "4000", "200"] {
+        assert!(
+            log.contains(&format!("timing set: heartbeat {heartbeat} ms")),
+            "p's log lacks heartbeat {heartbeat}:\n{log}"
+        );
+    }
+}

@@ -144,6 +144,10 @@ impl Cluster {
             "REPLOG_S1_PORT",
             "REPLOG_S2_PORT",
             "REPLOG_HEARTBEAT_MS",
+            "REPLOG_UNHEALTHY_AFTER",
+            "REPLOG_REPLICATION_TIMEOUT_MS",
+            "REPLOG_RETRY_BASE_MS",
+            "REPLOG_RETRY_CAP_MS",
         ] {
             cmd.env_remove(var);
         }
@@ -437,6 +441,57 @@ impl Cluster {
         assert_eq!(with.status(), StatusCode::OK, "GET {url} with the token");
     }
 
+    /// The primary's `/timing` works across containers: 401 without the
+    /// token; with it, the compose defaults, changed live and back; a
+    /// secondary has none (404).
+    async fn check_timing_is_live(&self) {
+        let url = format!("{}/timing", self.url("p").unwrap());
+        let without = self.http.get(&url).send().await.unwrap();
+        assert_eq!(
+            without.status(),
+            StatusCode::UNAUTHORIZED,
+            "GET {url} without token"
+        );
+        let get = || async {
+            let r = self
+                .http
+                .get(&url)
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "GET {url} with the token");
+            r.json::<Value>().await.unwrap()
+        };
+        let start = get().await;
+        assert_eq!(
+            (&start["heartbeat_ms"], &start["retry_cap_ms"]),
+            (&json!(500), &json!(2000)),
+            "{start}"
+        );
+        for heartbeat in [2500, 500] {
+            let r = self
+                .http
+                .post(&url)
+                .bearer_auth(&self.token)
+                .json(&json!({"heartbeat_ms": heartbeat}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "POST {url}");
+            assert_eq!(get().await["heartbeat_ms"], json!(heartbeat));
+        }
+        let s1 = format!("{}/timing", self.url("s1").unwrap());
+        let r = self
+            .http
+            .get(&s1)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "GET {s1}");
+    }
+
     fn dump_logs(&self) {
         match self.compose(&["logs", "--no-color", "--tail=60"]) {
             Ok(logs) => eprintln!("--- logs of {}:\n{logs}", self.project),
@@ -540,6 +595,7 @@ async fn acceptance(c: &Cluster) {
     .await;
 
     c.check_faults_need_the_token("s1").await;
+    c.check_timing_is_live().await;
     c.write("Msg1", 1).await;
     c.write("Msg2", 2).await;
     let msg3 = c.write_blocking("Msg3", 3).await;

@@ -294,3 +294,71 @@ quit
     assert!(failed < stored_on_s1, "{}", journey.join("\n"));
     assert!(appended < answered, "{}", journey.join("\n"));
 }
+
+/// `slow N` multiplies the primary's timers live (through its `/timing`),
+/// bare `slow` steps ×1 → ×5 → ×20, and `slow 1` is real time again.
+#[test]
+fn slow_motion_retimes_the_running_primary() {
+    let script = "\
+wait s1 healthy
+slow 5
+status
+kill s2
+wait s2 unhealthy within=30000
+slow
+slow 1
+send 2 still-works
+wait writes
+quit
+";
+    let mut primary_log = String::new();
+    let (code, out) = run_script_then(script, |dir| {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with("p.log") {
+                primary_log += &std::fs::read_to_string(entry.path()).unwrap_or_default();
+            }
+        }
+    });
+    assert_eq!(code, Some(0), "{out}");
+    for needle in [
+        "slow motion ×5: the primary's timers 5 times longer",
+        "| writes pending 0 | slow motion ×5",
+        "s2: suspected → unhealthy",
+        "slow motion ×20: the primary's timers 20 times longer",
+        "real time: the primary's timers as at start",
+        "\"still-works\" w=2 ok: seq 1",
+    ] {
+        assert!(out.contains(needle), "output lacks {needle:?}:\n{out}");
+    }
+    // The primary itself took each: `--heartbeat-ms 200` ×5, ×20, ×1.
+    for needle in [
+        "timing set: heartbeat 1000 ms, replication timeout 5000 ms, retry 250–10000 ms",
+        "timing set: heartbeat 4000 ms",
+        "timing set: heartbeat 200 ms, replication timeout 1000 ms, retry 50–2000 ms",
+    ] {
+        assert!(
+            primary_log.contains(needle),
+            "p's log lacks {needle:?}:\n{primary_log}"
+        );
+    }
+}
+
+/// A restarted primary runs at its start timings again, and the controller
+/// says so instead of showing a slow motion that no longer holds.
+#[test]
+fn a_restarted_primary_is_back_in_real_time() {
+    let script = "\
+wait s1 healthy
+slow 20
+kill p
+restart p
+wait s1 healthy
+quit
+";
+    let (code, out) = run_script(script);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("p restarts with its start timings: real time again"),
+        "{out}"
+    );
+}

@@ -4,7 +4,7 @@
 use rand::Rng;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
     pub base: Duration,
     pub cap: Duration,

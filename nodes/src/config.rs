@@ -90,6 +90,18 @@ impl PrimaryConfig {
         }
     }
 
+    /// The timers as the API shows them (`GET /timing` starts from these).
+    pub fn timing(&self) -> crate::api::Timing {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        crate::api::Timing {
+            heartbeat_ms: ms(self.heartbeat),
+            replication_timeout_ms: ms(self.replication_timeout),
+            retry_base_ms: ms(self.backoff.base),
+            retry_cap_ms: ms(self.backoff.cap),
+            unhealthy_after: self.unhealthy_after,
+        }
+    }
+
     pub fn total_nodes(&self) -> usize {
         self.secondaries.len() + 1
     }
@@ -121,7 +133,28 @@ impl PrimaryConfig {
         if self.backoff.base.is_zero() || self.backoff.cap < self.backoff.base {
             return Err("--retry-base-ms must be positive and at most --retry-cap-ms".into());
         }
-        Ok(())
+        // The same ranges as `POST /timing`.
+        self.timing().validate().map_err(|e| timing_flag_error(&e))
+    }
+}
+
+/// A timing error said with the command-line flags' names.
+pub fn timing_flag_error(e: &crate::api::TimingError) -> String {
+    use crate::api::TimingError;
+    match e {
+        TimingError::OutOfRange {
+            field,
+            min,
+            max,
+            got,
+        } => format!(
+            "--{} must be between {min} and {max}, got {got}",
+            field.replace('_', "-")
+        ),
+        TimingError::BaseAboveCap { base, cap } => {
+            format!("--retry-base-ms ({base}) must be at most --retry-cap-ms ({cap})")
+        }
+        TimingError::Factor(_) => e.to_string(),
     }
 }
 

@@ -35,6 +35,11 @@ impl HealthTracker {
         self.state
     }
 
+    /// A new threshold (live timing): it counts from the next missed heartbeat.
+    pub fn set_unhealthy_after(&mut self, unhealthy_after: u32) {
+        self.unhealthy_after = unhealthy_after.max(1);
+    }
+
     pub fn heartbeat_ok(&mut self) -> Option<Transition> {
         self.misses = 0;
         self.move_to(Health::Healthy, "heartbeat answered".into())

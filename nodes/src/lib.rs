@@ -23,6 +23,7 @@ pub mod secondary;
 pub mod secondary_log;
 pub mod server;
 pub mod store;
+pub mod timing_routes;
 pub mod wal;
 
 use std::sync::Arc;

@@ -103,6 +103,16 @@ pub enum Event {
     },
     /// Time passed: a due retry fires.
     Tick,
+    /// The timers changed (live timing, e.g. slow motion). The pure core
+    /// is told, it reads no settings of its own: the next retry, timeout
+    /// and missed heartbeat use the new values; a retry already scheduled
+    /// keeps its time, but never waits past the new cap (back from slow
+    /// motion, a retry is not left 40 s away).
+    Retimed {
+        backoff: Backoff,
+        min_timeout: Duration,
+        unhealthy_after: u32,
+    },
 }
 
 /// What the driver should know (and log) after an event. Shipping itself is
@@ -337,6 +347,23 @@ impl Progress {
                         self.pause();
                     }
                 }
+            }
+            Event::Retimed {
+                backoff,
+                min_timeout,
+                unhealthy_after,
+            } => {
+                self.config.backoff = backoff;
+                self.config.min_timeout = min_timeout;
+                self.config.unhealthy_after = unhealthy_after;
+                self.health.set_unhealthy_after(unhealthy_after);
+                let latest = now + backoff.cap;
+                if self.retry_due.is_some_and(|due| due > latest) {
+                    self.retry_due = Some(latest);
+                }
+                // Round trips measured so far stay valid, but the floor is
+                // new: start over from it, as for a new secondary process.
+                self.rto = Rto::new(min_timeout, MAX_TIMEOUT.max(min_timeout));
             }
             Event::Tick => {
                 if self.linger.is_some_and(|(_, until)| until <= now) {

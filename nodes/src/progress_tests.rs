@@ -260,6 +260,66 @@ fn timeouts_grow_the_replication_timeout() {
 }
 
 #[test]
+fn retimed_changes_timeout_backoff_and_threshold_from_then_on() {
+    let (mut p, now) = started(0);
+    let actions = p.step(
+        Event::Retimed {
+            backoff: Backoff {
+                base: MS(1000),
+                cap: MS(40_000),
+            },
+            min_timeout: MS(20_000),
+            unhealthy_after: 5,
+        },
+        now,
+    );
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(p.timeout(), MS(20_000));
+    // A failed batch backs off within the new base (full jitter: 0..=base).
+    p.sent(1, 1);
+    let actions = p.step(fail(1, 1, false), now);
+    match actions.as_slice() {
+        [Action::Health(_), Action::RetryScheduled { delay, .. }] => {
+            // Suspected now: the base is scaled by the suspected factor.
+            assert!(*delay <= MS(4000), "{delay:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Four misses: still suspected with a threshold of five.
+    for _ in 0..4 {
+        p.step(missed(), now);
+    }
+    assert_eq!(p.health(), Health::Suspected);
+    p.step(missed(), now);
+    assert_eq!(p.health(), Health::Unhealthy);
+}
+
+#[test]
+fn back_from_slow_motion_a_scheduled_retry_waits_at_most_the_new_cap() {
+    let retimed = |base, cap| Event::Retimed {
+        backoff: Backoff { base, cap },
+        min_timeout: MS(20_000),
+        unhealthy_after: 3,
+    };
+    let now = Instant::now();
+    // Deep in slow motion: a retry anywhere up to 40 s away. The jitter is
+    // seeded: take the first seed that puts it beyond the new cap.
+    let mut p = (0..100)
+        .map(|seed| {
+            let mut p = Progress::new(config(), seed);
+            p.step(heartbeat(0), now);
+            p.step(retimed(MS(40_000), MS(40_000)), now);
+            p.sent(1, 1);
+            p.step(fail(1, 1, false), now);
+            p
+        })
+        .find(|p| p.retry_due().is_some_and(|due| due > now + MS(2000)))
+        .unwrap_or_else(|| panic!("no seed scheduled a retry beyond 2 s"));
+    p.step(retimed(MS(50), MS(2000)), now);
+    assert_eq!(p.retry_due(), Some(now + MS(2000)));
+}
+
+#[test]
 fn unhealthy_means_no_blind_retry() {
     let (mut p, now) = started(0);
     p.sent(1, 1);

@@ -12,6 +12,8 @@ use crate::api::journal::Happened;
 use crate::api::replication::{
     AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
 };
+use crate::api::Timing;
+use crate::backoff::Backoff;
 use crate::config::{Peer, PrimaryConfig};
 use crate::faults::FaultSet;
 use crate::health::{Health, Transition};
@@ -193,6 +195,8 @@ pub struct Replicator {
     doorbell: Arc<Doorbell>,
     board: Arc<PeerBoard>,
     faults: Arc<FaultSet>,
+    /// The primary's live timers (`POST /timing`): read on every change.
+    timing: watch::Receiver<Timing>,
     client: reqwest::Client,
     progress: Progress,
     tasks: JoinSet<Outcome>,
@@ -220,6 +224,7 @@ impl Replicator {
         log: Arc<PrimaryLog>,
         board: Arc<PeerBoard>,
         faults: Arc<FaultSet>,
+        timing: watch::Receiver<Timing>,
         client: reqwest::Client,
     ) -> Self {
         Self {
@@ -233,6 +238,7 @@ impl Replicator {
             log,
             board,
             faults,
+            timing,
             client,
             tasks: JoinSet::new(),
             heartbeat_in_flight: false,
@@ -276,9 +282,10 @@ impl Replicator {
         mut stopping: watch::Receiver<bool>,
     ) {
         self.on_heartbeat(first_heartbeat);
-        let period = self.settings.heartbeat;
-        let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Timers changed between the start and now count too.
+        let timing = *self.timing.borrow_and_update();
+        self.retime(timing);
+        let mut ticks = heartbeat_ticks(self.settings.heartbeat);
         let mut probes = self.board.subscribe_probes();
         let doorbell = self.doorbell.clone();
         loop {
@@ -301,9 +308,29 @@ impl Replicator {
                     let round = *probes.borrow_and_update();
                     self.on_probe_request(round);
                 }
+                changed = self.timing.changed() => {
+                    if changed.is_err() { return }
+                    let timing = *self.timing.borrow_and_update();
+                    self.retime(timing);
+                    // The next heartbeat one new period from now.
+                    ticks = heartbeat_ticks(self.settings.heartbeat);
+                }
                 _ = stopping.wait_for(|s| *s) => return,
             }
         }
+    }
+
+    /// New timers: the heartbeat period here, the rest in the progress.
+    fn retime(&mut self, timing: Timing) {
+        self.settings.heartbeat = timing.heartbeat();
+        self.step(Event::Retimed {
+            backoff: Backoff {
+                base: Duration::from_millis(timing.retry_base_ms),
+                cap: Duration::from_millis(timing.retry_cap_ms),
+            },
+            min_timeout: timing.replication_timeout(),
+            unhealthy_after: timing.unhealthy_after,
+        });
     }
 
     /// Ships what the progress asks for, within the batch limits.
@@ -565,6 +592,13 @@ fn log_transition(id: &str, t: Transition) {
             warn!(secondary = %id, from = %t.from, to = %t.to, "health: {} -> {} ({})", t.from, t.to, t.reason)
         }
     }
+}
+
+/// Heartbeat ticks every `period`, the first one period from now.
+fn heartbeat_ticks(period: Duration) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticks
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {

@@ -10,11 +10,11 @@ use crate::api_error::{self, ApiError};
 use crate::auth::{self, Gate};
 use crate::body::read_json;
 use crate::entry::Entry;
-use crate::fault_routes;
 use crate::faults::{FailAt, FaultSet};
 use crate::journal::Journal;
 use crate::secondary_log::{Received, SecondaryLog};
 use crate::store::MemoryLog;
+use crate::{fault_routes, timing_routes};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -171,7 +171,7 @@ impl Secondary {
     }
 }
 
-/// Client routes are open; node-to-node routes and `/faults` need the
+/// Client routes are open; node-to-node routes, `/faults` and `/timing` need the
 /// cluster token when there is one.
 pub fn router(node: Arc<Secondary>) -> Router {
     let gate = node.gate.clone();
@@ -182,11 +182,13 @@ pub fn router(node: Arc<Secondary>) -> Router {
         true,
         None,
     );
+    let timing = timing_routes::router(node.faults_enabled, &node.id, None);
     let node_to_node = Router::new()
         .route(APPEND_PATH, post(receive_batch))
         .route(HEARTBEAT_PATH, get(heartbeat))
         .with_state(node.clone())
-        .merge(faults);
+        .merge(faults)
+        .merge(timing);
     Router::new()
         .route(api::MESSAGES_PATH, get(list_messages).post(refuse_write))
         .route(api::HEALTH_PATH, get(health))

@@ -70,6 +70,9 @@ pub enum Command {
     Status,
     /// `export [NAME]`: the timeline and every node's log, as files.
     Export(Option<String>),
+    /// `slow <factor>`: the primary's timers `factor` times their values
+    /// at start (1 is real time), live; bare `slow` steps ×1 → ×5 → ×20.
+    Slow(Option<u32>),
     /// `journey <seq>`: one message's way through the cluster.
     Journey(u64),
     Help,
@@ -102,7 +105,7 @@ impl Write {
 /// Every verb with its arguments, for `help` and error messages.
 pub const HELP: &str = "commands: send <w> [await|nowait] [label=L] [within=MS] <text> | \
 pause|resume|kill|restart|block|unblock|partition|heal|clear <node> | delay <node> <ms> | \
-fail <node> [n] [before|after] | lose <node> <seq> | hold|unhold <node> | release [all|<id>] | wait <condition> [within=MS] | sleep <ms> | status | journey <seq> | export [name] | help | quit\n\
+fail <node> [n] [before|after] | lose <node> <seq> | hold|unhold <node> | release [all|<id>] | wait <condition> [within=MS] | sleep <ms> | slow [1-100] | status | journey <seq> | export [name] | help | quit\n\
 conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
 <label> pending [for=MS] | writes";
@@ -177,6 +180,9 @@ impl Command {
             Command::Sleep(d) => format!("pause {}", seconds(*d)),
             Command::Status => "show the status".into(),
             Command::Export(_) => "export the timeline and the logs".into(),
+            Command::Slow(None) => "step slow motion (×1 → ×5 → ×20)".into(),
+            Command::Slow(Some(1)) => "back to real time".into(),
+            Command::Slow(Some(f)) => format!("slow motion ×{f}: every timer {f} times longer"),
             Command::Journey(seq) => format!("show the journey of #{seq}"),
             Command::Help => "show the commands".into(),
             Command::Quit => "quit".into(),
@@ -196,7 +202,13 @@ impl Command {
             Command::Pause(node) => process(engine, &node, ProcessOp::Pause).await,
             Command::Resume(node) => process(engine, &node, ProcessOp::Resume).await,
             Command::Kill(node) => process(engine, &node, ProcessOp::Kill).await,
-            Command::Restart(node) => process(engine, &node, ProcessOp::Restart).await,
+            Command::Restart(node) => match engine.process(&node, ProcessOp::Restart).await {
+                Ok(what) => {
+                    engine.restarting(&node);
+                    done(Outcome::Done(what))
+                }
+                Err(e) => Box::pin(std::future::ready(Err(e))),
+            },
             Command::Partition { node, on } => {
                 process(engine, &node, ProcessOp::Partition(on)).await
             }
@@ -324,6 +336,10 @@ impl Command {
                 }
                 Box::pin(std::future::ready(result))
             }
+            Command::Slow(factor) => match engine.slow(factor).await {
+                Ok(what) => done(Outcome::Done(what)),
+                Err(e) => Box::pin(std::future::ready(Err(e))),
+            },
             Command::Help => done(Outcome::Help),
             Command::Quit => done(Outcome::Quit),
             Command::Demo(key) => done(Outcome::Demo(key)),
@@ -395,6 +411,8 @@ impl fmt::Display for Command {
             Command::Journey(seq) => write!(f, "journey {seq}"),
             Command::Export(None) => f.write_str("export"),
             Command::Export(Some(name)) => write!(f, "export {}", quote(name)),
+            Command::Slow(None) => f.write_str("slow"),
+            Command::Slow(Some(factor)) => write!(f, "slow {factor}"),
             Command::Help => f.write_str("help"),
             Command::Quit => f.write_str("quit"),
             Command::Demo(DemoKey::Next) => f.write_str("next"),
@@ -573,6 +591,19 @@ impl FromStr for Command {
                 }
                 Command::Export(name)
             }
+            "slow" => match words.string("a factor").ok() {
+                None => Command::Slow(None),
+                Some(word) => {
+                    let range = replog_node::api::timing::SLOW_FACTOR_RANGE;
+                    let factor = in_range(
+                        number(Some(word), "the factor")?,
+                        "the factor",
+                        u64::from(*range.start()),
+                        u64::from(*range.end()),
+                    )?;
+                    Command::Slow(Some(factor as u32))
+                }
+            },
             "help" => Command::Help,
             "quit" | "exit" => Command::Quit,
             "next" => Command::Demo(DemoKey::Next),

@@ -98,6 +98,7 @@ fn command() -> impl Strategy<Value = Command> {
             .prop_map(|(condition, within)| Command::Wait(Expectation { condition, within })),
         ms().prop_map(Command::Sleep),
         Just(Command::Status),
+        prop::option::of(1u32..=100).prop_map(Command::Slow),
         (1u64..=1_000_000).prop_map(Command::Journey),
         prop::option::of("[a-z][a-z0-9_-]{0,12}").prop_map(Command::Export),
         Just(Command::Help),

@@ -46,6 +46,9 @@ fn run_dir(given: Option<PathBuf>) -> PathBuf {
 /// Starts the cluster described by `args`.
 pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> {
     teardown::install_panic_hook();
+    args.timing()
+        .validate()
+        .map_err(|e| replog_node::config::timing_flag_error(&e))?;
     let cluster: Box<dyn Cluster> = if args.docker {
         Box::new(
             DockerCluster::start(DockerOptions::from_args(args)?)
@@ -57,12 +60,7 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
             secondaries: args.secondaries,
             base_port: args.base_port,
             run_dir: run_dir(args.run_dir.clone()),
-            primary_args: vec![
-                "--heartbeat-ms".into(),
-                args.heartbeat_ms.to_string(),
-                "--unhealthy-after".into(),
-                args.unhealthy_after.to_string(),
-            ],
+            primary_args: args.primary_timing_args(),
         };
         Box::new(
             LocalCluster::start(options)
@@ -71,7 +69,9 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
         )
     };
     let color = std::env::var_os("NO_COLOR").is_none();
-    Engine::new(cluster, title, color).map_err(|e| e.to_string())
+    let mut engine = Engine::new(cluster, title, color).map_err(|e| e.to_string())?;
+    engine.set_base_timing(args.timing());
+    Ok(engine)
 }
 
 /// The run directory stays when the user chose it (`--run-dir`), asked

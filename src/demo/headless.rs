@@ -59,8 +59,11 @@ pub fn run_dir(name: &str) -> PathBuf {
 pub fn up_args(scenario: &Scenario, run_dir: PathBuf) -> UpArgs {
     UpArgs {
         secondaries: scenario.secondaries,
-        heartbeat_ms: scenario.heartbeat_ms,
-        unhealthy_after: scenario.unhealthy_after,
+        heartbeat_ms: scenario.timing.heartbeat_ms,
+        unhealthy_after: scenario.timing.unhealthy_after,
+        replication_timeout_ms: scenario.timing.replication_timeout_ms,
+        retry_base_ms: scenario.timing.retry_base_ms,
+        retry_cap_ms: scenario.timing.retry_cap_ms,
         run_dir: Some(run_dir),
         headless: true,
         ..UpArgs::default()

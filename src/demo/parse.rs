@@ -9,6 +9,7 @@
 use super::scenario::{Scenario, Step};
 use crate::controller::command::Command;
 use crate::controller::condition::{Condition, Expectation};
+use replog_node::api::Timing;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::ops::Range;
@@ -37,6 +38,9 @@ struct RawCluster {
     secondaries: Option<Spanned<u64>>,
     heartbeat_ms: Option<Spanned<u64>>,
     unhealthy_after: Option<Spanned<u64>>,
+    replication_timeout_ms: Option<Spanned<u64>>,
+    retry_base_ms: Option<Spanned<u64>>,
+    retry_cap_ms: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,17 +102,49 @@ impl Validator<'_> {
         if description.contains('\n') {
             return Err(self.error(&raw.description.span(), "description", "must be one line"));
         }
-        let (mut secondaries, mut heartbeat_ms, mut unhealthy_after) =
-            (2, DEFAULT_HEARTBEAT_MS, DEFAULT_UNHEALTHY_AFTER);
+        let mut secondaries = 2;
+        // The nodes' defaults but a faster heartbeat (see DEFAULT_HEARTBEAT_MS).
+        let mut timing = Timing {
+            heartbeat_ms: DEFAULT_HEARTBEAT_MS,
+            unhealthy_after: DEFAULT_UNHEALTHY_AFTER,
+            ..Timing::default()
+        };
         if let Some(c) = &raw.cluster {
             if let Some(s) = &c.secondaries {
                 secondaries = self.range(s, "secondaries", 1, 8)? as usize;
             }
             if let Some(h) = &c.heartbeat_ms {
-                heartbeat_ms = self.range(h, "heartbeat_ms", 50, 10_000)?;
+                timing.heartbeat_ms = self.range(h, "heartbeat_ms", 50, 10_000)?;
             }
             if let Some(u) = &c.unhealthy_after {
-                unhealthy_after = self.range(u, "unhealthy_after", 1, 1000)? as u32;
+                timing.unhealthy_after = self.range(u, "unhealthy_after", 1, 1000)? as u32;
+            }
+            // Up to a minute: slow motion (×20) multiplies them further.
+            if let Some(t) = &c.replication_timeout_ms {
+                timing.replication_timeout_ms =
+                    self.range(t, "replication_timeout_ms", 50, 60_000)?;
+            }
+            if let Some(b) = &c.retry_base_ms {
+                timing.retry_base_ms = self.range(b, "retry_base_ms", 1, 60_000)?;
+            }
+            if let Some(cap) = &c.retry_cap_ms {
+                timing.retry_cap_ms = self.range(cap, "retry_cap_ms", 1, 60_000)?;
+            }
+            if timing.retry_base_ms > timing.retry_cap_ms {
+                let span = c
+                    .retry_base_ms
+                    .as_ref()
+                    .or(c.retry_cap_ms.as_ref())
+                    .map(Spanned::span)
+                    .unwrap_or_else(|| raw.name.span());
+                return Err(self.error(
+                    &span,
+                    "retry_base_ms",
+                    format!(
+                        "{} is above retry_cap_ms {} (the base must be at most the cap)",
+                        timing.retry_base_ms, timing.retry_cap_ms
+                    ),
+                ));
             }
         }
         self.nodes = std::iter::once("p".to_string())
@@ -131,8 +167,7 @@ impl Validator<'_> {
             description,
             source: self.file.to_string(),
             secondaries,
-            heartbeat_ms,
-            unhealthy_after,
+            timing,
             steps,
         })
     }

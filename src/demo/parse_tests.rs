@@ -38,7 +38,8 @@ fn a_full_step_parses_into_commands_and_conditions() {
          \"writable\"",
     );
     let s = parse("t.toml", &text).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(s.heartbeat_ms, DEFAULT_HEARTBEAT_MS);
+    assert_eq!(s.timing.heartbeat_ms, DEFAULT_HEARTBEAT_MS);
+    assert_eq!(s.timing.retry_cap_ms, 2000);
     assert_eq!(s.secondaries, 2);
     let step = &s.steps[0];
     assert_eq!(
@@ -154,6 +155,61 @@ fn unknown_nodes_are_refused_and_the_cluster_size_counts() {
     let three =
         one_step("\"kill s3\"", "").replace("[[step]]", "[cluster]\nsecondaries = 3\n[[step]]");
     assert!(parse("t.toml", &three).is_ok());
+}
+
+#[test]
+fn every_timer_is_a_cluster_key_checked_with_its_line() {
+    let with = |cluster: &str| {
+        one_step("", "").replace("[[step]]", &format!("[cluster]\n{cluster}\n[[step]]"))
+    };
+    let s = parse(
+        "t.toml",
+        &with(
+            "heartbeat_ms = 200\nunhealthy_after = 4\nreplication_timeout_ms = 800\n\
+             retry_base_ms = 100\nretry_cap_ms = 3000",
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.timing,
+        replog_node::api::Timing {
+            heartbeat_ms: 200,
+            unhealthy_after: 4,
+            replication_timeout_ms: 800,
+            retry_base_ms: 100,
+            retry_cap_ms: 3000,
+        }
+    );
+    let e = error_of(&with("replication_timeout_ms = 0"));
+    assert_eq!(
+        e,
+        "t.toml:4: field `replication_timeout_ms`: bad value 0 (expected 50 to 60000)"
+    );
+    let e = error_of(&with("retry_cap_ms = 100\nretry_base_ms = 500"));
+    assert_eq!(
+        e,
+        "t.toml:5: field `retry_base_ms`: 500 is above retry_cap_ms 100 (the base must be at most the cap)"
+    );
+    let e = error_of(&with("retry_cap_ms = 10"));
+    assert!(
+        e.starts_with("t.toml:4: field `retry_base_ms`: 50 is above retry_cap_ms 10"),
+        "{e}"
+    );
+    let e = error_of(&with("retry_jitter = 1"));
+    assert!(e.contains("field `retry_jitter`: unknown key"), "{e}");
+}
+
+#[test]
+fn a_scenario_can_slow_the_cluster_down() {
+    let s =
+        parse("t.toml", &one_step("\"slow 20\", \"slow 1\"", "")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.steps[0].actions,
+        [Command::Slow(Some(20)), Command::Slow(Some(1))]
+    );
+    let e = error_of(&one_step("\"slow 0\"", ""));
+    assert!(e.contains("field `actions`: the factor must be"), "{e}");
+    assert!(e.contains("1") && e.contains("100"), "{e}");
 }
 
 #[test]

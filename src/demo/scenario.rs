@@ -5,6 +5,7 @@
 
 use crate::controller::command::Command;
 use crate::controller::condition::Expectation;
+use replog_node::api::Timing;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -14,9 +15,9 @@ pub struct Scenario {
     /// Where it came from ("demo/acceptance.toml" or the user's path).
     pub source: String,
     pub secondaries: usize,
-    pub heartbeat_ms: u64,
-    /// Missed heartbeats in a row before a secondary is unhealthy.
-    pub unhealthy_after: u32,
+    /// The primary's timers (`[cluster]` heartbeat_ms, replication_timeout_ms,
+    /// retry_base_ms, retry_cap_ms, unhealthy_after).
+    pub timing: Timing,
     pub steps: Vec<Step>,
 }
 

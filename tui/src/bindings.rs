@@ -336,6 +336,14 @@ pub const BINDINGS: &[Binding] = &[
         when: When::Always,
     },
     Binding {
+        keys: "t",
+        triggers: &[Char('t')],
+        run: Run::Line("slow"),
+        short: "slow-mo",
+        long: "slow motion: the primary's timers ×1 → ×5 → ×20, live (the header shows it)",
+        when: When::Always,
+    },
+    Binding {
         keys: "/",
         triggers: &[Char('/')],
         run: Run::View(ViewAction::Filter),

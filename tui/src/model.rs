@@ -56,6 +56,9 @@ pub struct DashboardState {
     pub narration_scroll: usize,
     /// The events filter (`/`): every word must match; empty shows all.
     pub events_filter: String,
+    /// Slow motion: how many times longer the primary's timers are than
+    /// at start (`slow N`, key `t`); 0 or 1 is real time.
+    pub slow_factor: u32,
 }
 
 /// How the dashboard shows a node's OS process (or container); the

@@ -91,6 +91,18 @@ fn node_commands_target_the_selection() {
 }
 
 #[test]
+fn t_steps_slow_motion_and_the_header_shows_it() {
+    let mut s = healthy();
+    // The controller steps ×1 → ×5 → ×20 from the factor it applied.
+    assert_eq!(press(&mut s, &[ch('t')]), ["slow".to_string()]);
+    assert!(!common::render(&s, 140, 40).contains("slow motion"));
+    s.slow_factor = 20;
+    let screen = common::render(&s, 80, 24);
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(header.contains("│ slow motion ×20 │"), "{header}");
+}
+
+#[test]
 fn block_toggles_from_current_faults() {
     let mut s = healthy();
     s.select_index(2);

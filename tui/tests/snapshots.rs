@@ -164,6 +164,13 @@ fn standard_80x24_terminal() {
 }
 
 #[test]
+fn slow_motion_in_the_header_at_80x24() {
+    let mut s = healthy();
+    s.slow_factor = 5;
+    assert_snapshot!(render(&s, 80, 24));
+}
+
+#[test]
 fn colour_mode_marks_alarm_with_red_background() {
     let buffer = render_buffer(&read_only(), W, H);
     assert!(buffer.content.iter().any(|c| c.bg == Color::Red));

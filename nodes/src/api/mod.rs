@@ -6,6 +6,7 @@
 //! - [`messages`]: `GET/POST /messages`
 //! - [`health`]: `GET /health` of both roles, and [`Health`]
 //! - [`faults`]: `GET/POST/DELETE /faults`
+//! - [`timing`]: `GET/POST /timing`, the primary's live timers
 //! - [`role`]: primary or secondary
 //! - [`replication`]: the internal primary → secondary protocol
 //! - [`errors`]: the `{"error": …}` body of every failure
@@ -21,6 +22,7 @@ pub mod messages;
 pub mod openapi;
 pub mod replication;
 pub mod role;
+pub mod timing;
 
 pub use crate::entry::Entry;
 pub use errors::ErrorBody;
@@ -32,6 +34,7 @@ pub use health::{
 pub use messages::{MessageList, WriteBody, WriteReply};
 pub use replication::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
 pub use role::Role;
+pub use timing::{Timing, TimingError, TimingPatch, TIMING_PATH};
 
 pub const MESSAGES_PATH: &str = "/messages";
 pub const HEALTH_PATH: &str = "/health";

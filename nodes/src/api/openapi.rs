@@ -19,7 +19,8 @@ use super::health::{
 use super::journal::{Happened, JournalEvent, JournalPage, EVENTS_PATH};
 use super::messages::{MessageList, WriteBody, WriteReply};
 use super::replication::{AppendRequest, Position};
-use super::{FAULTS_PATH, HEALTH_PATH, MESSAGES_PATH, OPENAPI_PATH, RELEASE_PATH};
+use super::timing::{Timing, TimingPatch};
+use super::{FAULTS_PATH, HEALTH_PATH, MESSAGES_PATH, OPENAPI_PATH, RELEASE_PATH, TIMING_PATH};
 use crate::entry::Entry;
 use utoipa::openapi::{RefOr, Required};
 use utoipa::OpenApi;
@@ -43,6 +44,8 @@ pub const INTERNAL_TAG: &str = "internal";
         get_faults,
         post_faults,
         delete_faults,
+        get_timing,
+        post_timing,
         release_parked,
         append,
         heartbeat,
@@ -64,6 +67,8 @@ pub const INTERNAL_TAG: &str = "internal";
         Faults,
         FaultPatch,
         FailAt,
+        Timing,
+        TimingPatch,
         ReleaseRequest,
         ParkedReport,
         Released,
@@ -76,7 +81,7 @@ pub const INTERNAL_TAG: &str = "internal";
     )),
     tags(
         (name = CLIENT_TAG, description = "Writing and reading the log, and node health."),
-        (name = ADMIN_TAG, description = "Fault injection (nodes started with `--faults`; otherwise 404)."),
+        (name = ADMIN_TAG, description = "Fault injection and live timers (nodes started with `--faults`; otherwise 404)."),
         (name = INTERNAL_TAG, description = "The primary → secondary replication protocol. \
             Internal: only the primary's replicators call it."),
     )
@@ -232,6 +237,45 @@ fn post_faults() {}
 fn delete_faults() {}
 
 #[utoipa::path(
+    get,
+    path = TIMING_PATH,
+    tag = ADMIN_TAG,
+    summary = "The primary's timers now in use",
+    responses(
+        (status = 200, description = "The timers", body = Timing),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
+        (status = 404, description = "Admin endpoints are off (start the node with `--faults`), \
+            or the node is a secondary (it keeps no timers)", body = ErrorBody),
+    ),
+)]
+fn get_timing() {}
+
+#[utoipa::path(
+    post,
+    path = TIMING_PATH,
+    tag = ADMIN_TAG,
+    summary = "Change the primary's timers, live",
+    description = "Fields left out keep their value. Applies at once, without a restart: \
+        the next heartbeat comes one new period from now; the next delivery, retry and \
+        missed heartbeat use the new timeout, backoff and threshold. Durations are 1 to \
+        3600000 ms, `unhealthy_after` 1 to 1000, and `retry_base_ms` at most `retry_cap_ms`; \
+        otherwise nothing changes. The controller's slow motion posts these.",
+    request_body(content = TimingPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The timers after the change", body = Timing),
+        (status = 400, description = "Not a valid patch (unknown field, wrong type), or a \
+            value out of its range (the error names the field and the range)", body = ErrorBody),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
+        (status = 404, description = "Admin endpoints are off (start the node with `--faults`), \
+            or the node is a secondary (it keeps no timers)", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    ),
+)]
+fn post_timing() {}
+
+#[utoipa::path(
     post,
     path = RELEASE_PATH,
     tag = ADMIN_TAG,
@@ -354,6 +398,7 @@ mod tests {
         assert_eq!(ops(MESSAGES_PATH), ["get", "post"]);
         assert_eq!(ops(HEALTH_PATH), ["get"]);
         assert_eq!(ops(FAULTS_PATH), ["delete", "get", "post"]);
+        assert_eq!(ops(TIMING_PATH), ["get", "post"]);
         assert_eq!(ops(APPEND_PATH), ["post"]);
         assert_eq!(ops(HEARTBEAT_PATH), ["get"]);
         assert_eq!(ops(OPENAPI_PATH), ["get"]);
@@ -373,10 +418,16 @@ mod tests {
             statuses(FAULTS_PATH, "post"),
             ["200", "400", "401", "404", "413"]
         );
+        assert_eq!(
+            statuses(TIMING_PATH, "post"),
+            ["200", "400", "401", "404", "413"]
+        );
         // Every route the cluster token guards says so.
         for (path, method) in [
             (FAULTS_PATH, "get"),
             (FAULTS_PATH, "delete"),
+            (TIMING_PATH, "get"),
+            (TIMING_PATH, "post"),
             (APPEND_PATH, "post"),
             (HEARTBEAT_PATH, "get"),
         ] {
@@ -386,7 +437,11 @@ mod tests {
             );
         }
         assert!(!statuses(MESSAGES_PATH, "post").contains(&"401".to_string()));
-        for (path, method) in [(MESSAGES_PATH, "post"), (FAULTS_PATH, "post")] {
+        for (path, method) in [
+            (MESSAGES_PATH, "post"),
+            (FAULTS_PATH, "post"),
+            (TIMING_PATH, "post"),
+        ] {
             let error = &doc["paths"][path][method]["responses"]["400"]["content"]
                 ["application/json"]["schema"]["$ref"];
             assert_eq!(error, "#/components/schemas/ErrorBody", "{path}");
@@ -415,6 +470,7 @@ mod tests {
         let required = report["required"].as_array().cloned().unwrap_or_default();
         assert!(required.contains(&"next_retry_in_ms".into()), "{report}");
         assert_eq!(schemas["FaultPatch"]["additionalProperties"], false);
+        assert_eq!(schemas["TimingPatch"]["additionalProperties"], false);
         // Either role's /health, told apart by `role`.
         let roles: Vec<&Value> = schemas["NodeHealth"]["oneOf"]
             .as_array()

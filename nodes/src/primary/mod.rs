@@ -16,6 +16,7 @@ pub use acks::{WaitError, WaitingWrite};
 pub use routes::router;
 pub use write_request::WriteRequest;
 
+use crate::api::Timing;
 use crate::config::PrimaryConfig;
 use crate::entry::Entry;
 use crate::faults::FaultSet;
@@ -34,6 +35,9 @@ pub struct Primary {
     pub log: Arc<PrimaryLog>,
     pub board: Arc<PeerBoard>,
     pub faults: Arc<FaultSet>,
+    /// The timers now in use (`GET/POST /timing`); replicators watch it.
+    /// Starts from the configuration, which keeps the values at start.
+    pub timing: watch::Sender<Timing>,
     /// Set on shutdown: waiting writers answer instead of hanging.
     pub stopping: watch::Sender<bool>,
     /// The last writes answered, for `/health`.
@@ -71,6 +75,7 @@ impl Primary {
             log: Arc::new(PrimaryLog::default()),
             board: Arc::new(PeerBoard::new(quorum, peers)),
             faults: Arc::new(FaultSet::default()),
+            timing: watch::Sender::new(config.timing()),
             stopping: watch::Sender::new(false),
             answered: answered::AnsweredWrites::default(),
             journal: Arc::new(crate::journal::Journal::new(config.journal, &config.id)),
@@ -90,7 +95,7 @@ impl Primary {
         for (idx, (peer, url)) in peers.enumerate() {
             let (client, faults, peer) = (self.client.clone(), self.faults.clone(), peer.clone());
             let url = url.clone();
-            let timeout = self.config.heartbeat;
+            let timeout = self.heartbeat();
             probes.spawn(async move {
                 let first = Replicator::probe(&faults, &client, &peer.url, timeout).await;
                 (idx, peer, url, first)
@@ -107,6 +112,7 @@ impl Primary {
                         self.log.clone(),
                         self.board.clone(),
                         self.faults.clone(),
+                        self.timing.subscribe(),
                         self.client.clone(),
                     )
                     .with_journal(self.journal.clone())
@@ -116,6 +122,11 @@ impl Primary {
                 Err(e) => tracing::error!("startup probe task failed: {e}"),
             }
         }
+    }
+
+    /// The heartbeat period now in use.
+    pub fn heartbeat(&self) -> std::time::Duration {
+        self.timing.borrow().heartbeat()
     }
 
     pub fn last_seq(&self) -> u64 {

@@ -7,7 +7,7 @@ use crate::api::{self, ErrorBody, MessageList, NodeHealth, WriteReply, REQUEST_I
 use crate::api_error::{self, ApiError};
 use crate::auth::{self, Gate};
 use crate::body::read_limited;
-use crate::fault_routes;
+use crate::{fault_routes, timing_routes};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -19,7 +19,7 @@ use tracing::{debug, info, warn};
 /// Room for the JSON around the largest allowed message.
 const ENVELOPE_BYTES: usize = 4096;
 
-/// Client routes are open; `/faults` (and any node-to-node route) needs
+/// Client routes are open; `/faults`, `/timing` (and any node-to-node route) need
 /// the cluster token when there is one.
 pub fn router(primary: Arc<Primary>) -> Router {
     let gate = Gate::new(primary.config.cluster_token.clone(), &primary.config.id);
@@ -30,13 +30,18 @@ pub fn router(primary: Arc<Primary>) -> Router {
         false,
         Some(primary.parking.clone()),
     );
+    let timing = timing_routes::router(
+        primary.config.faults_enabled,
+        &primary.config.id,
+        Some(primary.timing.clone()),
+    );
     Router::new()
         .route(api::MESSAGES_PATH, get(list_messages).post(post_message))
         .route(api::HEALTH_PATH, get(health))
         .route(api::journal::EVENTS_PATH, get(events))
         .route(api::OPENAPI_PATH, get(api::openapi::serve))
         .with_state(primary)
-        .merge(auth::protect(faults, gate.as_ref()))
+        .merge(auth::protect(faults.merge(timing), gate.as_ref()))
         .fallback(api_error::not_found)
         .method_not_allowed_fallback(api_error::method_not_allowed)
 }
@@ -84,7 +89,7 @@ async fn post_message(
     let mut quorum = primary.quorum_view();
     if quorum.read_only() {
         // Decide on fresh evidence, not on the last heartbeat.
-        quorum = primary.board.probe_for_quorum(config.heartbeat).await;
+        quorum = primary.board.probe_for_quorum(primary.heartbeat()).await;
     }
     if quorum.read_only() {
         primary.answered.record(Answered {

@@ -61,13 +61,8 @@ impl DockerOptions {
             Some(path) => return Err(format!("compose file {} not found", path.display())),
             None => find_compose_file()?,
         };
-        let mut env = vec![
-            ("REPLOG_HEARTBEAT_MS".into(), args.heartbeat_ms.to_string()),
-            (
-                "REPLOG_UNHEALTHY_AFTER".into(),
-                args.unhealthy_after.to_string(),
-            ),
-        ];
+        // docker-compose.yml hands these to the primary's flags.
+        let mut env = args.primary_timing_env();
         if let Some(base) = args.base_port {
             // docker-compose.yml pins host ports through these variables.
             env.push(("REPLOG_P_PORT".into(), base.to_string()));

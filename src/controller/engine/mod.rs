@@ -11,6 +11,7 @@ mod export;
 mod journey;
 mod polling;
 mod status;
+mod timing;
 mod write_view;
 pub mod writes;
 
@@ -91,6 +92,8 @@ pub struct Engine {
     log_read_at: Instant,
     /// An `export` wrote into the run directory.
     exported: bool,
+    /// The primary's timers at start: slow motion multiplies these.
+    base_timing: replog_node::api::Timing,
     /// Each node's last seen process instance (secondaries report one).
     instances: Vec<Option<u64>>,
 }
@@ -143,6 +146,7 @@ impl Engine {
             log_of: None,
             log_read_at: Instant::now(),
             exported: false,
+            base_timing: replog_node::api::Timing::default(),
             instances: Vec::new(),
         };
         let ids: Vec<String> = engine

@@ -43,8 +43,13 @@ impl Engine {
             ),
             None => "primary unreachable".into(),
         };
+        // Only while slowed: real time is the usual case and says nothing.
+        let slow = match self.state.slow_factor {
+            0 | 1 => String::new(),
+            f => format!(" | slow motion ×{f}"),
+        };
         format!(
-            "status: {} | {quorum} | writes pending {}",
+            "status: {} | {quorum} | writes pending {}{slow}",
             parts.join(" | "),
             self.pending_writes()
         )

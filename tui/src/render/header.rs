@@ -1,4 +1,4 @@
-//! Top lines: title, quorum, last seq, and the READ-ONLY banner.
+//! Top lines: title, slow motion, quorum, last seq, and the READ-ONLY banner.
 
 use super::theme::Theme;
 use crate::model::DashboardState;
@@ -23,6 +23,15 @@ fn read_only(state: &DashboardState) -> bool {
 pub fn draw(frame: &mut Frame, area: Rect, state: &DashboardState, t: Theme) {
     let sep = || Span::styled(" │ ", t.dim());
     let mut spans = vec![Span::styled(format!(" {} ", state.title), t.strong())];
+    // Right after the title, so it survives the narrowest screen: a class
+    // must know that what it sees is slowed down.
+    if state.slow_factor > 1 {
+        spans.push(sep());
+        spans.push(Span::styled(
+            format!("slow motion ×{}", state.slow_factor),
+            t.warn(),
+        ));
+    }
     match &state.primary {
         Some(p) => {
             let quorum_style = if p.quorum_healthy >= p.quorum_required {

@@ -82,6 +82,7 @@ pub fn healthy() -> DashboardState {
         events_back: 0,
         narration_scroll: 0,
         events_filter: String::new(),
+        slow_factor: 1,
     };
     s.push_event("19:42:01.000", EventKind::Process, "started n1, n2, n3");
     s.push_event("19:42:01.400", EventKind::Health, "n2 healthy, n3 healthy");
