@@ -426,6 +426,11 @@ pub struct DemoArgs {
     /// clean exit (headless runs keep it only when a scenario fails)
     #[arg(long)]
     pub keep: bool,
+    /// Headless: after each scenario, write the dashboard as it would show
+    /// the last step at 80x24, 100x30 and 120x36 (and its state as JSON)
+    /// into DIR, for tests of what a class sees
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub screens: Option<std::path::PathBuf>,
 }
 
 #[cfg(test)]

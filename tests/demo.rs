@@ -115,6 +115,53 @@ fn wait_exit(child: &mut Child, limit: Duration, failure: &str) -> std::process:
     }
 }
 
+/// Issue 12, projector sizes: at a scenario's last step, at 80×24, 100×30
+/// and 120×36, the dashboard shows the step's title, its results line and
+/// every node's last three log lines (what the narration talks about).
+fn check_last_screens(dir: &std::path::Path) -> Result<(), String> {
+    for name in SCENARIOS {
+        let json = std::fs::read_to_string(dir.join(format!("{name}.json")))
+            .map_err(|e| format!("{name}.json: {e}"))?;
+        let state: serde_json::Value =
+            serde_json::from_str(&json).map_err(|e| format!("{name}.json: {e}"))?;
+        let title = state["narration"]["title"].as_str().unwrap_or_default();
+        for (w, h) in [(80, 24), (100, 30), (120, 36)] {
+            let file = format!("{name}-{w}x{h}.txt");
+            let screen =
+                std::fs::read_to_string(dir.join(&file)).map_err(|e| format!("{file}: {e}"))?;
+            if !screen.contains(&format!("▶ {title}")) {
+                return Err(format!("{file} lacks the step title {title:?}:\n{screen}"));
+            }
+            if !screen.contains("hold:") && !screen.contains("failed:") {
+                return Err(format!("{file} lacks the results line:\n{screen}"));
+            }
+            // Each node's last three lines, once per node that has them
+            // (the panels sit side by side, so a line shows once a panel).
+            let mut wanted: std::collections::BTreeMap<String, usize> = Default::default();
+            for node in state["nodes"].as_array().into_iter().flatten() {
+                let messages: Vec<String> = node["messages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| format!("#{} {}", m[0], m[1].as_str().unwrap_or_default()))
+                    .collect();
+                for line in &messages[messages.len().saturating_sub(3)..] {
+                    *wanted.entry(line.clone()).or_default() += 1;
+                }
+            }
+            for (line, panels) in wanted {
+                let seen = screen.matches(line.as_str()).count();
+                if seen < panels {
+                    return Err(format!(
+                        "{file} shows {line:?} {seen} times, wanted on {panels} panels:\n{screen}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every node of replog `pid` is gone (within a few seconds: they are
 /// reaped after replog exits); then its run directories are removed.
 fn assert_nodes_gone_and_clean_up(pid: u32) {
@@ -171,10 +218,24 @@ fn with_no_name_it_lists_the_scenarios() {
 fn every_shipped_scenario_passes_headless_with_a_junit_report() {
     let junit = std::env::temp_dir().join(format!("replog-demo-test-{}.xml", std::process::id()));
     let junit_arg = junit.display().to_string();
+    let screens = std::env::temp_dir().join(format!("replog-demo-screens-{}", std::process::id()));
+    let screens_arg = screens.display().to_string();
     let run = demo(
-        &["--all", "--headless", "--junit", &junit_arg],
+        &[
+            "--all",
+            "--headless",
+            "--junit",
+            &junit_arg,
+            "--screens",
+            &screens_arg,
+        ],
         Duration::from_secs(240),
     );
+    let checked = check_last_screens(&screens);
+    let _ = std::fs::remove_dir_all(&screens);
+    if let Err(e) = checked {
+        panic!("{e}");
+    }
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     assert!(!run.stdout.contains('✘'), "{}", run.stdout);
     assert!(

@@ -17,10 +17,14 @@ use std::time::{Duration, Instant};
 const EVENTS_ON_FAILURE: usize = 20;
 
 /// Runs the scenarios one after another; `interrupted` stops the rest.
-pub async fn run_all(scenarios: &[Scenario], dwell: Duration) -> Vec<CaseReport> {
+pub async fn run_all(
+    scenarios: &[Scenario],
+    dwell: Duration,
+    screens: Option<&std::path::Path>,
+) -> Vec<CaseReport> {
     let mut reports = Vec::new();
     for scenario in scenarios {
-        let (report, interrupted) = run_one(scenario, dwell).await;
+        let (report, interrupted) = run_one(scenario, dwell, screens).await;
         reports.push(report);
         if interrupted {
             break;
@@ -70,7 +74,11 @@ pub fn up_args(scenario: &Scenario, run_dir: PathBuf) -> UpArgs {
     }
 }
 
-async fn run_one(scenario: &Scenario, dwell: Duration) -> (CaseReport, bool) {
+async fn run_one(
+    scenario: &Scenario,
+    dwell: Duration,
+    screens: Option<&std::path::Path>,
+) -> (CaseReport, bool) {
     let started = Instant::now();
     let mut script = DemoScript::unattended(scenario.clone(), dwell);
     let mut report = CaseReport {
@@ -98,6 +106,14 @@ async fn run_one(scenario: &Scenario, dwell: Duration) -> (CaseReport, bool) {
         }
     };
     let end = driver::run(&mut engine, Some(&mut script), Input::Unattended).await;
+    if let Some(dir) = screens {
+        // What the dashboard would show of the last step, fresh.
+        engine.refresh().await;
+        engine.state.narration = script.last_page();
+        if let Err(e) = super::screens::write(dir, &scenario.name, &engine.state) {
+            script.print(format!("✘ cannot write the screens: {e}"));
+        }
+    }
     // Always: a failed or interrupted run must not leave nodes behind.
     engine.shutdown().await;
     let interrupted = !matches!(end, Ok(End::Done));

@@ -14,6 +14,7 @@ mod parse;
 #[cfg(test)]
 mod parse_tests;
 mod scenario;
+mod screens;
 mod script;
 
 use crate::cli::DemoArgs;
@@ -40,7 +41,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         }
     }
     let dwell = std::time::Duration::from_millis(args.dwell_ms);
-    let reports = headless::run_all(&scenarios, dwell).await;
+    let reports = headless::run_all(&scenarios, dwell, args.screens.as_deref()).await;
     if let Some(path) = &args.junit {
         std::fs::write(path, junit::render(&reports))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;

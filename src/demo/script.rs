@@ -70,6 +70,8 @@ pub struct DemoScript {
     /// Unattended: how long a step's state must last after its
     /// expectations held (zero: no second look).
     dwell: Duration,
+    /// The page of the step that ran last, as the dashboard would show it.
+    page: Option<Narration>,
 }
 
 /// How notes reach people.
@@ -146,6 +148,7 @@ impl DemoScript {
             failures: Vec::new(),
             view,
             dwell: Duration::ZERO,
+            page: None,
         }
     }
 
@@ -215,9 +218,38 @@ impl DemoScript {
         true
     }
 
+    /// The narration page of the step that ran last (`--screens`).
+    pub fn last_page(&self) -> Option<Narration> {
+        self.page.clone()
+    }
+
     fn note(&mut self, engine: &mut Engine, note: Note) {
         if let Note::Result { ok: false, text } = &note {
             self.failures.push(text.clone());
+        }
+        match &note {
+            Note::Step {
+                number,
+                total,
+                title,
+                narration,
+            } => {
+                self.page = Some(Narration {
+                    scenario: self.scenario.name.clone(),
+                    step: *number,
+                    total: *total,
+                    title: title.clone(),
+                    text: narration.clone(),
+                    autoplay: false,
+                    results: Vec::new(),
+                })
+            }
+            Note::Result { ok, text } => {
+                if let Some(page) = self.page.as_mut() {
+                    page.results.push((*ok, text.clone()));
+                }
+            }
+            Note::Info(_) => {}
         }
         match &mut self.view {
             View::Print { .. } => match note {
