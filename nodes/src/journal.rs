@@ -61,6 +61,34 @@ impl Journal {
     }
 }
 
+/// `GET /events?since=ID` on either role: 404 with a reason when the
+/// journal is off, 400 naming `since` when it is not a whole number.
+pub async fn serve(
+    journal: std::sync::Arc<Journal>,
+    query: Option<String>,
+) -> Result<axum::Json<JournalPage>, crate::api_error::ApiError> {
+    use crate::api_error::ApiError;
+    if !journal.enabled() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "the journal is off on this node (start it with --journal)",
+        ));
+    }
+    let mut since = 0;
+    for pair in query.as_deref().unwrap_or("").split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        // Unknown parameters are ignored, as most HTTP APIs do.
+        if key == "since" {
+            since = value.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "since must be a whole number (an event id), got {value:?}"
+                ))
+            })?;
+        }
+    }
+    Ok(axum::Json(journal.since(since)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,32 +118,4 @@ mod tests {
         }
         .concerns(3));
     }
-}
-
-/// `GET /events?since=ID` on either role: 404 with a reason when the
-/// journal is off, 400 naming `since` when it is not a whole number.
-pub async fn serve(
-    journal: std::sync::Arc<Journal>,
-    query: Option<String>,
-) -> Result<axum::Json<JournalPage>, crate::api_error::ApiError> {
-    use crate::api_error::ApiError;
-    if !journal.enabled() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "the journal is off on this node (start it with --journal)",
-        ));
-    }
-    let mut since = 0;
-    for pair in query.as_deref().unwrap_or("").split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        // Unknown parameters are ignored, as most HTTP APIs do.
-        if key == "since" {
-            since = value.parse::<u64>().map_err(|_| {
-                ApiError::bad_request(format!(
-                    "since must be a whole number (an event id), got {value:?}"
-                ))
-            })?;
-        }
-    }
-    Ok(axum::Json(journal.since(since)))
 }
