@@ -73,7 +73,11 @@ async fn a_link_slower_than_the_replication_timeout_converges() {
     wait_state(&p, "s1", "healthy").await;
     let (a, b) = tokio::join!(write(&p.url, "one", 2), write(&p.url, "two", 2));
     assert_eq!((a.0, b.0), (201, 201), "{a:?} {b:?}");
-    wait_for_messages(&s1.url, &strings(&["one", "two"])).await;
+    // Sent together, they take their seqs in either order: the primary's
+    // log says which, and s1 must show the same.
+    let order = messages(&p.url).await;
+    assert_eq!(order.len(), 2, "{order:?}");
+    wait_for_messages(&s1.url, &order).await;
     // Converged: no retry pending, and the timeout has grown past the link.
     let s = eventually("no retry pending for s1", LONG, || async {
         let s = secondary_state(&p.url, "s1").await;
