@@ -70,7 +70,8 @@ pub struct DemoScript {
     /// Unattended: how long a step's state must last after its
     /// expectations held (zero: no second look).
     dwell: Duration,
-    /// The page of the step that ran last, as the dashboard would show it.
+    /// The page of the step that ran last: what the narration panel shows
+    /// (and `--screens` draws when there is no panel).
     page: Option<Narration>,
 }
 
@@ -276,21 +277,14 @@ impl DemoScript {
                         number,
                         total,
                         title,
-                        narration,
+                        ..
                     } => {
                         engine.event(
                             EventKind::Info,
                             format!("demo: step {number}/{total}: {title}"),
                         );
-                        narrator.pages.push(Narration {
-                            scenario: self.scenario.name.clone(),
-                            step: number,
-                            total,
-                            title,
-                            text: narration,
-                            autoplay: narrator.autoplay,
-                            results: Vec::new(),
-                        });
+                        // The page `self.page` just became.
+                        narrator.pages.extend(self.page.clone());
                         narrator.viewing = narrator.pages.len() - 1;
                     }
                     Note::Info(text) => {
@@ -305,8 +299,9 @@ impl DemoScript {
                             EventKind::Error
                         };
                         engine.event(kind, format!("demo: {mark} {text}"));
-                        if let Some(page) = narrator.pages.last_mut() {
-                            page.results.push((ok, text));
+                        // `self.page` holds the result already.
+                        if let (Some(last), Some(page)) = (narrator.pages.last_mut(), &self.page) {
+                            last.results.clone_from(&page.results);
                         }
                     }
                 }

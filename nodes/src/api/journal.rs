@@ -3,7 +3,7 @@
 //! journals of every node together into one message's journey.
 
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 pub const EVENTS_PATH: &str = "/events";
 
@@ -66,14 +66,6 @@ impl Happened {
             Happened::Acked { upto, .. } => *upto >= seq,
         }
     }
-}
-
-/// The query of `GET /events`.
-#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
-pub struct EventsQuery {
-    /// Only events with a larger id (0: all that are kept).
-    #[serde(default)]
-    pub since: u64,
 }
 
 /// The answer of `GET /events`.

@@ -83,9 +83,9 @@ pub struct Engine {
     sink: Option<EventSink>,
     /// For writes and fault requests.
     http: reqwest::Client,
-    /// The node whose log tail is being read, and when that began; one read
-    /// at a time, as often as the cluster's capabilities say.
-    log_read: Option<(String, Instant)>,
+    /// A log tail read is under way: one at a time, as often as the
+    /// cluster's capabilities say.
+    log_reading: bool,
     /// The node the shown tail belongs to.
     log_of: Option<String>,
     /// When the last read began.
@@ -142,12 +142,12 @@ impl Engine {
             book: watch::Sender::new(WriteBook::default()),
             sink: None,
             http,
-            log_read: None,
+            log_reading: false,
             log_of: None,
             log_read_at: Instant::now(),
             exported: false,
             base_timing: replog_node::api::Timing::default(),
-            instances: Vec::new(),
+            instances: vec![None; count],
         };
         let ids: Vec<String> = engine
             .state
@@ -388,7 +388,7 @@ impl Engine {
                 self.status(what);
             }
             AppEvent::LogTail { id, lines } => {
-                self.log_read = None;
+                self.log_reading = false;
                 if self.state.selected_node().map(|n| n.id.as_str()) == Some(id.as_str()) {
                     self.state.log_tail = lines;
                     self.log_of = Some(id);
@@ -441,15 +441,17 @@ impl Engine {
             self.log_of = None;
         }
         let every = self.cluster.capabilities().log_refresh;
-        let due = match &self.log_read {
-            // One read at a time; a read that hangs is given up after a while.
-            Some((_, began)) => began.elapsed() >= every * 10,
-            None => changed || self.log_read_at.elapsed() >= every,
+        let since = self.log_read_at.elapsed();
+        // One read at a time; a read that hangs is given up after a while.
+        let due = if self.log_reading {
+            since >= every * 10
+        } else {
+            changed || since >= every
         };
         if !due {
             return;
         }
-        self.log_read = Some((selected.clone(), Instant::now()));
+        self.log_reading = true;
         self.log_read_at = Instant::now();
         let read = self.cluster.log_tail(&selected, LOG_TAIL_LINES);
         let tx = self.tx.clone();

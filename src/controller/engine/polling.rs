@@ -114,12 +114,10 @@ impl Engine {
             .as_ref()
             .and_then(NodeHealth::secondary)
             .map(|s| s.instance);
-        if self.instances.len() <= idx {
-            self.instances.resize(idx + 1, None);
-        }
-        let same_process = instance.is_some() && self.instances[idx] == instance;
-        if instance.is_some() {
-            self.instances[idx] = instance;
+        let seen = self.instances.get_mut(idx);
+        let same_process = instance.is_some() && seen.as_deref() == Some(&instance);
+        if let (Some(seen), Some(_)) = (seen, instance) {
+            *seen = instance;
         }
         let Some(node) = self.state.nodes.get_mut(idx) else {
             return;

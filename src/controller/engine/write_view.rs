@@ -107,10 +107,8 @@ impl Engine {
         waiting: &[WaitingWriteReport],
         answered: &[AnsweredWriteReport],
     ) {
-        let ours = |id: &Option<String>| {
-            id.as_deref()
-                .is_some_and(|id| id.starts_with(&format!("{}-", self.run_tag)))
-        };
+        let prefix = format!("{}-", self.run_tag);
+        let ours = |id: &Option<String>| id.as_deref().is_some_and(|id| id.starts_with(&prefix));
         let theirs: Vec<&AnsweredWriteReport> =
             answered.iter().filter(|a| !ours(&a.request_id)).collect();
         let newest = &theirs[theirs.len().saturating_sub(OTHERS_FINISHED_SHOWN)..];
