@@ -100,6 +100,20 @@ pub struct CommonNodeArgs {
     /// Write the log to daily-rolling files DIR/<id>.log.YYYY-MM-DD instead of stderr
     #[arg(long, value_name = "DIR", env = "REPLOG_LOG_DIR")]
     pub log_dir: Option<std::path::PathBuf>,
+    /// Keep the replicated log on disk in DIR (a write-ahead log, recovered
+    /// at start); without it the log is in memory and lost when the node stops
+    #[arg(long, value_name = "DIR", env = "REPLOG_DATA_DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// With --data-dir: `batch` fsyncs appends in groups and acknowledges
+    /// only what is on disk; `never` leaves them in the page cache (for
+    /// benchmarks: a machine crash loses recent writes)
+    #[arg(
+        long,
+        value_name = "POLICY",
+        env = "REPLOG_FSYNC",
+        default_value = "batch"
+    )]
+    pub fsync: replog_node::api::FsyncPolicy,
 }
 
 /// By hand, so that the token never reaches a debug print.
@@ -110,6 +124,8 @@ impl std::fmt::Debug for CommonNodeArgs {
             .field("faults", &self.faults)
             .field("journal", &self.journal)
             .field("log_dir", &self.log_dir)
+            .field("data_dir", &self.data_dir)
+            .field("fsync", &self.fsync)
             .field(
                 "cluster_token",
                 &self.cluster_token.as_ref().map(|_| "<redacted>"),

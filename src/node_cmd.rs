@@ -4,7 +4,7 @@
 use crate::cli::{CommonNodeArgs, NodeRole, PrimaryArgs, SecondaryArgs};
 use replog_node::auth::ClusterToken;
 use replog_node::backoff::Backoff;
-use replog_node::config::{majority, PrimaryConfig, SecondaryConfig};
+use replog_node::config::{majority, PrimaryConfig, SecondaryConfig, StorageConfig};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -55,6 +55,7 @@ pub fn primary_config(args: PrimaryArgs) -> Result<PrimaryConfig, String> {
     config.faults_enabled = args.common.faults;
     config.journal = args.common.journal;
     config.cluster_token = cluster_token(&args.common)?;
+    config.storage = storage(&args.common);
     config.max_message_bytes = args.max_message_bytes;
     config.default_w = args.default_w;
     config.replication_timeout = Duration::from_millis(args.replication_timeout_ms);
@@ -75,10 +76,18 @@ fn secondary_config(args: SecondaryArgs) -> Result<SecondaryConfig, String> {
     }
     Ok(SecondaryConfig {
         cluster_token: cluster_token(&args.common)?,
+        storage: storage(&args.common),
         id: args.id,
         faults_enabled: args.common.faults,
         journal: args.common.journal,
     })
+}
+
+fn storage(common: &CommonNodeArgs) -> StorageConfig {
+    StorageConfig {
+        data_dir: common.data_dir.clone(),
+        fsync: common.fsync,
+    }
 }
 
 /// The cluster token, if one was given; an empty or unusable one is refused.

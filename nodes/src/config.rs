@@ -3,7 +3,16 @@
 use crate::auth::ClusterToken;
 use crate::backoff::Backoff;
 use crate::base_url;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// Where a node keeps its log (`--data-dir`, `--fsync`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StorageConfig {
+    /// `None`: in memory only.
+    pub data_dir: Option<PathBuf>,
+    pub fsync: crate::api::FsyncPolicy,
+}
 
 /// A secondary as the primary knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +69,7 @@ pub struct PrimaryConfig {
     pub batch_linger: Duration,
     /// Required on node-to-node routes and `/faults`, and sent to peers.
     pub cluster_token: Option<ClusterToken>,
+    pub storage: StorageConfig,
 }
 
 impl PrimaryConfig {
@@ -87,6 +97,7 @@ impl PrimaryConfig {
             min_batch_in_flight: 64,
             batch_linger: Duration::from_micros(500),
             cluster_token: None,
+            storage: StorageConfig::default(),
         }
     }
 
@@ -171,6 +182,7 @@ pub struct SecondaryConfig {
     pub journal: bool,
     /// Required on node-to-node routes and `/faults`.
     pub cluster_token: Option<ClusterToken>,
+    pub storage: StorageConfig,
 }
 
 #[cfg(test)]

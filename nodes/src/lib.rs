@@ -11,6 +11,7 @@ pub mod config;
 pub mod entry;
 pub mod fault_routes;
 pub mod faults;
+pub mod group_commit;
 pub mod health;
 pub mod journal;
 pub mod parking;
@@ -25,6 +26,9 @@ pub mod server;
 pub mod store;
 pub mod timing_routes;
 pub mod wal;
+
+#[cfg(test)]
+mod test_dir;
 
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -57,7 +61,7 @@ pub async fn run_secondary(
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let id = config.id.clone();
-    let node = secondary::Secondary::new(config);
+    let node = secondary::Secondary::new(config).map_err(std::io::Error::other)?;
     tracing::info!(%id, %addr, "secondary ready");
     let termination = server::Termination::listen();
     server::announce(addr);

@@ -11,9 +11,11 @@ use crate::auth::{self, Gate};
 use crate::body::read_json;
 use crate::entry::Entry;
 use crate::faults::{FailAt, FaultSet};
+use crate::group_commit::{GroupCommit, Syncable};
 use crate::journal::Journal;
 use crate::secondary_log::{Received, SecondaryLog};
-use crate::store::MemoryLog;
+use crate::store;
+use crate::wal::{PendingSync, WalError};
 use crate::{fault_routes, timing_routes};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -28,15 +30,43 @@ use tracing::info;
 /// Large enough for a full batch of the largest messages, JSON-escaped.
 const APPEND_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
+/// The log behind its lock, shared with the group commit.
+struct SharedLog(Mutex<SecondaryLog>);
+
+impl SharedLog {
+    fn lock(&self) -> MutexGuard<'_, SecondaryLog> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Syncable for SharedLog {
+    fn begin_sync(&self) -> Result<Option<PendingSync>, WalError> {
+        self.lock().begin_sync()
+    }
+
+    fn finish_sync(
+        &self,
+        pending: PendingSync,
+        result: std::io::Result<()>,
+    ) -> Result<u64, WalError> {
+        self.lock().finish_sync(pending, result)
+    }
+}
+
 pub struct Secondary {
     id: String,
-    /// Random per process: tells the primary when this node restarted empty.
+    /// The log's identity as a number (see [`store::instance`]): the
+    /// primary starts over with this node only when it changes (a memory
+    /// log's restart, or a wiped disk).
     instance: u64,
-    log: Mutex<SecondaryLog>,
+    log: Arc<SharedLog>,
+    /// Makes appends durable: a position is reported only over fsynced
+    /// entries.
+    commit: Arc<GroupCommit>,
     faults: Arc<FaultSet>,
     faults_enabled: bool,
     duplicates_ignored: AtomicU64,
-    /// The primary process this log came from.
+    /// The primary log this log copies (kept on disk with a data directory).
     primary: Mutex<Option<u64>>,
     /// The cluster token check, if the cluster has one.
     gate: Option<Gate>,
@@ -45,31 +75,48 @@ pub struct Secondary {
 }
 
 impl Secondary {
-    pub fn new(config: crate::config::SecondaryConfig) -> Arc<Self> {
+    /// Opens the log (recovering it from disk) and starts its group commit.
+    pub fn new(config: crate::config::SecondaryConfig) -> Result<Arc<Self>, String> {
         let gate = Gate::new(config.cluster_token, &config.id);
         let journal = Arc::new(Journal::new(config.journal, &config.id));
-        Arc::new(Self {
+        let store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
+        info!(id = %config.id, "storage: {}", store::describe(store.as_ref()));
+        let instance = store::instance(store.as_ref());
+        let durable = store.durable_seq();
+        let upstream = store.upstream();
+        let disk = store.disk_report().is_some();
+        let log = Arc::new(SharedLog(Mutex::new(SecondaryLog::new(store))));
+        let commit = if disk {
+            GroupCommit::start(log.clone(), durable, Box::new(|_| {}))
+        } else {
+            GroupCommit::immediate(Box::new(|_| {}))
+        };
+        Ok(Arc::new(Self {
             id: config.id,
-            instance: rand::random::<u64>() >> 11, // fits a JSON number exactly
-            log: Mutex::new(SecondaryLog::new(Box::new(MemoryLog::new()))),
+            instance,
+            log,
+            commit,
             faults: Arc::new(FaultSet::default()),
             faults_enabled: config.faults_enabled,
             duplicates_ignored: AtomicU64::new(0),
-            primary: Mutex::new(None),
+            primary: Mutex::new(upstream),
             gate,
             journal,
-        })
+        }))
     }
 
     fn log(&self) -> MutexGuard<'_, SecondaryLog> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner())
+        self.log.lock()
     }
 
-    /// Follows the primary named in `headers`. A different primary process
-    /// started with an empty log (logs are in memory), so this secondary
-    /// starts over with it rather than keep entries the new primary will
-    /// number again. A header that is there but not a documented instance
-    /// id is refused rather than ignored: it is a broken sender.
+    /// Follows the primary named in `headers`. A different primary log (a
+    /// memory primary restarted, or one whose disk was wiped) started empty,
+    /// so this secondary starts over with it rather than keep entries the new
+    /// primary will number again; a primary restarted with its disk is the
+    /// same log and is followed on. The primary followed is kept with the
+    /// log, so this holds across this node's restarts too. A header that is
+    /// there but not a documented instance id is refused rather than
+    /// ignored: it is a broken sender.
     fn follow_primary(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         let Some(value) = headers.get(PRIMARY_HEADER) else {
             return Ok(());
@@ -86,27 +133,59 @@ impl Secondary {
                 ))
             })?;
         let mut known = self.primary.lock().unwrap_or_else(|e| e.into_inner());
-        if known.is_some_and(|k| k != instance) {
-            let mut log = self.log();
+        if *known == Some(instance) {
+            return Ok(());
+        }
+        let mut log = self.log();
+        if known.is_some() {
             let dropped = log.last_seq() as usize + log.held().len();
             if dropped > 0 {
-                tracing::warn!(node = %self.id, dropped, "a new primary process took over: discarding the previous primary's entries");
-                *log = SecondaryLog::new(Box::new(MemoryLog::new()));
+                tracing::warn!(node = %self.id, dropped, "a new primary log took over: discarding the previous primary's entries");
+                // Cleared before the new primary is recorded: a crash in
+                // between leaves an empty log, never old entries under the
+                // new primary's name.
+                log.clear().map_err(storage_error)?;
+                self.commit.reset(log.durable_seq());
             }
         }
+        log.set_upstream(instance).map_err(storage_error)?;
         *known = Some(instance);
         Ok(())
     }
 
+    /// What this node acknowledges: its durable gap-free prefix.
     fn position(&self) -> Position {
         Position {
             instance: self.instance,
-            last_seq: self.log().last_seq(),
+            last_seq: self.log().durable_seq(),
         }
     }
 
-    /// Stores a batch, honouring injected failures.
-    fn apply(&self, entries: Vec<Entry>) -> Result<Position, ApiError> {
+    /// Stores a batch and waits until it is durable, honouring injected
+    /// failures.
+    async fn deliver(&self, entries: Vec<Entry>) -> Result<Position, ApiError> {
+        let (upto, failure) = self.store_batch(entries)?;
+        self.commit
+            .wait_for(upto)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &*e).retry_after(1))?;
+        let position = self.position();
+        if failure == Some(FailAt::AfterStore) {
+            info!(node = %self.id, "injected failure after store: ACK lost");
+            return Err(ApiError::with_body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorBody {
+                    last_seq: Some(position.last_seq),
+                    ..ErrorBody::new("injected failure (after store)")
+                },
+            ));
+        }
+        Ok(position)
+    }
+
+    /// Stores a batch: returns the end of the gap-free prefix it reaches,
+    /// and the injected failure still to apply after the store.
+    fn store_batch(&self, entries: Vec<Entry>) -> Result<(u64, Option<FailAt>), ApiError> {
         if let Some(seq) = self.faults.lost_seq() {
             if entries.iter().any(|e| e.seq == seq) {
                 info!(node = %self.id, seq, "injected loss: a batch carrying seq {seq} dropped");
@@ -125,11 +204,19 @@ impl Secondary {
             ));
         }
         let mut stored = Vec::new();
-        {
+        let mut failed = None;
+        let upto = {
             let mut log = self.log();
             for entry in entries {
                 let seq = entry.seq;
-                match log.receive(entry) {
+                let received = match log.receive(entry) {
+                    Ok(received) => received,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                };
+                match received {
                     Received::Appended { released } => {
                         stored.push(seq);
                         if released > 0 {
@@ -151,23 +238,20 @@ impl Secondary {
                     }
                 }
             }
-        }
+            log.last_seq()
+        };
         if let (Some(&first), Some(&last)) = (stored.first(), stored.last()) {
             self.journal.record(Happened::Stored { first, last });
             info!(node = %self.id, first, last, "stored");
         }
-        let position = self.position();
-        if failure == Some(FailAt::AfterStore) {
-            info!(node = %self.id, "injected failure after store: ACK lost");
-            return Err(ApiError::with_body(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorBody {
-                    last_seq: Some(position.last_seq),
-                    ..ErrorBody::new("injected failure (after store)")
-                },
-            ));
+        // Even with nothing new: a retried delivery whose entries are not
+        // yet durable waits for the next round, which this asks for.
+        self.commit.appended(upto);
+        if let Some(e) = failed {
+            tracing::warn!(node = %self.id, error = %e, "delivery failed: storage");
+            return Err(storage_error(e));
         }
-        Ok(position)
+        Ok((upto, failure))
     }
 }
 
@@ -200,6 +284,11 @@ pub fn router(node: Arc<Secondary>) -> Router {
         .method_not_allowed_fallback(api_error::method_not_allowed)
 }
 
+/// A storage failure as the primary sees it: a failed delivery, retried.
+fn storage_error(e: WalError) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).retry_after(1)
+}
+
 async fn list_messages(State(node): State<Arc<Secondary>>) -> Json<MessageList> {
     Json(MessageList {
         messages: node.log().visible(),
@@ -217,10 +306,13 @@ async fn refuse_write(State(node): State<Arc<Secondary>>) -> ApiError {
 }
 
 async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
-    let (last_seq, held) = {
+    let (last_seq, held, mut disk) = {
         let log = node.log();
-        (log.last_seq(), log.held())
+        (log.last_seq(), log.held(), log.disk_report().map(Box::new))
     };
+    if let Some(d) = disk.as_mut() {
+        d.error = node.commit.error().map(|e| e.to_string());
+    }
     Json(NodeHealth::Secondary(SecondaryHealth {
         id: node.id.clone(),
         last_seq,
@@ -228,6 +320,8 @@ async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
         held,
         duplicates_ignored: node.duplicates_ignored.load(Ordering::Relaxed),
         instance: node.instance,
+        storage: api::StorageKind::of(disk.as_deref()),
+        disk,
         faults: node.faults.snapshot(),
         faults_enabled: node.faults_enabled,
         auth_rejections: node.gate.as_ref().map_or(0, Gate::refused),
@@ -273,13 +367,13 @@ async fn receive_batch(
     }
     let delay = node.faults.delay_ms();
     if delay == 0 {
-        return node.apply(request.entries).map(Json);
+        return node.deliver(request.entries).await.map(Json);
     }
     // Own task: a delayed delivery still lands when the primary gives up
     // waiting for its answer, as a slow network link would behave.
     let work = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-        node.apply(request.entries)
+        node.deliver(request.entries).await
     });
     match work.await {
         Ok(result) => result.map(Json),

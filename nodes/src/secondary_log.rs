@@ -1,8 +1,10 @@
 //! A secondary's view of the log: the gap-free prefix it shows, plus the
 //! entries that arrived after a gap and are held until the gap fills.
 
+use crate::api::DiskReport;
 use crate::entry::Entry;
 use crate::store::LogStore;
+use crate::wal::{PendingSync, WalError};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -30,29 +32,88 @@ impl SecondaryLog {
         }
     }
 
-    /// Accepts one delivered entry, in any order, any number of times.
-    pub fn receive(&mut self, entry: Entry) -> Received {
+    /// Accepts one delivered entry, in any order, any number of times. A
+    /// storage error stores nothing of `entry` (it is delivered again).
+    pub fn receive(&mut self, entry: Entry) -> Result<Received, WalError> {
         let last = self.store.last_seq();
         if entry.seq <= last || self.held.contains_key(&entry.seq) {
-            return Received::Duplicate;
+            // A release that a storage error stopped resumes here.
+            self.release_held().map_err(|(_, e)| e)?;
+            return Ok(Received::Duplicate);
         }
         if entry.seq != last + 1 {
             self.held.insert(entry.seq, entry.message);
-            return Received::Held;
+            return Ok(Received::Held);
         }
-        self.store.push(entry);
+        self.store.append(entry)?;
+        // The entry is stored; held ones a storage error keeps back stay
+        // held, and go with a later delivery.
+        let released = self.release_held().unwrap_or_else(|(released, _)| released);
+        Ok(Received::Appended { released })
+    }
+
+    /// Appends the held entries that now follow on; on a storage error, how
+    /// many did and the error (the rest stay held).
+    fn release_held(&mut self) -> Result<usize, (usize, WalError)> {
         let mut released = 0;
         while let Some(message) = self.held.remove(&(self.store.last_seq() + 1)) {
             let seq = self.store.last_seq() + 1;
-            self.store.push(Entry { seq, message });
+            if let Err(e) = self.store.append(Entry {
+                seq,
+                message: message.clone(),
+            }) {
+                self.held.insert(seq, message);
+                return Err((released, e));
+            }
             released += 1;
         }
-        Received::Appended { released }
+        Ok(released)
     }
 
-    /// Highest seq of the gap-free prefix: the secondary's replication position.
+    /// Highest seq of the gap-free prefix: what readers see.
     pub fn last_seq(&self) -> u64 {
         self.store.last_seq()
+    }
+
+    /// Highest seq on disk (all of the prefix for a memory log): the
+    /// secondary's replication position, the only one it acknowledges.
+    pub fn durable_seq(&self) -> u64 {
+        self.store.durable_seq()
+    }
+
+    /// Forgets everything, held entries included: the log of a new primary
+    /// starts here.
+    pub fn clear(&mut self) -> Result<(), WalError> {
+        self.held.clear();
+        self.store.clear()
+    }
+
+    pub fn upstream(&self) -> Option<u64> {
+        self.store.upstream()
+    }
+
+    pub fn set_upstream(&mut self, primary: u64) -> Result<(), WalError> {
+        self.store.set_upstream(primary)
+    }
+
+    pub fn store(&self) -> &dyn LogStore {
+        self.store.as_ref()
+    }
+
+    pub fn disk_report(&self) -> Option<DiskReport> {
+        self.store.disk_report()
+    }
+
+    pub fn begin_sync(&mut self) -> Result<Option<PendingSync>, WalError> {
+        self.store.begin_sync()
+    }
+
+    pub fn finish_sync(
+        &mut self,
+        pending: PendingSync,
+        result: std::io::Result<()>,
+    ) -> Result<u64, WalError> {
+        self.store.finish_sync(pending, result)
     }
 
     /// The gap-free prefix: what readers see.
@@ -82,29 +143,35 @@ mod tests {
         SecondaryLog::new(Box::new(MemoryLog::new()))
     }
 
+    impl SecondaryLog {
+        fn receive_ok(&mut self, entry: Entry) -> Received {
+            self.receive(entry).expect("a memory log never fails")
+        }
+    }
+
     #[test]
     fn holds_entries_after_a_gap_until_it_fills() {
         let mut log = log();
         assert_eq!(
-            log.receive(Entry::new(1, "a")),
+            log.receive_ok(Entry::new(1, "a")),
             Received::Appended { released: 0 }
         );
         assert_eq!(
-            log.receive(Entry::new(2, "b")),
+            log.receive_ok(Entry::new(2, "b")),
             Received::Appended { released: 0 }
         );
-        assert_eq!(log.receive(Entry::new(4, "d")), Received::Held);
+        assert_eq!(log.receive_ok(Entry::new(4, "d")), Received::Held);
         assert_eq!(log.last_seq(), 2);
         assert_eq!(log.held().len(), 1);
-        assert_eq!(log.receive(Entry::new(4, "d")), Received::Duplicate);
+        assert_eq!(log.receive_ok(Entry::new(4, "d")), Received::Duplicate);
         assert_eq!(
-            log.receive(Entry::new(3, "c")),
+            log.receive_ok(Entry::new(3, "c")),
             Received::Appended { released: 1 }
         );
         let seqs: Vec<u64> = log.visible().iter().map(|e| e.seq).collect();
         assert_eq!(seqs, vec![1, 2, 3, 4]);
         assert!(log.held().is_empty());
-        assert_eq!(log.receive(Entry::new(2, "b")), Received::Duplicate);
+        assert_eq!(log.receive_ok(Entry::new(2, "b")), Received::Duplicate);
     }
 
     proptest! {
@@ -119,7 +186,7 @@ mod tests {
             let deliveries: Vec<u64> = picks.iter().map(|p| p % n + 1).collect();
             let mut log = log();
             for seq in &deliveries {
-                log.receive(Entry::new(*seq, format!("m{seq}")));
+                log.receive_ok(Entry::new(*seq, format!("m{seq}")));
             }
             let delivered: std::collections::BTreeSet<u64> = deliveries.iter().copied().collect();
             let mut prefix = 0;

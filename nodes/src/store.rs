@@ -1,20 +1,115 @@
-//! The storage seam. Replication only talks to [`LogStore`], so a durable,
-//! on-disk log can replace [`MemoryLog`] without touching replication code.
+//! The storage seam. Replication only talks to [`LogStore`], so the durable
+//! [`DiskLog`](crate::wal::DiskLog) and the in-memory [`MemoryLog`] are
+//! interchangeable; what differs (durability, identity, fsync) has defaults
+//! that describe a memory log.
 
+use crate::api::DiskReport;
+use crate::config::StorageConfig;
 use crate::entry::Entry;
+use crate::wal::{DiskLog, PendingSync, WalError, WalOptions};
 
 /// An append-only, gap-free log numbered from 1.
 pub trait LogStore: Send {
     /// Appends `entry`, whose seq must be `last_seq() + 1` (callers check).
-    fn push(&mut self, entry: Entry);
+    /// On error nothing was appended (a memory log never fails).
+    fn append(&mut self, entry: Entry) -> Result<(), WalError>;
     /// Highest stored seq, 0 when empty.
     fn last_seq(&self) -> u64;
+    /// Highest seq that survives a crash: what an acknowledgement may cover.
+    /// A memory log survives nothing, but it is all there is: it counts what
+    /// it holds, as replog always has without a data directory.
+    fn durable_seq(&self) -> u64 {
+        self.last_seq()
+    }
     /// Consecutive entries starting at `from`, at most `max_entries` of them and
     /// about `max_bytes` of message text (always at least one if any exists).
     fn range(&self, from: u64, max_entries: usize, max_bytes: usize) -> Vec<Entry>;
     /// Every entry, in seq order.
     fn all(&self) -> Vec<Entry> {
         self.range(1, usize::MAX, usize::MAX)
+    }
+    /// First part of a group commit, under the caller's lock: `None` when
+    /// nothing waits to be made durable.
+    fn begin_sync(&mut self) -> Result<Option<PendingSync>, WalError> {
+        Ok(None)
+    }
+    /// Last part of a group commit, under the caller's lock: the fsync's
+    /// outcome in, the durable seq out.
+    fn finish_sync(
+        &mut self,
+        _pending: PendingSync,
+        _result: std::io::Result<()>,
+    ) -> Result<u64, WalError> {
+        Ok(self.durable_seq())
+    }
+    /// Forgets every entry: the log starts again from seq 1.
+    fn clear(&mut self) -> Result<(), WalError>;
+    /// The identity that outlives the process, if the log has one (a data
+    /// directory); `None` for a memory log, which is new with every process.
+    fn identity(&self) -> Option<u128> {
+        None
+    }
+    /// The primary log this one copies, as recorded (see
+    /// [`set_upstream`](Self::set_upstream)).
+    fn upstream(&self) -> Option<u64> {
+        None
+    }
+    /// Records which primary log this one copies, durably where the log is,
+    /// so a restarted secondary can tell its old primary from a new one.
+    fn set_upstream(&mut self, _primary: u64) -> Result<(), WalError> {
+        Ok(())
+    }
+    /// What `/health` shows of a disk log; `None` for a memory log.
+    fn disk_report(&self) -> Option<DiskReport> {
+        None
+    }
+}
+
+/// Opens the log a node's configuration asks for: a [`DiskLog`] in its data
+/// directory (recovered if it exists), or a [`MemoryLog`].
+///
+/// [`DiskLog`]: crate::wal::DiskLog
+pub fn open(node_id: &str, config: &StorageConfig) -> Result<Box<dyn LogStore>, WalError> {
+    match &config.data_dir {
+        None => Ok(Box::new(MemoryLog::new())),
+        Some(dir) => {
+            let mut options = WalOptions::new(node_id);
+            options.fsync = config.fsync;
+            // Absolute, so `/health` and the logs name it unambiguously.
+            let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+            Ok(Box::new(DiskLog::open(&dir, options)?))
+        }
+    }
+}
+
+/// The number a node sends as its log's identity (`instance` in positions,
+/// `x-replog-primary` in requests): from the data directory's log identity,
+/// so it outlives restarts, or random per process for a memory log, which
+/// does not. 53 bits, so it is exact as a JSON number.
+pub fn instance(store: &dyn LogStore) -> u64 {
+    match store.identity() {
+        Some(id) => (id as u64) >> 11,
+        None => rand::random::<u64>() >> 11,
+    }
+}
+
+/// One line saying where the log is, for a node's first log line.
+pub fn describe(store: &dyn LogStore) -> String {
+    match store.disk_report() {
+        None => "memory (the log is lost when this node stops; --data-dir keeps it)".into(),
+        Some(d) => {
+            let mut line = format!(
+                "disk at {} (fsync {}), log {}, {} entries recovered",
+                d.dir,
+                d.fsync.as_str(),
+                d.log_id,
+                store.last_seq()
+            );
+            if let Some(cut) = &d.recovered {
+                line.push_str(&format!("; {cut}"));
+            }
+            line
+        }
     }
 }
 
@@ -28,12 +123,18 @@ impl MemoryLog {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Appends `entry` (seq `last_seq() + 1`); cannot fail.
+    pub fn push(&mut self, entry: Entry) {
+        debug_assert_eq!(entry.seq, self.last_seq() + 1);
+        self.entries.push(entry);
+    }
 }
 
 impl LogStore for MemoryLog {
-    fn push(&mut self, entry: Entry) {
-        debug_assert_eq!(entry.seq, self.last_seq() + 1);
-        self.entries.push(entry);
+    fn append(&mut self, entry: Entry) -> Result<(), WalError> {
+        self.push(entry);
+        Ok(())
     }
 
     fn last_seq(&self) -> u64 {
@@ -52,6 +153,11 @@ impl LogStore for MemoryLog {
             out.push(entry.clone());
         }
         out
+    }
+
+    fn clear(&mut self) -> Result<(), WalError> {
+        self.entries.clear();
+        Ok(())
     }
 }
 

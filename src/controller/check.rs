@@ -387,6 +387,8 @@ mod tests {
             faults: Faults::default(),
             faults_enabled: true,
             secondaries,
+            storage: Default::default(),
+            disk: None,
         })))
     }
 

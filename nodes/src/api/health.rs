@@ -68,6 +68,14 @@ impl NodeHealth {
         }
     }
 
+    /// The disk log's report, if the node has one.
+    pub fn disk(&self) -> Option<&super::DiskReport> {
+        match self {
+            NodeHealth::Primary(p) => p.disk.as_deref(),
+            NodeHealth::Secondary(s) => s.disk.as_deref(),
+        }
+    }
+
     pub fn primary(&self) -> Option<&PrimaryHealth> {
         match self {
             NodeHealth::Primary(p) => Some(p),
@@ -109,6 +117,12 @@ pub struct PrimaryHealth {
     pub faults_enabled: bool,
     /// The primary's view of each secondary, in configuration order.
     pub secondaries: Vec<SecondaryReport>,
+    /// `memory` or `disk` (`--data-dir`).
+    #[serde(default)]
+    pub storage: super::StorageKind,
+    /// The disk log, with a data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<Box<super::DiskReport>>,
 }
 
 /// Nodes counting toward the quorum, the primary included.
@@ -202,7 +216,9 @@ pub struct SecondaryHealth {
     pub held: Vec<Entry>,
     /// Deliveries of seqs it already held, ignored.
     pub duplicates_ignored: u64,
-    /// Random per process: changes when the secondary restarts (empty).
+    /// The log's identity as a number: the same across restarts with a data
+    /// directory; new with every process for a memory log, and when the
+    /// disk is wiped (the primary then starts this node over from seq 1).
     pub instance: u64,
     pub faults: Faults,
     /// Whether `/faults` is enabled (`--faults`).
@@ -210,4 +226,10 @@ pub struct SecondaryHealth {
     /// Node-to-node requests refused for a missing or wrong cluster token.
     #[serde(default)]
     pub auth_rejections: u64,
+    /// `memory` or `disk` (`--data-dir`).
+    #[serde(default)]
+    pub storage: super::StorageKind,
+    /// The disk log, with a data directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<Box<super::DiskReport>>,
 }

@@ -8,6 +8,7 @@
 //! - [`faults`]: `GET/POST/DELETE /faults`
 //! - [`timing`]: `GET/POST /timing`, the primary's live timers
 //! - [`role`]: primary or secondary
+//! - [`storage`]: the storage part of `/health`
 //! - [`replication`]: the internal primary → secondary protocol
 //! - [`errors`]: the `{"error": …}` body of every failure
 //! - [`journal`]: `GET /events`, a node's journal
@@ -22,6 +23,7 @@ pub mod messages;
 pub mod openapi;
 pub mod replication;
 pub mod role;
+pub mod storage;
 pub mod timing;
 
 pub use crate::entry::Entry;
@@ -34,6 +36,7 @@ pub use health::{
 pub use messages::{MessageList, WriteBody, WriteReply};
 pub use replication::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
 pub use role::Role;
+pub use storage::{DiskReport, FsyncPolicy, StorageKind};
 pub use timing::{Timing, TimingError, TimingPatch, TIMING_PATH};
 
 pub const MESSAGES_PATH: &str = "/messages";

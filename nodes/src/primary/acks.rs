@@ -1,5 +1,7 @@
-//! Writers waiting for their write concern, released by the secondaries'
-//! acknowledged positions. Each position update wakes only the writers it
+//! Writers waiting for their write concern, released by the nodes'
+//! durable positions: each secondary's acknowledged one, and the primary's
+//! own (its group commit's, so the primary counts toward `w` only once a
+//! write is on its disk). Each position update wakes only the writers it
 //! satisfies (not every waiting writer), found by seq in one ordered map.
 //! The same map is what `/health` shows as the waiting writes: one lock and
 //! one insertion per write, not a second list beside it.
@@ -24,34 +26,85 @@ pub struct WaitingWrite {
 /// Why a waiting write stopped waiting without meeting `w`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WaitError {
-    TimedOut { acks: u64 },
-    ShuttingDown { acks: u64 },
+    TimedOut {
+        acks: u64,
+    },
+    ShuttingDown {
+        acks: u64,
+    },
+    /// The primary could not make it durable (disk full, I/O error, …).
+    Storage {
+        acks: u64,
+        error: Arc<str>,
+    },
 }
+
+/// How a waiter is let go.
+type Release = Result<u64, (u64, Arc<str>)>;
 
 struct Waiter {
     write: WaitingWrite,
-    release: oneshot::Sender<u64>,
+    release: oneshot::Sender<Release>,
 }
 
 struct Inner {
+    /// The primary's own durable position.
+    own: u64,
     /// Per secondary (config order): its acknowledged gap-free position.
     matched: Vec<u64>,
     waiters: BTreeMap<u64, Waiter>,
+}
+
+impl Inner {
+    fn acks_for(&self, seq: u64) -> u64 {
+        acks_for(self.own, &self.matched, seq)
+    }
+
+    /// Lets go every waiter whose `w` the positions now meet.
+    fn release_ready(&mut self) {
+        // Every node's position, highest first: a seq is held by `w` nodes
+        // when it is at or below the w-th of them.
+        let mut sorted = self.matched.clone();
+        sorted.push(self.own);
+        sorted.sort_unstable_by(|a, b| b.cmp(a));
+        let Some(&best) = sorted.first() else {
+            return;
+        };
+        let held_by = |w: u64| -> u64 {
+            (w as usize)
+                .checked_sub(1)
+                .and_then(|i| sorted.get(i).copied())
+                .unwrap_or(0)
+        };
+        let ready: Vec<u64> = self
+            .waiters
+            .range(..=best)
+            .filter(|(seq, waiter)| **seq <= held_by(waiter.write.w))
+            .map(|(seq, _)| *seq)
+            .collect();
+        for seq in ready {
+            if let Some(waiter) = self.waiters.remove(&seq) {
+                let _ = waiter.release.send(Ok(self.acks_for(seq)));
+            }
+        }
+    }
 }
 
 pub struct Acks {
     inner: Mutex<Inner>,
 }
 
-/// Nodes holding `seq`: the primary plus every secondary acked past it.
-fn acks_for(matched: &[u64], seq: u64) -> u64 {
-    1 + matched.iter().filter(|m| **m >= seq).count() as u64
+/// Nodes holding `seq` durably: the primary once its disk has it, plus
+/// every secondary acked past it.
+fn acks_for(own: u64, matched: &[u64], seq: u64) -> u64 {
+    u64::from(own >= seq) + matched.iter().filter(|m| **m >= seq).count() as u64
 }
 
 impl Acks {
     pub fn new(secondaries: usize) -> Self {
         Self {
             inner: Mutex::new(Inner {
+                own: 0,
                 matched: vec![0; secondaries],
                 waiters: BTreeMap::new(),
             }),
@@ -63,7 +116,31 @@ impl Acks {
     }
 
     pub fn acks_for(&self, seq: u64) -> u64 {
-        acks_for(&self.lock().matched, seq)
+        self.lock().acks_for(seq)
+    }
+
+    /// The primary's own log is durable up to `durable`.
+    pub fn update_own(&self, durable: u64) {
+        let mut inner = self.lock();
+        if durable > inner.own {
+            inner.own = durable;
+            inner.release_ready();
+        }
+    }
+
+    /// The primary's storage failed: writes that still need its own ack
+    /// (above its durable position) are answered with the error now rather
+    /// than left waiting on a disk that may not come back.
+    pub fn storage_failed(&self, error: &Arc<str>) {
+        let mut inner = self.lock();
+        let own = inner.own;
+        let failed: Vec<u64> = inner.waiters.range(own + 1..).map(|(s, _)| *s).collect();
+        for seq in failed {
+            if let Some(waiter) = inner.waiters.remove(&seq) {
+                let acks = inner.acks_for(seq);
+                let _ = waiter.release.send(Err((acks, error.clone())));
+            }
+        }
     }
 
     /// Secondary `idx` now holds everything up to `matched`.
@@ -76,29 +153,7 @@ impl Acks {
             return;
         }
         *slot = matched;
-        // Highest seq that `k` secondaries hold: the k-th largest position.
-        let mut sorted = inner.matched.clone();
-        sorted.sort_unstable_by(|a, b| b.cmp(a));
-        let Some(&best) = sorted.first() else {
-            return;
-        };
-        let held_by = |w: u64| -> u64 {
-            match w {
-                0 | 1 => u64::MAX,
-                w => sorted.get(w as usize - 2).copied().unwrap_or(0),
-            }
-        };
-        let ready: Vec<u64> = inner
-            .waiters
-            .range(..=best)
-            .filter(|(seq, waiter)| **seq <= held_by(waiter.write.w))
-            .map(|(seq, _)| *seq)
-            .collect();
-        for seq in ready {
-            if let Some(waiter) = inner.waiters.remove(&seq) {
-                let _ = waiter.release.send(acks_for(&inner.matched, seq));
-            }
-        }
+        inner.release_ready();
     }
 
     /// Writes waiting for their `w`, oldest first.
@@ -121,7 +176,7 @@ impl Acks {
         let seq = write.seq;
         let released = {
             let mut inner = self.lock();
-            let acks = acks_for(&inner.matched, seq);
+            let acks = inner.acks_for(seq);
             if acks >= write.w {
                 return Ok(acks);
             }
@@ -138,8 +193,9 @@ impl Acks {
             }
         };
         tokio::select! {
-            acks = released => match acks {
-                Ok(acks) => Ok(acks),
+            released = released => match released {
+                Ok(Ok(acks)) => Ok(acks),
+                Ok(Err((acks, error))) => Err(WaitError::Storage { acks, error }),
                 Err(_) => Err(WaitError::ShuttingDown { acks: self.acks_for(seq) }),
             },
             _ = deadline => Err(WaitError::TimedOut { acks: self.acks_for(seq) }),
@@ -177,6 +233,7 @@ mod tests {
     async fn releases_each_writer_when_its_w_is_met() {
         let acks = std::sync::Arc::new(Acks::new(2));
         let stop = watch::Sender::new(false);
+        acks.update_own(9);
         assert_eq!(acks.wait(write(1, 1), None, stop.subscribe()).await, Ok(1));
         let a = acks.clone();
         let rx = stop.subscribe();
@@ -204,5 +261,45 @@ mod tests {
             Err(WaitError::TimedOut { acks: 1 })
         );
         assert!(acks.lock().waiters.is_empty());
+    }
+
+    /// The primary counts only once its own disk has the write, and a disk
+    /// failure answers the writes that still needed it.
+    #[tokio::test]
+    async fn the_primary_counts_itself_only_once_durable() {
+        let acks = Arc::new(Acks::new(2));
+        let stop = watch::Sender::new(false);
+        let a = acks.clone();
+        let rx = stop.subscribe();
+        let w1 = tokio::spawn(async move { a.wait(write(1, 1), None, rx).await });
+        let a = acks.clone();
+        let rx = stop.subscribe();
+        let w2 = tokio::spawn(async move { a.wait(write(2, 2), None, rx).await });
+        let a = acks.clone();
+        let rx = stop.subscribe();
+        let w3 = tokio::spawn(async move { a.wait(write(3, 3), None, rx).await });
+        while acks.lock().waiters.len() < 3 {
+            tokio::task::yield_now().await;
+        }
+        acks.update(0, 2);
+        assert_eq!(
+            acks.acks_for(2),
+            1,
+            "s1 only: not yet on the primary's disk"
+        );
+        assert_eq!(
+            w1.await.ok(),
+            Some(Ok(1)),
+            "w=1 is met by any node holding it durably"
+        );
+        assert!(!w2.is_finished());
+        acks.update_own(2);
+        assert_eq!(w2.await.ok(), Some(Ok(2)));
+        let error: Arc<str> = Arc::from("storage: disk full");
+        acks.storage_failed(&error);
+        assert_eq!(
+            w3.await.ok(),
+            Some(Err(WaitError::Storage { acks: 0, error }))
+        );
     }
 }

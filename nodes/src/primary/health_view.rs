@@ -69,6 +69,10 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
             request_id: a.request_id.as_deref().map(str::to_string),
         })
         .collect();
+    let mut disk = primary.log.disk_report().map(Box::new);
+    if let Some(d) = disk.as_mut() {
+        d.error = primary.storage_error().map(|e| e.to_string());
+    }
     PrimaryHealth {
         id: primary.config.id.clone(),
         last_seq,
@@ -86,5 +90,7 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
         faults: primary.faults.snapshot(),
         faults_enabled: primary.config.faults_enabled,
         secondaries,
+        storage: crate::api::StorageKind::of(disk.as_deref()),
+        disk,
     }
 }

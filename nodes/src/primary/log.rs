@@ -7,8 +7,11 @@
 //! few entries to be worth a request); under load that was two task wake-ups
 //! per write for nothing.
 
+use crate::api::DiskReport;
 use crate::entry::Entry;
+use crate::group_commit::Syncable;
 use crate::store::{LogStore, MemoryLog};
+use crate::wal::{PendingSync, WalError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
@@ -77,16 +80,30 @@ impl PrimaryLog {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Gives `message` the next seq and stores it, atomically.
-    pub fn assign(&self, message: Arc<str>) -> u64 {
+    /// Gives `message` the next seq and stores it, atomically. On a storage
+    /// error nothing is stored and no seq is used up.
+    pub fn assign(&self, message: Arc<str>) -> Result<u64, WalError> {
         let mut inner = self.inner();
         let seq = inner.store.last_seq() + 1;
-        inner.store.push(Entry { seq, message });
+        inner.store.append(Entry { seq, message })?;
         self.last_seq.store(seq, Ordering::SeqCst);
         for bell in &inner.doorbells {
             bell.reached(seq);
         }
-        seq
+        Ok(seq)
+    }
+
+    pub fn durable_seq(&self) -> u64 {
+        self.inner().store.durable_seq()
+    }
+
+    /// The log's lasting identity, if it has a data directory.
+    pub fn identity(&self) -> Option<u128> {
+        self.inner().store.identity()
+    }
+
+    pub fn disk_report(&self) -> Option<DiskReport> {
+        self.inner().store.disk_report()
     }
 
     pub fn last_seq(&self) -> u64 {
@@ -118,10 +135,31 @@ impl PrimaryLog {
     }
 }
 
+impl Syncable for PrimaryLog {
+    fn begin_sync(&self) -> Result<Option<PendingSync>, WalError> {
+        self.inner().store.begin_sync()
+    }
+
+    fn finish_sync(
+        &self,
+        pending: PendingSync,
+        result: std::io::Result<()>,
+    ) -> Result<u64, WalError> {
+        self.inner().store.finish_sync(pending, result)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    impl PrimaryLog {
+        fn assign_ok(&self, message: &str) {
+            self.assign(message.into())
+                .expect("a memory log never fails");
+        }
+    }
 
     async fn rings(bell: &Doorbell) -> bool {
         tokio::time::timeout(Duration::from_millis(20), bell.rung())
@@ -133,19 +171,19 @@ mod tests {
     async fn a_doorbell_rings_once_the_log_reaches_its_mark() {
         let log = PrimaryLog::default();
         let bell = log.doorbell();
-        log.assign("a".into());
+        log.assign_ok("a");
         assert!(!rings(&bell).await, "unarmed");
         log.arm(&bell, Some(3));
-        log.assign("b".into());
+        log.assign_ok("b");
         assert!(!rings(&bell).await, "2 < 3");
-        log.assign("c".into());
+        log.assign_ok("c");
         assert!(rings(&bell).await);
-        log.assign("d".into());
+        log.assign_ok("d");
         assert!(!rings(&bell).await, "rings once per arming");
         log.arm(&bell, Some(2));
         assert!(rings(&bell).await, "already reached: rings at once");
         log.arm(&bell, None);
-        log.assign("e".into());
+        log.assign_ok("e");
         assert!(!rings(&bell).await, "None: never");
     }
 }

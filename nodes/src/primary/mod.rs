@@ -20,8 +20,11 @@ use crate::api::Timing;
 use crate::config::PrimaryConfig;
 use crate::entry::Entry;
 use crate::faults::FaultSet;
+use crate::group_commit::{Durable, GroupCommit};
 use crate::quorum::{Quorum, QuorumView};
 use crate::replicator::{self, Replicator, Settings};
+use crate::store;
+use crate::wal::WalError;
 use log::PrimaryLog;
 use peers::{PeerBoard, PeerStatus};
 use std::sync::Arc;
@@ -30,9 +33,12 @@ use tokio::time::Instant;
 
 pub struct Primary {
     pub config: PrimaryConfig,
-    /// Random per process; secondaries use it to notice a restarted primary.
+    /// The log's identity as a number (see [`store::instance`]): secondaries
+    /// start over when it changes (a primary with a new, empty log).
     pub instance: u64,
     pub log: Arc<PrimaryLog>,
+    /// Makes appends durable; the primary's own ack comes from it.
+    pub commit: Arc<GroupCommit>,
     pub board: Arc<PeerBoard>,
     pub faults: Arc<FaultSet>,
     /// The timers now in use (`GET/POST /timing`); replicators watch it.
@@ -52,9 +58,15 @@ pub struct Primary {
 }
 
 impl Primary {
-    /// Fails only if the node-to-node HTTP client cannot be built.
+    /// Opens the log (recovering it from disk) and starts its group commit.
+    /// Fails if the log cannot be opened or the HTTP client built.
     pub fn new(config: PrimaryConfig) -> Result<Arc<Self>, String> {
-        let instance = rand::random::<u64>() >> 11; // fits a JSON number exactly
+        let store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
+        tracing::info!(id = %config.id, "storage: {}", store::describe(store.as_ref()));
+        let instance = store::instance(store.as_ref());
+        let durable = store.durable_seq();
+        let disk = store.disk_report().is_some();
+        let log = Arc::new(PrimaryLog::new(store));
         let client = replicator::client(&config, instance)?;
         let append_urls = config
             .secondaries
@@ -70,10 +82,22 @@ impl Primary {
             required: config.quorum,
             total: config.total_nodes(),
         };
+        let board = Arc::new(PeerBoard::new(quorum, peers));
+        let acks = board.clone();
+        let on_durable = Box::new(move |d: &Durable| match &d.error {
+            None => acks.acks.update_own(d.seq),
+            Some(error) => acks.acks.storage_failed(error),
+        });
+        let commit = if disk {
+            GroupCommit::start(log.clone(), durable, on_durable)
+        } else {
+            GroupCommit::immediate(on_durable)
+        };
         Ok(Arc::new(Self {
             instance,
-            log: Arc::new(PrimaryLog::default()),
-            board: Arc::new(PeerBoard::new(quorum, peers)),
+            log,
+            commit,
+            board,
             faults: Arc::new(FaultSet::default()),
             timing: watch::Sender::new(config.timing()),
             stopping: watch::Sender::new(false),
@@ -137,9 +161,17 @@ impl Primary {
         self.log.entries()
     }
 
-    /// Gives a client's message the next seq and stores it.
-    pub fn accept(&self, message: Arc<str>) -> u64 {
-        self.log.assign(message)
+    /// Gives a client's message the next seq and stores it (durable once
+    /// the group commit says so). Refused while the disk is failing.
+    pub fn accept(&self, message: Arc<str>) -> Result<u64, WalError> {
+        let seq = self.log.assign(message)?;
+        self.commit.appended(seq);
+        Ok(seq)
+    }
+
+    /// The storage error that makes the primary refuse writes, while it lasts.
+    pub fn storage_error(&self) -> Option<Arc<str>> {
+        self.commit.error()
     }
 
     pub fn current_acks(&self, seq: u64) -> u64 {
@@ -150,7 +182,8 @@ impl Primary {
         self.board.quorum_view()
     }
 
-    /// Waits until `w` nodes hold `seq`, or `timeout` passes, or shutdown.
+    /// Waits until `w` nodes hold `seq` durably (the primary included, once
+    /// its group commit covers it), or `timeout` passes, or shutdown.
     pub async fn wait_for_acks(
         &self,
         seq: u64,
@@ -159,9 +192,6 @@ impl Primary {
         timeout: Option<std::time::Duration>,
         request_id: Option<Arc<str>>,
     ) -> Result<u64, WaitError> {
-        if w <= 1 {
-            return Ok(self.current_acks(seq));
-        }
         let write = WaitingWrite {
             seq,
             w,

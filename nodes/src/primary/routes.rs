@@ -114,7 +114,29 @@ async fn post_message(
     }
     let w = request.w;
     let message = request.message;
-    let seq = primary.accept(message.clone());
+    let seq = match primary.storage_error() {
+        Some(error) => Err(error),
+        None => primary
+            .accept(message.clone())
+            .map_err(|e| Arc::from(e.to_string())),
+    };
+    let seq = match seq {
+        Ok(seq) => seq,
+        Err(error) => {
+            warn!(%error, "write refused: storage");
+            primary.answered.record(Answered {
+                seq: None,
+                w,
+                acks: 0,
+                status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
+                message,
+                request_id,
+                received,
+                answered: tokio::time::Instant::now(),
+            });
+            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &*error).retry_after(1));
+        }
+    };
     primary.journal.record(Happened::Appended { seq });
     // One info line per write (it teaches, and it is the main logging cost
     // on the hot path): "appended" where nothing is waited for, the
@@ -130,7 +152,9 @@ async fn post_message(
     let (status, acks) = match &outcome {
         Ok(acks) => (StatusCode::CREATED, *acks),
         Err(WaitError::TimedOut { acks }) => (StatusCode::GATEWAY_TIMEOUT, *acks),
-        Err(WaitError::ShuttingDown { acks }) => (StatusCode::SERVICE_UNAVAILABLE, *acks),
+        Err(WaitError::ShuttingDown { acks }) | Err(WaitError::Storage { acks, .. }) => {
+            (StatusCode::SERVICE_UNAVAILABLE, *acks)
+        }
     };
     primary.journal.record(Happened::Answered {
         seq,
@@ -181,6 +205,21 @@ async fn post_message(
                 w,
             ),
         )),
+        Err(WaitError::Storage { acks, error }) => {
+            warn!(seq, w, acks, %error, "write not made durable on the primary");
+            Err(ApiError::with_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                stored_but_waiting(
+                    &format!(
+                        "{error} (the message has seq {seq} but is not on the primary's disk)"
+                    ),
+                    seq,
+                    acks,
+                    w,
+                ),
+            )
+            .retry_after(1))
+        }
     }
 }
 

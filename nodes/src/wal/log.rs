@@ -21,6 +21,7 @@ use super::meta::{self, LogId, Meta};
 use super::record::{self, MAX_PAYLOAD};
 use super::recovery::{self, Recovered, SegmentInfo};
 use super::segment::{self, Segment, DEFAULT_SEGMENT_BYTES};
+use crate::api::DiskReport;
 use crate::entry::Entry;
 use crate::store::{LogStore, MemoryLog};
 use std::fs::File;
@@ -29,17 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// When appends reach the disk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum FsyncPolicy {
-    /// [`DiskLog::sync`] fsyncs: group commit.
-    #[default]
-    Batch,
-    /// Never fsync: the page cache only. A crash of the machine (not just the
-    /// process) loses recent entries. For benchmarks; `durable_seq` follows
-    /// `last_seq`.
-    Never,
-}
+pub use crate::api::FsyncPolicy;
 
 #[derive(Clone, Debug)]
 pub struct WalOptions {
@@ -258,6 +249,40 @@ impl DiskLog {
         Ok(self.durable_seq)
     }
 
+    /// Whether a sync would do anything: appends since the last one, or a
+    /// rewrite owed after a failed fsync.
+    pub fn needs_sync(&self) -> bool {
+        self.options.fsync == FsyncPolicy::Batch
+            && (self.durable_seq < self.last_seq() || self.rewrite_needed)
+    }
+
+    /// Forgets every entry and starts again at seq 1 (a secondary that
+    /// follows a new primary log). Segments go newest first, so a crash
+    /// part-way leaves a shorter log that still starts at 1, never a gap;
+    /// the identity stays (it is still this node's directory).
+    pub fn clear(&mut self) -> Result<(), WalError> {
+        let mut paths: Vec<PathBuf> = self.sealed.iter().map(|s| s.path.clone()).collect();
+        paths.push(self.active.path().to_path_buf());
+        for path in paths.iter().rev() {
+            match std::fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(WalError::io("remove", path, e)),
+            }
+        }
+        let active = Segment::create(self.dir.path(), 1)?;
+        self.dir.sync()?;
+        self.active = active;
+        self.sealed.clear();
+        self.entries = MemoryLog::new();
+        self.durable_seq = 0;
+        self.durable_len = 0;
+        self.rewrite_needed = false;
+        // A sync begun before this must not mark anything of the new log.
+        self.epoch += 1;
+        Ok(())
+    }
+
     /// The highest seq that is on disk (with `Never`: in the page cache).
     pub fn durable_seq(&self) -> u64 {
         self.durable_seq
@@ -362,6 +387,7 @@ fn load_or_create_meta(dir: &DataDir, node_id: &str) -> Result<Meta, WalError> {
             let meta = Meta {
                 node_id: node_id.to_string(),
                 log_id: LogId::random(),
+                upstream: None,
             };
             meta::store(dir.path(), &meta)?;
             Ok(meta)
@@ -370,20 +396,76 @@ fn load_or_create_meta(dir: &DataDir, node_id: &str) -> Result<Meta, WalError> {
 }
 
 impl LogStore for DiskLog {
-    /// The trait cannot fail, so a failed append is logged and the entry is
-    /// not stored; callers that can refuse a write use [`DiskLog::append`].
-    fn push(&mut self, entry: Entry) {
-        let seq = entry.seq;
-        if let Err(e) = self.append(entry) {
-            tracing::error!(seq, error = %e, "entry not stored");
-        }
+    fn append(&mut self, entry: Entry) -> Result<(), WalError> {
+        DiskLog::append(self, entry)
     }
 
     fn last_seq(&self) -> u64 {
         self.entries.last_seq()
     }
 
+    fn durable_seq(&self) -> u64 {
+        self.durable_seq
+    }
+
     fn range(&self, from: u64, max_entries: usize, max_bytes: usize) -> Vec<Entry> {
         self.entries.range(from, max_entries, max_bytes)
+    }
+
+    fn begin_sync(&mut self) -> Result<Option<PendingSync>, WalError> {
+        if !self.needs_sync() {
+            return Ok(None);
+        }
+        DiskLog::begin_sync(self).map(Some)
+    }
+
+    fn finish_sync(
+        &mut self,
+        pending: PendingSync,
+        result: io::Result<()>,
+    ) -> Result<u64, WalError> {
+        DiskLog::finish_sync(self, pending, result)
+    }
+
+    fn clear(&mut self) -> Result<(), WalError> {
+        DiskLog::clear(self)
+    }
+
+    fn identity(&self) -> Option<u128> {
+        Some(self.meta.log_id.0)
+    }
+
+    fn upstream(&self) -> Option<u64> {
+        self.meta.upstream
+    }
+
+    fn set_upstream(&mut self, primary: u64) -> Result<(), WalError> {
+        if self.meta.upstream == Some(primary) {
+            return Ok(());
+        }
+        let meta = Meta {
+            upstream: Some(primary),
+            ..self.meta.clone()
+        };
+        meta::store(self.dir.path(), &meta)?;
+        self.meta = meta;
+        Ok(())
+    }
+
+    fn disk_report(&self) -> Option<DiskReport> {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Some(DiskReport {
+            dir: self.dir.path().display().to_string(),
+            fsync: self.options.fsync,
+            log_id: self.meta.log_id.to_string(),
+            bytes: self.disk_bytes(),
+            segments: self.segment_count() as u64,
+            durable_seq: self.durable_seq,
+            fsyncs: self.stats.fsyncs,
+            entries_synced: self.stats.entries_synced,
+            last_fsync_ms_ago: self.since_last_sync().map(ms),
+            error: None,
+            recovered: self.recovered.truncated.as_ref().map(|t| t.to_string()),
+        })
     }
 }

@@ -51,6 +51,10 @@ impl FromStr for LogId {
 pub struct Meta {
     pub node_id: String,
     pub log_id: LogId,
+    /// On a secondary: the primary log it copies (that primary's identity as
+    /// sent in `x-replog-primary`). A restarted secondary compares it with
+    /// the primary it hears from, and starts over only for a new one.
+    pub upstream: Option<u64>,
 }
 
 /// The file as stored: versioned, so a later format can be told apart.
@@ -59,6 +63,8 @@ struct MetaFile {
     format: u32,
     node_id: String,
     log_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    upstream: Option<u64>,
 }
 
 /// Reads `dir`'s metadata; `None` when the directory has none yet. A
@@ -92,6 +98,7 @@ pub fn load(dir: &Path) -> Result<Option<Meta>, WalError> {
     Ok(Some(Meta {
         node_id: file.node_id,
         log_id,
+        upstream: file.upstream,
     }))
 }
 
@@ -101,6 +108,7 @@ pub fn store(dir: &Path, meta: &Meta) -> Result<(), WalError> {
         format: FORMAT,
         node_id: meta.node_id.clone(),
         log_id: meta.log_id.to_string(),
+        upstream: meta.upstream,
     };
     let mut text = serde_json::to_string_pretty(&file)
         .map_err(|e| WalError::io("encode", dir.join(META_FILE), io::Error::other(e)))?;

@@ -11,7 +11,7 @@ use super::error::WalError;
 use super::record::{self, Decoded, HEADER_LEN};
 use super::segment;
 use crate::entry::Entry;
-use crate::store::LogStore;
+use crate::store::{LogStore, MemoryLog};
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -57,7 +57,7 @@ impl std::fmt::Display for Truncation {
 
 /// Reads every segment in `dir` into `store` (which must be empty), checks
 /// it, and cuts a torn tail off the last one.
-pub fn recover(dir: &Path, store: &mut impl LogStore) -> Result<Recovered, WalError> {
+pub fn recover(dir: &Path, store: &mut MemoryLog) -> Result<Recovered, WalError> {
     let listed = segment::list(dir)?;
     let mut segments = Vec::with_capacity(listed.len());
     let mut truncated = None;
@@ -124,11 +124,7 @@ fn read_all(path: &Path, buf: &mut Vec<u8>) -> Result<(), WalError> {
 
 /// Appends `buf`'s records to `entries`. Returns where the valid records end
 /// and why, if that is before the end of `buf`.
-fn scan(
-    path: &Path,
-    buf: &[u8],
-    store: &mut impl LogStore,
-) -> Result<Option<(u64, String)>, WalError> {
+fn scan(path: &Path, buf: &[u8], store: &mut MemoryLog) -> Result<Option<(u64, String)>, WalError> {
     let mut offset = 0;
     while offset < buf.len() {
         let record = match record::decode(&buf[offset..]) {

@@ -10,32 +10,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-/// A directory under the system temp dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("replog-wal-{name}-{}-{unique}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create the test directory");
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use crate::test_dir::TempDir;
 
 fn entry(seq: u64) -> Entry {
     Entry::new(
@@ -439,7 +415,8 @@ fn meta_is_written_atomically_and_the_identity_lasts_until_the_directory_is_wipe
         stored,
         Meta {
             node_id: "n1".into(),
-            log_id: first
+            log_id: first,
+            upstream: None,
         }
     );
     assert_eq!(stored.log_id.to_string().len(), 32);

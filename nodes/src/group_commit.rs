@@ -1,0 +1,271 @@
+//! Group commit: the one task per node that makes appends durable.
+//!
+//! Appends only reach the page cache; this task fsyncs. While one fsync
+//! runs, appends go on, and the next fsync covers all of them: one fsync per
+//! round, however many writers there are (as Kafka and etcd do). Each round
+//! publishes the new durable seq, which is what acknowledgements may count:
+//! the primary's own ack toward `w`, a secondary's reported position.
+//!
+//! The fsync runs on a blocking thread, with no lock held; the log's lock is
+//! taken only to note what the fsync covers and to record its outcome (the
+//! split `begin_sync` / `finish_sync` of the log).
+//!
+//! A failed round publishes the error (the primary refuses writes with it, a
+//! secondary fails deliveries) and is retried with a growing pause, so service
+//! resumes by itself once the disk does.
+
+use crate::wal::{PendingSync, WalError};
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// A log the group commit can sync: implemented by each role's log, which
+/// takes its own lock in each call.
+pub trait Syncable: Send + Sync + 'static {
+    /// `None` when there is nothing to make durable.
+    fn begin_sync(&self) -> Result<Option<PendingSync>, WalError>;
+    fn finish_sync(&self, pending: PendingSync, result: io::Result<()>) -> Result<u64, WalError>;
+}
+
+/// What the last round of group commit achieved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Durable {
+    /// Highest seq on disk.
+    pub seq: u64,
+    /// The storage error of the last round, until a round succeeds.
+    pub error: Option<Arc<str>>,
+    /// Bumped by [`GroupCommit::reset`]: a round that began before it does
+    /// not publish (its seq belongs to the log that was cleared).
+    generation: u64,
+}
+
+/// Called with every published [`Durable`].
+pub type OnDurable = Box<dyn Fn(&Durable) + Send + Sync>;
+
+pub struct GroupCommit {
+    /// `false` for a memory log: an append is as durable as it gets at once.
+    disk: bool,
+    kick: Notify,
+    state: watch::Sender<Durable>,
+    on_durable: OnDurable,
+}
+
+/// Pauses between retries of a failed round.
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(1);
+
+impl GroupCommit {
+    /// For a memory log: every append counts at once, no task.
+    pub fn immediate(on_durable: OnDurable) -> Arc<Self> {
+        Arc::new(Self {
+            disk: false,
+            kick: Notify::new(),
+            state: watch::Sender::new(Durable::default()),
+            on_durable,
+        })
+    }
+
+    /// For a disk log whose durable seq is `durable` now: starts the task.
+    pub fn start(target: Arc<dyn Syncable>, durable: u64, on_durable: OnDurable) -> Arc<Self> {
+        let commit = Arc::new(Self {
+            disk: true,
+            kick: Notify::new(),
+            state: watch::Sender::new(Durable {
+                seq: durable,
+                ..Durable::default()
+            }),
+            on_durable,
+        });
+        (commit.on_durable)(&commit.state.borrow());
+        tokio::spawn(Arc::clone(&commit).run(target));
+        commit
+    }
+
+    /// Tells the group commit that the log now reaches `seq`.
+    pub fn appended(&self, seq: u64) {
+        if self.disk {
+            self.kick.notify_one();
+        } else {
+            (self.on_durable)(&Durable {
+                seq,
+                ..Durable::default()
+            });
+        }
+    }
+
+    /// The last round's outcome (memory logs: always fine).
+    pub fn durable(&self) -> Durable {
+        self.state.borrow().clone()
+    }
+
+    /// The current storage error, if the last round failed.
+    pub fn error(&self) -> Option<Arc<str>> {
+        self.state.borrow().error.clone()
+    }
+
+    /// Waits until `seq` is durable, or fails with the storage error that
+    /// keeps it from becoming so.
+    pub async fn wait_for(&self, seq: u64) -> Result<u64, Arc<str>> {
+        if !self.disk {
+            return Ok(seq);
+        }
+        let mut rx = self.state.subscribe();
+        let outcome = rx
+            .wait_for(|d| d.seq >= seq || d.error.is_some())
+            .await
+            .map(|d| d.clone());
+        match outcome {
+            Ok(Durable { seq: done, .. }) if done >= seq => Ok(done),
+            Ok(Durable { error: Some(e), .. }) => Err(e),
+            _ => Err(Arc::from("storage: the group commit stopped")),
+        }
+    }
+
+    /// The log was cleared and is durable up to `seq` now (a secondary
+    /// starting over with a new primary).
+    pub fn reset(&self, seq: u64) {
+        self.state.send_modify(|d| {
+            d.generation += 1;
+            d.seq = seq;
+            d.error = None;
+        });
+        self.kick.notify_one();
+    }
+
+    async fn run(self: Arc<Self>, target: Arc<dyn Syncable>) {
+        loop {
+            self.kick.notified().await;
+            let mut pause = RETRY_FIRST;
+            loop {
+                let generation = self.state.borrow().generation;
+                match round(&target).await {
+                    Ok(None) => break,
+                    Ok(Some(seq)) => {
+                        pause = RETRY_FIRST;
+                        self.publish(generation, seq, None);
+                    }
+                    Err(e) => {
+                        let error: Arc<str> = Arc::from(e.to_string());
+                        if self.error().as_deref() != Some(&*error) {
+                            tracing::error!(%error, "group commit failed; retrying until the disk recovers");
+                        }
+                        let seq = self.state.borrow().seq;
+                        self.publish(generation, seq, Some(error));
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(RETRY_MAX);
+                    }
+                }
+            }
+        }
+    }
+
+    fn publish(&self, generation: u64, seq: u64, error: Option<Arc<str>>) {
+        let mut published = None;
+        self.state.send_if_modified(|d| {
+            if d.generation != generation {
+                return false;
+            }
+            if error.is_none() && d.error.is_some() {
+                tracing::info!(seq, "storage recovered: fsync succeeded again");
+            }
+            d.seq = seq;
+            d.error = error.clone();
+            published = Some(d.clone());
+            true
+        });
+        if let Some(durable) = published {
+            (self.on_durable)(&durable);
+        }
+    }
+}
+
+/// One fsync: `None` when there was nothing to do, else the durable seq.
+async fn round(target: &Arc<dyn Syncable>) -> Result<Option<u64>, WalError> {
+    let Some(pending) = target.begin_sync()? else {
+        return Ok(None);
+    };
+    let (pending, result) = match tokio::task::spawn_blocking(move || {
+        let result = pending.run();
+        (pending, result)
+    })
+    .await
+    {
+        Ok(done) => done,
+        Err(e) => {
+            // The pending sync is gone with the thread; the next round
+            // notes the same range again.
+            return Err(WalError::Io {
+                action: "fsync (the syncing thread failed)",
+                path: std::path::PathBuf::new(),
+                source: io::Error::other(e.to_string()),
+            });
+        }
+    };
+    target.finish_sync(pending, result).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Entry;
+    use crate::store::LogStore;
+    use crate::wal::{DiskLog, WalOptions};
+    use std::sync::Mutex;
+
+    struct Target(Mutex<DiskLog>);
+
+    impl Syncable for Target {
+        fn begin_sync(&self) -> Result<Option<PendingSync>, WalError> {
+            LogStore::begin_sync(&mut *self.0.lock().expect("lock"))
+        }
+        fn finish_sync(&self, p: PendingSync, r: io::Result<()>) -> Result<u64, WalError> {
+            LogStore::finish_sync(&mut *self.0.lock().expect("lock"), p, r)
+        }
+    }
+
+    #[tokio::test]
+    async fn one_round_covers_every_append_made_before_it() {
+        let dir = crate::test_dir::TempDir::new("group-commit");
+        let log = DiskLog::open(dir.path(), WalOptions::new("n")).expect("open");
+        let target = Arc::new(Target(Mutex::new(log)));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let commit = GroupCommit::start(
+            target.clone(),
+            0,
+            Box::new(move |d| s.lock().expect("lock").push(d.seq)),
+        );
+        for seq in 1..=50 {
+            target
+                .0
+                .lock()
+                .expect("lock")
+                .append(Entry::new(seq, "m"))
+                .expect("append");
+            commit.appended(seq);
+        }
+        let done = tokio::time::timeout(Duration::from_secs(10), commit.wait_for(50))
+            .await
+            .expect("in time");
+        assert_eq!(done, Ok(50));
+        let stats = target.0.lock().expect("lock").stats();
+        assert!(
+            stats.fsyncs < 50,
+            "grouped: {} fsyncs for 50 appends",
+            stats.fsyncs
+        );
+        let published = seen.lock().expect("lock").clone();
+        assert!(published.windows(2).all(|w| w[0] <= w[1]), "{published:?}");
+    }
+
+    #[tokio::test]
+    async fn a_memory_log_counts_each_append_at_once() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let commit = GroupCommit::immediate(Box::new(move |d| s.lock().expect("lock").push(d.seq)));
+        commit.appended(3);
+        assert_eq!(commit.wait_for(3).await, Ok(3));
+        assert_eq!(*seen.lock().expect("lock"), vec![3]);
+    }
+}
