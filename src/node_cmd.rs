@@ -20,7 +20,7 @@ pub async fn run(role: NodeRole) -> Result<(), String> {
             let listener = bind(&listen).await?;
             replog_node::run_primary(config, listener)
                 .await
-                .map_err(|e| format!("primary stopped: {e}"))
+                .map_err(|e| format!("primary: {e}"))
         }
         NodeRole::Secondary(args) => {
             let listen = args
@@ -32,7 +32,7 @@ pub async fn run(role: NodeRole) -> Result<(), String> {
             let listener = bind(&listen).await?;
             replog_node::run_secondary(config, listener)
                 .await
-                .map_err(|e| format!("secondary stopped: {e}"))
+                .map_err(|e| format!("secondary: {e}"))
         }
         NodeRole::Bare(args) => {
             let listener = bind(&args.listen).await?;

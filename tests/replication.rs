@@ -283,5 +283,5 @@ async fn secondaries_follow_a_restarted_primary() {
     let p = Node::primary(&[("s1", &s1.url)], &["--heartbeat-ms", "100"]);
     assert_eq!(write(&p.url, "new-1", 2).await.0, 201);
     assert_eq!(messages(&s1.url).await, strings(&["new-1"]));
-    s1.wait_logged("a new primary process took over");
+    s1.wait_logged("a new primary log took over");
 }

@@ -19,6 +19,7 @@ use super::health::{
 use super::journal::{Happened, JournalEvent, JournalPage, EVENTS_PATH};
 use super::messages::{MessageList, WriteBody, WriteReply};
 use super::replication::{AppendRequest, Position};
+use super::storage::{DiskReport, FsyncPolicy, StorageKind};
 use super::timing::{Timing, TimingPatch};
 use super::{FAULTS_PATH, HEALTH_PATH, MESSAGES_PATH, OPENAPI_PATH, RELEASE_PATH, TIMING_PATH};
 use crate::entry::Entry;
@@ -64,6 +65,9 @@ pub const INTERNAL_TAG: &str = "internal";
         AnsweredWriteReport,
         SecondaryReport,
         Health,
+        StorageKind,
+        FsyncPolicy,
+        DiskReport,
         Faults,
         FaultPatch,
         FailAt,
@@ -141,10 +145,12 @@ fn list_messages() {}
         (status = 405, description = "Sent to a secondary: writes go to the primary", body = ErrorBody),
         (status = 413, description = "Body or message over `--max-message-bytes` (`limit_bytes`)",
             body = ErrorBody),
-        (status = 503, description = "Read-only without a quorum (`healthy`, `required`; with \
-            `Retry-After`), or the primary is shutting down (`seq`, `acks`, `w`, `stored`)",
+        (status = 503, description = "Read-only without a quorum (`healthy`, `required`), or \
+            `storage: …`: the primary's disk refused the write (full, I/O error, read-only; \
+            nothing stored) or its fsync failed (`seq`, `acks`, `w`, `stored`), or the primary \
+            is shutting down (`seq`, `acks`, `w`, `stored`)",
             body = ErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds to wait before retrying (read-only only)"))),
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying (read-only and storage errors)"))),
         (status = 504, description = "`timeout_ms` passed before `w` was met; the message stays \
             stored (`seq`, `acks`, `w`, `stored`)", body = ErrorBody),
     ),
@@ -307,11 +313,12 @@ fn release_parked() {}
         held until it fills. Subject to the secondary's faults: `delay_ms` delays the answer.",
     params(
         ("x-replog-primary" = u64, Header,
-            description = "The sending primary process; a new one makes the secondary start over"),
+            description = "The sending primary's log identity; a new one makes the secondary start over"),
     ),
     request_body(content = AppendRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The secondary's position after storing", body = Position),
+        (status = 200, description = "The secondary's position once what it stored is durable \
+            (fsynced, with a data directory)", body = Position),
         (status = 400, description = "Not a valid batch (seqs start at 1), or a malformed \
             `x-replog-primary`", body = ErrorBody),
         (status = 401, description = "The node runs with a cluster token and the request's \
@@ -320,7 +327,8 @@ fn release_parked() {}
         (status = 413, description = "Body over 64 MiB", body = ErrorBody),
         (status = 500, description = "Injected failure (`fail_next`); after store it carries `last_seq`",
             body = ErrorBody),
-        (status = 503, description = "Blocked by fault injection", body = ErrorBody),
+        (status = 503, description = "Blocked by fault injection, or `storage: …`: the \
+            secondary's disk refused the entries (retried by the primary)", body = ErrorBody),
     ),
 )]
 fn append() {}
@@ -333,7 +341,7 @@ fn append() {}
     description = "Secondaries only: answers the secondary's position.",
     params(
         ("x-replog-primary" = u64, Header,
-            description = "The sending primary process; a new one makes the secondary start over"),
+            description = "The sending primary's log identity; a new one makes the secondary start over"),
     ),
     responses(
         (status = 200, description = "The secondary's position", body = Position),
