@@ -173,6 +173,11 @@ pub struct PrimaryArgs {
     /// Healthy nodes (primary included) needed to accept writes [default: a majority]
     #[arg(long, env = "REPLOG_QUORUM")]
     pub quorum: Option<usize>,
+    /// Tuning: with a batch in flight to a secondary, ship the next one only
+    /// once this many entries are ready [default: 64 in memory, 8 with
+    /// --data-dir and fsync batch]
+    #[arg(long, hide = true)]
+    pub min_batch_in_flight: Option<usize>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -406,7 +411,12 @@ pub struct BenchArgs {
     /// Writes for --memory
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     pub memory_writes: u64,
-    /// Everything: throughput, --catch-up and --memory
+    /// Also measure replog on disk: a second cluster with --data-dir (fsync
+    /// batch) at each w, in the same rounds, with its fsyncs per second and
+    /// entries per fsync
+    #[arg(long)]
+    pub durable: bool,
+    /// Everything: throughput (with --durable), --catch-up and --memory
     #[arg(long)]
     pub full: bool,
     /// Skip the throughput table (with --catch-up or --memory)

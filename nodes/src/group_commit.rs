@@ -6,7 +6,10 @@
 //! publishes the new durable seq, which is what acknowledgements may count:
 //! the primary's own ack toward `w`, a secondary's reported position.
 //!
-//! The fsync runs on a blocking thread, with no lock held; the log's lock is
+//! The task is an OS thread of its own, not an async task handing each
+//! fsync to tokio's blocking pool: under load every hand-over between
+//! threads costs a scheduling delay, and this loop is on the latency path of
+//! every acknowledgement. The fsync runs with no lock held; the log's lock is
 //! taken only to note what the fsync covers and to record its outcome (the
 //! split `begin_sync` / `finish_sync` of the log).
 //!
@@ -16,9 +19,9 @@
 
 use crate::wal::{PendingSync, WalError};
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 /// A log the group commit can sync: implemented by each role's log, which
 /// takes its own lock in each call.
@@ -46,7 +49,9 @@ pub type OnDurable = Box<dyn Fn(&Durable) + Send + Sync>;
 pub struct GroupCommit {
     /// `false` for a memory log: an append is as durable as it gets at once.
     disk: bool,
-    kick: Notify,
+    /// Set by appends, taken by the syncing thread.
+    kick: Mutex<bool>,
+    kicked: Condvar,
     state: watch::Sender<Durable>,
     on_durable: OnDurable,
 }
@@ -60,17 +65,20 @@ impl GroupCommit {
     pub fn immediate(on_durable: OnDurable) -> Arc<Self> {
         Arc::new(Self {
             disk: false,
-            kick: Notify::new(),
+            kick: Mutex::new(false),
+            kicked: Condvar::new(),
             state: watch::Sender::new(Durable::default()),
             on_durable,
         })
     }
 
-    /// For a disk log whose durable seq is `durable` now: starts the task.
+    /// For a disk log whose durable seq is `durable` now: starts the
+    /// syncing thread.
     pub fn start(target: Arc<dyn Syncable>, durable: u64, on_durable: OnDurable) -> Arc<Self> {
         let commit = Arc::new(Self {
             disk: true,
-            kick: Notify::new(),
+            kick: Mutex::new(false),
+            kicked: Condvar::new(),
             state: watch::Sender::new(Durable {
                 seq: durable,
                 ..Durable::default()
@@ -78,14 +86,42 @@ impl GroupCommit {
             on_durable,
         });
         (commit.on_durable)(&commit.state.borrow());
-        tokio::spawn(Arc::clone(&commit).run(target));
+        let runner = Arc::clone(&commit);
+        let spawned = std::thread::Builder::new()
+            .name("group-commit".into())
+            .spawn(move || runner.run(target));
+        if let Err(e) = spawned {
+            // Nothing becomes durable: say so where writes will see it.
+            commit.state.send_modify(|d| {
+                d.error = Some(Arc::from(format!(
+                    "storage: cannot start the group-commit thread: {e}"
+                )))
+            });
+        }
         commit
+    }
+
+    fn kick(&self) {
+        let mut kicked = self.kick.lock().unwrap_or_else(|e| e.into_inner());
+        if !*kicked {
+            *kicked = true;
+            self.kicked.notify_one();
+        }
+    }
+
+    /// Blocks until kicked, and takes the kick.
+    fn wait_for_kick(&self) {
+        let mut kicked = self.kick.lock().unwrap_or_else(|e| e.into_inner());
+        while !*kicked {
+            kicked = self.kicked.wait(kicked).unwrap_or_else(|e| e.into_inner());
+        }
+        *kicked = false;
     }
 
     /// Tells the group commit that the log now reaches `seq`.
     pub fn appended(&self, seq: u64) {
         if self.disk {
-            self.kick.notify_one();
+            self.kick();
         } else {
             (self.on_durable)(&Durable {
                 seq,
@@ -130,16 +166,16 @@ impl GroupCommit {
             d.seq = seq;
             d.error = None;
         });
-        self.kick.notify_one();
+        self.kick();
     }
 
-    async fn run(self: Arc<Self>, target: Arc<dyn Syncable>) {
+    fn run(self: Arc<Self>, target: Arc<dyn Syncable>) {
         loop {
-            self.kick.notified().await;
+            self.wait_for_kick();
             let mut pause = RETRY_FIRST;
             loop {
                 let generation = self.state.borrow().generation;
-                match round(&target).await {
+                match round(&target) {
                     Ok(None) => break,
                     Ok(Some(seq)) => {
                         pause = RETRY_FIRST;
@@ -152,7 +188,7 @@ impl GroupCommit {
                         }
                         let seq = self.state.borrow().seq;
                         self.publish(generation, seq, Some(error));
-                        tokio::time::sleep(pause).await;
+                        std::thread::sleep(pause);
                         pause = (pause * 2).min(RETRY_MAX);
                     }
                 }
@@ -181,27 +217,11 @@ impl GroupCommit {
 }
 
 /// One fsync: `None` when there was nothing to do, else the durable seq.
-async fn round(target: &Arc<dyn Syncable>) -> Result<Option<u64>, WalError> {
+fn round(target: &Arc<dyn Syncable>) -> Result<Option<u64>, WalError> {
     let Some(pending) = target.begin_sync()? else {
         return Ok(None);
     };
-    let (pending, result) = match tokio::task::spawn_blocking(move || {
-        let result = pending.run();
-        (pending, result)
-    })
-    .await
-    {
-        Ok(done) => done,
-        Err(e) => {
-            // The pending sync is gone with the thread; the next round
-            // notes the same range again.
-            return Err(WalError::Io {
-                action: "fsync (the syncing thread failed)",
-                path: std::path::PathBuf::new(),
-                source: io::Error::other(e.to_string()),
-            });
-        }
-    };
+    let result = pending.run();
     target.finish_sync(pending, result).map(Some)
 }
 

@@ -86,10 +86,20 @@ impl Proc {
     }
 
     pub async fn secondary(id: &str, dir: &Path, faults: bool) -> Result<Proc, String> {
+        Proc::secondary_with(id, dir, faults, Vec::new()).await
+    }
+
+    async fn secondary_with(
+        id: &str,
+        dir: &Path,
+        faults: bool,
+        extra: Vec<String>,
+    ) -> Result<Proc, String> {
         let mut args = strings(&["node", "secondary", "--id", id]);
         if faults {
             args.push("--faults".into());
         }
+        args.extend(extra);
         Proc::start(id, args, dir).await
     }
 
@@ -158,11 +168,38 @@ impl Cluster {
         primary_flags: &[&str],
         dir: &Path,
     ) -> Result<Cluster, String> {
+        Cluster::start_in(secondaries, primary_flags, dir, None).await
+    }
+
+    /// Like [`start`](Self::start), every node with `--data-dir` under
+    /// `data` (fsync batch) and its logs in `dir`.
+    pub async fn start_durable(
+        secondaries: usize,
+        dir: &Path,
+        data: &Path,
+    ) -> Result<Cluster, String> {
+        Cluster::start_in(secondaries, &[], dir, Some(data)).await
+    }
+
+    async fn start_in(
+        secondaries: usize,
+        primary_flags: &[&str],
+        dir: &Path,
+        data: Option<&Path>,
+    ) -> Result<Cluster, String> {
+        let data_dir = |id: &str| -> Vec<String> {
+            data.map(|d| vec!["--data-dir".into(), d.join(id).display().to_string()])
+                .unwrap_or_default()
+        };
         let mut started = Vec::new();
         for i in 1..=secondaries {
-            started.push(Proc::secondary(&format!("s{i}"), dir, false).await?);
+            let id = format!("s{i}");
+            started.push(Proc::secondary_with(&id, dir, false, data_dir(&id)).await?);
         }
-        let primary = Proc::primary(&started, primary_flags, dir).await?;
+        let mut flags: Vec<String> = strings(primary_flags);
+        flags.extend(data_dir("p"));
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let primary = Proc::primary(&started, &flags, dir).await?;
         let cluster = Cluster {
             primary,
             secondaries: started,
@@ -225,6 +262,17 @@ pub async fn primary_health(url: &str) -> Result<PrimaryHealth, String> {
             .count(),
         max_lag: p.secondaries.iter().map(|s| s.lag).max().unwrap_or(0),
     })
+}
+
+/// A disk node's group-commit counters: (fsyncs, entries they covered).
+pub async fn fsync_counters(url: &str) -> Result<(u64, u64), String> {
+    let health: NodeHealth = http_client::get(&join(url, HEALTH_PATH), Duration::from_secs(5))
+        .await
+        .map_err(|e| e.to_string())?;
+    health
+        .disk()
+        .map(|d| (d.fsyncs, d.entries_synced))
+        .ok_or_else(|| format!("{url} keeps its log in memory"))
 }
 
 /// A node's `last_seq` from its `/health`.

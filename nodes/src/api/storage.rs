@@ -87,6 +87,9 @@ pub struct DiskReport {
     /// `null` before the first fsync.
     #[schema(required = true)]
     pub last_fsync_ms_ago: Option<u64>,
+    /// Mean time of one fsync, in microseconds; `null` before the first.
+    #[schema(required = true)]
+    pub fsync_avg_us: Option<u64>,
     /// The last storage error (disk full, I/O error, …) while it lasts:
     /// the primary refuses writes with 503, a secondary fails deliveries.
     #[serde(default, skip_serializing_if = "Option::is_none")]

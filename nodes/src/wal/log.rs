@@ -63,6 +63,8 @@ pub struct WalStats {
     pub bytes_appended: u64,
     /// When the last fsync finished.
     pub last_sync: Option<Instant>,
+    /// Time spent inside those fsyncs, in microseconds.
+    pub sync_micros: u64,
 }
 
 /// An fsync prepared under the log's lock, to run without it.
@@ -76,12 +78,19 @@ pub struct PendingSync {
     upto_seq: u64,
     upto_len: u64,
     epoch: u64,
+    /// How long `run` took, in microseconds.
+    took_micros: std::sync::atomic::AtomicU64,
 }
 
 impl PendingSync {
     /// The fsync itself: slow, and needs no lock.
     pub fn run(&self) -> io::Result<()> {
-        self.file.sync_data()
+        let started = Instant::now();
+        let result = self.file.sync_data();
+        let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.took_micros
+            .store(took, std::sync::atomic::Ordering::Relaxed);
+        result
     }
 
     /// The highest seq this fsync covers.
@@ -220,6 +229,7 @@ impl DiskLog {
             upto_seq: self.last_seq(),
             upto_len: self.active.len(),
             epoch: self.epoch,
+            took_micros: Default::default(),
         })
     }
 
@@ -238,6 +248,9 @@ impl DiskLog {
         }
         self.stats.fsyncs += 1;
         self.stats.last_sync = Some(Instant::now());
+        self.stats.sync_micros += pending
+            .took_micros
+            .load(std::sync::atomic::Ordering::Relaxed);
         // A roll fsyncs the old segment itself, so a sync begun before a roll
         // has nothing left to add.
         let current = pending.epoch == self.epoch && pending.segment_base == self.active.base_seq();
@@ -464,6 +477,7 @@ impl LogStore for DiskLog {
             fsyncs: self.stats.fsyncs,
             entries_synced: self.stats.entries_synced,
             last_fsync_ms_ago: self.since_last_sync().map(ms),
+            fsync_avg_us: self.stats.sync_micros.checked_div(self.stats.fsyncs),
             error: None,
             recovered: self.recovered.truncated.as_ref().map(|t| t.to_string()),
         })
