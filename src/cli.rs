@@ -411,15 +411,21 @@ pub struct BenchArgs {
     /// Writes for --memory
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     pub memory_writes: u64,
+    /// Also measure how long a node takes to read a large log back at start
+    #[arg(long)]
+    pub recovery: bool,
+    /// Size of the log for --recovery
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    pub recovery_bytes: u64,
     /// Also measure replog on disk: a second cluster with --data-dir (fsync
     /// batch) at each w, in the same rounds, with its fsyncs per second and
     /// entries per fsync
     #[arg(long)]
     pub durable: bool,
-    /// Everything: throughput (with --durable), --catch-up and --memory
+    /// Everything: throughput (with --durable), --catch-up, --memory and --recovery
     #[arg(long)]
     pub full: bool,
-    /// Skip the throughput table (with --catch-up or --memory)
+    /// Skip the throughput table (with --catch-up, --memory or --recovery)
     #[arg(long)]
     pub no_throughput: bool,
     /// Keep the nodes' logs in DIR [default: a temporary directory, removed after the run]

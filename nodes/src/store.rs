@@ -124,6 +124,11 @@ impl MemoryLog {
         Self::default()
     }
 
+    /// Room for `more` entries without reallocating.
+    pub fn reserve(&mut self, more: usize) {
+        self.entries.reserve(more);
+    }
+
     /// Appends `entry` (seq `last_seq() + 1`); cannot fail.
     pub fn push(&mut self, entry: Entry) {
         debug_assert_eq!(entry.seq, self.last_seq() + 1);

@@ -9,6 +9,7 @@ mod catch_up;
 mod load;
 mod memory;
 mod procs;
+mod recovery;
 mod stats;
 mod throughput;
 
@@ -33,8 +34,14 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         memory::run(&args, &dir.path).await?;
         ran = true;
     }
+    if args.full || args.recovery {
+        recovery::run(&args, &dir.path).await?;
+        ran = true;
+    }
     if !ran {
-        return Err("nothing to measure: --no-throughput needs --catch-up or --memory".into());
+        return Err(
+            "nothing to measure: --no-throughput needs --catch-up, --memory or --recovery".into(),
+        );
     }
     if args.run_dir.is_some() {
         eprintln!("node logs are in {}", dir.path.display());

@@ -61,7 +61,23 @@ pub fn recover(dir: &Path, store: &mut MemoryLog) -> Result<Recovered, WalError>
     let listed = segment::list(dir)?;
     let mut segments = Vec::with_capacity(listed.len());
     let mut truncated = None;
-    let mut buf = Vec::new();
+    // The next segment is read while this one is checked: the disk and the
+    // CPU work side by side (one segment ahead, so memory stays bounded).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>, WalError>>(1);
+    let paths: Vec<PathBuf> = listed.iter().map(|(_, p)| p.clone()).collect();
+    let reader = std::thread::Builder::new()
+        .name("wal-recovery-read".into())
+        .spawn(move || {
+            for path in paths {
+                let mut buf = Vec::new();
+                let read = read_all(&path, &mut buf).map(|()| buf);
+                let failed = read.is_err();
+                if tx.send(read).is_err() || failed {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| WalError::io("start reading", dir, e))?;
 
     for (index, (base_seq, path)) in listed.iter().enumerate() {
         let is_last = index + 1 == listed.len();
@@ -73,8 +89,19 @@ pub fn recover(dir: &Path, store: &mut MemoryLog) -> Result<Recovered, WalError>
                 found: format!("its name says it starts at seq {base_seq}"),
             });
         }
-        read_all(path, &mut buf)?;
+        let buf = rx.recv().map_err(|_| {
+            WalError::io(
+                "read",
+                path,
+                std::io::Error::other("the reading thread stopped"),
+            )
+        })??;
         let end = scan(path, &buf, store)?;
+        if index == 0 && listed.len() > 1 {
+            // Full segments hold about as many entries as the first: make
+            // room once instead of growing (and copying) the index repeatedly.
+            store.reserve(store.last_seq() as usize * (listed.len() - 1));
+        }
         if let Some((offset, reason)) = end {
             if !is_last {
                 return Err(WalError::Corrupt {
@@ -108,6 +135,8 @@ pub fn recover(dir: &Path, store: &mut MemoryLog) -> Result<Recovered, WalError>
             len,
         });
     }
+    drop(rx);
+    let _ = reader.join();
     Ok(Recovered {
         segments,
         truncated,
