@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod base_url;
 pub mod body;
 pub mod config;
+pub mod election;
 pub mod entry;
 pub mod fault_routes;
 pub mod faults;

@@ -1,0 +1,444 @@
+use super::*;
+use proptest::prelude::*;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn names(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("m{i}")).collect()
+}
+
+fn member(me: &str, n: usize, standing: Standing, t0: Instant) -> Election {
+    Election::new(
+        me,
+        &names(n),
+        standing,
+        Timeouts::default(),
+        (0, None),
+        t0,
+        7,
+    )
+}
+
+fn pos(term: u64, seq: u64) -> LogPos {
+    LogPos { term, seq }
+}
+
+fn ask(from: &str, term: u64, last: LogPos, ours: LogPos) -> Event {
+    Event::VoteRequested {
+        from: from.into(),
+        term,
+        last,
+        ours,
+    }
+}
+
+fn granted(actions: &[Action]) -> Option<bool> {
+    actions.iter().find_map(|a| match a {
+        Action::Vote { granted, .. } => Some(*granted),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_follower_stands_after_its_randomized_timeout_and_persists_first() {
+    let t0 = Instant::now();
+    let mut m = member("m1", 3, Standing::Elects, t0);
+    assert!(
+        m.step(Event::Tick, t0 + ms(999)).is_empty(),
+        "not before min"
+    );
+    let actions = m.step(Event::Tick, t0 + ms(2001));
+    assert_eq!(
+        actions.first(),
+        Some(&Action::Persist {
+            term: 1,
+            voted_for: Some("m1".into())
+        }),
+        "term and vote are durable before the vote requests go out"
+    );
+    assert!(actions.contains(&Action::RequestVotes { term: 1 }));
+    assert_eq!(m.role(), Role::Candidate);
+}
+
+#[test]
+fn a_lone_member_leads_at_once() {
+    let t0 = Instant::now();
+    let mut m = member("m1", 1, Standing::Elects, t0);
+    let actions = m.step(Event::Tick, t0 + ms(2001));
+    assert!(actions.contains(&Action::Became {
+        role: Role::Leader,
+        term: 1
+    }));
+    assert!(!actions
+        .iter()
+        .any(|a| matches!(a, Action::RequestVotes { .. })));
+}
+
+#[test]
+fn one_vote_per_term_only_for_a_log_at_least_as_up_to_date() {
+    let t0 = Instant::now();
+    let mut m = member("m1", 3, Standing::Elects, t0);
+    let ours = pos(2, 10);
+    // Table: (candidate, term, its last entry) → granted?
+    let cases = [
+        ("m2", 3, pos(2, 9), false, "shorter log of the same term"),
+        ("m2", 3, pos(1, 50), false, "older last term, however long"),
+        ("m2", 3, pos(2, 10), true, "as up to date"),
+        ("m2", 3, pos(2, 10), true, "asked again: the same vote"),
+        ("m3", 3, pos(3, 1), false, "already voted in term 3"),
+        ("m3", 2, pos(3, 1), false, "stale term"),
+        ("m3", 4, pos(3, 1), true, "a later term: a new vote"),
+    ];
+    for (from, term, last, want, why) in cases {
+        let actions = m.step(ask(from, term, last, ours), t0);
+        assert_eq!(granted(&actions), Some(want), "{why}: {actions:?}");
+    }
+    assert_eq!((m.term(), m.voted_for()), (4, Some("m3")));
+}
+
+#[test]
+fn a_refusal_says_why() {
+    let t0 = Instant::now();
+    let mut m = member("m1", 3, Standing::Elects, t0);
+    m.step(ask("m2", 1, pos(0, 0), pos(0, 0)), t0);
+    let actions = m.step(ask("m3", 1, pos(0, 0), pos(0, 0)), t0);
+    let refusal = actions.iter().find_map(|a| match a {
+        Action::Vote { refusal, .. } => refusal.clone(),
+        _ => None,
+    });
+    assert_eq!(
+        refusal.map(|r| r.to_string()),
+        Some("already voted for m2 in this term".into())
+    );
+}
+
+#[test]
+fn a_majority_elects_and_the_loser_follows() {
+    let t0 = Instant::now();
+    let mut a = member("m1", 3, Standing::Elects, t0);
+    let mut b = member("m2", 3, Standing::Elects, t0);
+    a.step(Event::Tick, t0 + ms(2001));
+    let vote = b.step(ask("m1", 1, pos(0, 0), pos(0, 0)), t0 + ms(2001));
+    assert_eq!(granted(&vote), Some(true));
+    let actions = a.step(
+        Event::VoteAnswered {
+            from: "m2".into(),
+            term: 1,
+            granted: true,
+        },
+        t0 + ms(2002),
+    );
+    assert!(actions.contains(&Action::Became {
+        role: Role::Leader,
+        term: 1
+    }));
+    // m3 stood in term 1 too and hears the primary of term 1.
+    let mut c = member("m3", 3, Standing::Elects, t0);
+    c.step(Event::Tick, t0 + ms(2001));
+    assert_eq!(c.role(), Role::Candidate);
+    c.step(
+        Event::FromLeader {
+            from: "m1".into(),
+            term: 1,
+        },
+        t0 + ms(2003),
+    );
+    assert_eq!((c.role(), c.leader()), (Role::Follower, Some("m1")));
+}
+
+#[test]
+fn a_later_term_anywhere_makes_a_primary_step_down() {
+    let t0 = Instant::now();
+    let mut m = member("m1", 1, Standing::Elects, t0);
+    m.step(Event::Tick, t0 + ms(2001));
+    assert_eq!(m.role(), Role::Leader);
+    let actions = m.step(
+        Event::Answered {
+            from: "m2".into(),
+            term: 5,
+        },
+        t0 + ms(2002),
+    );
+    assert!(actions.contains(&Action::SteppedDown { term: 5 }));
+    assert_eq!(
+        actions.first(),
+        Some(&Action::Persist {
+            term: 5,
+            voted_for: None
+        })
+    );
+    assert_eq!(m.role(), Role::Follower);
+}
+
+#[test]
+fn a_primary_that_hears_no_majority_for_a_timeout_steps_down() {
+    let t0 = Instant::now();
+    let mut m = member("m1", 3, Standing::Elects, t0);
+    m.step(Event::Tick, t0 + ms(2001));
+    m.step(
+        Event::VoteAnswered {
+            from: "m2".into(),
+            term: 1,
+            granted: true,
+        },
+        t0 + ms(2001),
+    );
+    assert_eq!(m.role(), Role::Leader);
+    let led = t0 + ms(2001);
+    m.step(
+        Event::Answered {
+            from: "m2".into(),
+            term: 1,
+        },
+        led + ms(1500),
+    );
+    assert!(
+        m.step(Event::Tick, led + ms(3000)).is_empty(),
+        "m2 answered 1.5 s ago: a majority"
+    );
+    let actions = m.step(Event::Tick, led + ms(3600));
+    assert!(
+        actions.contains(&Action::SteppedDown { term: 1 }),
+        "{actions:?}"
+    );
+    assert_eq!(m.leader(), None);
+}
+
+#[test]
+fn fixed_roles_run_the_same_machine_without_elections() {
+    let t0 = Instant::now();
+    let mut p = member("p", 3, Standing::FixedPrimary, t0);
+    assert_eq!(
+        (p.role(), p.term(), p.leader()),
+        (Role::Leader, 1, Some("p"))
+    );
+    assert!(
+        p.step(Event::Tick, t0 + ms(60_000)).is_empty(),
+        "never steps down"
+    );
+    let vote = p.step(ask("s1", 9, pos(9, 9), pos(1, 1)), t0);
+    assert_eq!(granted(&vote), Some(false));
+    assert_eq!(p.term(), 1, "the fixed term does not move");
+    let mut s = member("s1", 3, Standing::FixedSecondary, t0);
+    assert!(
+        s.step(Event::Tick, t0 + ms(60_000)).is_empty(),
+        "never stands"
+    );
+    s.step(
+        Event::FromLeader {
+            from: "p".into(),
+            term: 1,
+        },
+        t0,
+    );
+    assert_eq!(s.leader(), Some("p"));
+}
+
+/// Figure 8 of the Raft paper: an entry of term 2 held by a majority is not
+/// committed by a primary of term 4 until an entry of term 4 is.
+#[test]
+fn an_old_term_entry_commits_only_with_one_of_the_current_term() {
+    // Log terms by seq: 1:1, 2:2, 3:4 (written by the primary of term 4).
+    let term_at = |seq: u64| match seq {
+        1 => Some(1),
+        2 => Some(2),
+        3 => Some(4),
+        _ => None,
+    };
+    // Positions of five members: seq 2 on three of them.
+    assert_eq!(commit_seq(4, &[3, 2, 2, 1, 1], term_at, 1), 1, "not yet");
+    assert_eq!(commit_seq(4, &[3, 3, 3, 1, 1], term_at, 1), 3, "now both");
+    assert_eq!(commit_seq(4, &[3, 1, 1, 1, 1], term_at, 3), 3, "never back");
+    assert_eq!(commit_seq(1, &[1, 1, 0], |_| Some(1), 0), 1);
+}
+
+/// A message in flight in the simulation.
+#[derive(Clone, Debug)]
+struct Msg {
+    to: usize,
+    event: Event,
+}
+
+fn index(name: &str) -> usize {
+    name.trim_start_matches('m').parse::<usize>().unwrap_or(1) - 1
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Members with random logs, random clock advances, and a network that
+    /// drops, duplicates and reorders: never two primaries in one term, and
+    /// never two votes by one member in one term.
+    #[test]
+    fn at_most_one_primary_per_term(
+        n in 1usize..6,
+        logs in proptest::collection::vec((0u64..3, 0u64..4), 6),
+        schedule in proptest::collection::vec((0usize..6, 0u64..900, 0usize..16), 1..300),
+        seed in any::<u64>(),
+    ) {
+        let t0 = Instant::now();
+        let all = names(n);
+        let mut members: Vec<Election> = all
+            .iter()
+            .enumerate()
+            .map(|(i, me)| Election::new(me, &all, Standing::Elects, Timeouts::default(), (0, None), t0, seed ^ i as u64))
+            .collect();
+        let log_of = |i: usize| pos(logs[i].0, logs[i].1);
+        let mut now = t0;
+        let mut net: Vec<Msg> = Vec::new();
+        let mut leaders: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut votes: BTreeMap<(usize, u64), String> = BTreeMap::new();
+        for (who, advance, pick) in schedule {
+            now += ms(advance);
+            let i = who % n;
+            // Either deliver (or drop, or duplicate) a message, or tick.
+            let (target, event) = if !net.is_empty() && pick < 12 {
+                let k = pick % net.len();
+                let msg = if pick % 4 == 0 { net[k].clone() } else { net.remove(k) };
+                if pick % 5 == 0 {
+                    continue; // dropped
+                }
+                (msg.to, msg.event)
+            } else {
+                (i, Event::Tick)
+            };
+            let me = all[target].clone();
+            let actions = members[target].step(event, now);
+            for action in actions {
+                match action {
+                    Action::Persist { term, voted_for: Some(v) } => {
+                        if let Some(before) = votes.insert((target, term), v.clone()) {
+                            prop_assert_eq!(before, v, "two votes by {} in term {}", me, term);
+                        }
+                    }
+                    Action::RequestVotes { term } => {
+                        for j in (0..n).filter(|j| *j != target) {
+                            net.push(Msg { to: j, event: Event::VoteRequested {
+                                from: me.clone(), term, last: log_of(target), ours: log_of(j),
+                            }});
+                        }
+                    }
+                    Action::Vote { to, term, granted, .. } => {
+                        net.push(Msg { to: index(&to), event: Event::VoteAnswered {
+                            from: me.clone(), term, granted,
+                        }});
+                    }
+                    Action::Became { role: Role::Leader, term } => {
+                        if let Some(other) = leaders.insert(term, target) {
+                            prop_assert_eq!(other, target, "two primaries in term {}", term);
+                        }
+                        for j in (0..n).filter(|j| *j != target) {
+                            net.push(Msg { to: j, event: Event::FromLeader { from: me.clone(), term }});
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// With a reliable network five members elect exactly one primary, and
+/// every other member follows it.
+#[test]
+fn five_members_elect_one_primary() {
+    let t0 = Instant::now();
+    let all = names(5);
+    let mut members: Vec<Election> = all
+        .iter()
+        .enumerate()
+        .map(|(i, me)| {
+            Election::new(
+                me,
+                &all,
+                Standing::Elects,
+                Timeouts::default(),
+                (0, None),
+                t0,
+                i as u64 * 7919,
+            )
+        })
+        .collect();
+    let mut now = t0;
+    let mut net: std::collections::VecDeque<Msg> = Default::default();
+    for _ in 0..400 {
+        now += ms(10);
+        for i in 0..5 {
+            net.push_back(Msg {
+                to: i,
+                event: Event::Tick,
+            });
+        }
+        while let Some(msg) = net.pop_front() {
+            let me = all[msg.to].clone();
+            for action in members[msg.to].step(msg.event, now) {
+                match action {
+                    Action::RequestVotes { term } => {
+                        for j in (0..5).filter(|j| *j != msg.to) {
+                            net.push_back(Msg {
+                                to: j,
+                                event: Event::VoteRequested {
+                                    from: me.clone(),
+                                    term,
+                                    last: pos(0, 0),
+                                    ours: pos(0, 0),
+                                },
+                            });
+                        }
+                    }
+                    Action::Vote {
+                        to, term, granted, ..
+                    } => net.push_back(Msg {
+                        to: index(&to),
+                        event: Event::VoteAnswered {
+                            from: me.clone(),
+                            term,
+                            granted,
+                        },
+                    }),
+                    Action::Became {
+                        role: Role::Leader,
+                        term,
+                    } => {
+                        for j in (0..5).filter(|j| *j != msg.to) {
+                            net.push_back(Msg {
+                                to: j,
+                                event: Event::FromLeader {
+                                    from: me.clone(),
+                                    term,
+                                },
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // The primary's heartbeats keep the others from standing.
+        if let Some(l) = members.iter().position(|m| m.role() == Role::Leader) {
+            let term = members[l].term();
+            for j in (0..5).filter(|j| *j != l) {
+                let from = all[l].clone();
+                members[j].step(Event::FromLeader { from, term }, now);
+                members[l].step(
+                    Event::Answered {
+                        from: all[j].clone(),
+                        term,
+                    },
+                    now,
+                );
+            }
+        }
+    }
+    let leaders: Vec<&str> = members
+        .iter()
+        .filter(|m| m.role() == Role::Leader)
+        .map(|m| m.me.as_str())
+        .collect();
+    assert_eq!(leaders.len(), 1, "{leaders:?}");
+    for m in &members {
+        assert_eq!(m.leader(), Some(leaders[0]));
+    }
+}
