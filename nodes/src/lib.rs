@@ -26,6 +26,7 @@ pub mod secondary_log;
 pub mod server;
 pub mod store;
 pub mod timing_routes;
+pub mod two_phase;
 pub mod wal;
 
 #[cfg(test)]
