@@ -21,6 +21,7 @@ use super::meta::{self, LogId, Meta};
 use super::record::{self, MAX_PAYLOAD};
 use super::recovery::{self, Recovered, SegmentInfo};
 use super::segment::{self, Segment, DEFAULT_SEGMENT_BYTES};
+use super::terms::Terms;
 use crate::api::DiskReport;
 use crate::entry::Entry;
 use crate::store::{LogStore, MemoryLog};
@@ -106,6 +107,10 @@ pub struct DiskLog {
     options: WalOptions,
     /// Every entry, for reads.
     entries: MemoryLog,
+    /// Every entry's term.
+    terms: Terms,
+    /// The term new appends are written in.
+    term: u64,
     /// Full segments, for their sizes.
     sealed: Vec<SegmentInfo>,
     active: Segment,
@@ -132,7 +137,8 @@ impl DiskLog {
         let meta = load_or_create_meta(&dir, &options.node_id)?;
 
         let mut entries = MemoryLog::new();
-        let recovered = recovery::recover(dir.path(), &mut entries)?;
+        let mut terms = Terms::default();
+        let recovered = recovery::recover(dir.path(), &mut entries, &mut terms)?;
         if let Some(cut) = &recovered.truncated {
             tracing::warn!(%cut, "storage recovery");
         }
@@ -153,10 +159,13 @@ impl DiskLog {
             active.sync()?;
         }
         let last_seq = entries.last_seq();
+        let term = terms.at(last_seq, last_seq).unwrap_or(0);
         Ok(Self {
             dir,
             meta,
             entries,
+            terms,
+            term,
             sealed,
             durable_seq: last_seq,
             durable_len: active.len(),
@@ -190,13 +199,19 @@ impl DiskLog {
             });
         }
         self.frame.clear();
-        record::encode(entry.seq, 0, entry.message.as_bytes(), &mut self.frame);
+        record::encode(
+            entry.seq,
+            self.term,
+            entry.message.as_bytes(),
+            &mut self.frame,
+        );
         let frame_len = self.frame.len() as u64;
         if !self.active.is_empty() && self.active.len() + frame_len > self.options.segment_bytes {
             self.roll()?;
         }
         self.active.append(&self.frame)?;
         self.stats.bytes_appended += frame_len;
+        self.terms.push(entry.seq, self.term);
         self.entries.push(entry);
         if self.options.fsync == FsyncPolicy::Never {
             self.durable_seq = self.last_seq();
@@ -262,6 +277,68 @@ impl DiskLog {
         Ok(self.durable_seq)
     }
 
+    /// Appends from now on are written in `term` (automatic failover: the
+    /// term of the primary whose entries these are).
+    pub fn set_term(&mut self, term: u64) {
+        self.term = term;
+    }
+
+    /// The term `seq` was written in; `None` past the end (and for 0).
+    pub fn term_at(&self, seq: u64) -> Option<u64> {
+        self.terms.at(seq, self.last_seq())
+    }
+
+    /// Cuts every entry after `seq` off the log, durably, and returns them
+    /// as (seq, term, message): a member whose log diverged from the elected
+    /// primary's keeps the common prefix (the caller writes what was cut to
+    /// a rollback file). Later segments go newest first, then the segment
+    /// holding `seq` is cut after its record, so a crash part-way leaves a
+    /// shorter log that is still whole.
+    pub fn truncate_after(&mut self, seq: u64) -> Result<Vec<(u64, u64, String)>, WalError> {
+        let last = self.last_seq();
+        if seq >= last {
+            return Ok(Vec::new());
+        }
+        let cut: Vec<(u64, u64, String)> = self
+            .entries
+            .range(seq + 1, usize::MAX, usize::MAX)
+            .into_iter()
+            .map(|e| {
+                let term = self.terms.at(e.seq, last).unwrap_or(0);
+                (e.seq, term, e.message.to_string())
+            })
+            .collect();
+        // Segments that start after `seq` go whole.
+        while self.active.base_seq() > seq.max(1) {
+            let Some(previous) = self.sealed.pop() else {
+                break;
+            };
+            let gone = self.active.path().to_path_buf();
+            std::fs::remove_file(&gone).map_err(|e| WalError::io("remove", &gone, e))?;
+            self.active = Segment::open(previous.base_seq, previous.path, previous.len)?;
+        }
+        if seq == 0 {
+            self.active.truncate(0)?;
+        } else {
+            let end = recovery::end_of(self.active.path(), seq)?;
+            self.active.truncate(end)?;
+        }
+        self.dir.sync()?;
+        let mut kept = MemoryLog::new();
+        kept.reserve(seq as usize);
+        for entry in self.entries.range(1, seq as usize, usize::MAX) {
+            kept.push(entry);
+        }
+        self.entries = kept;
+        self.terms.truncate(seq);
+        // The cut itself was fsynced: what is left is durable.
+        self.durable_seq = seq;
+        self.durable_len = self.active.len();
+        self.rewrite_needed = false;
+        self.epoch += 1;
+        Ok(cut)
+    }
+
     /// Whether a sync would do anything: appends since the last one, or a
     /// rewrite owed after a failed fsync.
     pub fn needs_sync(&self) -> bool {
@@ -288,6 +365,7 @@ impl DiskLog {
         self.active = active;
         self.sealed.clear();
         self.entries = MemoryLog::new();
+        self.terms = Terms::default();
         self.durable_seq = 0;
         self.durable_len = 0;
         self.rewrite_needed = false;
@@ -369,11 +447,13 @@ impl DiskLog {
     fn rewrite_unsynced(&mut self) -> Result<(), WalError> {
         self.active.truncate(self.durable_len)?;
         let mut frames = Vec::new();
+        let last = self.last_seq();
         for entry in self
             .entries
             .range(self.durable_seq + 1, usize::MAX, usize::MAX)
         {
-            record::encode(entry.seq, 0, entry.message.as_bytes(), &mut frames);
+            let term = self.terms.at(entry.seq, last).unwrap_or(self.term);
+            record::encode(entry.seq, term, entry.message.as_bytes(), &mut frames);
         }
         self.active.append(&frames)?;
         self.rewrite_needed = false;

@@ -14,6 +14,8 @@
 //! - [`meta`]: the log's identity, written atomically.
 //! - [`recovery`]: reading it all back, cutting a torn tail, refusing damage.
 //! - [`log`]: [`DiskLog`], the store itself, with group commit.
+//! - [`terms`]: each entry's term, as runs; [`rollback`]: the files that
+//!   keep what a cut log lost (automatic failover).
 //!
 //! An entry is durable once [`DiskLog::sync`] (or the split
 //! `begin_sync` / `finish_sync`) has returned a seq at or above it.
@@ -24,7 +26,9 @@ pub mod log;
 pub mod meta;
 pub mod record;
 pub mod recovery;
+pub mod rollback;
 pub mod segment;
+pub mod terms;
 
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@
 use super::error::WalError;
 use super::record::{self, Decoded, HEADER_LEN};
 use super::segment;
+use super::terms::Terms;
 use crate::entry::Entry;
 use crate::store::{LogStore, MemoryLog};
 use std::fs::{File, OpenOptions};
@@ -57,7 +58,11 @@ impl std::fmt::Display for Truncation {
 
 /// Reads every segment in `dir` into `store` (which must be empty), checks
 /// it, and cuts a torn tail off the last one.
-pub fn recover(dir: &Path, store: &mut MemoryLog) -> Result<Recovered, WalError> {
+pub fn recover(
+    dir: &Path,
+    store: &mut MemoryLog,
+    terms: &mut Terms,
+) -> Result<Recovered, WalError> {
     let listed = segment::list(dir)?;
     let mut segments = Vec::with_capacity(listed.len());
     let mut truncated = None;
@@ -96,7 +101,7 @@ pub fn recover(dir: &Path, store: &mut MemoryLog) -> Result<Recovered, WalError>
                 std::io::Error::other("the reading thread stopped"),
             )
         })??;
-        let end = scan(path, &buf, store)?;
+        let end = scan(path, &buf, store, terms)?;
         if index == 0 && listed.len() > 1 {
             // Full segments hold about as many entries as the first: make
             // room once instead of growing (and copying) the index repeatedly.
@@ -153,7 +158,12 @@ fn read_all(path: &Path, buf: &mut Vec<u8>) -> Result<(), WalError> {
 
 /// Appends `buf`'s records to `entries`. Returns where the valid records end
 /// and why, if that is before the end of `buf`.
-fn scan(path: &Path, buf: &[u8], store: &mut MemoryLog) -> Result<Option<(u64, String)>, WalError> {
+fn scan(
+    path: &Path,
+    buf: &[u8],
+    store: &mut MemoryLog,
+    terms: &mut Terms,
+) -> Result<Option<(u64, String)>, WalError> {
     let mut offset = 0;
     while offset < buf.len() {
         let record = match record::decode(&buf[offset..]) {
@@ -185,10 +195,36 @@ fn scan(path: &Path, buf: &[u8], store: &mut MemoryLog) -> Result<Option<(u64, S
                 reason: format!("record seq {expected} holds text that is not UTF-8"),
             });
         };
+        terms.push(record.seq, record.term);
         store.push(Entry::new(record.seq, text));
         offset += record.frame_len();
     }
     Ok(None)
+}
+
+/// The byte offset in segment `path` where the record of `seq` ends (the
+/// segment's records were checked at open; this reads them again, which a
+/// rare cut of the log can afford).
+pub fn end_of(path: &Path, seq: u64) -> Result<u64, WalError> {
+    let mut buf = Vec::new();
+    read_all(path, &mut buf)?;
+    let mut offset = 0;
+    while offset < buf.len() {
+        match record::decode(&buf[offset..]) {
+            Decoded::Complete(record, len) => {
+                offset += len;
+                if record.seq == seq {
+                    return Ok(offset as u64);
+                }
+            }
+            _ => break,
+        }
+    }
+    Err(WalError::Corrupt {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        reason: format!("no record of seq {seq} where the log places it"),
+    })
 }
 
 /// The first intact record at or after `from` whose seq is `next` or later.

@@ -643,3 +643,95 @@ fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
+
+/// Entries keep the term they were written in, across a restart.
+#[test]
+fn entries_keep_their_terms_across_a_restart() {
+    let dir = TempDir::new("terms");
+    {
+        let mut log = open(dir.path(), 1024);
+        log.set_term(1);
+        for seq in 1..=3 {
+            log.append(entry(seq)).expect("append");
+        }
+        log.set_term(4);
+        for seq in 4..=5 {
+            log.append(entry(seq)).expect("append");
+        }
+        log.sync().expect("sync");
+    }
+    let log = open(dir.path(), 1024);
+    let terms: Vec<Option<u64>> = (0..=6).map(|s| log.term_at(s)).collect();
+    assert_eq!(
+        terms,
+        [None, Some(1), Some(1), Some(1), Some(4), Some(4), None]
+    );
+}
+
+/// A diverged log is cut after the last common entry: across segments,
+/// durably (a restart sees the cut), and appends go on from there.
+#[test]
+fn truncate_after_cuts_across_segments_and_survives_a_restart() {
+    let dir = TempDir::new("truncate");
+    {
+        let mut log = open(dir.path(), 512);
+        log.set_term(2);
+        for seq in 1..=60 {
+            log.append(entry(seq)).expect("append");
+        }
+        assert!(log.segment_count() > 3, "{} segments", log.segment_count());
+        let cut = log.truncate_after(17).expect("truncate");
+        assert_eq!(cut.len(), 43);
+        assert_eq!(cut.first().map(|c| (c.0, c.1)), Some((18, 2)));
+        assert_eq!(
+            cut.first().map(|c| c.2.clone()),
+            Some(entry(18).message.to_string())
+        );
+        assert_eq!((log.last_seq(), log.durable_seq()), (17, 17));
+        log.set_term(3);
+        log.append(Entry::new(18, "new eighteen"))
+            .expect("append after the cut");
+        log.sync().expect("sync");
+    }
+    let mut log = open(dir.path(), 512);
+    assert_eq!(log.last_seq(), 18);
+    assert_eq!(log.term_at(17), Some(2));
+    assert_eq!(log.term_at(18), Some(3));
+    let all = log.all();
+    assert_eq!(&*all[16].message, &*entry(17).message);
+    assert_eq!(&*all[17].message, "new eighteen");
+    assert!(log.truncate_after(18).expect("no-op").is_empty());
+    assert_eq!(log.truncate_after(0).expect("all").len(), 18);
+    assert_eq!(log.last_seq(), 0);
+    drop(log);
+    assert_eq!(open(dir.path(), 512).last_seq(), 0);
+}
+
+/// What a cut removes is kept in a rollback file, one JSON line per entry.
+#[test]
+fn rolled_back_entries_are_written_as_json_lines() {
+    let dir = TempDir::new("rollback");
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1234);
+    let entries = vec![(5, 2, "five".to_string()), (6, 2, "six".to_string())];
+    let path = super::rollback::write(dir.path(), &entries, when)
+        .expect("write")
+        .expect("a file");
+    assert!(
+        path.ends_with("rollback/1234-5-6.jsonl"),
+        "{}",
+        path.display()
+    );
+    let text = fs::read_to_string(&path).expect("read");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(
+        lines[1],
+        serde_json::json!({"seq": 6, "term": 2, "message": "six", "when_ms": 1234})
+    );
+    assert_eq!(
+        super::rollback::write(dir.path(), &[], when).expect("nothing"),
+        None
+    );
+}

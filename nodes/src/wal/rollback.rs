@@ -1,0 +1,69 @@
+//! Rollback files: entries a member cuts off its log (they never reached a
+//! majority, and the elected primary's log differs) are not thrown away but
+//! written to `DATA_DIR/rollback/` as JSON lines, as MongoDB does, so an
+//! operator (or a class) can see exactly which acknowledged `w=1` writes a
+//! failover lost.
+
+use super::dir::sync_dir;
+use super::error::WalError;
+use serde::Serialize;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub const ROLLBACK_DIR: &str = "rollback";
+
+/// One line of a rollback file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RolledBack {
+    pub seq: u64,
+    pub term: u64,
+    pub message: String,
+    /// When it was cut, in milliseconds since the Unix epoch.
+    pub when_ms: u64,
+}
+
+/// Writes `entries` to a new file `rollback/<when_ms>-<first>-<last>.jsonl`
+/// under `data_dir`, durably; returns its path (`None` when there is
+/// nothing to write).
+pub fn write(
+    data_dir: &Path,
+    entries: &[(u64, u64, String)],
+    when: SystemTime,
+) -> Result<Option<PathBuf>, WalError> {
+    let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+        return Ok(None);
+    };
+    let when_ms = when
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let dir = data_dir.join(ROLLBACK_DIR);
+    fs::create_dir_all(&dir).map_err(|e| WalError::io("create", &dir, e))?;
+    let path = dir.join(format!("{when_ms}-{}-{}.jsonl", first.0, last.0));
+    let mut text = String::new();
+    for (seq, term, message) in entries {
+        let line = RolledBack {
+            seq: *seq,
+            term: *term,
+            message: message.clone(),
+            when_ms,
+        };
+        let json = serde_json::to_string(&line)
+            .map_err(|e| WalError::io("encode", &path, std::io::Error::other(e)))?;
+        text.push_str(&json);
+        text.push('\n');
+    }
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| WalError::io("create", &path, e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| WalError::io("write", &path, e))?;
+    sync_dir(&dir)?;
+    sync_dir(data_dir)?;
+    Ok(Some(path))
+}
