@@ -277,6 +277,27 @@ impl DiskLog {
         Ok(self.durable_seq)
     }
 
+    /// The persisted term and vote (0 and `None` for a new log).
+    pub fn vote(&self) -> (u64, Option<String>) {
+        (self.meta.term, self.meta.voted_for.clone())
+    }
+
+    /// Makes `term` and `voted_for` durable (an atomic rewrite of the
+    /// metadata) before the caller answers or asks for a vote.
+    pub fn set_vote(&mut self, term: u64, voted_for: Option<String>) -> Result<(), WalError> {
+        if (self.meta.term, &self.meta.voted_for) == (term, &voted_for) {
+            return Ok(());
+        }
+        let meta = Meta {
+            term,
+            voted_for,
+            ..self.meta.clone()
+        };
+        meta::store(self.dir.path(), &meta)?;
+        self.meta = meta;
+        Ok(())
+    }
+
     /// Appends from now on are written in `term` (automatic failover: the
     /// term of the primary whose entries these are).
     pub fn set_term(&mut self, term: u64) {
@@ -481,6 +502,8 @@ fn load_or_create_meta(dir: &DataDir, node_id: &str) -> Result<Meta, WalError> {
                 node_id: node_id.to_string(),
                 log_id: LogId::random(),
                 upstream: None,
+                term: 0,
+                voted_for: None,
             };
             meta::store(dir.path(), &meta)?;
             Ok(meta)

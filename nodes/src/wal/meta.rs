@@ -55,6 +55,10 @@ pub struct Meta {
     /// sent in `x-replog-primary`). A restarted secondary compares it with
     /// the primary it hears from, and starts over only for a new one.
     pub upstream: Option<u64>,
+    /// Automatic failover: the member's current term and its vote in it,
+    /// durable before a vote is answered (Raft §5.1).
+    pub term: u64,
+    pub voted_for: Option<String>,
 }
 
 /// The file as stored: versioned, so a later format can be told apart.
@@ -65,6 +69,14 @@ struct MetaFile {
     log_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     upstream: Option<u64>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    term: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    voted_for: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Reads `dir`'s metadata; `None` when the directory has none yet. A
@@ -99,6 +111,8 @@ pub fn load(dir: &Path) -> Result<Option<Meta>, WalError> {
         node_id: file.node_id,
         log_id,
         upstream: file.upstream,
+        term: file.term,
+        voted_for: file.voted_for,
     }))
 }
 
@@ -109,6 +123,8 @@ pub fn store(dir: &Path, meta: &Meta) -> Result<(), WalError> {
         node_id: meta.node_id.clone(),
         log_id: meta.log_id.to_string(),
         upstream: meta.upstream,
+        term: meta.term,
+        voted_for: meta.voted_for.clone(),
     };
     let mut text = serde_json::to_string_pretty(&file)
         .map_err(|e| WalError::io("encode", dir.join(META_FILE), io::Error::other(e)))?;

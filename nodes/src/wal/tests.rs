@@ -417,6 +417,8 @@ fn meta_is_written_atomically_and_the_identity_lasts_until_the_directory_is_wipe
             node_id: "n1".into(),
             log_id: first,
             upstream: None,
+            term: 0,
+            voted_for: None,
         }
     );
     assert_eq!(stored.log_id.to_string().len(), 32);
@@ -734,4 +736,19 @@ fn rolled_back_entries_are_written_as_json_lines() {
         super::rollback::write(dir.path(), &[], when).expect("nothing"),
         None
     );
+}
+
+/// Term and vote are durable: a restarted member cannot vote twice in a term.
+#[test]
+fn term_and_vote_survive_a_restart() {
+    let dir = TempDir::new("vote");
+    {
+        let mut log = open(dir.path(), 1024);
+        assert_eq!(log.vote(), (0, None));
+        log.set_vote(3, Some("m2".into())).expect("vote");
+    }
+    let log = open(dir.path(), 1024);
+    assert_eq!(log.vote(), (3, Some("m2".into())));
+    let text = fs::read_to_string(dir.path().join(meta::META_FILE)).expect("read");
+    assert!(text.contains("\"voted_for\": \"m2\""), "{text}");
 }
