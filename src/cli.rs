@@ -178,6 +178,9 @@ pub struct PrimaryArgs {
     /// --data-dir and fsync batch]
     #[arg(long, hide = true)]
     pub min_batch_in_flight: Option<usize>,
+    /// Tuning: batches in flight to one secondary at most [default: 4]
+    #[arg(long, hide = true)]
+    pub max_batches_in_flight: Option<usize>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -66,6 +66,9 @@ pub fn primary_config(args: PrimaryArgs) -> Result<PrimaryConfig, String> {
     if let Some(n) = args.min_batch_in_flight {
         config.min_batch_in_flight = n;
     }
+    if let Some(n) = args.max_batches_in_flight {
+        config.max_batches_in_flight = n.max(1);
+    }
     config.max_message_bytes = args.max_message_bytes;
     config.default_w = args.default_w;
     config.replication_timeout = Duration::from_millis(args.replication_timeout_ms);
