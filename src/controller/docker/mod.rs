@@ -36,6 +36,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use worker::{Job, Op, Report};
 
+/// Why `wipe` is refused here: emptying a named volume means running a
+/// process inside it, and the node image holds only the replog binary (no
+/// shell, no `rm`).
+pub(super) const WIPE_UNSUPPORTED: &str = "not with --docker yet (the node image has no shell to \
+empty its volume); use the local cluster (replog up), or kill the node and remove its \
+volume by hand";
+
 /// How to start the compose project, resolved from `replog up` flags.
 #[derive(Clone, Debug)]
 pub(super) struct DockerOptions {
@@ -252,6 +259,7 @@ impl Cluster for DockerCluster {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             can_partition: true,
+            wipe_refused: Some(WIPE_UNSUPPORTED),
             // `docker logs` is a process launch: about once a second.
             log_refresh: Duration::from_secs(1),
         }
@@ -274,6 +282,13 @@ impl Cluster for DockerCluster {
                 ProcessOp::Restart => Op::Restart {
                     reconnect: was.partitioned,
                 },
+                // The engine asks `wipe_refused` first; this is the backstop.
+                ProcessOp::Wipe => {
+                    return Err(ClusterError::CannotWipe {
+                        id: id.to_string(),
+                        why: WIPE_UNSUPPORTED.to_string(),
+                    })
+                }
                 ProcessOp::Partition(true) => Op::Disconnect,
                 ProcessOp::Partition(false) => {
                     if next.phase == Phase::Running {

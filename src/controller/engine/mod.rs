@@ -17,7 +17,7 @@ pub mod writes;
 
 use super::check;
 use super::clock::now_label;
-use super::cluster::{Cluster, ClusterNotice};
+use super::cluster::{Cluster, ClusterError, ClusterNotice};
 use super::command::Write;
 use super::condition::Expectation;
 use super::outcome::{CommandError, Outcome};
@@ -94,7 +94,7 @@ pub struct Engine {
     exported: bool,
     /// The primary's timers at start: slow motion multiplies these.
     base_timing: replog_node::api::Timing,
-    /// Each node's last seen process instance (secondaries report one).
+    /// Each node's last seen log identity (secondaries report one).
     instances: Vec<Option<u64>>,
 }
 
@@ -235,6 +235,38 @@ impl Engine {
         let what = format!("{id} {}", op.done());
         self.event(EventKind::Process, what.clone());
         self.status(what.clone());
+        Ok(what)
+    }
+
+    /// `wipe`: the node restarts with an empty data directory. The timeline
+    /// says what follows, which differs by role.
+    pub async fn wipe(&mut self, id: &str) -> Result<String, CommandError> {
+        let role = self
+            .state
+            .nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.role)
+            .ok_or_else(|| self.unknown(id))?;
+        if let Some(why) = self.cluster.capabilities().wipe_refused {
+            // Refused before any process is touched.
+            return Err(ClusterError::CannotWipe {
+                id: id.to_string(),
+                why: why.to_string(),
+            }
+            .into());
+        }
+        let what = self.process(id, ProcessOp::Wipe).await?;
+        self.restarting(id);
+        let next = match role {
+            Role::Primary => format!(
+                "{id} starts a brand-new, empty log: the secondaries discard theirs and follow it from seq 1"
+            ),
+            Role::Secondary => format!(
+                "{id} is a brand-new replica: the primary catches it up from seq 1"
+            ),
+        };
+        self.event(EventKind::Info, next);
         Ok(what)
     }
 

@@ -106,9 +106,9 @@ impl Engine {
         if let Some(p) = self.polling.get_mut(idx) {
             *p = false;
         }
-        // A secondary's process instance: a change means it restarted (its
-        // memory log empty), which is not what its log shrinking means
-        // otherwise (a new primary took over).
+        // A secondary's log identity: a change means a new log (a memory
+        // node restarted, or a disk wiped), which is not what its log
+        // shrinking means otherwise (a new primary log took over).
         let instance = polled
             .health
             .as_ref()
@@ -141,12 +141,13 @@ impl Engine {
             if same_process && gone > 0 {
                 noted.push((
                     EventKind::Process,
-                    format!("{id} discarded {gone} entries: a new primary process took over"),
+                    format!("{id} discarded {gone} entries: a new primary log took over"),
                 ));
             }
             node.messages = messages;
         }
         if let Some(h) = &polled.health {
+            node.storage = poll::storage_view(h);
             node.faults = h.faults().clone();
             node.held = h
                 .secondary()
