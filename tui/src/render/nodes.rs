@@ -190,42 +190,54 @@ fn status_lines<'a>(
 }
 
 /// `disk 12.3 KiB · fsync 40ms ago`, `disk (fsync never) 12.3 KiB` or
-/// `memory`; a storage error in red while the node reports one. Compact
-/// panels keep only what is unusual (an error, fsync never).
+/// `memory`; a storage error in red while the node reports one. A compact
+/// panel gives it at most one row, and only for what is unusual (an error,
+/// fsync never): a panel at 80×24 has no row to spare for the usual.
 fn storage_group<'a>(storage: &StorageView, compact: bool, t: Theme) -> Option<Group<'a>> {
-    match storage {
-        StorageView::Unknown => None,
-        StorageView::Memory if compact => None,
-        StorageView::Memory => Some(Group::one(vec![Span::styled("memory", t.dim())])),
-        StorageView::Disk(d) => {
-            let size = bytes(d.bytes);
-            let mut g = match d.fsync {
-                FsyncPolicy::Never => Group::one(vec![
-                    Span::raw("disk "),
-                    Span::styled("(fsync never)", t.warn()),
-                    Span::raw(format!(" {size}")),
-                ]),
-                FsyncPolicy::Batch if compact && d.error.is_none() => return None,
-                FsyncPolicy::Batch => Group::dotted(vec![
-                    vec![Span::raw(format!("disk {size}"))],
-                    vec![Span::styled(
-                        match d.last_fsync_ms_ago {
-                            Some(ms) => format!("fsync {} ago", duration(ms)),
-                            None => "no fsync yet".to_string(),
-                        },
-                        t.dim(),
-                    )],
-                ]),
-            };
-            if let Some(error) = &d.error {
-                g = g.then(
-                    " · ",
-                    vec![Span::styled(format!("✖ {}", sanitize(error)), t.bad())],
-                );
+    let StorageView::Disk(d) = storage else {
+        return match storage {
+            StorageView::Memory if !compact => {
+                Some(Group::one(vec![Span::styled("memory", t.dim())]))
             }
-            Some(g)
-        }
+            _ => None,
+        };
+    };
+    let error = d
+        .error
+        .as_ref()
+        .map(|e| Span::styled(format!("✖ {}", sanitize(e)), t.bad()));
+    let never = d.fsync == FsyncPolicy::Never;
+    if compact {
+        return match (error, never) {
+            (Some(error), _) => Some(Group::one(vec![Span::styled("disk ", t.bad()), error])),
+            (None, true) => Some(Group::one(vec![
+                Span::raw("disk "),
+                Span::styled("(fsync never)", t.warn()),
+            ])),
+            (None, false) => None,
+        };
     }
+    let size = bytes(d.bytes);
+    let mut g = if never {
+        Group::one(vec![
+            Span::raw("disk "),
+            Span::styled("(fsync never)", t.warn()),
+            Span::raw(format!(" {size}")),
+        ])
+    } else {
+        let fsync = match d.last_fsync_ms_ago {
+            Some(ms) => format!("fsync {} ago", duration(ms)),
+            None => "no fsync yet".to_string(),
+        };
+        Group::dotted(vec![
+            vec![Span::raw(format!("disk {size}"))],
+            vec![Span::styled(fsync, t.dim())],
+        ])
+    };
+    if let Some(error) = error {
+        g = g.then(" · ", vec![error]);
+    }
+    Some(g)
 }
 
 fn faults_group<'a>(node: &NodeView, t: Theme) -> Group<'a> {
