@@ -271,7 +271,7 @@ async fn sigterm_right_after_the_readiness_line_is_a_clean_stop() {
     }
 }
 
-/// A restarted primary starts an empty log (logs live in memory); its
+/// A restarted memory primary starts an empty log (no --data-dir); its
 /// secondaries follow it instead of keeping entries it will number again.
 #[tokio::test]
 async fn secondaries_follow_a_restarted_primary() {
@@ -283,5 +283,5 @@ async fn secondaries_follow_a_restarted_primary() {
     let p = Node::primary(&[("s1", &s1.url)], &["--heartbeat-ms", "100"]);
     assert_eq!(write(&p.url, "new-1", 2).await.0, 201);
     assert_eq!(messages(&s1.url).await, strings(&["new-1"]));
-    s1.wait_logged("a new primary process took over");
+    s1.wait_logged("a new primary log took over");
 }
