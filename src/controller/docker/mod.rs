@@ -1,6 +1,7 @@
 //! `replog up --docker`: the cluster as a Docker compose project. The same
 //! dashboard keys act on containers: pause = `docker pause`, kill =
-//! `docker kill`, restart = `docker start` / `docker restart`, and a real
+//! `docker kill`, restart = `docker start` / `docker restart`, wipe = the
+//! container and its volume removed and created anew by compose, and a real
 //! network partition = `docker network disconnect` / `connect`.
 //!
 //! The dashboard must never wait on the Docker CLI: every action goes to one
@@ -35,13 +36,6 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use worker::{Job, Op, Report};
-
-/// Why `wipe` is refused here: emptying a named volume means running a
-/// process inside it, and the node image holds only the replog binary (no
-/// shell, no `rm`).
-pub(super) const WIPE_UNSUPPORTED: &str = "not with --docker yet (the node image has no shell to \
-empty its volume); use the local cluster (replog up), or kill the node and remove its \
-volume by hand";
 
 /// How to start the compose project, resolved from `replog up` flags.
 #[derive(Clone, Debug)]
@@ -195,7 +189,7 @@ impl DockerCluster {
                 continue;
             }
             let target = &self.targets[idx];
-            let now = all.iter().find(|s| s.id == target.container);
+            let now = all.iter().find(|s| s.name == target.name);
             let name = target.name.clone();
             let node = &mut self.nodes[idx];
             let gone = node.process.gone();
@@ -259,7 +253,8 @@ impl Cluster for DockerCluster {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             can_partition: true,
-            wipe_refused: Some(WIPE_UNSUPPORTED),
+            // Per node: one without a volume is refused in `apply`.
+            wipe_refused: None,
             // `docker logs` is a process launch: about once a second.
             log_refresh: Duration::from_secs(1),
         }
@@ -282,13 +277,19 @@ impl Cluster for DockerCluster {
                 ProcessOp::Restart => Op::Restart {
                     reconnect: was.partitioned,
                 },
-                // The engine asks `wipe_refused` first; this is the backstop.
-                ProcessOp::Wipe => {
-                    return Err(ClusterError::CannotWipe {
-                        id: id.to_string(),
-                        why: WIPE_UNSUPPORTED.to_string(),
-                    })
-                }
+                ProcessOp::Wipe => match &self.targets[idx].volume {
+                    Some(_) => Op::Wipe,
+                    None => {
+                        return Err(ClusterError::CannotWipe {
+                            id: id.to_string(),
+                            why: format!(
+                                "its container {} has no named volume at {}; the compose file keeps its log elsewhere",
+                                self.targets[idx].name,
+                                node::DATA_DIR
+                            ),
+                        })
+                    }
+                },
                 ProcessOp::Partition(true) => Op::Disconnect,
                 ProcessOp::Partition(false) => {
                     if next.phase == Phase::Running {
