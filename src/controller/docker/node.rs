@@ -171,4 +171,27 @@ mod tests {
             (None, "exited", 137)
         );
     }
+
+    /// A wipe removes the volume compose mounted at /data, found by inspect.
+    #[test]
+    fn the_volume_at_the_data_dir_is_the_one_a_wipe_removes() {
+        let v = json!({
+            "Id": "abc", "Name": "/proj-s1-1",
+            "State": {"Status": "running", "ExitCode": 0},
+            "Config": {"Env": ["REPLOG_ID=s1"], "Cmd": ["node", "secondary"],
+                       "Labels": {"com.docker.compose.service": "s1"}},
+            "Mounts": [
+                {"Type": "bind", "Source": "/etc/x", "Destination": "/etc/x"},
+                {"Type": "volume", "Name": "proj_s1-data", "Destination": "/data"}
+            ],
+            "NetworkSettings": {"Ports": {}, "Networks": {"proj_replog": {}}}
+        });
+        let (target, node, _) = describe(&v);
+        assert_eq!(target.name, "proj-s1-1");
+        assert_eq!(target.volume.as_deref(), Some("proj_s1-data"));
+        assert_eq!((node.id.as_str(), node.role), ("s1", Role::Secondary));
+        let mut bare = v.clone();
+        bare["Mounts"] = json!([]);
+        assert_eq!(describe(&bare).0.volume, None);
+    }
 }
