@@ -213,10 +213,7 @@ impl Command {
                 }
                 Err(e) => Box::pin(std::future::ready(Err(e))),
             },
-            Command::Wipe(node) => match engine.wipe(&node).await {
-                Ok(what) => done(Outcome::Done(what)),
-                Err(e) => Box::pin(std::future::ready(Err(e))),
-            },
+            Command::Wipe(node) => engine.wipe(&node).await,
             Command::Partition { node, on } => {
                 process(engine, &node, ProcessOp::Partition(on)).await
             }

@@ -42,6 +42,8 @@ pub use polling::Directory;
 const LOG_TAIL_LINES: usize = 60;
 /// A fault request to a paused node must not hang a script.
 const FAULT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A wiped node is up again within this (Docker recreates a container).
+const WIPE_WITHIN: Duration = Duration::from_secs(60);
 
 /// What a started command resolves to once its effect is there.
 pub type Execution = Pin<Box<dyn Future<Output = Result<Outcome, CommandError>> + Send>>;
@@ -239,8 +241,51 @@ impl Engine {
     }
 
     /// `wipe`: the node restarts with an empty data directory. The timeline
-    /// says what follows, which differs by role.
-    pub async fn wipe(&mut self, id: &str) -> Result<String, CommandError> {
+    /// says what follows, which differs by role. Resolves once the node is
+    /// up again: on Docker the old container lives on until the worker has
+    /// removed it, and a script's next line must not read the old one.
+    pub async fn wipe(&mut self, id: &str) -> Execution {
+        let what = match self.start_wipe(id).await {
+            Ok(what) => what,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let mut dir = self.dir.subscribe();
+        let id = id.to_string();
+        Box::pin(async move {
+            let up = async {
+                loop {
+                    match dir.borrow_and_update().process(&id) {
+                        Some(ProcState::Running | ProcState::Partitioned) => {
+                            return Ok(Outcome::Done(what.clone()))
+                        }
+                        Some(state @ (ProcState::Killed | ProcState::Exited(_))) => {
+                            return Err(CommandError::NotMet {
+                                seen: format!("{id} is {state:?} after the wipe, not up"),
+                            })
+                        }
+                        _ => {}
+                    }
+                    if dir.changed().await.is_err() {
+                        return Err(CommandError::NotMet {
+                            seen: "the controller stopped".into(),
+                        });
+                    }
+                }
+            };
+            tokio::time::timeout(WIPE_WITHIN, up)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(CommandError::NotMet {
+                        seen: format!(
+                            "{id} was not up again {} s after the wipe",
+                            WIPE_WITHIN.as_secs()
+                        ),
+                    })
+                })
+        })
+    }
+
+    async fn start_wipe(&mut self, id: &str) -> Result<String, CommandError> {
         let role = self
             .state
             .nodes

@@ -13,6 +13,9 @@ use replog_tui::model::{EventKind, NodeView, ProcState, Role};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Directory {
     pub nodes: Vec<(String, Role, String)>,
+    /// Each node's process as the dashboard shows it: a wipe waits here for
+    /// its node to be up again.
+    pub process: Vec<(String, ProcState)>,
 }
 
 impl Directory {
@@ -22,6 +25,7 @@ impl Directory {
                 .iter()
                 .map(|n| (n.id.clone(), n.role, n.url.clone()))
                 .collect(),
+            process: nodes.iter().map(|n| (n.id.clone(), n.process)).collect(),
         }
     }
 
@@ -30,6 +34,10 @@ impl Directory {
             .iter()
             .find(|(n, ..)| n == id)
             .map(|(.., url)| url.as_str())
+    }
+
+    pub fn process(&self, id: &str) -> Option<ProcState> {
+        self.process.iter().find(|(n, _)| n == id).map(|(_, p)| *p)
     }
 
     pub fn primary(&self) -> Option<&str> {
