@@ -162,7 +162,8 @@ fn wipe(t: &Target, project: &Project) -> Result<(), String> {
         .volume
         .as_deref()
         .ok_or_else(|| format!("{} has no volume to wipe", t.name))?;
-    // `rm -f` kills it first, paused or not; gone already is fine.
+    // `rm -f` kills it first, paused or not; gone already is fine. (`-v`
+    // only takes anonymous volumes along; the named one goes next.)
     if let Err(e) = docker(&["rm", "-f", "-v", &t.name]) {
         if !e.contains("No such container") {
             return Err(e);

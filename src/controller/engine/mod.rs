@@ -258,10 +258,18 @@ impl Engine {
                         Some(ProcState::Running | ProcState::Partitioned) => {
                             return Ok(Outcome::Done(what.clone()))
                         }
-                        Some(state @ (ProcState::Killed | ProcState::Exited(_))) => {
+                        Some(ProcState::Killed) => {
                             return Err(CommandError::NotMet {
-                                seen: format!("{id} is {state:?} after the wipe, not up"),
+                                seen: format!("{id} was killed before it was up after the wipe"),
                             })
+                        }
+                        Some(ProcState::Exited(code)) => {
+                            let code = code
+                                .map(|c| format!(" (exit code {c})"))
+                                .unwrap_or_default();
+                            return Err(CommandError::NotMet {
+                                seen: format!("{id} exited after the wipe{code}; see its log"),
+                            });
                         }
                         _ => {}
                     }
