@@ -30,6 +30,9 @@ ARG RUNTIME_IMAGE=docker.io/library/debian:bookworm-slim
 FROM ${RUNTIME_IMAGE} AS prebuilt
 ARG REPLOG_BINARY=target/release/replog
 COPY ${REPLOG_BINARY} /usr/local/bin/replog
+# The data directory's mount point, owned by the node user: a named volume
+# mounted here starts with this ownership (see docker/data/README.md).
+COPY --chown=10001:10001 docker/data /data
 ENV REPLOG_LISTEN=0.0.0.0:7000 \
     RUST_LOG=info
 # Numeric uid:gid so that no `useradd` (and no shell) is needed in the base.
@@ -53,6 +56,7 @@ RUN cargo build --release --locked --bin replog \
 # Target `runtime` (default): the binary from the builder on debian-slim.
 FROM ${RUNTIME_IMAGE} AS runtime
 COPY --from=builder /src/target/release/replog /usr/local/bin/replog
+COPY --chown=10001:10001 docker/data /data
 ENV REPLOG_LISTEN=0.0.0.0:7000 \
     RUST_LOG=info
 USER 10001:10001

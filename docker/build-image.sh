@@ -140,6 +140,7 @@ build_key=$( {
     sha256sum <"$binary"
     echo "$base_id"
     sha256sum <"$repo/Dockerfile"
+    sha256sum <"$repo/docker/data/README.md"
 } | sha256sum | cut -d' ' -f1)
 if [ "$force" = 0 ] && [ "$(label_of "$image" replog.build.key)" = "$build_key" ]; then
     log "image $image is up to date"
@@ -153,6 +154,9 @@ ctx=$(mktemp -d "${TMPDIR:-/tmp}/replog-ctx.XXXXXX")
 trap 'rm -rf "$ctx"' EXIT
 mkdir -p "$ctx/target/release"
 cp "$binary" "$ctx/target/release/replog"
+# The data directory's mount point (the Dockerfile copies it to /data).
+mkdir -p "$ctx/docker"
+cp -R "$repo/docker/data" "$ctx/docker/data"
 log "docker build --target prebuilt -t $image (base $base_image)"
 # The legacy builder uses local base images as they are; BuildKit may try to
 # resolve them in a registry. Respect an explicit DOCKER_BUILDKIT.

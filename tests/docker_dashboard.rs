@@ -116,6 +116,9 @@ kill s2
 wait s2 unhealthy 20000
 restart s2
 wait s2 healthy 30000
+wipe s1
+wait s1 shows [hello, blocked-write] within=30000
+wait s1 healthy 30000
 status
 quit
 ";
@@ -181,6 +184,9 @@ quit
         "s2: suspected → unhealthy",
         "s2 restarting",
         "s2: unhealthy → healthy",
+        // Issue 11: a new container on an empty volume, caught up from seq 1.
+        "s1 wiped: restarting with an empty disk",
+        "s1 is a brand-new replica: the primary catches it up from seq 1",
         "s1 running healthy acked 2 shows 2 | s2 running healthy acked 2 shows 2 \
          | quorum 3/3 need 2 | writes pending 0",
     ];
@@ -205,5 +211,13 @@ quit
     assert!(
         left.trim().is_empty(),
         "containers of {project} left behind: {left}\n{all}"
+    );
+    // The nodes' named volumes go with the project.
+    let filter = format!("label=com.docker.compose.project={project}");
+    let volumes = run(Command::new("docker").args(["volume", "ls", "-q", "--filter", &filter]))
+        .unwrap_or_else(|e| panic!("docker volume ls: {e}"));
+    assert!(
+        volumes.trim().is_empty(),
+        "volumes of {project} left behind: {volumes}\n{all}"
     );
 }

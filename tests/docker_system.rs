@@ -613,11 +613,14 @@ async fn acceptance(c: &Cluster) {
     }
 }
 
-/// A killed secondary comes back empty and catches up.
+/// A killed secondary comes back with its log (its named volume) and its
+/// identity, and catches up on what it missed.
 async fn kill_and_restart(c: &Cluster) {
     c.up(&[]);
     c.wait_all_healthy().await;
     c.write("k1", 3).await;
+    let before = c.health("s1").await.unwrap_or_else(|e| panic!("s1: {e}"));
+    assert_eq!(before["storage"], "disk", "{before}");
 
     c.kill("s1");
     // restart: unless-stopped does not bring back a container that
@@ -639,6 +642,8 @@ async fn kill_and_restart(c: &Cluster) {
 
     c.start("s1");
     c.wait_messages("s1", &["k1", "k2", "k3"]).await;
+    let after = c.health("s1").await.unwrap_or_else(|e| panic!("s1: {e}"));
+    assert_eq!(after["instance"], before["instance"], "a new log: {after}");
     c.wait_state("s1", "healthy").await;
     c.write("k4", 3).await;
     c.wait_messages("s1", &["k1", "k2", "k3", "k4"]).await;

@@ -234,14 +234,15 @@ fn a_clean_exit_removes_the_run_directory_unless_kept() {
 }
 
 /// Issue 12: a duplicate ignored and a log discarded for a new primary are
-/// on the timeline, not only in a node's log file.
+/// on the timeline, not only in a node's log file. (Since issue 11 a
+/// restarted primary keeps its log on disk: only a wipe makes a new one.)
 #[test]
 fn duplicates_and_discards_are_on_the_timeline() {
     let script = "\
 fail s1 1 after
 send 2 once
 wait s1 duplicates >= 1
-restart p
+wipe p
 wait writable within=20000
 send 1 fresh
 wait s1 shows [fresh]
@@ -255,7 +256,7 @@ quit
         "{out}"
     );
     assert!(
-        out.contains("s1 discarded 1 entries: a new primary process took over"),
+        out.contains("s1 discarded 1 entries: a new primary log took over"),
         "{out}"
     );
 }
@@ -361,4 +362,252 @@ quit
         out.contains("p restarts with its start timings: real time again"),
         "{out}"
     );
+}
+
+/// `replog up --headless` driven line by line: the test reads what it
+/// printed so far and asks the nodes themselves in between. Dropping it
+/// ends the run (stdin closed, then killed after a deadline) and removes
+/// the run directory.
+struct Live {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    out: std::sync::Arc<std::sync::Mutex<String>>,
+    run_dir: std::path::PathBuf,
+    /// The primary's port; secondary i listens on base + i.
+    base: u16,
+}
+
+/// Three consecutive free loopback ports, for `--base-port`: the test must
+/// know s1's address before the controller prints anything.
+fn three_free_ports() -> u16 {
+    for _ in 0..200 {
+        let base = support::reserve_port();
+        let free = (0..3).all(|i| {
+            base.checked_add(i)
+                .is_some_and(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        });
+        if free {
+            return base;
+        }
+    }
+    panic!("no three consecutive free ports");
+}
+
+impl Live {
+    fn start(name: &str) -> Live {
+        let run_dir = std::env::temp_dir().join(format!(
+            "replog-headless-live-{}-{name}",
+            std::process::id()
+        ));
+        let base = three_free_ports();
+        let mut child = Command::new(support::BIN)
+            .args(["up", "--headless", "--heartbeat-ms", "200", "--run-dir"])
+            .arg(&run_dir)
+            .args(["--base-port", &base.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        if let Some(stdout) = child.stdout.take() {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stdout)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    if let Ok(mut text) = out.lock() {
+                        text.push_str(&line);
+                        text.push('\n');
+                    }
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        Live {
+            child,
+            stdin,
+            out,
+            run_dir,
+            base,
+        }
+    }
+
+    fn text(&self) -> String {
+        self.out.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    fn send(&mut self, lines: &str) {
+        if let Some(stdin) = self.stdin.as_mut() {
+            stdin
+                .write_all(lines.as_bytes())
+                .unwrap_or_else(|e| panic!("stdin: {e}"));
+            let _ = stdin.flush();
+        }
+    }
+
+    /// Waits until the output holds `needle`; panics with it all otherwise.
+    fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.text().contains(needle) {
+            if Instant::now() > deadline {
+                panic!("no {needle:?} in the output:\n{}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Secondary `i`'s address.
+    fn secondary_url(&self, i: u16) -> String {
+        format!("http://127.0.0.1:{}", self.base + i)
+    }
+
+    /// Ends the script; the exit code and the whole output.
+    fn finish(mut self) -> (Option<i32>, String) {
+        self.send("quit\n");
+        self.stdin = None;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let code = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status.code(),
+                _ if Instant::now() > deadline => panic!("did not quit:\n{}", self.text()),
+                _ => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        // The reader thread may still hold the last lines: it ends at EOF.
+        let end = Instant::now() + Duration::from_secs(5);
+        while !self.text().contains("quorum ") && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (code, self.text())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // Closing stdin ends the run; a controller that hangs is killed
+        // (its nodes, found by their --log-dir, with it).
+        self.stdin = None;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            kill_nodes_of(&self.run_dir.display().to_string());
+        }
+        let _ = std::fs::remove_dir_all(&self.run_dir);
+    }
+}
+
+/// Kills node processes whose command line names `marker`, by pid.
+fn kill_nodes_of(marker: &str) {
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let cmdline = std::fs::read_to_string(entry.path().join("cmdline")).unwrap_or_default();
+        if cmdline.contains(marker) {
+            if let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+    }
+}
+
+/// A secondary's `/health`, or why not (it may be down right now).
+fn secondary_health(url: &str) -> Result<serde_json::Value, String> {
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| e.to_string())?;
+    client
+        .get(format!("{url}/health"))
+        .send()
+        .and_then(|r| r.json::<serde_json::Value>())
+        .map_err(|e| e.to_string())
+}
+
+/// Polls s1's `/health` until `ok` accepts it; panics with the last answer.
+fn health_until(
+    url: &str,
+    what: &str,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = secondary_health(url);
+        match &seen {
+            Ok(h) if ok(h) => return h.clone(),
+            _ if Instant::now() > deadline => {
+                panic!("timed out waiting for {what}; last: {seen:?}")
+            }
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+const THREE_WRITES: &str = "send 3 one\nsend 3 two\nsend 3 three\nwait writes\n";
+
+/// Issue 11: `wipe s1` restarts s1 with an empty disk: a new log identity,
+/// caught up from seq 1 by the primary until it holds every entry again.
+#[test]
+fn a_wiped_secondary_is_a_new_replica_caught_up_from_zero() {
+    let mut live = Live::start("wipe");
+    let s1 = live.secondary_url(1);
+    live.send(THREE_WRITES);
+    let before = health_until(&s1, "s1 to hold 3 entries", |h| h["last_seq"] == 3);
+    assert_eq!(before["storage"], "disk", "{before}");
+    assert!(live.run_dir.join("data").join("s1").is_dir());
+    live.send("wipe s1\n");
+    live.wait_for("s1 wiped: restarting with an empty disk");
+    let after = health_until(&s1, "the wiped s1 to hold 3 entries again", |h| {
+        h["instance"] != before["instance"] && h["last_seq"] == 3
+    });
+    assert_eq!(after["storage"], "disk", "{after}");
+    live.send("wait s1 shows [one, two, three]\n");
+    let (code, out) = live.finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("s1 is a brand-new replica: the primary catches it up from seq 1"),
+        "{out}"
+    );
+}
+
+/// Issue 11: a killed and restarted secondary keeps its log and its
+/// identity: every answer while it comes up already holds all 3 entries.
+#[test]
+fn a_restarted_secondary_keeps_its_log() {
+    let mut live = Live::start("restart");
+    let s1 = live.secondary_url(1);
+    live.send(THREE_WRITES);
+    let before = health_until(&s1, "s1 to hold 3 entries", |h| h["last_seq"] == 3);
+    live.send("kill s1\n");
+    live.wait_for("s1 killed");
+    // Down for sure before the restart, so the answers below are the new
+    // process's.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while secondary_health(&s1).is_ok() {
+        assert!(Instant::now() < deadline, "s1 still answers after kill");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    live.send("restart s1\n");
+    let first = health_until(&s1, "the restarted s1 to answer", |_| true);
+    let mut answers = vec![first];
+    let watch_until = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < watch_until {
+        if let Ok(h) = secondary_health(&s1) {
+            answers.push(h);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for h in &answers {
+        assert_eq!(h["last_seq"], 3, "went back: {h}");
+        assert_eq!(h["instance"], before["instance"], "a new identity: {h}");
+    }
+    live.send("wait s1 healthy\nsend 3 four\nwait writes\nwait s1 shows [one, two, three, four]\n");
+    let (code, out) = live.finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("s1 is up at"), "{out}");
 }

@@ -271,7 +271,7 @@ async fn sigterm_right_after_the_readiness_line_is_a_clean_stop() {
     }
 }
 
-/// A restarted primary starts an empty log (logs live in memory); its
+/// A restarted memory primary starts an empty log (no --data-dir); its
 /// secondaries follow it instead of keeping entries it will number again.
 #[tokio::test]
 async fn secondaries_follow_a_restarted_primary() {

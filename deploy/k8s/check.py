@@ -7,7 +7,8 @@ Parses every *.yaml in DIR (default: this directory) with PyYAML and checks
 what `kubectl apply` would need plus replog's own wiring: required fields,
 selectors that match pod labels, StatefulSets bound to headless Services,
 probes on /health port 7000, a primary whose REPLOG_SECONDARIES names
-exactly the secondary pods' stable DNS names, and a cluster token that every
+exactly the secondary pods' stable DNS names, a data directory on a
+volumeClaimTemplate (REPLOG_DATA_DIR mounted from it), and a cluster token that every
 node reads from the Secret (secretKeyRef, never a literal value), whose
 placeholder manifest stays out of the kustomization so that an apply never
 overwrites a real token. Exits 1 listing every problem.
@@ -80,6 +81,24 @@ def check_token(where, container, secrets):
     keys = set((doc.get("stringData") or {}).keys()) | set((doc.get("data") or {}).keys())
     if key not in keys:
         err(where, f"{TOKEN_ENV} refers to key {key!r} of Secret {name!r}, which has {sorted(keys)}")
+
+
+def check_data_dir(where, sts, container):
+    """The log lives on a volumeClaimTemplate mounted at REPLOG_DATA_DIR."""
+    env = {e.get("name"): e.get("value") for e in container.get("env") or []}
+    data_dir = env.get("REPLOG_DATA_DIR")
+    if not data_dir:
+        err(where, "REPLOG_DATA_DIR is not set: the node would keep its log in memory")
+        return
+    templates = {get(t, "metadata.name") for t in get(sts, "spec.volumeClaimTemplates", []) or []}
+    mounts = {m.get("mountPath"): m.get("name") for m in container.get("volumeMounts") or []}
+    claim = mounts.get(data_dir)
+    if claim is None:
+        err(where, f"nothing is mounted at REPLOG_DATA_DIR {data_dir}")
+    elif claim not in templates:
+        err(where, f"the volume at {data_dir} ({claim}) is not a volumeClaimTemplate")
+    if env.get("REPLOG_FSYNC", "batch") not in ("batch", "never"):
+        err(where, f"REPLOG_FSYNC must be batch or never, is {env.get('REPLOG_FSYNC')!r}")
 
 
 def main():
@@ -192,6 +211,7 @@ def main():
                 elif "value" in e and not isinstance(e["value"], str):
                     err(where, f"env {e['name']} value must be a string (quote it)")
             check_token(where, c, secrets)
+            check_data_dir(where, doc, c)
         container_ports[name] = ports
 
     for name, (where, doc) in services.items():

@@ -25,6 +25,9 @@ pub struct NodeInfo {
 pub struct Capabilities {
     /// Can a node be cut off the network (a real partition)?
     pub can_partition: bool,
+    /// Why a node cannot be restarted with an empty data directory
+    /// (`wipe`) here; `None` where it can.
+    pub wipe_refused: Option<&'static str>,
     /// How often a log tail is worth reading again (a file read is cheap,
     /// `docker logs` starts a process).
     pub log_refresh: Duration,
@@ -52,6 +55,9 @@ pub enum ClusterError {
         "cannot cut {id} off the network: partitions need real networks; run `replog up --docker`"
     )]
     CannotPartition { id: String },
+    /// The backend cannot empty this node's data directory.
+    #[error("cannot wipe {id}: {why}")]
+    CannotWipe { id: String, why: String },
     /// The backend failed to act (a signal, the Docker CLI, a spawn).
     #[error("{0}")]
     Backend(String),

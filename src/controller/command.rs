@@ -25,6 +25,8 @@ pub enum Command {
     Kill(String),
     /// `restart <node>` (or `start`).
     Restart(String),
+    /// `wipe <node>`: restart it with an empty data directory.
+    Wipe(String),
     /// `partition <node>` cuts it off the network; `heal <node>` undoes it.
     Partition {
         node: String,
@@ -104,7 +106,7 @@ impl Write {
 
 /// Every verb with its arguments, for `help` and error messages.
 pub const HELP: &str = "commands: send <w> [await|nowait] [label=L] [within=MS] <text> | \
-pause|resume|kill|restart|block|unblock|partition|heal|clear <node> | delay <node> <ms> | \
+pause|resume|kill|restart|wipe|block|unblock|partition|heal|clear <node> | delay <node> <ms> | \
 fail <node> [n] [before|after] | lose <node> <seq> | hold|unhold <node> | release [all|<id>] | wait <condition> [within=MS] | sleep <ms> | slow [1-100] | status | journey <seq> | export [name] | help | quit\n\
 conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
@@ -126,6 +128,7 @@ impl Command {
             | Command::Resume(n)
             | Command::Kill(n)
             | Command::Restart(n)
+            | Command::Wipe(n)
             | Command::Clear(n)
             | Command::Partition { node: n, .. }
             | Command::Delay { node: n, .. }
@@ -153,6 +156,7 @@ impl Command {
             Command::Resume(n) => format!("resume {n}"),
             Command::Kill(n) => format!("stop {n}"),
             Command::Restart(n) => format!("start {n}"),
+            Command::Wipe(n) => format!("wipe {n}'s disk and start it empty"),
             Command::Partition { node, on: true } => format!("cut {node} off the network"),
             Command::Partition { node, on: false } => format!("reconnect {node}"),
             Command::Delay { node, ms: 0 } => format!("clear {node}'s delay"),
@@ -209,6 +213,7 @@ impl Command {
                 }
                 Err(e) => Box::pin(std::future::ready(Err(e))),
             },
+            Command::Wipe(node) => engine.wipe(&node).await,
             Command::Partition { node, on } => {
                 process(engine, &node, ProcessOp::Partition(on)).await
             }
@@ -386,6 +391,7 @@ impl fmt::Display for Command {
             Command::Resume(n) => write!(f, "resume {}", quote(n)),
             Command::Kill(n) => write!(f, "kill {}", quote(n)),
             Command::Restart(n) => write!(f, "restart {}", quote(n)),
+            Command::Wipe(n) => write!(f, "wipe {}", quote(n)),
             Command::Partition { node, on: true } => write!(f, "partition {}", quote(node)),
             Command::Partition { node, on: false } => write!(f, "heal {}", quote(node)),
             Command::Delay { node, ms } => write!(f, "delay {} {ms}", quote(node)),
@@ -505,6 +511,7 @@ impl FromStr for Command {
             "resume" => Command::Resume(node()?),
             "kill" | "stop" => Command::Kill(node()?),
             "restart" | "start" => Command::Restart(node()?),
+            "wipe" => Command::Wipe(node()?),
             "partition" => Command::Partition {
                 node: node()?,
                 on: true,

@@ -84,6 +84,7 @@ fn command() -> impl Strategy<Value = Command> {
         node().prop_map(Command::Resume),
         node().prop_map(Command::Kill),
         node().prop_map(Command::Restart),
+        node().prop_map(Command::Wipe),
         node().prop_map(Command::Clear),
         (node(), any::<bool>()).prop_map(|(node, on)| Command::Partition { node, on }),
         (node(), any::<bool>()).prop_map(|(node, on)| Command::Block { node, on }),

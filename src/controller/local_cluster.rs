@@ -32,6 +32,9 @@ struct Managed {
     url: String,
     /// Its stderr; its log goes to `<id>.log.<date>` in the run dir.
     stderr: PathBuf,
+    /// Its write-ahead log, `<run dir>/data/<id>`: kept across kill and
+    /// restart, emptied only by a wipe.
+    data_dir: PathBuf,
     child: Option<Child>,
     ready: Option<oneshot::Receiver<Result<String, String>>>,
     process: Process,
@@ -107,6 +110,8 @@ impl LocalCluster {
         ]);
         args.push("--log-dir".into());
         args.push(self.options.run_dir.display().to_string());
+        args.push("--data-dir".into());
+        args.push(node.data_dir.display().to_string());
         args
     }
 
@@ -173,6 +178,16 @@ impl LocalCluster {
                 }
                 self.launch(idx)?;
             }
+            (ProcessOp::Wipe, _) => {
+                // Killed and reaped first: no process may still write into
+                // the directory while it is removed.
+                if let Some(mut c) = node.child.take() {
+                    child::kill(&mut c);
+                }
+                node.ready = None;
+                wipe_dir(&node.id, &node.data_dir)?;
+                self.launch(idx)?;
+            }
             (ProcessOp::Partition(_), _) => {
                 return Err(ClusterError::CannotPartition {
                     id: node.id.clone(),
@@ -200,6 +215,24 @@ impl LocalCluster {
     }
 }
 
+/// Where node `id` keeps its log in a run directory.
+pub fn data_dir(run_dir: &std::path::Path, id: &str) -> PathBuf {
+    run_dir.join("data").join(id)
+}
+
+/// Removes a node's data directory; one that does not exist yet is empty
+/// already.
+fn wipe_dir(id: &str, dir: &std::path::Path) -> Result<(), ClusterError> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(ClusterError::CannotWipe {
+            id: id.to_string(),
+            why: format!("removing {} failed: {e}", dir.display()),
+        }),
+    }
+}
+
 impl Managed {
     fn new(id: &str, role: Role, port: u16, options: &LocalOptions) -> Self {
         Managed {
@@ -208,6 +241,7 @@ impl Managed {
             port,
             url: format!("http://127.0.0.1:{port}"),
             stderr: super::log_tail::stderr_file(&options.run_dir, id),
+            data_dir: data_dir(&options.run_dir, id),
             child: None,
             ready: None,
             process: Process::default(),
@@ -239,6 +273,7 @@ impl Cluster for LocalCluster {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             can_partition: false,
+            wipe_refused: None,
             log_refresh: Duration::from_millis(200),
         }
     }

@@ -2,7 +2,7 @@
 
 use crate::http_client::{self, join};
 use replog_node::api::{Entry, MessageList, NodeHealth, PrimaryHealth, HEALTH_PATH, MESSAGES_PATH};
-use replog_tui::model::{PrimaryView, SecondaryHealthView};
+use replog_tui::model::{DiskView, PrimaryView, SecondaryHealthView, StorageView};
 use std::time::Duration;
 
 /// A paused node must not stall the dashboard: polls give up quickly.
@@ -32,6 +32,19 @@ pub fn entries(list: &[Entry]) -> Vec<(u64, String)> {
     list.iter()
         .map(|e| (e.seq, e.message.to_string()))
         .collect()
+}
+
+/// Where a node keeps its log, from its own `/health`.
+pub fn storage_view(h: &NodeHealth) -> StorageView {
+    match h.disk() {
+        None => StorageView::Memory,
+        Some(d) => StorageView::Disk(DiskView {
+            bytes: d.bytes,
+            fsync: d.fsync,
+            last_fsync_ms_ago: d.last_fsync_ms_ago,
+            error: d.error.clone(),
+        }),
+    }
 }
 
 /// The primary's `/health` as the dashboard's view.

@@ -39,6 +39,9 @@ pub enum ProcessOp {
     Resume,
     Kill,
     Restart,
+    /// Stop it (if it runs), empty its data directory, start it again: a
+    /// brand-new replica (or, for the primary, a brand-new log).
+    Wipe,
     /// Cut off the network (`true`) or heal (`false`).
     Partition(bool),
 }
@@ -51,6 +54,7 @@ impl ProcessOp {
             ProcessOp::Resume => "resume",
             ProcessOp::Kill => "kill",
             ProcessOp::Restart => "restart",
+            ProcessOp::Wipe => "wipe",
             ProcessOp::Partition(true) => "cut off",
             ProcessOp::Partition(false) => "heal",
         }
@@ -63,6 +67,7 @@ impl ProcessOp {
             ProcessOp::Resume => "resumed",
             ProcessOp::Kill => "killed",
             ProcessOp::Restart => "restarting",
+            ProcessOp::Wipe => "wiped: restarting with an empty disk",
             ProcessOp::Partition(true) => "cut off the network",
             ProcessOp::Partition(false) => "reconnected",
         }
@@ -97,7 +102,10 @@ impl Process {
                 ..self
             },
             // A restarted node is a whole node again: back on the network too.
-            (ProcessOp::Restart, _) => Process {
+            // A wipe is a restart with an empty disk, from any state: a
+            // paused node is killed like a running one (SIGKILL needs no
+            // SIGCONT), so the wipe never waits for a resume.
+            (ProcessOp::Restart | ProcessOp::Wipe, _) => Process {
                 phase: Phase::Starting,
                 partitioned: false,
             },
@@ -180,6 +188,11 @@ mod tests {
             (p(Running, false), Restart, Some(p(Starting, false))),
             (p(Killed, true), Restart, Some(p(Starting, false))),
             (p(Exited(Some(3)), false), Restart, Some(p(Starting, false))),
+            (p(Running, false), Wipe, Some(p(Starting, false))),
+            (p(Starting, false), Wipe, Some(p(Starting, false))),
+            (p(Paused, true), Wipe, Some(p(Starting, false))),
+            (p(Killed, false), Wipe, Some(p(Starting, false))),
+            (p(Exited(None), false), Wipe, Some(p(Starting, false))),
             (p(Running, false), cut, Some(p(Running, true))),
             (p(Paused, false), cut, Some(p(Paused, true))),
             (p(Killed, false), cut, Some(p(Killed, true))),

@@ -223,6 +223,14 @@ pub const BINDINGS: &[Binding] = &[
         when: When::Always,
     },
     Binding {
+        keys: "w",
+        triggers: &[Char('w')],
+        run: Run::Line("wipe {node}"),
+        short: "wipe",
+        long: "wipe: restart the selected node with an empty disk (a brand-new replica)",
+        when: When::Always,
+    },
+    Binding {
         keys: "d",
         triggers: &[Char('d')],
         run: Run::View(ViewAction::Delay),

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use replog_node::api::{FailAt, Faults, Health, Role};
+pub use replog_node::api::{FailAt, Faults, FsyncPolicy, Health, Role};
 
 /// How many timeline events are kept; older ones are dropped so a long
 /// session does not grow without bound.
@@ -95,6 +95,34 @@ pub struct NodeView {
     /// retry after a lost ACK).
     pub duplicates_ignored: u64,
     pub faults: Faults,
+    /// Where it keeps its log, from its own `/health`.
+    pub storage: StorageView,
+}
+
+/// A node's storage as its panel shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageView {
+    /// No `/health` answer yet: nothing to claim.
+    #[default]
+    Unknown,
+    /// No data directory: the log is lost with the process.
+    Memory,
+    Disk(DiskView),
+}
+
+/// The parts of a node's disk report the panel shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DiskView {
+    pub bytes: u64,
+    /// `never` must show: such a node may lose acknowledged entries when
+    /// its machine crashes.
+    pub fsync: FsyncPolicy,
+    /// `None` before the first fsync.
+    pub last_fsync_ms_ago: Option<u64>,
+    /// A storage error while it lasts (the node refuses writes meanwhile).
+    pub error: Option<String>,
 }
 
 /// The primary's `/health`.

@@ -81,10 +81,11 @@ fn node_commands_target_the_selection() {
     let mut s = healthy();
     handle_key(&mut s, ch('3'));
     assert_eq!(
-        press(&mut s, &[ch('k'), ch('r'), ch('c')]),
+        press(&mut s, &[ch('k'), ch('r'), ch('w'), ch('c')]),
         [
             "kill n3".to_string(),
             "restart n3".to_string(),
+            "wipe n3".to_string(),
             "clear n3".to_string()
         ]
     );

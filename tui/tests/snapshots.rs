@@ -323,3 +323,35 @@ fn the_primary_panel_lists_parked_requests() {
     assert!(screen.contains("#1 → n2 batch #4–#6"), "{screen}");
     assert!(screen.contains("#2 → n3 heartbeat"), "{screen}");
 }
+
+/// Issue 11: each panel says where its node keeps the log: a disk with its
+/// size and last fsync, `fsync never` marked, a memory log, and a storage
+/// error while the node reports one.
+#[test]
+fn storage_lines_at_80x24() {
+    use replog_tui::{DiskView, FsyncPolicy, StorageView};
+    let mut s = healthy();
+    s.nodes[0].storage = StorageView::Disk(DiskView {
+        bytes: 12_595,
+        fsync: FsyncPolicy::Batch,
+        last_fsync_ms_ago: Some(40),
+        error: Some("No space left on device (os error 28)".into()),
+    });
+    s.nodes[1].storage = StorageView::Disk(DiskView {
+        bytes: 12_595,
+        fsync: FsyncPolicy::Never,
+        last_fsync_ms_ago: None,
+        error: None,
+    });
+    s.nodes[2].storage = StorageView::Memory;
+    let wide = render(&s, W, H);
+    for needle in [
+        "disk 12.3 KiB · fsync 40ms ago",
+        "✖ No space left",
+        "disk (fsync never) 12.3 KiB",
+        "memory",
+    ] {
+        assert!(wide.contains(needle), "no {needle:?}:\n{wide}");
+    }
+    assert_snapshot!(render(&s, 80, 24));
+}

@@ -1,6 +1,7 @@
 //! `replog up --docker`: the cluster as a Docker compose project. The same
 //! dashboard keys act on containers: pause = `docker pause`, kill =
-//! `docker kill`, restart = `docker start` / `docker restart`, and a real
+//! `docker kill`, restart = `docker start` / `docker restart`, wipe = the
+//! container and its volume removed and created anew by compose, and a real
 //! network partition = `docker network disconnect` / `connect`.
 //!
 //! The dashboard must never wait on the Docker CLI: every action goes to one
@@ -188,7 +189,7 @@ impl DockerCluster {
                 continue;
             }
             let target = &self.targets[idx];
-            let now = all.iter().find(|s| s.id == target.container);
+            let now = all.iter().find(|s| s.name == target.name);
             let name = target.name.clone();
             let node = &mut self.nodes[idx];
             let gone = node.process.gone();
@@ -252,6 +253,8 @@ impl Cluster for DockerCluster {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             can_partition: true,
+            // Per node: one without a volume is refused in `apply`.
+            wipe_refused: None,
             // `docker logs` is a process launch: about once a second.
             log_refresh: Duration::from_secs(1),
         }
@@ -273,6 +276,19 @@ impl Cluster for DockerCluster {
                 ProcessOp::Kill => Op::Kill,
                 ProcessOp::Restart => Op::Restart {
                     reconnect: was.partitioned,
+                },
+                ProcessOp::Wipe => match &self.targets[idx].volume {
+                    Some(_) => Op::Wipe,
+                    None => {
+                        return Err(ClusterError::CannotWipe {
+                            id: id.to_string(),
+                            why: format!(
+                                "its container {} has no named volume at {}; the compose file keeps its log elsewhere",
+                                self.targets[idx].name,
+                                node::DATA_DIR
+                            ),
+                        })
+                    }
                 },
                 ProcessOp::Partition(true) => Op::Disconnect,
                 ProcessOp::Partition(false) => {

@@ -11,10 +11,14 @@ use std::sync::Arc;
 /// The nodes' port inside their containers (docker-compose.yml).
 pub(super) const NODE_PORT: &str = "7000/tcp";
 
+/// Where docker-compose.yml mounts each node's volume (`REPLOG_DATA_DIR`).
+pub(super) const DATA_DIR: &str = "/data";
+
 /// What `docker inspect` says about one container right now.
 #[derive(Clone, Debug)]
 pub(super) struct Seen {
-    pub(super) id: String,
+    /// The container's name: what replog addresses it by.
+    pub(super) name: String,
     pub(super) status: String,
     pub(super) exit_code: i64,
     /// The host address of the node's port; none while stopped or cut off.
@@ -33,7 +37,7 @@ pub(super) fn seen(v: &Value) -> Seen {
         format!("http://{host}:{port}")
     });
     Seen {
-        id: v["Id"].as_str().unwrap_or_default().to_string(),
+        name: container_name(v),
         status: v["State"]["Status"]
             .as_str()
             .unwrap_or("unknown")
@@ -43,12 +47,24 @@ pub(super) fn seen(v: &Value) -> Seen {
     }
 }
 
+/// The container's name without Docker's leading `/`.
+fn container_name(v: &Value) -> String {
+    v["Name"]
+        .as_str()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_string()
+}
+
 /// What never changes about a node's container.
 #[derive(Clone, Debug)]
 pub(super) struct Target {
-    pub(super) container: String,
-    /// Readable name, for `docker logs`.
+    /// Its name, for every Docker command and `docker logs`: unlike its id
+    /// it stays when a wipe removes the container and compose creates it
+    /// anew (compose names it `<project>[-_]<service>[-_]1` again).
     pub(super) name: String,
+    /// The named volume mounted at [`DATA_DIR`]; a wipe removes it.
+    pub(super) volume: Option<String>,
     /// The compose service: the DNS alias the other nodes use.
     pub(super) service: String,
     pub(super) networks: Vec<String>,
@@ -93,12 +109,13 @@ pub(super) fn describe(v: &Value) -> (Target, Node, Seen) {
         .to_string();
     let cmd = v["Config"]["Cmd"].to_string();
     let target = Target {
-        container: v["Id"].as_str().unwrap_or_default().to_string(),
-        name: v["Name"]
-            .as_str()
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
+        name: container_name(v),
+        volume: v["Mounts"].as_array().and_then(|mounts| {
+            mounts
+                .iter()
+                .filter(|m| m["Type"] == "volume" && m["Destination"] == DATA_DIR)
+                .find_map(|m| m["Name"].as_str().map(str::to_string))
+        }),
         service: service.clone(),
         networks: v["NetworkSettings"]["Networks"]
             .as_object()
@@ -131,7 +148,7 @@ mod tests {
     fn the_published_port_becomes_a_loopback_url() {
         let v = |ip: &str| {
             json!({
-                "Id": "abc",
+                "Name": "/abc",
                 "State": {"Status": "running", "ExitCode": 0},
                 "NetworkSettings": {"Ports": {"7000/tcp": [{"HostIp": ip, "HostPort": "32768"}]}}
             })
@@ -146,12 +163,35 @@ mod tests {
         );
         assert_eq!(seen(&v("::1")).url.as_deref(), Some("http://[::1]:32768"));
         // Cut off the network or stopped: no binding at all.
-        let off = json!({"Id": "abc", "State": {"Status": "exited", "ExitCode": 137},
+        let off = json!({"Name": "/abc", "State": {"Status": "exited", "ExitCode": 137},
                          "NetworkSettings": {"Ports": {}}});
         let s = seen(&off);
         assert_eq!(
             (s.url, s.status.as_str(), s.exit_code),
             (None, "exited", 137)
         );
+    }
+
+    /// A wipe removes the volume compose mounted at /data, found by inspect.
+    #[test]
+    fn the_volume_at_the_data_dir_is_the_one_a_wipe_removes() {
+        let v = json!({
+            "Id": "abc", "Name": "/proj-s1-1",
+            "State": {"Status": "running", "ExitCode": 0},
+            "Config": {"Env": ["REPLOG_ID=s1"], "Cmd": ["node", "secondary"],
+                       "Labels": {"com.docker.compose.service": "s1"}},
+            "Mounts": [
+                {"Type": "bind", "Source": "/etc/x", "Destination": "/etc/x"},
+                {"Type": "volume", "Name": "proj_s1-data", "Destination": "/data"}
+            ],
+            "NetworkSettings": {"Ports": {}, "Networks": {"proj_replog": {}}}
+        });
+        let (target, node, _) = describe(&v);
+        assert_eq!(target.name, "proj-s1-1");
+        assert_eq!(target.volume.as_deref(), Some("proj_s1-data"));
+        assert_eq!((node.id.as_str(), node.role), ("s1", Role::Secondary));
+        let mut bare = v.clone();
+        bare["Mounts"] = json!([]);
+        assert_eq!(describe(&bare).0.volume, None);
     }
 }

@@ -133,7 +133,8 @@ fn bring_up(
         .name("docker-worker".into())
         .spawn({
             let (targets, reports_tx, stop) = (targets.clone(), reports_tx.clone(), stop.clone());
-            move || worker::run(targets, jobs_rx, reports_tx, stop)
+            let project = project.clone();
+            move || worker::run(targets, project, jobs_rx, reports_tx, stop)
         })
         .map_err(|e| format!("cannot start the Docker worker thread: {e}"))?;
     Ok(DockerCluster {

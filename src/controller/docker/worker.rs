@@ -2,8 +2,9 @@
 //! a time in the order they were asked for, and a periodic inspection of
 //! every container in between.
 
-use super::cli::{docker, inspect, STOP_GRACE_SECS};
+use super::cli::{docker, inspect, run as run_cli, COMPOSE_LIMIT, STOP_GRACE_SECS};
 use super::node::{seen, Seen, Target};
+use super::project::Project;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -20,6 +21,9 @@ pub(super) enum Op {
     Restart {
         reconnect: bool,
     },
+    /// Remove the container and its volume, and let compose create both
+    /// anew: an empty data directory without a shell in the image.
+    Wipe,
     Disconnect,
     Connect,
     /// Docker restarted it by itself: find its new port.
@@ -50,11 +54,12 @@ pub(super) enum Report {
 
 pub(super) fn run(
     targets: Arc<Vec<Target>>,
+    project: Project,
     jobs: mpsc::Receiver<Job>,
     reports: mpsc::Sender<Report>,
     stop: Arc<AtomicBool>,
 ) {
-    let ids: Vec<String> = targets.iter().map(|t| t.container.clone()).collect();
+    let ids: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     let mut last_snapshot = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         let wait = SNAPSHOT_EVERY.saturating_sub(last_snapshot.elapsed());
@@ -63,7 +68,7 @@ pub(super) fn run(
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
-                let report = perform(&targets, job);
+                let report = perform(&targets, &project, job);
                 if reports.send(report).is_err() {
                     break;
                 }
@@ -80,9 +85,9 @@ pub(super) fn run(
     }
 }
 
-fn perform(targets: &[Target], job: Job) -> Report {
+fn perform(targets: &[Target], project: &Project, job: Job) -> Report {
     let t = &targets[job.idx];
-    let c = t.container.as_str();
+    let c = t.name.as_str();
     let connect = || -> Result<(), String> {
         for net in &t.networks {
             if let Err(e) = docker(&["network", "connect", "--alias", &t.service, net, c]) {
@@ -117,6 +122,10 @@ fn perform(targets: &[Target], job: Job) -> Report {
             fresh = true;
             Ok(())
         }
+        Op::Wipe => {
+            fresh = true;
+            wipe(t, project)
+        }
         Op::Restart { reconnect } => {
             fresh = true;
             (if reconnect { connect() } else { Ok(()) })
@@ -144,4 +153,30 @@ fn perform(targets: &[Target], job: Job) -> Report {
         seen,
         result,
     }
+}
+
+/// Removes the node's container and volume, then has compose create both
+/// anew (same name, same networks, an empty volume owned by the node user).
+fn wipe(t: &Target, project: &Project) -> Result<(), String> {
+    let volume = t
+        .volume
+        .as_deref()
+        .ok_or_else(|| format!("{} has no volume to wipe", t.name))?;
+    // `rm -f` kills it first, paused or not; gone already is fine. (`-v`
+    // only takes anonymous volumes along; the named one goes next.)
+    if let Err(e) = docker(&["rm", "-f", "-v", &t.name]) {
+        if !e.contains("No such container") {
+            return Err(e);
+        }
+    }
+    if let Err(e) = docker(&["volume", "rm", volume]) {
+        if !e.contains("no such volume") && !e.contains("No such volume") {
+            return Err(e);
+        }
+    }
+    run_cli(
+        &mut project.command(&["up", "-d", "--no-deps", "--no-build", &t.service]),
+        COMPOSE_LIMIT,
+    )
+    .map(drop)
 }

@@ -17,7 +17,7 @@ pub mod writes;
 
 use super::check;
 use super::clock::now_label;
-use super::cluster::{Cluster, ClusterNotice};
+use super::cluster::{Cluster, ClusterError, ClusterNotice};
 use super::command::Write;
 use super::condition::Expectation;
 use super::outcome::{CommandError, Outcome};
@@ -42,6 +42,8 @@ pub use polling::Directory;
 const LOG_TAIL_LINES: usize = 60;
 /// A fault request to a paused node must not hang a script.
 const FAULT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A wiped node is up again within this (Docker recreates a container).
+const WIPE_WITHIN: Duration = Duration::from_secs(60);
 
 /// What a started command resolves to once its effect is there.
 pub type Execution = Pin<Box<dyn Future<Output = Result<Outcome, CommandError>> + Send>>;
@@ -94,7 +96,7 @@ pub struct Engine {
     exported: bool,
     /// The primary's timers at start: slow motion multiplies these.
     base_timing: replog_node::api::Timing,
-    /// Each node's last seen process instance (secondaries report one).
+    /// Each node's last seen log identity (secondaries report one).
     instances: Vec<Option<u64>>,
 }
 
@@ -235,6 +237,89 @@ impl Engine {
         let what = format!("{id} {}", op.done());
         self.event(EventKind::Process, what.clone());
         self.status(what.clone());
+        Ok(what)
+    }
+
+    /// `wipe`: the node restarts with an empty data directory. The timeline
+    /// says what follows, which differs by role. Resolves once the node is
+    /// up again: on Docker the old container lives on until the worker has
+    /// removed it, and a script's next line must not read the old one.
+    pub async fn wipe(&mut self, id: &str) -> Execution {
+        let what = match self.start_wipe(id).await {
+            Ok(what) => what,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let mut dir = self.dir.subscribe();
+        let id = id.to_string();
+        Box::pin(async move {
+            let up = async {
+                loop {
+                    match dir.borrow_and_update().process(&id) {
+                        Some(ProcState::Running | ProcState::Partitioned) => {
+                            return Ok(Outcome::Done(what.clone()))
+                        }
+                        Some(ProcState::Killed) => {
+                            return Err(CommandError::NotMet {
+                                seen: format!("{id} was killed before it was up after the wipe"),
+                            })
+                        }
+                        Some(ProcState::Exited(code)) => {
+                            let code = code
+                                .map(|c| format!(" (exit code {c})"))
+                                .unwrap_or_default();
+                            return Err(CommandError::NotMet {
+                                seen: format!("{id} exited after the wipe{code}; see its log"),
+                            });
+                        }
+                        _ => {}
+                    }
+                    if dir.changed().await.is_err() {
+                        return Err(CommandError::NotMet {
+                            seen: "the controller stopped".into(),
+                        });
+                    }
+                }
+            };
+            tokio::time::timeout(WIPE_WITHIN, up)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(CommandError::NotMet {
+                        seen: format!(
+                            "{id} was not up again {} s after the wipe",
+                            WIPE_WITHIN.as_secs()
+                        ),
+                    })
+                })
+        })
+    }
+
+    async fn start_wipe(&mut self, id: &str) -> Result<String, CommandError> {
+        let role = self
+            .state
+            .nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.role)
+            .ok_or_else(|| self.unknown(id))?;
+        if let Some(why) = self.cluster.capabilities().wipe_refused {
+            // Refused before any process is touched.
+            return Err(ClusterError::CannotWipe {
+                id: id.to_string(),
+                why: why.to_string(),
+            }
+            .into());
+        }
+        let what = self.process(id, ProcessOp::Wipe).await?;
+        self.restarting(id);
+        let next = match role {
+            Role::Primary => format!(
+                "{id} starts a brand-new, empty log: the secondaries discard theirs and follow it from seq 1"
+            ),
+            Role::Secondary => format!(
+                "{id} is a brand-new replica: the primary catches it up from seq 1"
+            ),
+        };
+        self.event(EventKind::Info, next);
         Ok(what)
     }
 

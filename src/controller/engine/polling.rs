@@ -13,6 +13,9 @@ use replog_tui::model::{EventKind, NodeView, ProcState, Role};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Directory {
     pub nodes: Vec<(String, Role, String)>,
+    /// Each node's process as the dashboard shows it: a wipe waits here for
+    /// its node to be up again.
+    pub process: Vec<(String, ProcState)>,
 }
 
 impl Directory {
@@ -22,6 +25,7 @@ impl Directory {
                 .iter()
                 .map(|n| (n.id.clone(), n.role, n.url.clone()))
                 .collect(),
+            process: nodes.iter().map(|n| (n.id.clone(), n.process)).collect(),
         }
     }
 
@@ -30,6 +34,10 @@ impl Directory {
             .iter()
             .find(|(n, ..)| n == id)
             .map(|(.., url)| url.as_str())
+    }
+
+    pub fn process(&self, id: &str) -> Option<ProcState> {
+        self.process.iter().find(|(n, _)| n == id).map(|(_, p)| *p)
     }
 
     pub fn primary(&self) -> Option<&str> {
@@ -106,9 +114,9 @@ impl Engine {
         if let Some(p) = self.polling.get_mut(idx) {
             *p = false;
         }
-        // A secondary's process instance: a change means it restarted (its
-        // memory log empty), which is not what its log shrinking means
-        // otherwise (a new primary took over).
+        // A secondary's log identity: a change means a new log (a memory
+        // node restarted, or a disk wiped), which is not what its log
+        // shrinking means otherwise (a new primary log took over).
         let instance = polled
             .health
             .as_ref()
@@ -141,12 +149,13 @@ impl Engine {
             if same_process && gone > 0 {
                 noted.push((
                     EventKind::Process,
-                    format!("{id} discarded {gone} entries: a new primary process took over"),
+                    format!("{id} discarded {gone} entries: a new primary log took over"),
                 ));
             }
             node.messages = messages;
         }
         if let Some(h) = &polled.health {
+            node.storage = poll::storage_view(h);
             node.faults = h.faults().clone();
             node.held = h
                 .secondary()

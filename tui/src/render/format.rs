@@ -15,6 +15,22 @@ pub fn duration(ms: u64) -> String {
     }
 }
 
+/// Human size in binary units: "812 B", "12.3 KiB", "4.0 MiB".
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    // Lossy only beyond 2^53 bytes, far past any demo's log.
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// What write concern `w` means, for the compose popup.
 pub fn w_meaning(w: u64, nodes: u64) -> String {
     let all = if w == nodes && nodes > 1 {

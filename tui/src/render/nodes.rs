@@ -1,10 +1,13 @@
 //! One panel per node, side by side: identity, process, faults, the primary's
 //! view of it, and its log with held messages.
 
-use super::format::{duration, sanitize, tail_with_ellipsis};
+use super::format::{bytes, duration, sanitize, tail_with_ellipsis};
 use super::pack::{pack, Group};
 use super::theme::Theme;
-use crate::model::{DashboardState, FailAt, NodeView, PrimaryView, Role, SecondaryHealthView};
+use crate::model::{
+    DashboardState, FailAt, FsyncPolicy, NodeView, PrimaryView, Role, SecondaryHealthView,
+    StorageView,
+};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
@@ -153,6 +156,7 @@ fn status_lines<'a>(
         vec![Span::styled(ptext, pstyle)],
         vec![reach],
     ]));
+    groups.extend(storage_group(&node.storage, compact, t));
     if !(compact && node.faults.is_clear()) {
         groups.push(faults_group(node, t));
     }
@@ -183,6 +187,57 @@ fn status_lines<'a>(
         },
     }
     groups.into_iter().flat_map(|g| pack(g, width)).collect()
+}
+
+/// `disk 12.3 KiB · fsync 40ms ago`, `disk (fsync never) 12.3 KiB` or
+/// `memory`; a storage error in red while the node reports one. A compact
+/// panel gives it at most one row, and only for what is unusual (an error,
+/// fsync never): a panel at 80×24 has no row to spare for the usual.
+fn storage_group<'a>(storage: &StorageView, compact: bool, t: Theme) -> Option<Group<'a>> {
+    let StorageView::Disk(d) = storage else {
+        return match storage {
+            StorageView::Memory if !compact => {
+                Some(Group::one(vec![Span::styled("memory", t.dim())]))
+            }
+            _ => None,
+        };
+    };
+    let error = d
+        .error
+        .as_ref()
+        .map(|e| Span::styled(format!("✖ {}", sanitize(e)), t.bad()));
+    let never = d.fsync == FsyncPolicy::Never;
+    if compact {
+        return match (error, never) {
+            (Some(error), _) => Some(Group::one(vec![Span::styled("disk ", t.bad()), error])),
+            (None, true) => Some(Group::one(vec![
+                Span::raw("disk "),
+                Span::styled("(fsync never)", t.warn()),
+            ])),
+            (None, false) => None,
+        };
+    }
+    let size = bytes(d.bytes);
+    let mut g = if never {
+        Group::one(vec![
+            Span::raw("disk "),
+            Span::styled("(fsync never)", t.warn()),
+            Span::raw(format!(" {size}")),
+        ])
+    } else {
+        let fsync = match d.last_fsync_ms_ago {
+            Some(ms) => format!("fsync {} ago", duration(ms)),
+            None => "no fsync yet".to_string(),
+        };
+        Group::dotted(vec![
+            vec![Span::raw(format!("disk {size}"))],
+            vec![Span::styled(fsync, t.dim())],
+        ])
+    };
+    if let Some(error) = error {
+        g = g.then(" · ", vec![error]);
+    }
+    Some(g)
 }
 
 fn faults_group<'a>(node: &NodeView, t: Theme) -> Group<'a> {

@@ -20,6 +20,13 @@ pub fn node(id: &str, role: Role, port: u16, msgs: u64) -> NodeView {
         held: vec![],
         duplicates_ignored: 0,
         faults: Faults::default(),
+        // A disk log as `replog up` gives every node: ~4 KiB a message.
+        storage: StorageView::Disk(DiskView {
+            bytes: 4_200 * msgs,
+            fsync: FsyncPolicy::Batch,
+            last_fsync_ms_ago: Some(40),
+            error: None,
+        }),
     }
 }
 
