@@ -238,10 +238,15 @@ fn a_clean_exit_removes_the_run_directory_unless_kept() {
 /// restarted primary keeps its log on disk: only a wipe makes a new one.)
 #[test]
 fn duplicates_and_discards_are_on_the_timeline() {
+    // A delivery slower than the replication timeout (1 s) is retried
+    // before it lands, so the retry always arrives second: a duplicate.
+    // (A lost ACK alone is not enough: a heartbeat may report the stored
+    // seq before the retry goes, and the retry is then rightly dropped.)
     let script = "\
-fail s1 1 after
+delay s1 1500
 send 2 once
-wait s1 duplicates >= 1
+wait s1 duplicates >= 1 within=20000
+delay s1 0
 wipe p
 wait writable within=20000
 send 1 fresh

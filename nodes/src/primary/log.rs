@@ -81,11 +81,14 @@ impl PrimaryLog {
     }
 
     /// Gives `message` the next seq and stores it, atomically. On a storage
-    /// error nothing is stored and no seq is used up.
-    pub fn assign(&self, message: Arc<str>) -> Result<u64, WalError> {
+    /// error nothing is stored and no seq is used up. `stored` runs with the
+    /// seq before any replicator is woken, so whatever it records comes
+    /// before anything a replicator does with the entry.
+    pub fn assign(&self, message: Arc<str>, stored: impl FnOnce(u64)) -> Result<u64, WalError> {
         let mut inner = self.inner();
         let seq = inner.store.last_seq() + 1;
         inner.store.append(Entry { seq, message })?;
+        stored(seq);
         self.last_seq.store(seq, Ordering::SeqCst);
         for bell in &inner.doorbells {
             bell.reached(seq);
@@ -156,7 +159,7 @@ mod tests {
 
     impl PrimaryLog {
         fn assign_ok(&self, message: &str) {
-            self.assign(message.into())
+            self.assign(message.into(), |_| {})
                 .expect("a memory log never fails");
         }
     }

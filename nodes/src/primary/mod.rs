@@ -164,7 +164,10 @@ impl Primary {
     /// Gives a client's message the next seq and stores it (durable once
     /// the group commit says so). Refused while the disk is failing.
     pub fn accept(&self, message: Arc<str>) -> Result<u64, WalError> {
-        let seq = self.log.assign(message)?;
+        let journal = &self.journal;
+        let seq = self.log.assign(message, |seq| {
+            journal.record(crate::api::journal::Happened::Appended { seq })
+        })?;
         self.commit.appended(seq);
         Ok(seq)
     }

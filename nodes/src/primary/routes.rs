@@ -137,7 +137,6 @@ async fn post_message(
             return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &*error).retry_after(1));
         }
     };
-    primary.journal.record(Happened::Appended { seq });
     // One info line per write (it teaches, and it is the main logging cost
     // on the hot path): "appended" where nothing is waited for, the
     // write-concern line where something is.
