@@ -6,13 +6,14 @@
 //! With one `info` line per client write that was about 7% of the primary's
 //! CPU, half of it the writer thread parking and being woken. Here a line is
 //! appended to a shared buffer under a short lock; a flusher thread wakes
-//! once per burst (the first line into an empty buffer rings it), lets the
-//! burst gather until [`LINGER`] after the previous hand-over, and passes it
-//! on as one message. A line that comes more than [`LINGER`] after the last
-//! hand-over (a quiet node, or a secondary's one line per batch) is passed
-//! on at once, as before: batching it would only add the flusher's
-//! wake-ups. No line waits longer than [`LINGER`]; nothing is dropped, and
-//! the order is the order in which lines took the lock.
+//! once per burst (the second line of a burst into an empty buffer rings
+//! it), lets the burst gather until [`LINGER`] after the previous hand-over,
+//! and passes it on as one message. A line that follows the previous one
+//! by more than [`BURST_GAP`] (a quiet node, or a secondary's one line per
+//! batch) goes to the writer thread at once, as before: batching such lines
+//! would only add the flusher's wake-ups (a profile of a secondary showed
+//! exactly that). No line waits longer than [`LINGER`]; nothing is dropped,
+//! and the order is the order in which lines took the lock.
 
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -25,6 +26,11 @@ use tracing_subscriber::fmt::MakeWriter;
 /// batch dozens of lines under load, short against anyone reading the file.
 pub const LINGER: Duration = Duration::from_millis(1);
 
+/// Lines closer together than this are a burst, worth batching: the
+/// primary under load logs one every 20-30 µs; a secondary under the same
+/// load logs one per batch, about one a millisecond.
+pub const BURST_GAP: Duration = Duration::from_micros(200);
+
 /// A buffer this large is passed on at once by the line that filled it, so
 /// memory stays bounded whatever the flusher's delay.
 const FULL_BYTES: usize = 64 * 1024;
@@ -34,6 +40,8 @@ struct Pending {
     out: NonBlocking,
     /// When a batch was last handed over.
     passed_at: Instant,
+    /// When the last line came.
+    line_at: Instant,
     /// Set at shutdown: the flusher drains and ends.
     closed: bool,
 }
@@ -87,6 +95,7 @@ pub fn batched(out: NonBlocking) -> io::Result<(Batched, BatchGuard)> {
             buf: Vec::with_capacity(FULL_BYTES),
             out,
             passed_at: Instant::now(),
+            line_at: Instant::now(),
             closed: false,
         }),
         ring: Condvar::new(),
@@ -154,9 +163,12 @@ impl Write for LineWriter<'_> {
             pending.pass_on();
             return Ok(line.len());
         }
+        let now = Instant::now();
+        let quiet = now.saturating_duration_since(pending.line_at) >= BURST_GAP;
+        pending.line_at = now;
         let was_empty = pending.buf.is_empty();
         pending.buf.extend_from_slice(line);
-        if pending.buf.len() >= FULL_BYTES || (was_empty && pending.passed_at.elapsed() >= LINGER) {
+        if pending.buf.len() >= FULL_BYTES || (was_empty && quiet) {
             pending.pass_on();
         } else if was_empty {
             drop(pending);
@@ -220,7 +232,7 @@ mod tests {
         }
         let got = rx.recv_timeout(Duration::from_secs(5)).expect("a batch");
         let expected: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        // A quiet writer's first piece goes at once, the rest of the burst
+        // A quiet writer's first line goes at once, the rest of the burst
         // as one write (a slow machine may split it further).
         let mut text = String::from_utf8_lossy(&got).into_owned();
         while text.len() < expected.len() {
@@ -229,7 +241,7 @@ mod tests {
         }
         assert_eq!(text, expected);
         // A later line is not held back by the first batch.
-        thread::sleep(LINGER * 2);
+        thread::sleep(LINGER + BURST_GAP);
         let _ = writeln!(batched.make_writer(), "later");
         let got = rx
             .recv_timeout(Duration::from_secs(5))
