@@ -23,8 +23,11 @@ use tracing_appender::non_blocking::NonBlocking;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// How long the first line of a burst waits for the rest: long enough to
-/// batch dozens of lines under load, short against anyone reading the file.
-pub const LINGER: Duration = Duration::from_millis(1);
+/// batch a hundred lines and more under load, short against anyone reading
+/// the file. Each hand-over wakes two threads (the flusher, the writer):
+/// in a profile of the primary under load the two took 7% of its samples
+/// at 1 ms, 3.3% at 4 ms.
+pub const LINGER: Duration = Duration::from_millis(4);
 
 /// Lines closer together than this are a burst, worth batching: the
 /// primary under load logs one every 20-30 µs; a secondary under the same
