@@ -1,15 +1,18 @@
 //! Logging setup for nodes: `RUST_LOG` tunes it (`info` by default).
 //!
-//! Lines are formatted on the calling thread and handed to a background
-//! writer thread (`tracing_appender::non_blocking`), so a request never waits
-//! for a disk or a pipe. The returned guard flushes what is still queued when
-//! it is dropped: `main` holds it until the very end of the process, and a
-//! node returns from `main` normally on SIGTERM and Ctrl-C too.
+//! Lines are formatted on the calling thread, gathered into batches
+//! ([`batch`]) and handed to a background writer thread
+//! (`tracing_appender::non_blocking`), so a request never waits for a disk
+//! or a pipe. The returned guard flushes what is still queued when it is
+//! dropped: `main` holds it until the very end of the process, and a node
+//! returns from `main` normally on SIGTERM and Ctrl-C too.
 //!
 //! Without a log directory the lines go to stderr. With `--log-dir DIR` they
 //! go to daily-rolling files `DIR/<id>.log.YYYY-MM-DD`; stderr then carries
 //! only what happens before logging is set up or outside it (a bind error
 //! printed by `main`, a panic).
+
+mod batch;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -29,9 +32,18 @@ pub struct LogTarget {
     pub dir: Option<PathBuf>,
 }
 
+/// Keeps the node's log writing alive; dropping it writes out every line
+/// still buffered or queued, then stops the threads.
+pub struct LogGuard {
+    // Dropped in this order: the batcher passes its last lines on to the
+    // writer thread before that one drains its queue and stops.
+    _batcher: batch::BatchGuard,
+    _writer: WorkerGuard,
+}
+
 /// Installs the node's subscriber. Keep the guard alive until the process
 /// ends: dropping it flushes and stops the writer thread.
-pub fn init_node(target: &LogTarget, default_level: &str) -> Result<WorkerGuard, String> {
+pub fn init_node(target: &LogTarget, default_level: &str) -> Result<LogGuard, String> {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let (writer, guard, ansi) = match &target.dir {
@@ -47,6 +59,8 @@ pub fn init_node(target: &LogTarget, default_level: &str) -> Result<WorkerGuard,
             (writer, guard, ansi)
         }
     };
+    let (writer, batcher) =
+        batch::batched(writer).map_err(|e| format!("cannot start the log batching thread: {e}"))?;
     // A second init in one process (tests) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -54,7 +68,10 @@ pub fn init_node(target: &LogTarget, default_level: &str) -> Result<WorkerGuard,
         .with_target(false)
         .with_ansi(ansi)
         .try_init();
-    Ok(guard)
+    Ok(LogGuard {
+        _batcher: batcher,
+        _writer: guard,
+    })
 }
 
 /// Lossless: when the writer falls 128k lines behind, loggers wait rather
@@ -65,10 +82,10 @@ fn non_blocking() -> NonBlockingBuilder {
         .thread_name("replog-log-writer")
 }
 
-/// The writer thread writes line by line and flushes whenever its queue
-/// runs empty; buffering in between turns a burst of lines into one write
-/// call instead of one per line (under load, most of the thread's cost), and
-/// delays no line past the end of its burst.
+/// The writer thread writes message by message (a batch of lines each) and
+/// flushes whenever its queue runs empty; buffering in between turns several
+/// queued batches into one write call, and delays no line past the end of
+/// its burst.
 fn batched<W: std::io::Write>(writer: W) -> std::io::BufWriter<W> {
     std::io::BufWriter::with_capacity(64 * 1024, writer)
 }
