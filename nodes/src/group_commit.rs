@@ -17,6 +17,7 @@
 //! secondary fails deliveries) and is retried with a growing pause, so service
 //! resumes by itself once the disk does.
 
+use crate::api::DiskReport;
 use crate::wal::{PendingSync, WalError};
 use std::io;
 use std::sync::{Arc, Condvar, Mutex};
@@ -61,8 +62,23 @@ const RETRY_FIRST: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(1);
 
 impl GroupCommit {
+    /// The group commit of a log durable up to `durable`: a syncing thread
+    /// for a disk log, none for a memory log (an append counts at once).
+    pub fn new(
+        disk: bool,
+        target: Arc<dyn Syncable>,
+        durable: u64,
+        on_durable: OnDurable,
+    ) -> Arc<Self> {
+        if disk {
+            Self::start(target, durable, on_durable)
+        } else {
+            Self::immediate(on_durable)
+        }
+    }
+
     /// For a memory log: every append counts at once, no task.
-    pub fn immediate(on_durable: OnDurable) -> Arc<Self> {
+    fn immediate(on_durable: OnDurable) -> Arc<Self> {
         Arc::new(Self {
             disk: false,
             kick: Mutex::new(false),
@@ -74,7 +90,7 @@ impl GroupCommit {
 
     /// For a disk log whose durable seq is `durable` now: starts the
     /// syncing thread.
-    pub fn start(target: Arc<dyn Syncable>, durable: u64, on_durable: OnDurable) -> Arc<Self> {
+    fn start(target: Arc<dyn Syncable>, durable: u64, on_durable: OnDurable) -> Arc<Self> {
         let commit = Arc::new(Self {
             disk: true,
             kick: Mutex::new(false),
@@ -130,9 +146,12 @@ impl GroupCommit {
         }
     }
 
-    /// The last round's outcome (memory logs: always fine).
-    pub fn durable(&self) -> Durable {
-        self.state.borrow().clone()
+    /// A disk log's `/health` report with the current storage error in it.
+    pub fn report(&self, disk: Option<DiskReport>) -> Option<Box<DiskReport>> {
+        disk.map(|mut d| {
+            d.error = self.error().map(|e| e.to_string());
+            Box::new(d)
+        })
     }
 
     /// The current storage error, if the last round failed.
@@ -218,7 +237,7 @@ impl GroupCommit {
 
 /// One fsync: `None` when there was nothing to do, else the durable seq.
 fn round(target: &Arc<dyn Syncable>) -> Result<Option<u64>, WalError> {
-    let Some(pending) = target.begin_sync()? else {
+    let Some(mut pending) = target.begin_sync()? else {
         return Ok(None);
     };
     let result = pending.run();

@@ -80,17 +80,11 @@ impl Secondary {
         let gate = Gate::new(config.cluster_token, &config.id);
         let journal = Arc::new(Journal::new(config.journal, &config.id));
         let store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
-        info!(id = %config.id, "storage: {}", store::describe(store.as_ref()));
         let instance = store::instance(store.as_ref());
-        let durable = store.durable_seq();
         let upstream = store.upstream();
-        let disk = store.disk_report().is_some();
+        let (disk, durable) = (store.disk_report().is_some(), store.durable_seq());
         let log = Arc::new(SharedLog(Mutex::new(SecondaryLog::new(store))));
-        let commit = if disk {
-            GroupCommit::start(log.clone(), durable, Box::new(|_| {}))
-        } else {
-            GroupCommit::immediate(Box::new(|_| {}))
-        };
+        let commit = GroupCommit::new(disk, log.clone(), durable, Box::new(|_| {}));
         Ok(Arc::new(Self {
             id: config.id,
             instance,
@@ -168,7 +162,7 @@ impl Secondary {
         self.commit
             .wait_for(upto)
             .await
-            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &*e).retry_after(1))?;
+            .map_err(|e| ApiError::storage(&*e))?;
         let position = self.position();
         if failure == Some(FailAt::AfterStore) {
             info!(node = %self.id, "injected failure after store: ACK lost");
@@ -286,7 +280,7 @@ pub fn router(node: Arc<Secondary>) -> Router {
 
 /// A storage failure as the primary sees it: a failed delivery, retried.
 fn storage_error(e: WalError) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()).retry_after(1)
+    ApiError::storage(e.to_string())
 }
 
 async fn list_messages(State(node): State<Arc<Secondary>>) -> Json<MessageList> {
@@ -306,13 +300,11 @@ async fn refuse_write(State(node): State<Arc<Secondary>>) -> ApiError {
 }
 
 async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
-    let (last_seq, held, mut disk) = {
+    let (last_seq, held, disk) = {
         let log = node.log();
-        (log.last_seq(), log.held(), log.disk_report().map(Box::new))
+        (log.last_seq(), log.held(), log.disk_report())
     };
-    if let Some(d) = disk.as_mut() {
-        d.error = node.commit.error().map(|e| e.to_string());
-    }
+    let disk = node.commit.report(disk);
     Json(NodeHealth::Secondary(SecondaryHealth {
         id: node.id.clone(),
         last_seq,

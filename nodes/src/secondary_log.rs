@@ -88,16 +88,8 @@ impl SecondaryLog {
         self.store.clear()
     }
 
-    pub fn upstream(&self) -> Option<u64> {
-        self.store.upstream()
-    }
-
     pub fn set_upstream(&mut self, primary: u64) -> Result<(), WalError> {
         self.store.set_upstream(primary)
-    }
-
-    pub fn store(&self) -> &dyn LogStore {
-        self.store.as_ref()
     }
 
     pub fn disk_report(&self) -> Option<DiskReport> {

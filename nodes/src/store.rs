@@ -66,20 +66,23 @@ pub trait LogStore: Send {
 }
 
 /// Opens the log a node's configuration asks for: a [`DiskLog`] in its data
-/// directory (recovered if it exists), or a [`MemoryLog`].
+/// directory (recovered if it exists), or a [`MemoryLog`]; and says which in
+/// the node's log.
 ///
 /// [`DiskLog`]: crate::wal::DiskLog
 pub fn open(node_id: &str, config: &StorageConfig) -> Result<Box<dyn LogStore>, WalError> {
-    match &config.data_dir {
-        None => Ok(Box::new(MemoryLog::new())),
+    let store: Box<dyn LogStore> = match &config.data_dir {
+        None => Box::new(MemoryLog::new()),
         Some(dir) => {
             let mut options = WalOptions::new(node_id);
             options.fsync = config.fsync;
             // Absolute, so `/health` and the logs name it unambiguously.
             let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
-            Ok(Box::new(DiskLog::open(&dir, options)?))
+            Box::new(DiskLog::open(&dir, options)?)
         }
-    }
+    };
+    tracing::info!(id = %node_id, "storage: {}", describe(store.as_ref()));
+    Ok(store)
 }
 
 /// The number a node sends as its log's identity (`instance` in positions,
@@ -94,7 +97,7 @@ pub fn instance(store: &dyn LogStore) -> u64 {
 }
 
 /// One line saying where the log is, for a node's first log line.
-pub fn describe(store: &dyn LogStore) -> String {
+fn describe(store: &dyn LogStore) -> String {
     match store.disk_report() {
         None => "memory (the log is lost when this node stops; --data-dir keeps it)".into(),
         Some(d) => {
@@ -127,6 +130,12 @@ impl MemoryLog {
     /// Room for `more` entries without reallocating.
     pub fn reserve(&mut self, more: usize) {
         self.entries.reserve(more);
+    }
+
+    /// Forgets every entry after `last`.
+    pub fn truncate(&mut self, last: u64) {
+        self.entries
+            .truncate(usize::try_from(last).unwrap_or(usize::MAX));
     }
 
     /// Appends `entry` (seq `last_seq() + 1`); cannot fail.

@@ -246,11 +246,15 @@ pub struct PrimaryHealth {
     pub max_lag: u64,
 }
 
-pub async fn primary_health(url: &str) -> Result<PrimaryHealth, String> {
-    let health: NodeHealth = http_client::get(&join(url, HEALTH_PATH), Duration::from_secs(5))
+/// A node's `/health`.
+async fn node_health(url: &str) -> Result<NodeHealth, String> {
+    http_client::get(&join(url, HEALTH_PATH), Duration::from_secs(5))
         .await
-        .map_err(|e| e.to_string())?;
-    let NodeHealth::Primary(p) = health else {
+        .map_err(|e| e.to_string())
+}
+
+pub async fn primary_health(url: &str) -> Result<PrimaryHealth, String> {
+    let NodeHealth::Primary(p) = node_health(url).await? else {
         return Err(format!("{url} is not a primary"));
     };
     Ok(PrimaryHealth {
@@ -266,10 +270,8 @@ pub async fn primary_health(url: &str) -> Result<PrimaryHealth, String> {
 
 /// A disk node's group-commit counters: (fsyncs, entries they covered).
 pub async fn fsync_counters(url: &str) -> Result<(u64, u64), String> {
-    let health: NodeHealth = http_client::get(&join(url, HEALTH_PATH), Duration::from_secs(5))
-        .await
-        .map_err(|e| e.to_string())?;
-    health
+    node_health(url)
+        .await?
         .disk()
         .map(|d| (d.fsyncs, d.entries_synced))
         .ok_or_else(|| format!("{url} keeps its log in memory"))
@@ -277,13 +279,7 @@ pub async fn fsync_counters(url: &str) -> Result<(u64, u64), String> {
 
 /// A node's `last_seq` from its `/health`.
 pub async fn last_seq(url: &str) -> Result<u64, String> {
-    let health: NodeHealth = http_client::get(&join(url, HEALTH_PATH), Duration::from_secs(5))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(match health {
-        NodeHealth::Primary(p) => p.last_seq,
-        NodeHealth::Secondary(s) => s.last_seq,
-    })
+    Ok(node_health(url).await?.last_seq())
 }
 
 /// Waits until every secondary of the primary at `url` holds everything,

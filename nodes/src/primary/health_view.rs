@@ -69,10 +69,7 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
             request_id: a.request_id.as_deref().map(str::to_string),
         })
         .collect();
-    let mut disk = primary.log.disk_report().map(Box::new);
-    if let Some(d) = disk.as_mut() {
-        d.error = primary.storage_error().map(|e| e.to_string());
-    }
+    let disk = primary.commit.report(primary.log.disk_report());
     PrimaryHealth {
         id: primary.config.id.clone(),
         last_seq,

@@ -62,10 +62,8 @@ impl Primary {
     /// Fails if the log cannot be opened or the HTTP client built.
     pub fn new(config: PrimaryConfig) -> Result<Arc<Self>, String> {
         let store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
-        tracing::info!(id = %config.id, "storage: {}", store::describe(store.as_ref()));
         let instance = store::instance(store.as_ref());
-        let durable = store.durable_seq();
-        let disk = store.disk_report().is_some();
+        let (disk, durable) = (store.disk_report().is_some(), store.durable_seq());
         let log = Arc::new(PrimaryLog::new(store));
         let client = replicator::client(&config, instance)?;
         let append_urls = config
@@ -88,11 +86,7 @@ impl Primary {
             None => acks.acks.update_own(d.seq),
             Some(error) => acks.acks.storage_failed(error),
         });
-        let commit = if disk {
-            GroupCommit::start(log.clone(), durable, on_durable)
-        } else {
-            GroupCommit::immediate(on_durable)
-        };
+        let commit = GroupCommit::new(disk, log.clone(), durable, on_durable);
         Ok(Arc::new(Self {
             instance,
             log,

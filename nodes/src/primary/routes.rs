@@ -86,57 +86,53 @@ async fn post_message(
         config.default_w,
         config.max_message_bytes,
     )?;
+    // A write refused before it got a seq is still listed with the answers.
+    let refused = |error: ApiError| {
+        primary.answered.record(Answered {
+            seq: None,
+            w: request.w,
+            acks: 0,
+            status: error.status.as_u16(),
+            message: request.message.clone(),
+            request_id: request_id.clone(),
+            received,
+            answered: tokio::time::Instant::now(),
+        });
+        error
+    };
     let mut quorum = primary.quorum_view();
     if quorum.read_only() {
         // Decide on fresh evidence, not on the last heartbeat.
         quorum = primary.board.probe_for_quorum(primary.heartbeat()).await;
     }
     if quorum.read_only() {
-        primary.answered.record(Answered {
-            seq: None,
-            w: request.w,
-            acks: 0,
-            status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
-            message: request.message.clone(),
-            request_id,
-            received,
-            answered: tokio::time::Instant::now(),
-        });
-        return Err(ApiError::with_body(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorBody {
-                healthy: Some(quorum.healthy as u64),
-                required: Some(quorum.required as u64),
-                ..ErrorBody::new("read-only: no quorum")
-            },
-        )
-        .retry_after(1));
+        return Err(refused(
+            ApiError::with_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorBody {
+                    healthy: Some(quorum.healthy as u64),
+                    required: Some(quorum.required as u64),
+                    ..ErrorBody::new("read-only: no quorum")
+                },
+            )
+            .retry_after(1),
+        ));
     }
-    let w = request.w;
-    let message = request.message;
-    let seq = match primary.storage_error() {
+    let accepted = match primary.storage_error() {
         Some(error) => Err(error),
         None => primary
-            .accept(message.clone())
+            .accept(request.message.clone())
             .map_err(|e| Arc::from(e.to_string())),
     };
-    let seq = match seq {
+    let seq = match accepted {
         Ok(seq) => seq,
         Err(error) => {
             warn!(%error, "write refused: storage");
-            primary.answered.record(Answered {
-                seq: None,
-                w,
-                acks: 0,
-                status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
-                message,
-                request_id,
-                received,
-                answered: tokio::time::Instant::now(),
-            });
-            return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &*error).retry_after(1));
+            return Err(refused(ApiError::storage(&*error)));
         }
     };
+    let w = request.w;
+    let message = request.message;
     // One info line per write (it teaches, and it is the main logging cost
     // on the hot path): "appended" where nothing is waited for, the
     // write-concern line where something is.

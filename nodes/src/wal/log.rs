@@ -79,18 +79,16 @@ pub struct PendingSync {
     upto_seq: u64,
     upto_len: u64,
     epoch: u64,
-    /// How long `run` took, in microseconds.
-    took_micros: std::sync::atomic::AtomicU64,
+    /// How long `run` took.
+    took: Duration,
 }
 
 impl PendingSync {
     /// The fsync itself: slow, and needs no lock.
-    pub fn run(&self) -> io::Result<()> {
+    pub fn run(&mut self) -> io::Result<()> {
         let started = Instant::now();
         let result = self.file.sync_data();
-        let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.took_micros
-            .store(took, std::sync::atomic::Ordering::Relaxed);
+        self.took = started.elapsed();
         result
     }
 
@@ -227,7 +225,7 @@ impl DiskLog {
         {
             return Ok(self.durable_seq);
         }
-        let pending = self.begin_sync()?;
+        let mut pending = self.begin_sync()?;
         let result = pending.run();
         self.finish_sync(pending, result)
     }
@@ -244,7 +242,7 @@ impl DiskLog {
             upto_seq: self.last_seq(),
             upto_len: self.active.len(),
             epoch: self.epoch,
-            took_micros: Default::default(),
+            took: Duration::ZERO,
         })
     }
 
@@ -263,9 +261,7 @@ impl DiskLog {
         }
         self.stats.fsyncs += 1;
         self.stats.last_sync = Some(Instant::now());
-        self.stats.sync_micros += pending
-            .took_micros
-            .load(std::sync::atomic::Ordering::Relaxed);
+        self.stats.sync_micros += u64::try_from(pending.took.as_micros()).unwrap_or(u64::MAX);
         // A roll fsyncs the old segment itself, so a sync begun before a roll
         // has nothing left to add.
         let current = pending.epoch == self.epoch && pending.segment_base == self.active.base_seq();
@@ -345,12 +341,7 @@ impl DiskLog {
             self.active.truncate(end)?;
         }
         self.dir.sync()?;
-        let mut kept = MemoryLog::new();
-        kept.reserve(seq as usize);
-        for entry in self.entries.range(1, seq as usize, usize::MAX) {
-            kept.push(entry);
-        }
-        self.entries = kept;
+        self.entries.truncate(seq);
         self.terms.truncate(seq);
         // The cut itself was fsynced: what is left is durable.
         self.durable_seq = seq;

@@ -187,7 +187,7 @@ fn a_split_sync_covers_what_was_appended_before_it_began() {
     let mut log = open(dir.path(), 1 << 20);
     log.append(entry(1)).expect("append");
     log.append(entry(2)).expect("append");
-    let pending = log.begin_sync().expect("begin");
+    let mut pending = log.begin_sync().expect("begin");
     // Appends go on while the fsync runs without the lock.
     log.append(entry(3)).expect("append");
     let result = pending.run();
