@@ -425,7 +425,12 @@ impl Cluster {
     /// `/faults` answers 401 without the token and 200 with it.
     async fn check_faults_need_the_token(&self, service: &str) {
         let url = format!("{}/faults", self.url(service).unwrap());
-        let without = self.http.get(&url).send().await.unwrap();
+        self.check_needs_token(&url).await;
+    }
+
+    /// A GET of `url` answers 401 without the token and 200 with it.
+    async fn check_needs_token(&self, url: &str) {
+        let without = self.http.get(url).send().await.unwrap();
         assert_eq!(
             without.status(),
             StatusCode::UNAUTHORIZED,
@@ -433,7 +438,7 @@ impl Cluster {
         );
         let with = self
             .http
-            .get(&url)
+            .get(url)
             .bearer_auth(&self.token)
             .send()
             .await
@@ -446,12 +451,7 @@ impl Cluster {
     /// secondary has none (404).
     async fn check_timing_is_live(&self) {
         let url = format!("{}/timing", self.url("p").unwrap());
-        let without = self.http.get(&url).send().await.unwrap();
-        assert_eq!(
-            without.status(),
-            StatusCode::UNAUTHORIZED,
-            "GET {url} without token"
-        );
+        self.check_needs_token(&url).await;
         let get = || async {
             let r = self
                 .http

@@ -44,15 +44,11 @@ impl Drop for Scratch {
     }
 }
 
-fn args(items: &[&str]) -> Vec<String> {
-    strings(items)
-}
-
 /// A secondary on a fixed port with its data directory.
 fn secondary(id: &str, port: u16, data: &str) -> Node {
     Node::spawn(
         id,
-        &args(&[
+        &strings(&[
             "node",
             "secondary",
             "--id",
@@ -68,7 +64,7 @@ fn secondary(id: &str, port: u16, data: &str) -> Node {
 
 /// A primary on a fixed port (so clients keep their URL across restarts).
 fn primary(port: u16, data: &str, secondaries: &[(&str, u16)], extra: &[&str]) -> Node {
-    let mut a = args(&[
+    let mut a = strings(&[
         "node",
         "primary",
         "--id",
@@ -87,10 +83,6 @@ fn primary(port: u16, data: &str, secondaries: &[(&str, u16)], extra: &[&str]) -
     }
     a.extend(extra.iter().map(|s| s.to_string()));
     Node::spawn("p", &a)
-}
-
-fn sigkill(node: &mut Node) {
-    node.kill();
 }
 
 /// (seq, text) of every entry `node` shows.
@@ -211,7 +203,10 @@ async fn check_every_ack(nodes: &[&Node], acked: &[(u64, String, u64)]) {
         )
         .await;
     }
-    let logs = futures_all(nodes).await;
+    let mut logs = Vec::new();
+    for node in nodes {
+        logs.push(entries(&node.url).await);
+    }
     for (node, log) in nodes.iter().zip(&logs).skip(1) {
         assert!(
             log == &logs[0],
@@ -239,14 +234,6 @@ async fn check_every_ack(nodes: &[&Node], acked: &[(u64, String, u64)]) {
     }
 }
 
-async fn futures_all(nodes: &[&Node]) -> Vec<Vec<(u64, String)>> {
-    let mut out = Vec::new();
-    for node in nodes {
-        out.push(entries(&node.url).await);
-    }
-    out
-}
-
 /// The crash test: concurrent writers at w=1..3; SIGKILL of the
 /// primary mid-stream and a restart on the same directory, then of a
 /// secondary, then of all three at once. No acknowledged write is lost,
@@ -262,19 +249,19 @@ async fn acknowledged_writes_survive_sigkill_of_any_node() {
     let writers = Writers::start(&p.url, 6);
 
     writers.wait_more(1000, "writes before the crash").await;
-    sigkill(&mut p);
+    p.kill(); // SIGKILL
     p = primary(pp, &scratch.data("p"), &peers, &[]);
     writers
         .wait_more(1000, "writes after the primary's restart")
         .await;
 
-    sigkill(&mut s1);
+    s1.kill(); // SIGKILL
     s1 = secondary("s1", p1, &scratch.data("s1"));
     writers.wait_more(1000, "writes after s1's restart").await;
 
-    sigkill(&mut p);
-    sigkill(&mut s1);
-    sigkill(&mut s2);
+    p.kill(); // SIGKILL
+    s1.kill(); // SIGKILL
+    s2.kill(); // SIGKILL
     s1 = secondary("s1", p1, &scratch.data("s1"));
     s2 = secondary("s2", p2, &scratch.data("s2"));
     p = primary(pp, &scratch.data("p"), &peers, &[]);
@@ -310,7 +297,7 @@ async fn a_restarted_secondary_resumes_from_its_own_position() {
     let before = health(&s1.url).await;
     assert_eq!(before["storage"], "disk");
     assert_eq!(before["disk"]["durable_seq"], 20);
-    sigkill(&mut s1);
+    s1.kill(); // SIGKILL
     for i in 1..=5 {
         assert_eq!(write(&p.url, &format!("b{i}"), 1).await.0, 201);
     }
@@ -324,6 +311,8 @@ async fn a_restarted_secondary_resumes_from_its_own_position() {
     assert_eq!(write(&p.url, "c1", 2).await.0, 201);
     assert_eq!(entries(&s1.url).await.len(), 26);
     // The first batch the new process stored started after what it had.
+    // (Log lines reach the file a moment after the event: wait for it.)
+    s1.wait_logged("stored node=s1");
     let log = s1.log_text();
     let first_stored = log
         .lines()
@@ -361,7 +350,7 @@ async fn a_restarted_primary_is_the_same_log() {
     let mut p = primary(pp, &scratch.data("p"), &[("s1", p1)], &[]);
     assert_eq!(write(&p.url, "one", 2).await.0, 201);
     assert_eq!(write(&p.url, "two", 1).await.0, 201);
-    sigkill(&mut p);
+    p.kill(); // SIGKILL
     p = primary(pp, &scratch.data("p"), &[("s1", p1)], &[]);
     let (status, body) = write(&p.url, "three", 2).await;
     assert_eq!((status, &body["seq"]), (201, &json!(3)), "{body}");
@@ -382,10 +371,10 @@ async fn a_wiped_primary_is_a_new_log() {
     let mut s1 = secondary("s1", p1, &scratch.data("s1"));
     let mut p = primary(pp, &scratch.data("p"), &[("s1", p1)], &[]);
     assert_eq!(write(&p.url, "old", 2).await.0, 201);
-    sigkill(&mut p);
+    p.kill(); // SIGKILL
     std::fs::remove_dir_all(scratch.data("p")).expect("wipe");
     // s1 restarts too: what it follows must come from its disk.
-    sigkill(&mut s1);
+    s1.kill(); // SIGKILL
     s1 = secondary("s1", p1, &scratch.data("s1"));
     p = primary(pp, &scratch.data("p"), &[("s1", p1)], &[]);
     assert_eq!(write(&p.url, "new", 2).await.0, 201);
@@ -426,16 +415,26 @@ fn an_unusable_data_dir_is_a_clear_start_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// Mounts a tmpfs of `size` at a new directory under `scratch`, or says
-/// why not (mounting needs root; CI runs as root).
-fn tmpfs(scratch: &Scratch, name: &str, size: &str) -> Result<Mount, String> {
+/// Mounts a tmpfs of `size` at a new directory under `scratch`; `None`
+/// (having said why) where mounting is not allowed: it needs root, which CI
+/// has.
+fn tmpfs(scratch: &Scratch, name: &str, size: &str) -> Option<Mount> {
     let dir = scratch.0.join(name);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    mount(
-        &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"],
-        &dir,
-    )?;
-    Ok(Mount(dir))
+    let mounted = std::fs::create_dir_all(&dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            mount(
+                &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"],
+                &dir,
+            )
+        });
+    match mounted {
+        Ok(()) => Some(Mount(dir)),
+        Err(why) => {
+            println!("skipped: cannot mount a tmpfs ({why}); this test needs root");
+            None
+        }
+    }
 }
 
 fn mount(args: &[&str], dir: &Path) -> Result<(), String> {
@@ -496,12 +495,8 @@ async fn fill(url: &str, prefix: &str, w: u64) -> (Vec<String>, u16, Value) {
 #[tokio::test]
 async fn a_full_disk_on_the_primary_refuses_writes_until_it_has_room() {
     let scratch = Scratch::new("full-p");
-    let disk = match tmpfs(&scratch, "p", "256k") {
-        Ok(m) => m,
-        Err(why) => {
-            println!("skipped: cannot mount a tmpfs ({why}); this test needs root");
-            return;
-        }
+    let Some(disk) = tmpfs(&scratch, "p", "256k") else {
+        return;
     };
     let p1 = reserve_port();
     let s1 = secondary("s1", p1, &scratch.data("s1"));
@@ -539,12 +534,8 @@ async fn a_full_disk_on_the_primary_refuses_writes_until_it_has_room() {
 #[tokio::test]
 async fn a_full_disk_on_a_secondary_fails_deliveries_until_it_has_room() {
     let scratch = Scratch::new("full-s");
-    let disk = match tmpfs(&scratch, "s1", "256k") {
-        Ok(m) => m,
-        Err(why) => {
-            println!("skipped: cannot mount a tmpfs ({why}); this test needs root");
-            return;
-        }
+    let Some(disk) = tmpfs(&scratch, "s1", "256k") else {
+        return;
     };
     let p1 = reserve_port();
     let s1 = secondary("s1", p1, &disk.0.display().to_string());
@@ -579,12 +570,8 @@ async fn a_full_disk_on_a_secondary_fails_deliveries_until_it_has_room() {
 #[test]
 fn a_read_only_data_dir_is_a_clear_start_error() {
     let scratch = Scratch::new("ro");
-    let disk = match tmpfs(&scratch, "p", "1m") {
-        Ok(m) => m,
-        Err(why) => {
-            println!("skipped: cannot mount a tmpfs ({why}); this test needs root");
-            return;
-        }
+    let Some(disk) = tmpfs(&scratch, "p", "1m") else {
+        return;
     };
     disk.remount("ro");
     let out = std::process::Command::new(BIN)
