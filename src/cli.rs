@@ -43,6 +43,8 @@ pub enum NodeRole {
     Primary(PrimaryArgs),
     /// Run a secondary: receives replicated messages
     Secondary(SecondaryArgs),
+    /// Run a member: members elect their primary (automatic failover)
+    Member(MemberArgs),
     /// The benchmark's baseline: a bare JSON append server, no replication
     #[command(hide = true)]
     Bare(BareArgs),
@@ -54,6 +56,7 @@ impl NodeRole {
         let (id, dir) = match self {
             NodeRole::Primary(a) => (&a.id, &a.common.log_dir),
             NodeRole::Secondary(a) => (&a.id, &a.common.log_dir),
+            NodeRole::Member(a) => (&a.id, &a.common.log_dir),
             NodeRole::Bare(a) => (&a.id, &a.log_dir),
         };
         crate::logging::LogTarget {
@@ -149,6 +152,17 @@ pub struct PrimaryArgs {
         value_delimiter = ','
     )]
     pub secondaries: Vec<Peer>,
+    /// Healthy nodes (primary included) needed to accept writes [default: a majority]
+    #[arg(long, env = "REPLOG_QUORUM")]
+    pub quorum: Option<usize>,
+    #[command(flatten)]
+    pub lead: LeadArgs,
+}
+
+/// How a node replicates while it is the primary: the fixed primary's flags,
+/// and a member's for when it is elected.
+#[derive(Args, Debug, Clone)]
+pub struct LeadArgs {
     /// A delivery attempt with no answer in this time has failed
     #[arg(long, env = "REPLOG_REPLICATION_TIMEOUT_MS", default_value_t = 1000)]
     pub replication_timeout_ms: u64,
@@ -170,9 +184,6 @@ pub struct PrimaryArgs {
     /// Consecutive missed heartbeats that make a secondary unhealthy
     #[arg(long, env = "REPLOG_UNHEALTHY_AFTER", default_value_t = 3)]
     pub unhealthy_after: u32,
-    /// Healthy nodes (primary included) needed to accept writes [default: a majority]
-    #[arg(long, env = "REPLOG_QUORUM")]
-    pub quorum: Option<usize>,
     /// Tuning: with a batch in flight to a secondary, ship the next one only
     /// once this many entries are ready [default: 64 in memory, 8 with
     /// --data-dir and fsync batch]
@@ -181,6 +192,36 @@ pub struct PrimaryArgs {
     /// Tuning: batches in flight to one secondary at most [default: 4]
     #[arg(long, hide = true)]
     pub max_batches_in_flight: Option<usize>,
+}
+
+/// `replog node member`: one of a set of members that elect their primary.
+#[derive(Args, Debug, Clone)]
+pub struct MemberArgs {
+    /// This member's id (one of the --member ids)
+    #[arg(long, env = "REPLOG_ID")]
+    pub id: String,
+    #[command(flatten)]
+    pub common: CommonNodeArgs,
+    /// Every member as ID=URL, this one included; repeatable (env:
+    /// comma-separated list)
+    #[arg(
+        long = "member",
+        value_name = "ID=URL",
+        env = "REPLOG_MEMBERS",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub members: Vec<Peer>,
+    /// A member that hears no primary for a random time between this and
+    /// --election-timeout-max-ms stands for election
+    #[arg(long, env = "REPLOG_ELECTION_TIMEOUT_MIN_MS", default_value_t = 1000)]
+    pub election_timeout_min_ms: u64,
+    /// Upper end of the election timeout; a primary that hears from no
+    /// majority for this long steps down
+    #[arg(long, env = "REPLOG_ELECTION_TIMEOUT_MAX_MS", default_value_t = 2000)]
+    pub election_timeout_max_ms: u64,
+    #[command(flatten)]
+    pub lead: LeadArgs,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -67,7 +67,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, String> {
 pub fn health_table(h: &NodeHealth) -> String {
     match h {
         NodeHealth::Primary(p) => primary_table(p),
-        NodeHealth::Secondary(s) => secondary_table(s),
+        NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => secondary_table(s),
     }
 }
 

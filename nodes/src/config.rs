@@ -70,6 +70,9 @@ pub struct PrimaryConfig {
     /// Required on node-to-node routes and `/faults`, and sent to peers.
     pub cluster_token: Option<ClusterToken>,
     pub storage: StorageConfig,
+    /// An elected member's own base URL, which its followers hand to
+    /// clients; `None` for the course's fixed primary.
+    pub url: Option<String>,
 }
 
 impl PrimaryConfig {
@@ -98,6 +101,7 @@ impl PrimaryConfig {
             batch_linger: Duration::from_micros(500),
             cluster_token: None,
             storage: StorageConfig::default(),
+            url: None,
         }
     }
 

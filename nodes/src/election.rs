@@ -210,6 +210,11 @@ impl Election {
         self.leader.as_deref()
     }
 
+    /// As candidate or primary: the votes it won in this term.
+    pub fn votes(&self) -> u64 {
+        self.granted.len() as u64
+    }
+
     pub fn voted_for(&self) -> Option<&str> {
         self.voted_for.as_deref()
     }

@@ -12,13 +12,28 @@ pub struct Entry {
     pub seq: u64,
     #[schema(value_type = String)]
     pub message: Arc<str>,
+    /// The term of the primary that wrote it (1 under the course's fixed
+    /// primary; see automatic failover).
+    #[serde(default, deserialize_with = "crate::api::int::int64")]
+    pub term: u64,
+    /// In `GET /messages` only: whether a majority holds it, so no failover
+    /// can roll it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committed: Option<bool>,
 }
 
 impl Entry {
+    /// An entry of term 1, the course's fixed primary's term.
     pub fn new(seq: u64, message: impl Into<Arc<str>>) -> Self {
+        Self::in_term(seq, 1, message)
+    }
+
+    pub fn in_term(seq: u64, term: u64, message: impl Into<Arc<str>>) -> Self {
         Self {
             seq,
             message: message.into(),
+            term,
+            committed: None,
         }
     }
 }

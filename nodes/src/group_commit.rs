@@ -52,6 +52,8 @@ pub struct GroupCommit {
     disk: bool,
     /// Set by appends, taken by the syncing thread.
     kick: Mutex<bool>,
+    /// Set by [`stop`](Self::stop): the syncing thread ends.
+    stopped: std::sync::atomic::AtomicBool,
     kicked: Condvar,
     state: watch::Sender<Durable>,
     on_durable: OnDurable,
@@ -82,6 +84,7 @@ impl GroupCommit {
         Arc::new(Self {
             disk: false,
             kick: Mutex::new(false),
+            stopped: std::sync::atomic::AtomicBool::new(false),
             kicked: Condvar::new(),
             state: watch::Sender::new(Durable::default()),
             on_durable,
@@ -94,6 +97,7 @@ impl GroupCommit {
         let commit = Arc::new(Self {
             disk: true,
             kick: Mutex::new(false),
+            stopped: std::sync::atomic::AtomicBool::new(false),
             kicked: Condvar::new(),
             state: watch::Sender::new(Durable {
                 seq: durable,
@@ -188,9 +192,24 @@ impl GroupCommit {
         self.kick();
     }
 
+    /// Ends the syncing thread once its current round is done (the node's
+    /// role changed and the log moves on); whoever still waits is told.
+    pub fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.state.send_modify(|d| {
+            d.generation += 1;
+            d.error = Some(Arc::from("this node changed role"));
+        });
+        self.kick();
+    }
+
     fn run(self: Arc<Self>, target: Arc<dyn Syncable>) {
         loop {
             self.wait_for_kick();
+            if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
             let mut pause = RETRY_FIRST;
             loop {
                 let generation = self.state.borrow().generation;

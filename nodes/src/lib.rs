@@ -15,7 +15,10 @@ pub mod faults;
 pub mod group_commit;
 pub mod health;
 pub mod journal;
+pub mod leadership;
+pub mod member;
 pub mod parking;
+pub mod parts;
 pub mod primary;
 pub mod progress;
 pub mod quorum;
@@ -54,6 +57,16 @@ pub async fn run_primary(
         termination,
     )
     .await
+}
+
+/// Runs a member (automatic failover) on `listener` until a termination
+/// signal.
+pub async fn run_member(
+    config: member::MemberConfig,
+    listener: TcpListener,
+) -> std::io::Result<()> {
+    let member = member::Member::new(config).map_err(std::io::Error::other)?;
+    member::serve(member, listener).await
 }
 
 /// Runs a secondary on `listener` until a termination signal.

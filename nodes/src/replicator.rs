@@ -12,16 +12,20 @@ use crate::api::journal::Happened;
 use crate::api::replication::{
     AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
 };
+use crate::api::ErrorBody;
 use crate::api::Timing;
 use crate::backoff::Backoff;
 use crate::config::{Peer, PrimaryConfig};
 use crate::faults::FaultSet;
 use crate::health::{Health, Transition};
 use crate::journal::Journal;
+use crate::leadership::Leadership;
 use crate::parking::Parking;
 use crate::primary::log::{Doorbell, PrimaryLog};
 use crate::primary::peers::{PeerBoard, PeerStatus};
+use crate::primary::stamp::Stamper;
 use crate::progress::{Action, Event, Failure, Progress, ProgressConfig};
+use reqwest::header::HeaderMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
@@ -30,13 +34,17 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{info, warn};
 
 /// A node-to-node HTTP client: pooled, no system proxy (peers are direct),
-/// every request marked with this primary's instance and the cluster token.
-pub fn client(config: &PrimaryConfig, primary_instance: u64) -> Result<reqwest::Client, String> {
+/// every request marked with the cluster token, and with this primary's log
+/// instance where secondaries follow instances (the course's fixed roles;
+/// elected members follow terms instead).
+pub fn client(
+    config: &PrimaryConfig,
+    primary_instance: Option<u64>,
+) -> Result<reqwest::Client, String> {
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        PRIMARY_HEADER,
-        reqwest::header::HeaderValue::from(primary_instance),
-    );
+    if let Some(instance) = primary_instance {
+        headers.insert(PRIMARY_HEADER, reqwest::header::HeaderValue::from(instance));
+    }
     crate::auth::insert_authorization(&mut headers, config.cluster_token.as_ref())?;
     reqwest::Client::builder()
         .no_proxy()
@@ -53,20 +61,22 @@ pub fn append_url(peer: &Peer) -> Result<reqwest::Url, String> {
 }
 
 /// Why a request got no position back.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestError {
     pub timed_out: bool,
     /// Answered 401: the peer refuses our cluster token.
     pub unauthorized: bool,
+    /// Answered 409 with a later term than this primary's: a newer primary
+    /// was elected, and this one must step down.
+    pub newer_term: Option<u64>,
     pub why: String,
 }
 
 impl RequestError {
     fn blocked() -> Self {
         Self {
-            timed_out: false,
-            unauthorized: false,
             why: "blocked by fault injection on this node".into(),
+            ..Self::default()
         }
     }
 }
@@ -82,8 +92,8 @@ impl From<reqwest::Error> for RequestError {
         };
         Self {
             timed_out: e.is_timeout(),
-            unauthorized: false,
             why,
+            ..Self::default()
         }
     }
 }
@@ -92,10 +102,12 @@ impl From<reqwest::Error> for RequestError {
 pub async fn heartbeat(
     client: &reqwest::Client,
     base_url: &str,
+    stamp: HeaderMap,
     timeout: Duration,
 ) -> Result<Position, RequestError> {
     let response = client
         .get(format!("{base_url}{HEARTBEAT_PATH}"))
+        .headers(stamp)
         .timeout(timeout)
         .send()
         .await?;
@@ -105,11 +117,13 @@ pub async fn heartbeat(
 async fn send_batch(
     client: reqwest::Client,
     url: reqwest::Url,
+    stamp: HeaderMap,
     request: AppendRequest,
     timeout: Duration,
 ) -> Result<Position, RequestError> {
     let response = client
         .post(url)
+        .headers(stamp)
         .timeout(timeout)
         .json(&request)
         .send()
@@ -123,25 +137,28 @@ async fn read_position(response: reqwest::Response) -> Result<Position, RequestE
         // Said plainly: the usual cause is a node started without the
         // cluster's token, and the JSON body alone does not say what to do.
         return Err(RequestError {
-            timed_out: false,
             unauthorized: true,
             why: "the secondary refuses this primary's cluster token (HTTP 401): \
                   start every node with the same --cluster-token or REPLOG_CLUSTER_TOKEN"
                 .into(),
+            ..RequestError::default()
         });
     }
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
+        let newer_term = (status == reqwest::StatusCode::CONFLICT)
+            .then(|| serde_json::from_str::<ErrorBody>(&text).ok())
+            .flatten()
+            .and_then(|body| body.term);
         return Err(RequestError {
-            timed_out: false,
-            unauthorized: false,
+            newer_term,
             why: format!("HTTP {}: {}", status.as_u16(), text.trim()),
+            ..RequestError::default()
         });
     }
     response.json::<Position>().await.map_err(|e| RequestError {
-        timed_out: false,
-        unauthorized: false,
         why: format!("bad answer: {e}"),
+        ..RequestError::default()
     })
 }
 
@@ -212,6 +229,10 @@ pub struct Replicator {
     journal: Arc<Journal>,
     /// Step mode (`hold`): requests wait here until released.
     parking: Arc<Parking>,
+    /// This primary's term and log, stamped on every request.
+    stamper: Option<Arc<Stamper>>,
+    /// Told of a newer term a member answers with.
+    leadership: Option<Arc<Leadership>>,
 }
 
 impl Replicator {
@@ -248,6 +269,32 @@ impl Replicator {
             token_refused: false,
             journal: Arc::new(Journal::new(false, "")),
             parking: Arc::new(Parking::default()),
+            stamper: None,
+            leadership: None,
+        }
+    }
+
+    /// Stamps every request with `stamper`'s term and log; a newer term in
+    /// an answer goes to `leadership`.
+    pub fn with_stamp(mut self, stamper: Arc<Stamper>, leadership: Arc<Leadership>) -> Self {
+        self.stamper = Some(stamper);
+        self.leadership = Some(leadership);
+        self
+    }
+
+    fn stamp(&self) -> HeaderMap {
+        self.stamper
+            .as_ref()
+            .map(|s| s.headers())
+            .unwrap_or_default()
+    }
+
+    /// A member answered with a newer term: this primary is stale.
+    fn check_term(&self, result: &Result<Position, RequestError>) {
+        if let (Err(e), Some(leadership)) = (result, &self.leadership) {
+            if let Some(term) = e.newer_term {
+                leadership.saw_higher_term(term);
+            }
         }
     }
 
@@ -268,12 +315,13 @@ impl Replicator {
         faults: &FaultSet,
         client: &reqwest::Client,
         url: &str,
+        stamp: HeaderMap,
         timeout: Duration,
     ) -> Result<Position, RequestError> {
         if faults.blocked() {
             return Err(RequestError::blocked());
         }
-        heartbeat(client, url, timeout).await
+        heartbeat(client, url, stamp, timeout).await
     }
 
     pub async fn run(
@@ -365,6 +413,7 @@ impl Replicator {
                 self.parking.park(&self.peer.id, what)
             });
             let (client, url) = (self.client.clone(), self.append_url.clone());
+            let stamp = self.stamp();
             self.tasks.spawn(async move {
                 if let Some(go) = parked {
                     // Released, or the parking went away at shutdown.
@@ -373,9 +422,9 @@ impl Replicator {
                 let result = if faults.block {
                     Err(RequestError::blocked())
                 } else if faults.delay_ms > 0 {
-                    slow_link(client, url, request, timeout, faults.delay_ms).await
+                    slow_link(client, url, stamp, request, timeout, faults.delay_ms).await
                 } else {
-                    send_batch(client, url, request, timeout).await
+                    send_batch(client, url, stamp, request, timeout).await
                 };
                 Outcome::Batch {
                     first,
@@ -402,11 +451,12 @@ impl Replicator {
         let parked = faults
             .holding()
             .then(|| self.parking.park(&self.peer.id, "heartbeat".into()));
+        let stamp = self.stamp();
         self.tasks.spawn(async move {
             if let Some(go) = parked {
                 let _ = go.await;
             }
-            Outcome::Heartbeat(Self::probe(&faults, &client, &url, timeout).await)
+            Outcome::Heartbeat(Self::probe(&faults, &client, &url, stamp, timeout).await)
         });
     }
 
@@ -427,6 +477,7 @@ impl Replicator {
         sent_at: Instant,
         result: Result<Position, RequestError>,
     ) {
+        self.check_term(&result);
         let event = match result {
             Ok(position) => Event::BatchAcked {
                 first,
@@ -455,6 +506,7 @@ impl Replicator {
     }
 
     fn on_heartbeat(&mut self, result: Result<Position, RequestError>) {
+        self.check_term(&result);
         self.heartbeat_in_flight = false;
         self.probed_round = self.probed_round.max(self.probe_asked);
         let event = match result {
@@ -559,6 +611,7 @@ impl Replicator {
 async fn slow_link(
     client: reqwest::Client,
     url: reqwest::Url,
+    stamp: HeaderMap,
     request: AppendRequest,
     timeout: Duration,
     delay_ms: u64,
@@ -566,19 +619,18 @@ async fn slow_link(
     let (tx, rx) = oneshot::channel();
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-        let _ = tx.send(send_batch(client, url, request, timeout).await);
+        let _ = tx.send(send_batch(client, url, stamp, request, timeout).await);
     });
     match tokio::time::timeout(timeout, rx).await {
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Err(RequestError {
-            timed_out: false,
-            unauthorized: false,
             why: "delivery task ended".into(),
+            ..RequestError::default()
         }),
         Err(_) => Err(RequestError {
             timed_out: true,
-            unauthorized: false,
             why: "timed out".into(),
+            ..RequestError::default()
         }),
     }
 }

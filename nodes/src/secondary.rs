@@ -13,8 +13,10 @@ use crate::entry::Entry;
 use crate::faults::{FailAt, FaultSet};
 use crate::group_commit::{GroupCommit, Syncable};
 use crate::journal::Journal;
+use crate::leadership::{Leadership, Stamp};
+use crate::parts::Parts;
 use crate::secondary_log::{Received, SecondaryLog};
-use crate::store;
+use crate::store::{self, LogStore};
 use crate::wal::{PendingSync, WalError};
 use crate::{fault_routes, timing_routes};
 use axum::body::Body;
@@ -57,8 +59,8 @@ pub struct Secondary {
     id: String,
     /// The log's identity as a number (see [`store::instance`]): the
     /// primary starts over with this node only when it changes (a memory
-    /// log's restart, or a wiped disk).
-    instance: u64,
+    /// log's restart, a wiped disk, or entries rolled back).
+    instance: AtomicU64,
     log: Arc<SharedLog>,
     /// Makes appends durable: a position is reported only over fsynced
     /// entries.
@@ -72,31 +74,142 @@ pub struct Secondary {
     gate: Option<Gate>,
     /// What happened to each delivery, for `GET /events` (`--journal`).
     journal: Arc<Journal>,
+    /// Term, primary and commit seq as this node knows them.
+    leadership: Arc<Leadership>,
+    /// The live timers, where the node has them (`/timing`).
+    timing: Option<tokio::sync::watch::Sender<api::Timing>>,
 }
 
 impl Secondary {
-    /// Opens the log (recovering it from disk) and starts its group commit.
+    /// The course's fixed secondary: opens the log (recovering it from
+    /// disk) and starts its group commit.
     pub fn new(config: crate::config::SecondaryConfig) -> Result<Arc<Self>, String> {
-        let gate = Gate::new(config.cluster_token, &config.id);
-        let journal = Arc::new(Journal::new(config.journal, &config.id));
         let store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
+        let journal = Arc::new(Journal::new(config.journal, &config.id));
+        let leadership = Leadership::fixed_secondary(&config.id, journal.clone());
+        Ok(Self::build(
+            config,
+            store,
+            journal,
+            Arc::new(FaultSet::default()),
+            leadership,
+            None,
+        ))
+    }
+
+    /// A following member on `store`, with the parts the node keeps across
+    /// roles.
+    pub fn with_parts(
+        config: crate::config::SecondaryConfig,
+        store: Box<dyn LogStore>,
+        parts: Parts,
+    ) -> Arc<Self> {
+        Self::build(
+            config,
+            store,
+            parts.journal,
+            parts.faults,
+            parts.leadership,
+            Some(parts.timing),
+        )
+    }
+
+    fn build(
+        config: crate::config::SecondaryConfig,
+        store: Box<dyn LogStore>,
+        journal: Arc<Journal>,
+        faults: Arc<FaultSet>,
+        leadership: Arc<Leadership>,
+        timing: Option<tokio::sync::watch::Sender<api::Timing>>,
+    ) -> Arc<Self> {
+        let gate = Gate::new(config.cluster_token, &config.id);
         let instance = store::instance(store.as_ref());
         let upstream = store.upstream();
-        let (disk, durable) = (store.disk_report().is_some(), store.durable_seq());
+        let (disk, durable, last) = (
+            store.disk_report().is_some(),
+            store.durable_seq(),
+            store.last_seq(),
+        );
         let log = Arc::new(SharedLog(Mutex::new(SecondaryLog::new(store))));
         let commit = GroupCommit::new(disk, log.clone(), durable, Box::new(|_| {}));
-        Ok(Arc::new(Self {
+        // Entries a previous role appended but did not make durable yet.
+        commit.appended(last);
+        Arc::new(Self {
             id: config.id,
-            instance,
+            instance: AtomicU64::new(instance),
             log,
             commit,
-            faults: Arc::new(FaultSet::default()),
+            faults,
             faults_enabled: config.faults_enabled,
             duplicates_ignored: AtomicU64::new(0),
             primary: Mutex::new(upstream),
             gate,
             journal,
-        }))
+            leadership,
+            timing,
+        })
+    }
+
+    /// Stops following: the group commit ends and the log goes to the
+    /// node's next role (elected primary).
+    pub fn retire(&self) -> Box<dyn LogStore> {
+        self.commit.stop();
+        self.log().retire()
+    }
+
+    /// Runs `f` on the log's store, under the log's lock.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut dyn LogStore) -> T) -> T {
+        f(self.log().store_mut())
+    }
+
+    /// Checks the term of a primary's request, and on the first request of
+    /// a new term's primary matches this log against the primary's (cutting
+    /// what diverges). A primary of an older term is refused with ours (it
+    /// steps down on it). A request without a term (no primary of replog
+    /// sends one) is let through as before.
+    fn admit(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let stamp = Stamp::from_headers(headers).map_err(ApiError::bad_request)?;
+        let Some(stamp) = stamp else {
+            return Ok(());
+        };
+        let mut leadership = self.leadership.lock();
+        let ours = leadership.term();
+        if stamp.term < ours {
+            return Err(ApiError::with_body(
+                StatusCode::CONFLICT,
+                ErrorBody {
+                    term: Some(ours),
+                    ..ErrorBody::new(format!(
+                        "stale primary: {} leads term {}, but this node is in term {ours}",
+                        stamp.leader, stamp.term
+                    ))
+                },
+            ));
+        }
+        let mut log = self.log();
+        leadership
+            .step(
+                crate::election::Event::FromLeader {
+                    from: stamp.leader.clone(),
+                    term: stamp.term,
+                },
+                log.store_mut(),
+            )
+            .map_err(storage_error)?;
+        leadership.learn_url(stamp.leader_url.clone());
+        let cut = leadership
+            .match_log(stamp.term, &stamp.shape, log.store_mut())
+            .map_err(storage_error)?;
+        if cut.is_some() {
+            log.forget_held();
+            // A log with its tail cut is another history: the primary's
+            // replicator starts over from this node's position.
+            let next = (self.instance.load(Ordering::Relaxed) + 1) & store::INSTANCE_MASK;
+            self.instance.store(next, Ordering::Relaxed);
+            self.commit.reset(log.durable_seq());
+        }
+        leadership.raise_commit(stamp.commit_seq.min(log.last_seq()));
+        Ok(())
     }
 
     fn log(&self) -> MutexGuard<'_, SecondaryLog> {
@@ -150,7 +263,7 @@ impl Secondary {
     /// What this node acknowledges: its durable gap-free prefix.
     fn position(&self) -> Position {
         Position {
-            instance: self.instance,
+            instance: self.instance.load(Ordering::Relaxed),
             last_seq: self.log().durable_seq(),
         }
     }
@@ -260,7 +373,7 @@ pub fn router(node: Arc<Secondary>) -> Router {
         true,
         None,
     );
-    let timing = timing_routes::router(node.faults_enabled, &node.id, None);
+    let timing = timing_routes::router(node.faults_enabled, &node.id, node.timing.clone());
     let node_to_node = Router::new()
         .route(APPEND_PATH, post(receive_batch))
         .route(HEARTBEAT_PATH, get(heartbeat))
@@ -284,9 +397,8 @@ fn storage_error(e: WalError) -> ApiError {
 }
 
 async fn list_messages(State(node): State<Arc<Secondary>>) -> Json<MessageList> {
-    Json(MessageList {
-        messages: node.log().visible(),
-    })
+    let commit_seq = node.leadership.lock().commit_seq();
+    Json(MessageList::marked(node.log().visible(), commit_seq))
 }
 
 async fn refuse_write(State(node): State<Arc<Secondary>>) -> ApiError {
@@ -305,19 +417,28 @@ async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
         (log.last_seq(), log.held(), log.disk_report())
     };
     let disk = node.commit.report(disk);
-    Json(NodeHealth::Secondary(SecondaryHealth {
+    let (election, role) = {
+        let leadership = node.leadership.lock();
+        (leadership.report(), leadership.role())
+    };
+    let health = SecondaryHealth {
         id: node.id.clone(),
         last_seq,
         buffered: held.iter().map(|e| e.seq).collect(),
         held,
         duplicates_ignored: node.duplicates_ignored.load(Ordering::Relaxed),
-        instance: node.instance,
+        instance: node.instance.load(Ordering::Relaxed),
         storage: api::StorageKind::of(disk.as_deref()),
         disk,
         faults: node.faults.snapshot(),
         faults_enabled: node.faults_enabled,
         auth_rejections: node.gate.as_ref().map_or(0, Gate::refused),
-    }))
+        election: Box::new(election),
+    };
+    Json(match role {
+        crate::election::Role::Candidate => NodeHealth::Candidate(health),
+        _ => NodeHealth::Secondary(health),
+    })
 }
 
 async fn events(
@@ -342,7 +463,10 @@ async fn heartbeat(
     headers: HeaderMap,
 ) -> Result<Json<Position>, ApiError> {
     blocked(&node)?;
+    // A new primary log (the course's fixed roles) starts this one over
+    // first; then the term's primary is checked and its log matched.
     node.follow_primary(&headers)?;
+    node.admit(&headers)?;
     Ok(Json(node.position()))
 }
 
@@ -352,7 +476,10 @@ async fn receive_batch(
     body: Body,
 ) -> Result<Json<Position>, ApiError> {
     blocked(&node)?;
+    // A new primary log (the course's fixed roles) starts this one over
+    // first; then the term's primary is checked and its log matched.
     node.follow_primary(&headers)?;
+    node.admit(&headers)?;
     let request: AppendRequest = read_json(body, APPEND_BODY_LIMIT).await?;
     if request.entries.iter().any(|e| e.seq == 0) {
         return Err(ApiError::bad_request("seq numbers start at 1"));

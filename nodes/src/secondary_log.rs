@@ -6,7 +6,6 @@ use crate::entry::Entry;
 use crate::store::LogStore;
 use crate::wal::{PendingSync, WalError};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// What happened to one delivered entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +20,7 @@ pub enum Received {
 
 pub struct SecondaryLog {
     store: Box<dyn LogStore>,
-    held: BTreeMap<u64, Arc<str>>,
+    held: BTreeMap<u64, Entry>,
 }
 
 impl SecondaryLog {
@@ -42,7 +41,7 @@ impl SecondaryLog {
             return Ok(Received::Duplicate);
         }
         if entry.seq != last + 1 {
-            self.held.insert(entry.seq, entry.message);
+            self.held.insert(entry.seq, entry);
             return Ok(Received::Held);
         }
         self.store.append(entry)?;
@@ -56,18 +55,31 @@ impl SecondaryLog {
     /// many did and the error (the rest stay held).
     fn release_held(&mut self) -> Result<usize, (usize, WalError)> {
         let mut released = 0;
-        while let Some(message) = self.held.remove(&(self.store.last_seq() + 1)) {
-            let seq = self.store.last_seq() + 1;
-            if let Err(e) = self.store.append(Entry {
-                seq,
-                message: message.clone(),
-            }) {
-                self.held.insert(seq, message);
+        while let Some(entry) = self.held.remove(&(self.store.last_seq() + 1)) {
+            if let Err(e) = self.store.append(entry.clone()) {
+                self.held.insert(entry.seq, entry);
                 return Err((released, e));
             }
             released += 1;
         }
         Ok(released)
+    }
+
+    pub fn store_mut(&mut self) -> &mut dyn LogStore {
+        self.store.as_mut()
+    }
+
+    /// Forgets the entries held behind a gap (they came from a primary whose
+    /// log this one no longer follows).
+    pub fn forget_held(&mut self) {
+        self.held.clear();
+    }
+
+    /// Hands the store over to the node's next role; this log is empty and
+    /// refuses every write from now on.
+    pub fn retire(&mut self) -> Box<dyn LogStore> {
+        self.held.clear();
+        std::mem::replace(&mut self.store, Box::new(crate::store::Retired))
     }
 
     /// Highest seq of the gap-free prefix: what readers see.
@@ -115,13 +127,7 @@ impl SecondaryLog {
 
     /// Entries held behind a gap, in seq order.
     pub fn held(&self) -> Vec<Entry> {
-        self.held
-            .iter()
-            .map(|(seq, message)| Entry {
-                seq: *seq,
-                message: message.clone(),
-            })
-            .collect()
+        self.held.values().cloned().collect()
     }
 }
 

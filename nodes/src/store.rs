@@ -63,6 +63,41 @@ pub trait LogStore: Send {
     fn disk_report(&self) -> Option<DiskReport> {
         None
     }
+    /// The term `seq` was written in; `None` for 0 and past the end.
+    fn term_at(&self, seq: u64) -> Option<u64>;
+    /// The log's terms as runs: (term, first seq of it), in seq order.
+    fn term_runs(&self) -> Vec<(u64, u64)>;
+    /// Cuts every entry after `seq` (they diverge from an elected primary's
+    /// log), keeping them in a rollback file where the log has a directory.
+    fn roll_back_after(&mut self, seq: u64) -> Result<Rollback, WalError>;
+    /// The persisted election term and vote (automatic failover).
+    fn vote(&self) -> (u64, Option<String>) {
+        (0, None)
+    }
+    /// Makes term and vote durable before the caller acts on them. A memory
+    /// log has nowhere to keep them; members need a data directory.
+    fn set_vote(&mut self, _term: u64, _voted_for: Option<String>) -> Result<(), WalError> {
+        Ok(())
+    }
+}
+
+/// What [`LogStore::roll_back_after`] cut.
+#[derive(Debug, Default)]
+pub struct Rollback {
+    pub entries: Vec<Entry>,
+    /// The rollback file that keeps them (`None` for a memory log).
+    pub file: Option<std::path::PathBuf>,
+}
+
+/// Term runs of `entries`, in seq order.
+pub fn runs_of<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for entry in entries {
+        if runs.last().is_none_or(|(term, _)| *term != entry.term) {
+            runs.push((entry.term, entry.seq));
+        }
+    }
+    runs
 }
 
 /// Opens the log a node's configuration asks for: a [`DiskLog`] in its data
@@ -91,10 +126,13 @@ pub fn open(node_id: &str, config: &StorageConfig) -> Result<Box<dyn LogStore>, 
 /// does not. 53 bits, so it is exact as a JSON number.
 pub fn instance(store: &dyn LogStore) -> u64 {
     match store.identity() {
-        Some(id) => (id as u64) >> 11,
-        None => rand::random::<u64>() >> 11,
+        Some(id) => (id as u64) & INSTANCE_MASK,
+        None => rand::random::<u64>() & INSTANCE_MASK,
     }
 }
+
+/// Instances are 53 bits: exact as JSON numbers.
+pub const INSTANCE_MASK: u64 = (1 << 53) - 1;
 
 /// One line saying where the log is, for a node's first log line.
 fn describe(store: &dyn LogStore) -> String {
@@ -113,6 +151,44 @@ fn describe(store: &dyn LogStore) -> String {
             }
             line
         }
+    }
+}
+
+/// What a role's log holds once the node moved on to another role: nothing,
+/// and every write fails (see [`WalError::Retired`]).
+pub struct Retired;
+
+impl LogStore for Retired {
+    fn append(&mut self, _entry: Entry) -> Result<(), WalError> {
+        Err(WalError::Retired)
+    }
+
+    fn last_seq(&self) -> u64 {
+        0
+    }
+
+    fn range(&self, _from: u64, _max_entries: usize, _max_bytes: usize) -> Vec<Entry> {
+        Vec::new()
+    }
+
+    fn clear(&mut self) -> Result<(), WalError> {
+        Err(WalError::Retired)
+    }
+
+    fn term_at(&self, _seq: u64) -> Option<u64> {
+        None
+    }
+
+    fn term_runs(&self) -> Vec<(u64, u64)> {
+        Vec::new()
+    }
+
+    fn roll_back_after(&mut self, _seq: u64) -> Result<Rollback, WalError> {
+        Err(WalError::Retired)
+    }
+
+    fn set_vote(&mut self, _term: u64, _voted_for: Option<String>) -> Result<(), WalError> {
+        Err(WalError::Retired)
     }
 }
 
@@ -172,6 +248,28 @@ impl LogStore for MemoryLog {
     fn clear(&mut self) -> Result<(), WalError> {
         self.entries.clear();
         Ok(())
+    }
+
+    fn term_at(&self, seq: u64) -> Option<u64> {
+        let index = usize::try_from(seq.checked_sub(1)?).ok()?;
+        self.entries.get(index).map(|e| e.term)
+    }
+
+    fn term_runs(&self) -> Vec<(u64, u64)> {
+        runs_of(&self.entries)
+    }
+
+    fn roll_back_after(&mut self, seq: u64) -> Result<Rollback, WalError> {
+        let keep = usize::try_from(seq).unwrap_or(usize::MAX);
+        let entries = if keep < self.entries.len() {
+            self.entries.split_off(keep)
+        } else {
+            Vec::new()
+        };
+        Ok(Rollback {
+            entries,
+            file: None,
+        })
     }
 }
 

@@ -76,11 +76,8 @@ fn fill(dir: &Path, bytes: u64, message: Arc<str>) -> Result<u64, String> {
     let mut seq = log.last_seq();
     while log.disk_bytes() < bytes {
         seq += 1;
-        log.append(Entry {
-            seq,
-            message: message.clone(),
-        })
-        .map_err(|e| e.to_string())?;
+        log.append(Entry::new(seq, message.clone()))
+            .map_err(|e| e.to_string())?;
     }
     let written = log.disk_bytes();
     drop(log);

@@ -389,6 +389,7 @@ mod tests {
             secondaries,
             storage: Default::default(),
             disk: None,
+            election: Default::default(),
         })))
     }
 

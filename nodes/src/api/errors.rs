@@ -41,6 +41,16 @@ pub struct ErrorBody {
     /// 500 injected after store (replication only): the secondary's position.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seq: Option<u64>,
+    /// 307 from a member that is not the primary, and 409 to a stale
+    /// primary: the member's term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term: Option<u64>,
+    /// 307: the primary's member id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<String>,
+    /// 307: the primary's base URL (`Location` names its `/messages`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_url: Option<String>,
 }
 
 impl ErrorBody {
@@ -64,11 +74,15 @@ impl ErrorBody {
             ("min", self.min),
             ("max", self.max),
             ("last_seq", self.last_seq),
+            ("term", self.term),
         ];
         let mut out: Vec<String> = numbers
             .iter()
             .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
             .collect();
+        if let Some(primary) = &self.primary {
+            out.push(format!("primary={primary}"));
+        }
         if let Some(stored) = self.stored {
             out.push(format!("stored={stored}"));
         }

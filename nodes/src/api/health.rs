@@ -44,27 +44,46 @@ impl std::fmt::Display for Health {
 pub enum NodeHealth {
     Primary(PrimaryHealth),
     Secondary(SecondaryHealth),
+    /// A member standing for election: a secondary asking for votes.
+    Candidate(SecondaryHealth),
 }
 
 impl NodeHealth {
+    /// The election fields, whatever the role.
+    pub fn election(&self) -> &super::ElectionReport {
+        match self {
+            NodeHealth::Primary(p) => &p.election,
+            NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => &s.election,
+        }
+    }
+
+    /// `primary`, `secondary` or `candidate`, as the `role` field says.
+    pub fn role_name(&self) -> &'static str {
+        match self {
+            NodeHealth::Primary(_) => "primary",
+            NodeHealth::Secondary(_) => "secondary",
+            NodeHealth::Candidate(_) => "candidate",
+        }
+    }
+
     pub fn id(&self) -> &str {
         match self {
             NodeHealth::Primary(p) => &p.id,
-            NodeHealth::Secondary(s) => &s.id,
+            NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => &s.id,
         }
     }
 
     pub fn last_seq(&self) -> u64 {
         match self {
             NodeHealth::Primary(p) => p.last_seq,
-            NodeHealth::Secondary(s) => s.last_seq,
+            NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => s.last_seq,
         }
     }
 
     pub fn faults(&self) -> &Faults {
         match self {
             NodeHealth::Primary(p) => &p.faults,
-            NodeHealth::Secondary(s) => &s.faults,
+            NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => &s.faults,
         }
     }
 
@@ -72,20 +91,20 @@ impl NodeHealth {
     pub fn disk(&self) -> Option<&super::DiskReport> {
         match self {
             NodeHealth::Primary(p) => p.disk.as_deref(),
-            NodeHealth::Secondary(s) => s.disk.as_deref(),
+            NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => s.disk.as_deref(),
         }
     }
 
     pub fn primary(&self) -> Option<&PrimaryHealth> {
         match self {
             NodeHealth::Primary(p) => Some(p),
-            NodeHealth::Secondary(_) => None,
+            NodeHealth::Secondary(_) | NodeHealth::Candidate(_) => None,
         }
     }
 
     pub fn secondary(&self) -> Option<&SecondaryHealth> {
         match self {
-            NodeHealth::Secondary(s) => Some(s),
+            NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => Some(s),
             NodeHealth::Primary(_) => None,
         }
     }
@@ -123,6 +142,9 @@ pub struct PrimaryHealth {
     /// The disk log, with a data directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk: Option<Box<super::DiskReport>>,
+    /// Term, vote, the primary known, commit seq and rollbacks.
+    #[serde(flatten)]
+    pub election: Box<super::ElectionReport>,
 }
 
 /// Nodes counting toward the quorum, the primary included.
@@ -232,4 +254,7 @@ pub struct SecondaryHealth {
     /// The disk log, with a data directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk: Option<Box<super::DiskReport>>,
+    /// Term, vote, the primary known, commit seq and rollbacks.
+    #[serde(flatten)]
+    pub election: Box<super::ElectionReport>,
 }

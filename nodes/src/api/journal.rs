@@ -48,6 +48,29 @@ pub enum Happened {
     Released { first: u64, last: u64 },
     /// Secondary: a delivery of a seq it already held, ignored.
     Duplicate { seq: u64 },
+    /// Member: heard no primary for its election timeout; asks for votes.
+    Stood { term: u64 },
+    /// Member: answered a candidate's vote request.
+    Voted {
+        candidate: String,
+        term: u64,
+        granted: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
+    },
+    /// Member: won a majority of votes and leads `term`.
+    Elected { term: u64, votes: u64 },
+    /// Member: stopped leading.
+    SteppedDown { term: u64, why: String },
+    /// Member: follows `primary` in `term`.
+    Follows { primary: String, term: u64 },
+    /// Member: cut entries that diverged from the elected primary's log.
+    RolledBack {
+        first: u64,
+        last: u64,
+        term: u64,
+        file: String,
+    },
 }
 
 impl Happened {
@@ -64,6 +87,12 @@ impl Happened {
             | Happened::Released { first, last } => (*first..=*last).contains(&seq),
             Happened::RetryScheduled { from, .. } => *from <= seq,
             Happened::Acked { upto, .. } => *upto >= seq,
+            Happened::RolledBack { first, last, .. } => (*first..=*last).contains(&seq),
+            Happened::Stood { .. }
+            | Happened::Voted { .. }
+            | Happened::Elected { .. }
+            | Happened::SteppedDown { .. }
+            | Happened::Follows { .. } => false,
         }
     }
 }

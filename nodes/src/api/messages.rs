@@ -39,3 +39,13 @@ pub struct WriteReply {
 pub struct MessageList {
     pub messages: Vec<Entry>,
 }
+
+impl MessageList {
+    /// `entries`, each marked committed or not against `commit_seq`.
+    pub fn marked(mut entries: Vec<Entry>, commit_seq: u64) -> Self {
+        for entry in &mut entries {
+            entry.committed = Some(entry.seq <= commit_seq);
+        }
+        Self { messages: entries }
+    }
+}

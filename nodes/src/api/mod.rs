@@ -10,10 +10,13 @@
 //! - [`role`]: primary or secondary
 //! - [`storage`]: the storage part of `/health`
 //! - [`replication`]: the internal primary → secondary protocol
+//! - [`election`]: votes, the primary's replication headers, `/health`'s
+//!   election fields
 //! - [`errors`]: the `{"error": …}` body of every failure
 //! - [`journal`]: `GET /events`, a node's journal
 //! - [`openapi`]: the OpenAPI document served at `GET /openapi.json`
 
+pub mod election;
 pub mod errors;
 pub mod faults;
 pub mod health;
@@ -27,6 +30,7 @@ pub mod storage;
 pub mod timing;
 
 pub use crate::entry::Entry;
+pub use election::{ElectionReport, LogShape, VoteReply, VoteRequest, VOTE_PATH};
 pub use errors::ErrorBody;
 pub use faults::{FailAt, FaultPatch, Faults, ParkedReport, ReleaseRequest, Released};
 pub use health::{

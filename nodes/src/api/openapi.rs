@@ -10,6 +10,7 @@
 // The functions below exist only to carry `#[utoipa::path]`; nothing calls them.
 #![allow(dead_code)]
 
+use super::election::{ElectionReport, VoteReply, VoteRequest, VOTE_PATH};
 use super::errors::ErrorBody;
 use super::faults::{FailAt, FaultPatch, Faults, ParkedReport, ReleaseRequest, Released};
 use super::health::{
@@ -50,6 +51,7 @@ pub const INTERNAL_TAG: &str = "internal";
         release_parked,
         append,
         heartbeat,
+        vote,
         openapi_json,
     ),
     components(schemas(
@@ -78,6 +80,9 @@ pub const INTERNAL_TAG: &str = "internal";
         Released,
         AppendRequest,
         Position,
+        ElectionReport,
+        VoteRequest,
+        VoteReply,
         ErrorBody,
         JournalEvent,
         Happened,
@@ -142,13 +147,18 @@ fn list_messages() {}
         (status = 400, description = "Not a JSON object, `message` missing or not a string, \
             `w` not a whole number in 1..=nodes (`min`/`max` name the range), bad `timeout_ms`",
             body = ErrorBody),
+        (status = 307, description = "Sent to a member that is not the primary: `Location` is \
+            the primary's `/messages`; the body names it (`primary`, `primary_url`, `term`)",
+            body = ErrorBody,
+            headers(("Location" = String, description = "The primary's `/messages`"))),
         (status = 405, description = "Sent to a secondary: writes go to the primary", body = ErrorBody),
         (status = 413, description = "Body or message over `--max-message-bytes` (`limit_bytes`)",
             body = ErrorBody),
         (status = 503, description = "Read-only without a quorum (`healthy`, `required`), or \
             `storage: …`: the primary's disk refused the write (full, I/O error, read-only; \
             nothing stored) or its fsync failed (`seq`, `acks`, `w`, `stored`), or the primary \
-            is shutting down (`seq`, `acks`, `w`, `stored`)",
+            is shutting down or stepped down (`seq`, `acks`, `w`, `stored`), or (members) no \
+            primary is known: an election is on (`term`)",
             body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before retrying (read-only and storage errors)"))),
         (status = 504, description = "`timeout_ms` passed before `w` was met; the message stays \
@@ -310,7 +320,11 @@ fn release_parked() {}
     tag = INTERNAL_TAG,
     summary = "Store a batch of entries (internal)",
     description = "Secondaries only. Seqs already held are ignored; seqs after a gap are \
-        held until it fills. Subject to the secondary's faults: `delay_ms` delays the answer.",
+        held until it fills. Subject to the secondary's faults: `delay_ms` delays the answer. \
+        Every replog primary also sends `x-replog-term`, `x-replog-leader`, \
+        `x-replog-leader-url`, `x-replog-log` (its log as term runs, `TERM@SEQ,…;LAST`) and \
+        `x-replog-commit`: on the first request of a new term's primary, a node cuts the \
+        entries its log does not share with the primary's (into `DATA_DIR/rollback/`).",
     params(
         ("x-replog-primary" = u64, Header,
             description = "The sending primary's log identity; a new one makes the secondary start over"),
@@ -324,6 +338,9 @@ fn release_parked() {}
         (status = 401, description = "The node runs with a cluster token and the request's \
             `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
         (status = 404, description = "Sent to a primary", body = ErrorBody),
+        (status = 409, description = "The sender's term (`x-replog-term`) is older than this \
+            node's (`term`): a newer primary was elected, the sender must step down",
+            body = ErrorBody),
         (status = 413, description = "Body over 64 MiB", body = ErrorBody),
         (status = 500, description = "Injected failure (`fail_next`); after store it carries `last_seq`",
             body = ErrorBody),
@@ -349,10 +366,36 @@ fn append() {}
         (status = 401, description = "The node runs with a cluster token and the request's \
             `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
         (status = 404, description = "Sent to a primary", body = ErrorBody),
+        (status = 409, description = "The sender's term is older than this node's (`term`)",
+            body = ErrorBody),
         (status = 503, description = "Blocked by fault injection", body = ErrorBody),
     ),
 )]
 fn heartbeat() {}
+
+#[utoipa::path(
+    post,
+    path = VOTE_PATH,
+    tag = INTERNAL_TAG,
+    summary = "Ask for a vote (internal)",
+    description = "Members only (`replog node member`; 404 elsewhere). A candidate asks for \
+        this member's vote in `term`, with its last entry. Granted at most once per term, and \
+        only to a candidate whose log is at least as up to date (later last term, or the same \
+        term and at least as long). The term and vote are on disk before the answer leaves.",
+    request_body(content = VoteRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The vote, with the voter's term and why it was refused",
+            body = VoteReply),
+        (status = 400, description = "Not a vote request, or not from a member", body = ErrorBody),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
+        (status = 404, description = "Sent to a node that does not elect (a fixed role)",
+            body = ErrorBody),
+        (status = 503, description = "Blocked by fault injection, or `storage: …`: the vote \
+            could not be made durable", body = ErrorBody),
+    ),
+)]
+fn vote() {}
 
 #[utoipa::path(
     get,
@@ -412,6 +455,7 @@ mod tests {
         assert_eq!(ops(OPENAPI_PATH), ["get"]);
         assert_eq!(ops(EVENTS_PATH), ["get"]);
         assert_eq!(ops(RELEASE_PATH), ["post"]);
+        assert_eq!(ops(VOTE_PATH), ["post"]);
         let statuses = |path: &str, method: &str| -> Vec<String> {
             doc["paths"][path][method]["responses"]
                 .as_object()
@@ -420,7 +464,7 @@ mod tests {
         };
         assert_eq!(
             statuses(MESSAGES_PATH, "post"),
-            ["201", "400", "405", "413", "503", "504"]
+            ["201", "307", "400", "405", "413", "503", "504"]
         );
         assert_eq!(
             statuses(FAULTS_PATH, "post"),
@@ -486,6 +530,13 @@ mod tests {
             .flatten()
             .map(|v| &v["allOf"][1]["properties"]["role"]["enum"][0])
             .collect();
-        assert_eq!(roles, [&Value::from("primary"), &Value::from("secondary")]);
+        assert_eq!(
+            roles,
+            [
+                &Value::from("primary"),
+                &Value::from("secondary"),
+                &Value::from("candidate")
+            ]
+        );
     }
 }

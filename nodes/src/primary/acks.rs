@@ -143,6 +143,16 @@ impl Acks {
         }
     }
 
+    /// Every node's durable position: the primary's own, then each
+    /// secondary's.
+    pub fn positions(&self) -> Vec<u64> {
+        let inner = self.lock();
+        let mut all = Vec::with_capacity(inner.matched.len() + 1);
+        all.push(inner.own);
+        all.extend_from_slice(&inner.matched);
+        all
+    }
+
     /// Secondary `idx` now holds everything up to `matched`.
     pub fn update(&self, idx: usize, matched: u64) {
         let mut inner = self.lock();

@@ -70,6 +70,8 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
         })
         .collect();
     let disk = primary.commit.report(primary.log.disk_report());
+    primary.stamper.commit_seq();
+    let election = primary.leadership.report();
     PrimaryHealth {
         id: primary.config.id.clone(),
         last_seq,
@@ -89,5 +91,6 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
         secondaries,
         storage: crate::api::StorageKind::of(disk.as_deref()),
         disk,
+        election: Box::new(election),
     }
 }

@@ -54,26 +54,42 @@ struct Inner {
 
 pub struct PrimaryLog {
     inner: Mutex<Inner>,
+    /// The term this primary writes its entries in.
+    term: u64,
     /// Published under the lock, so it never goes back.
     last_seq: AtomicU64,
 }
 
 impl Default for PrimaryLog {
     fn default() -> Self {
-        Self::new(Box::new(MemoryLog::new()))
+        Self::new(Box::new(MemoryLog::new()), 1)
     }
 }
 
 impl PrimaryLog {
-    pub fn new(store: Box<dyn LogStore>) -> Self {
+    /// The log of a primary that writes in `term`.
+    pub fn new(store: Box<dyn LogStore>, term: u64) -> Self {
         let last = store.last_seq();
         Self {
             inner: Mutex::new(Inner {
                 store,
                 doorbells: Vec::new(),
             }),
+            term,
             last_seq: AtomicU64::new(last),
         }
+    }
+
+    /// Hands the store over to this node's next role; from now on every
+    /// append fails (a late write of a primary that stepped down).
+    pub fn retire(&self) -> Box<dyn LogStore> {
+        let mut inner = self.inner();
+        std::mem::replace(&mut inner.store, Box::new(crate::store::Retired))
+    }
+
+    /// Runs `f` on the store, under the log's lock.
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut dyn LogStore) -> T) -> T {
+        f(self.inner().store.as_mut())
     }
 
     fn inner(&self) -> MutexGuard<'_, Inner> {
@@ -87,7 +103,9 @@ impl PrimaryLog {
     pub fn assign(&self, message: Arc<str>, stored: impl FnOnce(u64)) -> Result<u64, WalError> {
         let mut inner = self.inner();
         let seq = inner.store.last_seq() + 1;
-        inner.store.append(Entry { seq, message })?;
+        inner
+            .store
+            .append(Entry::in_term(seq, self.term, message))?;
         stored(seq);
         self.last_seq.store(seq, Ordering::SeqCst);
         for bell in &inner.doorbells {

@@ -10,6 +10,7 @@ mod health_view;
 pub mod log;
 pub mod peers;
 mod routes;
+pub mod stamp;
 mod write_request;
 
 pub use acks::{WaitError, WaitingWrite};
@@ -21,9 +22,11 @@ use crate::config::PrimaryConfig;
 use crate::entry::Entry;
 use crate::faults::FaultSet;
 use crate::group_commit::{Durable, GroupCommit};
+use crate::leadership::Leadership;
+use crate::parts::Parts;
 use crate::quorum::{Quorum, QuorumView};
 use crate::replicator::{self, Replicator, Settings};
-use crate::store;
+use crate::store::{self, LogStore};
 use crate::wal::WalError;
 use log::PrimaryLog;
 use peers::{PeerBoard, PeerStatus};
@@ -52,20 +55,51 @@ pub struct Primary {
     pub journal: Arc<crate::journal::Journal>,
     /// Step mode: node-to-node requests parked by the `hold` fault.
     pub parking: Arc<crate::parking::Parking>,
+    /// Term, primary and commit seq as this node knows them.
+    pub leadership: Arc<Leadership>,
+    /// Stamps every replication request with this primary's term and log.
+    pub stamper: Arc<stamp::Stamper>,
     client: reqwest::Client,
     /// Each secondary's append endpoint, parsed once (in config order).
     append_urls: Vec<reqwest::Url>,
 }
 
 impl Primary {
-    /// Opens the log (recovering it from disk) and starts its group commit.
-    /// Fails if the log cannot be opened or the HTTP client built.
+    /// The course's fixed primary: opens the log (recovering it from disk)
+    /// and leads term 1. Fails if the log cannot be opened or the HTTP
+    /// client built.
     pub fn new(config: PrimaryConfig) -> Result<Arc<Self>, String> {
         let store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
+        let journal = Arc::new(crate::journal::Journal::new(config.journal, &config.id));
+        let parts = Parts {
+            faults: Arc::new(FaultSet::default()),
+            leadership: Leadership::fixed_primary(&config.id, journal.clone()),
+            journal,
+            timing: watch::Sender::new(config.timing()),
+        };
+        let term = parts.leadership.term();
+        Self::with_parts(config, store, parts, term)
+    }
+
+    /// A primary of `term` on `store`, with the parts the node keeps across
+    /// roles; starts its group commit. (The term is given, not read from
+    /// the leadership: a member calls this under the election lock.)
+    pub fn with_parts(
+        config: PrimaryConfig,
+        store: Box<dyn LogStore>,
+        parts: Parts,
+        term: u64,
+    ) -> Result<Arc<Self>, String> {
         let instance = store::instance(store.as_ref());
-        let (disk, durable) = (store.disk_report().is_some(), store.durable_seq());
-        let log = Arc::new(PrimaryLog::new(store));
-        let client = replicator::client(&config, instance)?;
+        let (disk, durable, last) = (
+            store.disk_report().is_some(),
+            store.durable_seq(),
+            store.last_seq(),
+        );
+        let log = Arc::new(PrimaryLog::new(store, term));
+        // An elected primary's followers follow terms, not log identities.
+        let stamped_instance = config.url.is_none().then_some(instance);
+        let client = replicator::client(&config, stamped_instance)?;
         let append_urls = config
             .secondaries
             .iter()
@@ -87,21 +121,46 @@ impl Primary {
             Some(error) => acks.acks.storage_failed(error),
         });
         let commit = GroupCommit::new(disk, log.clone(), durable, on_durable);
+        // Entries a previous role appended but did not make durable yet.
+        commit.appended(last);
+        let stamper = Arc::new(stamp::Stamper::new(
+            term,
+            &config.id,
+            config.url.as_deref(),
+            log.clone(),
+            board.clone(),
+            parts.leadership.clone(),
+        )?);
         Ok(Arc::new(Self {
             instance,
             log,
             commit,
             board,
-            faults: Arc::new(FaultSet::default()),
-            timing: watch::Sender::new(config.timing()),
+            faults: parts.faults,
+            timing: parts.timing,
             stopping: watch::Sender::new(false),
             answered: answered::AnsweredWrites::default(),
-            journal: Arc::new(crate::journal::Journal::new(config.journal, &config.id)),
+            journal: parts.journal,
             parking: Arc::new(crate::parking::Parking::default()),
+            leadership: parts.leadership,
+            stamper,
             client,
             append_urls,
             config,
         }))
+    }
+
+    /// Stops leading: replicators stop, waiting writers are answered, the
+    /// group commit ends, and the log goes to the node's next role.
+    pub fn retire(&self) -> Box<dyn LogStore> {
+        self.stopping.send_replace(true);
+        self.commit.stop();
+        self.log.retire()
+    }
+
+    /// The term this primary leads.
+    pub fn term(&self) -> u64 {
+        self.stamper.term()
     }
 
     /// Probes every secondary once (so the first health states are real),
@@ -114,8 +173,9 @@ impl Primary {
             let (client, faults, peer) = (self.client.clone(), self.faults.clone(), peer.clone());
             let url = url.clone();
             let timeout = self.heartbeat();
+            let stamp = self.stamper.headers();
             probes.spawn(async move {
-                let first = Replicator::probe(&faults, &client, &peer.url, timeout).await;
+                let first = Replicator::probe(&faults, &client, &peer.url, stamp, timeout).await;
                 (idx, peer, url, first)
             });
         }
@@ -134,7 +194,8 @@ impl Primary {
                         self.client.clone(),
                     )
                     .with_journal(self.journal.clone())
-                    .with_parking(self.parking.clone());
+                    .with_parking(self.parking.clone())
+                    .with_stamp(self.stamper.clone(), self.leadership.clone());
                     tokio::spawn(replicator.run(first, self.stopping.subscribe()));
                 }
                 Err(e) => tracing::error!("startup probe task failed: {e}"),

@@ -47,9 +47,8 @@ pub fn router(primary: Arc<Primary>) -> Router {
 }
 
 async fn list_messages(State(primary): State<Arc<Primary>>) -> Json<MessageList> {
-    Json(MessageList {
-        messages: primary.entries(),
-    })
+    let commit_seq = primary.stamper.commit_seq();
+    Json(MessageList::marked(primary.entries(), commit_seq))
 }
 
 async fn events(

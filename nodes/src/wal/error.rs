@@ -60,6 +60,11 @@ pub enum WalError {
         "storage: append of seq {seq} refused: its {len} bytes exceed the record limit of {max}"
     )]
     TooLarge { seq: u64, len: usize, max: usize },
+
+    /// The node changed role (automatic failover) and its log went with it:
+    /// the old role's late writes are refused.
+    #[error("this node changed role: its log moved on to the new role")]
+    Retired,
 }
 
 impl WalError {

@@ -20,16 +20,17 @@ use super::error::WalError;
 use super::meta::{self, LogId, Meta};
 use super::record::{self, MAX_PAYLOAD};
 use super::recovery::{self, Recovered, SegmentInfo};
+use super::rollback;
 use super::segment::{self, Segment, DEFAULT_SEGMENT_BYTES};
 use super::terms::Terms;
 use crate::api::DiskReport;
 use crate::entry::Entry;
-use crate::store::{LogStore, MemoryLog};
+use crate::store::{LogStore, MemoryLog, Rollback};
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 pub use crate::api::FsyncPolicy;
 
@@ -105,10 +106,8 @@ pub struct DiskLog {
     options: WalOptions,
     /// Every entry, for reads.
     entries: MemoryLog,
-    /// Every entry's term.
+    /// Every entry's term, as runs (for the log's shape).
     terms: Terms,
-    /// The term new appends are written in.
-    term: u64,
     /// Full segments, for their sizes.
     sealed: Vec<SegmentInfo>,
     active: Segment,
@@ -157,13 +156,11 @@ impl DiskLog {
             active.sync()?;
         }
         let last_seq = entries.last_seq();
-        let term = terms.at(last_seq, last_seq).unwrap_or(0);
         Ok(Self {
             dir,
             meta,
             entries,
             terms,
-            term,
             sealed,
             durable_seq: last_seq,
             durable_len: active.len(),
@@ -199,7 +196,7 @@ impl DiskLog {
         self.frame.clear();
         record::encode(
             entry.seq,
-            self.term,
+            entry.term,
             entry.message.as_bytes(),
             &mut self.frame,
         );
@@ -209,7 +206,7 @@ impl DiskLog {
         }
         self.active.append(&self.frame)?;
         self.stats.bytes_appended += frame_len;
-        self.terms.push(entry.seq, self.term);
+        self.terms.push(entry.seq, entry.term);
         self.entries.push(entry);
         if self.options.fsync == FsyncPolicy::Never {
             self.durable_seq = self.last_seq();
@@ -294,37 +291,22 @@ impl DiskLog {
         Ok(())
     }
 
-    /// Appends from now on are written in `term` (automatic failover: the
-    /// term of the primary whose entries these are).
-    pub fn set_term(&mut self, term: u64) {
-        self.term = term;
-    }
-
     /// The term `seq` was written in; `None` past the end (and for 0).
     pub fn term_at(&self, seq: u64) -> Option<u64> {
         self.terms.at(seq, self.last_seq())
     }
 
-    /// Cuts every entry after `seq` off the log, durably, and returns them
-    /// as (seq, term, message): a member whose log diverged from the elected
+    /// Cuts every entry after `seq` off the log, durably, and returns them:
+    /// a member whose log diverged from the elected
     /// primary's keeps the common prefix (the caller writes what was cut to
     /// a rollback file). Later segments go newest first, then the segment
     /// holding `seq` is cut after its record, so a crash part-way leaves a
     /// shorter log that is still whole.
-    pub fn truncate_after(&mut self, seq: u64) -> Result<Vec<(u64, u64, String)>, WalError> {
-        let last = self.last_seq();
-        if seq >= last {
+    pub fn truncate_after(&mut self, seq: u64) -> Result<Vec<Entry>, WalError> {
+        if seq >= self.last_seq() {
             return Ok(Vec::new());
         }
-        let cut: Vec<(u64, u64, String)> = self
-            .entries
-            .range(seq + 1, usize::MAX, usize::MAX)
-            .into_iter()
-            .map(|e| {
-                let term = self.terms.at(e.seq, last).unwrap_or(0);
-                (e.seq, term, e.message.to_string())
-            })
-            .collect();
+        let cut = self.entries.range(seq + 1, usize::MAX, usize::MAX);
         // Segments that start after `seq` go whole.
         while self.active.base_seq() > seq.max(1) {
             let Some(previous) = self.sealed.pop() else {
@@ -459,13 +441,11 @@ impl DiskLog {
     fn rewrite_unsynced(&mut self) -> Result<(), WalError> {
         self.active.truncate(self.durable_len)?;
         let mut frames = Vec::new();
-        let last = self.last_seq();
         for entry in self
             .entries
             .range(self.durable_seq + 1, usize::MAX, usize::MAX)
         {
-            let term = self.terms.at(entry.seq, last).unwrap_or(self.term);
-            record::encode(entry.seq, term, entry.message.as_bytes(), &mut frames);
+            record::encode(entry.seq, entry.term, entry.message.as_bytes(), &mut frames);
         }
         self.active.append(&frames)?;
         self.rewrite_needed = false;
@@ -557,6 +537,31 @@ impl LogStore for DiskLog {
         meta::store(self.dir.path(), &meta)?;
         self.meta = meta;
         Ok(())
+    }
+
+    fn term_at(&self, seq: u64) -> Option<u64> {
+        DiskLog::term_at(self, seq)
+    }
+
+    fn term_runs(&self) -> Vec<(u64, u64)> {
+        self.terms.runs()
+    }
+
+    /// The rollback file is written (and fsynced) before the cut: a crash
+    /// in between leaves the entries in both, never in neither.
+    fn roll_back_after(&mut self, seq: u64) -> Result<Rollback, WalError> {
+        let doomed = self.entries.range(seq + 1, usize::MAX, usize::MAX);
+        let file = rollback::write(self.dir.path(), &doomed, SystemTime::now())?;
+        let entries = self.truncate_after(seq)?;
+        Ok(Rollback { entries, file })
+    }
+
+    fn vote(&self) -> (u64, Option<String>) {
+        DiskLog::vote(self)
+    }
+
+    fn set_vote(&mut self, term: u64, voted_for: Option<String>) -> Result<(), WalError> {
+        DiskLog::set_vote(self, term, voted_for)
     }
 
     fn disk_report(&self) -> Option<DiskReport> {

@@ -196,7 +196,7 @@ fn scan(
             });
         };
         terms.push(record.seq, record.term);
-        store.push(Entry::new(record.seq, text));
+        store.push(Entry::in_term(record.seq, record.term, text));
         offset += record.frame_len();
     }
     Ok(None)

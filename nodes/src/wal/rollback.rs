@@ -6,6 +6,7 @@
 
 use super::dir::sync_dir;
 use super::error::WalError;
+use crate::entry::Entry;
 use serde::Serialize;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -29,7 +30,7 @@ pub struct RolledBack {
 /// nothing to write).
 pub fn write(
     data_dir: &Path,
-    entries: &[(u64, u64, String)],
+    entries: &[Entry],
     when: SystemTime,
 ) -> Result<Option<PathBuf>, WalError> {
     let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
@@ -41,13 +42,13 @@ pub fn write(
         .unwrap_or(0);
     let dir = data_dir.join(ROLLBACK_DIR);
     fs::create_dir_all(&dir).map_err(|e| WalError::io("create", &dir, e))?;
-    let path = dir.join(format!("{when_ms}-{}-{}.jsonl", first.0, last.0));
+    let path = dir.join(format!("{when_ms}-{}-{}.jsonl", first.seq, last.seq));
     let mut text = String::new();
-    for (seq, term, message) in entries {
+    for entry in entries {
         let line = RolledBack {
-            seq: *seq,
-            term: *term,
-            message: message.clone(),
+            seq: entry.seq,
+            term: entry.term,
+            message: entry.message.to_string(),
             when_ms,
         };
         let json = serde_json::to_string(&line)

@@ -25,6 +25,14 @@ impl Terms {
         i.checked_sub(1).map(|i| self.runs[i].1)
     }
 
+    /// The runs as (term, first seq), in seq order.
+    pub fn runs(&self) -> Vec<(u64, u64)> {
+        self.runs
+            .iter()
+            .map(|(first, term)| (*term, *first))
+            .collect()
+    }
+
     /// Forgets the terms of every seq after `last`.
     pub fn truncate(&mut self, last: u64) {
         self.runs.retain(|(first, _)| *first <= last);

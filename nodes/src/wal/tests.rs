@@ -13,6 +13,10 @@ use std::process::Command;
 
 use crate::test_dir::TempDir;
 
+fn in_term(seq: u64, term: u64) -> Entry {
+    Entry { term, ..entry(seq) }
+}
+
 fn entry(seq: u64) -> Entry {
     Entry::new(
         seq,
@@ -652,13 +656,11 @@ fn entries_keep_their_terms_across_a_restart() {
     let dir = TempDir::new("terms");
     {
         let mut log = open(dir.path(), 1024);
-        log.set_term(1);
         for seq in 1..=3 {
-            log.append(entry(seq)).expect("append");
+            log.append(in_term(seq, 1)).expect("append");
         }
-        log.set_term(4);
         for seq in 4..=5 {
-            log.append(entry(seq)).expect("append");
+            log.append(in_term(seq, 4)).expect("append");
         }
         log.sync().expect("sync");
     }
@@ -677,21 +679,15 @@ fn truncate_after_cuts_across_segments_and_survives_a_restart() {
     let dir = TempDir::new("truncate");
     {
         let mut log = open(dir.path(), 512);
-        log.set_term(2);
         for seq in 1..=60 {
-            log.append(entry(seq)).expect("append");
+            log.append(in_term(seq, 2)).expect("append");
         }
         assert!(log.segment_count() > 3, "{} segments", log.segment_count());
         let cut = log.truncate_after(17).expect("truncate");
         assert_eq!(cut.len(), 43);
-        assert_eq!(cut.first().map(|c| (c.0, c.1)), Some((18, 2)));
-        assert_eq!(
-            cut.first().map(|c| c.2.clone()),
-            Some(entry(18).message.to_string())
-        );
+        assert_eq!(cut.first(), Some(&in_term(18, 2)));
         assert_eq!((log.last_seq(), log.durable_seq()), (17, 17));
-        log.set_term(3);
-        log.append(Entry::new(18, "new eighteen"))
+        log.append(Entry::in_term(18, 3, "new eighteen"))
             .expect("append after the cut");
         log.sync().expect("sync");
     }
@@ -714,7 +710,7 @@ fn truncate_after_cuts_across_segments_and_survives_a_restart() {
 fn rolled_back_entries_are_written_as_json_lines() {
     let dir = TempDir::new("rollback");
     let when = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1234);
-    let entries = vec![(5, 2, "five".to_string()), (6, 2, "six".to_string())];
+    let entries = vec![Entry::in_term(5, 2, "five"), Entry::in_term(6, 2, "six")];
     let path = super::rollback::write(dir.path(), &entries, when)
         .expect("write")
         .expect("a file");
