@@ -690,15 +690,18 @@ async fn a_partitioned_primary_steps_down_and_the_logs_converge_after_healing() 
     c.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rollback_files_hold_exactly_the_writes_a_partitioned_primary_lost() {
+/// Partitions the primary, writes to it at w=1 (acknowledged) and at w=2
+/// (not), lets the majority elect and write, heals, and checks that the
+/// rollback files of the old primary hold exactly what it lost. Returns the
+/// cluster, the old primary and what it lost.
+async fn roll_back_a_cut_off_primary(name: &str) -> (Cluster, usize, Vec<Entry>) {
     // The cut-off primary must still lead while the test writes to it.
     let timing = Timing {
         min_ms: 500,
         max_ms: 1000,
         heartbeat_ms: 100,
     };
-    let mut c = Cluster::start("rollback", 3, timing);
+    let mut c = Cluster::start(name, 3, timing);
     let all: Vec<usize> = (0..3).collect();
     let (p, _) = c.wait_converged(&all, LONG).await;
     for k in 0..3 {
@@ -794,6 +797,187 @@ async fn rollback_files_hold_exactly_the_writes_a_partitioned_primary_lost() {
     for i in others(3, p) {
         assert!(rollback_lines(&c.data(i)).is_empty(), "{}", c.ids[i]);
         assert_eq!(c.health(i).await["rolled_back"], 0, "{}", c.ids[i]);
+    }
+    (c, p, before)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_files_hold_exactly_the_writes_a_partitioned_primary_lost() {
+    let (c, _, _) = roll_back_a_cut_off_primary("rollback").await;
+    c.finish().await;
+}
+
+/// The rollback files outlive a restart; so should what `/health` says of
+/// them (`rolled_back`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolled_back_still_counts_the_rollback_files_after_a_restart() {
+    let (mut c, p, before) = roll_back_a_cut_off_primary("rollback-restart").await;
+    let all: Vec<usize> = (0..3).collect();
+    c.kill(p);
+    c.restart(p);
+    c.wait_converged(&all, LONG).await;
+    assert_eq!(rollback_lines(&c.data(p)), before);
+    let h = c.health(p).await;
+    assert_eq!(
+        h["rolled_back"].as_u64(),
+        Some(before.len() as u64),
+        "rolled_back of {} after a restart, with {} lines in its rollback files: {h}",
+        c.ids[p],
+        before.len()
+    );
+    c.finish().await;
+}
+
+/// A primary paused past an election timeout wakes up still believing it
+/// leads: a write it takes then must not be acknowledged at w=2 by members
+/// that follow a newer term, and it rolls back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_primary_that_wakes_up_gets_no_w2_write_acknowledged() {
+    let mut c = Cluster::start("pause", 3, FAST);
+    let all: Vec<usize> = (0..3).collect();
+    let (p, _) = c.wait_converged(&all, LONG).await;
+    for k in 0..3 {
+        c.write_acked(p, &format!("base-{k}"), 3).await;
+    }
+    let term = c.health(p).await["term"].as_u64().expect("term");
+    c.pause(p);
+    let (q, new_term) = c.wait_primary(&others(3, p), term, LONG).await;
+    let seq = c.write_acked(q, "newer-term", 2).await;
+    // Sent while it is stopped: the first thing it reads when it wakes.
+    let stale = c.client.clone();
+    let url = format!("{}/messages", c.url(p));
+    let late = tokio::spawn(async move {
+        let response = stale
+            .post(url)
+            .json(&json!({"message": "sent-to-the-sleeper", "w": 2, "timeout_ms": 1000}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((status, body))
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    c.resume(p);
+    let answer = tokio::time::timeout(LONG, late)
+        .await
+        .expect("the woken member answers")
+        .expect("task");
+    println!("w=2 to the woken primary of term {term} (now term {new_term}) -> {answer:?}");
+    if let Ok((status, body)) = &answer {
+        assert_ne!(
+            *status, 201,
+            "a stale primary got a w=2 write acknowledged: {body}"
+        );
+    }
+    let (_, log) = c.wait_converged(&all, LONG).await;
+    assert_holds(&log, seq, "newer-term", "the converged log");
+    assert!(
+        !log.iter().any(|e| e.message == "sent-to-the-sleeper"),
+        "{log:?}"
+    );
+    c.finish().await;
+}
+
+/// A member cut off from the others stands again and again, its term
+/// climbing; healed, its term makes the primary step down, but its log is
+/// behind, so it gets no vote: one of the up-to-date members leads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healed_member_with_a_later_term_but_a_shorter_log_does_not_lead() {
+    let mut c = Cluster::start("behind", 3, FAST);
+    let all: Vec<usize> = (0..3).collect();
+    let (p, _) = c.wait_converged(&all, LONG).await;
+    let s = (p + 1) % 3;
+    let mut acked = Vec::new();
+    for k in 0..3 {
+        let text = format!("base-{k}");
+        acked.push((c.write_acked(p, &text, 3).await, text));
+    }
+    let term = c.health(p).await["term"].as_u64().expect("term");
+    c.block(s, true).await;
+    for k in 0..5 {
+        let text = format!("while-cut-off-{k}");
+        acked.push((c.write_acked(p, &text, 2).await, text));
+    }
+    let climbed = eventually(
+        "the cut-off member to stand in later terms",
+        LONG,
+        || async {
+            let h = c.try_health(s).await?;
+            let t = h["term"].as_u64().unwrap_or_default();
+            if t >= term + 2 {
+                Ok(t)
+            } else {
+                Err(h.to_string())
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        c.health(p).await["role"],
+        "primary",
+        "a cut-off secondary's candidacy reached the primary"
+    );
+    c.block(s, false).await;
+    let (leader, log) = c.wait_converged(&all, LONG).await;
+    let h = c.health(leader).await;
+    println!(
+        "{} climbed to term {climbed}; after healing {} leads term {}",
+        c.ids[s], c.ids[leader], h["term"]
+    );
+    assert_ne!(leader, s, "a member with a shorter log was elected: {h}");
+    assert_eq!(log.len(), acked.len(), "{log:?}");
+    for (seq, text) in &acked {
+        assert_holds(&log, *seq, text, "the converged log");
+    }
+    assert!(rollback_lines(&c.data(s)).is_empty());
+    c.finish().await;
+}
+
+/// Every member killed at once and restarted on its data directory: terms
+/// and votes are durable, so the next election runs in a later term, and
+/// every acknowledged write is still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_cluster_restarted_keeps_its_log_and_moves_to_a_later_term() {
+    let mut c = Cluster::start("restart-all", 3, FAST);
+    let all: Vec<usize> = (0..3).collect();
+    let (p, _) = c.wait_converged(&all, LONG).await;
+    let mut acked = Vec::new();
+    for k in 0..5 {
+        let text = format!("before-{k}");
+        acked.push((c.write_acked(p, &text, 2).await, text));
+    }
+    let mut terms = Vec::new();
+    for i in 0..3 {
+        let h = c.health(i).await;
+        terms.push(h["term"].as_u64().expect("term"));
+    }
+    for i in 0..3 {
+        c.kill(i);
+    }
+    for i in 0..3 {
+        let h_term = terms[i];
+        c.restart(i);
+        let h = c.health(i).await;
+        assert!(
+            h["term"].as_u64().unwrap_or_default() >= h_term,
+            "{} came back in term {}, before its term {h_term}",
+            c.ids[i],
+            h["term"]
+        );
+    }
+    let top = terms.iter().copied().max().unwrap_or_default();
+    let (q, term) = c.wait_primary(&all, top, LONG).await;
+    println!(
+        "{} leads term {term} after a whole restart (was {top})",
+        c.ids[q]
+    );
+    let seq = c.write_acked(q, "after", 3).await;
+    acked.push((seq, "after".to_string()));
+    let (_, log) = c.wait_converged(&all, LONG).await;
+    assert_eq!(log.len(), acked.len(), "{log:?}");
+    for (seq, text) in &acked {
+        assert_holds(&log, *seq, text, "the converged log");
     }
     c.finish().await;
 }
@@ -1012,9 +1196,47 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
             }
         }
     }
+    // A write acknowledged by a majority is never cut from any log.
+    let majority_acked: BTreeSet<&str> = acked
+        .iter()
+        .filter(|a| a.1 >= 2)
+        .map(|a| a.0.as_str())
+        .collect();
+    for i in 0..3 {
+        for e in rollback_lines(&c.data(i)) {
+            assert!(
+                !majority_acked.contains(e.message.as_str()),
+                "{} rolled back {e:?}, acknowledged at w≥2",
+                c.ids[i]
+            );
+        }
+    }
+    let back_in_log = rolled_back
+        .iter()
+        .filter(|m| position.contains_key(m.as_str()))
+        .count();
     println!(
-        "{lost_w1} acknowledged w=1 write(s) rolled back; {} rollback line(s) in all",
+        "{lost_w1} acknowledged w=1 write(s) rolled back; {} rollback line(s) in all, {back_in_log} of them in the final log",
         rolled_back.len()
     );
+    // Everything is committed once the barrier is, on every member.
+    for i in 0..3 {
+        eventually(&format!("{} to commit all", c.ids[i]), LONG, || async {
+            let v = try_get(&c.client, &format!("{}/messages", c.url(i))).await?;
+            let h = c.try_health(i).await?;
+            let all_marked = v["messages"]
+                .as_array()
+                .is_some_and(|a| a.iter().all(|m| m["committed"] == true));
+            if h["commit_seq"] == barrier && all_marked {
+                Ok(())
+            } else {
+                Err(format!(
+                    "commit_seq {}, all marked {all_marked}",
+                    h["commit_seq"]
+                ))
+            }
+        })
+        .await;
+    }
     c.finish().await;
 }
