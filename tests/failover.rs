@@ -141,21 +141,25 @@ fn rollback_lines(data_dir: &Path) -> Vec<Entry> {
     out
 }
 
+/// Who reported leading a term: id → (first ms, last ms, `primary` field).
+type Leaders = BTreeMap<String, (u128, u128, String)>;
+
 /// Reads every member's `/health` every few milliseconds until stopped, and
 /// remembers which members reported `role: primary` in which term.
 struct Sampler {
     stop: Arc<AtomicBool>,
-    /// term → members that said they lead it.
-    leaders: Arc<Mutex<BTreeMap<u64, BTreeSet<String>>>>,
+    /// term → members that said they lead it, each with when (ms since
+    /// the cluster started) it first and last said so, and the `primary`
+    /// field of the last such report.
+    leaders: Arc<Mutex<BTreeMap<u64, Leaders>>>,
     samples: Arc<AtomicUsize>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Sampler {
-    fn start(members: Vec<(String, String)>) -> Sampler {
+    fn start(members: Vec<(String, String)>, started: Instant) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
-        let leaders: Arc<Mutex<BTreeMap<u64, BTreeSet<String>>>> =
-            Arc::new(Mutex::new(BTreeMap::new()));
+        let leaders: Arc<Mutex<BTreeMap<u64, Leaders>>> = Arc::new(Mutex::new(BTreeMap::new()));
         let samples = Arc::new(AtomicUsize::new(0));
         let tasks = members
             .into_iter()
@@ -169,12 +173,18 @@ impl Sampler {
                             samples.fetch_add(1, Ordering::Relaxed);
                             if h["role"] == "primary" {
                                 let term = h["term"].as_u64().unwrap_or_default();
+                                let now = started.elapsed().as_millis();
                                 leaders
                                     .lock()
                                     .expect("lock")
                                     .entry(term)
                                     .or_default()
-                                    .insert(id.clone());
+                                    .entry(id.clone())
+                                    .and_modify(|seen| {
+                                        seen.1 = now;
+                                        seen.2 = h["primary"].to_string();
+                                    })
+                                    .or_insert((now, now, h["primary"].to_string()));
                             }
                         }
                         tokio::time::sleep(Duration::from_millis(15)).await;
@@ -196,7 +206,7 @@ impl Sampler {
         for (term, ids) in leaders.iter() {
             assert!(
                 ids.len() <= 1,
-                "two members reported role=primary in term {term}: {ids:?} (all: {leaders:?})"
+                "two members reported role=primary in term {term} (first and last ms they did): {ids:?} (all: {leaders:?})"
             );
         }
     }
@@ -228,6 +238,8 @@ struct Cluster {
     client: reqwest::Client,
     sampler: Option<Sampler>,
     scratch: Scratch,
+    /// When it started: the sampler's times count from here.
+    born: Instant,
 }
 
 impl Cluster {
@@ -251,6 +263,7 @@ impl Cluster {
             client: client(Duration::from_secs(5)),
             sampler: None,
             scratch: Scratch::new(name),
+            born: Instant::now(),
         };
         for i in 0..n {
             cluster.nodes[i] = Some(cluster.spawn(i));
@@ -258,7 +271,7 @@ impl Cluster {
         let members = (0..n)
             .map(|i| (cluster.ids[i].clone(), cluster.url(i)))
             .collect();
-        cluster.sampler = Some(Sampler::start(members));
+        cluster.sampler = Some(Sampler::start(members, cluster.born));
         cluster
     }
 
@@ -955,8 +968,7 @@ async fn a_whole_cluster_restarted_keeps_its_log_and_moves_to_a_later_term() {
     for i in 0..3 {
         c.kill(i);
     }
-    for i in 0..3 {
-        let h_term = terms[i];
+    for (i, &h_term) in terms.iter().enumerate() {
         c.restart(i);
         let h = c.health(i).await;
         assert!(
@@ -1108,8 +1120,8 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
         }
         let hold = Duration::from_millis(rng.range(200, 2000));
         println!(
-            "{:>6.1}s: {:?} for {hold:?}",
-            started.elapsed().as_secs_f64(),
+            "{:>6}ms: {:?} for {hold:?}",
+            c.born.elapsed().as_millis(),
             applied
                 .iter()
                 .map(|(i, f)| format!("{f:?} {}", c.ids[*i]))
