@@ -152,7 +152,8 @@ impl Leadership {
             persisted,
             Instant::now(),
             rand::random(),
-        );
+        )
+        .with_pre_vote();
         Self::new(Inner {
             me: me.to_string(),
             election,
@@ -306,6 +307,19 @@ impl Inner {
                         why,
                     });
                 }
+                Action::PreVote {
+                    to,
+                    proposed,
+                    refusal,
+                    ..
+                } => match refusal {
+                    None => {
+                        tracing::debug!(node = %self.me, candidate = %to, "would vote for {to} in term {proposed} (pre-vote)")
+                    }
+                    Some(why) => {
+                        tracing::debug!(node = %self.me, candidate = %to, "would not vote for {to} in term {proposed} (pre-vote): {why}")
+                    }
+                },
                 _ => {}
             }
             left.push(action);

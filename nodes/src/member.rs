@@ -232,8 +232,10 @@ impl Member {
 
     fn carry_out(self: &Arc<Self>, actions: Vec<Action>) {
         for action in actions {
-            if let Action::RequestVotes { term } = action {
-                self.request_votes(term);
+            match action {
+                Action::RequestVotes { term } => self.request_votes(term, false),
+                Action::RequestPreVotes { term } => self.request_votes(term, true),
+                _ => {}
             }
         }
     }
@@ -288,8 +290,9 @@ impl Member {
         Current::Following(secondary.clone(), secondary::router(secondary))
     }
 
-    /// Asks every other member for its vote in `term`.
-    fn request_votes(self: &Arc<Self>, term: u64) {
+    /// Asks every other member for its vote in `term` (or, `pre`, whether
+    /// it would give it).
+    fn request_votes(self: &Arc<Self>, term: u64, pre: bool) {
         let (last, others) = {
             let leadership = self.parts.leadership.lock();
             let last = self.current().with_store(|s| Inner::last_pos(s));
@@ -306,8 +309,18 @@ impl Member {
                     candidate: member.id().to_string(),
                     last_term: last.term,
                     last_seq: last.seq,
+                    pre_vote: pre,
                 };
                 match member.ask_vote(&url, &request).await {
+                    Ok(reply) if pre => {
+                        let actions = member.step(vec![Event::PreVoteAnswered {
+                            from: id,
+                            term: reply.term,
+                            proposed: term,
+                            granted: reply.granted,
+                        }]);
+                        member.carry_out(actions);
+                    }
                     Ok(reply) => {
                         match &reply.refusal {
                             None => {
@@ -500,19 +513,31 @@ async fn vote(State(member): State<Arc<Member>>, body: Body) -> Result<Json<Vote
         let mut leadership = member.parts.leadership.lock();
         let current = member.current();
         let result = current.with_store(|store| {
-            let ours = Inner::last_pos(store);
-            leadership.step(
-                Event::VoteRequested {
-                    from: request.candidate.clone(),
-                    term: request.term,
-                    last: LogPos {
-                        term: request.last_term,
-                        seq: request.last_seq,
-                    },
+            let (from, term, ours) = (
+                request.candidate.clone(),
+                request.term,
+                Inner::last_pos(store),
+            );
+            let last = LogPos {
+                term: request.last_term,
+                seq: request.last_seq,
+            };
+            let event = if request.pre_vote {
+                Event::PreVoteRequested {
+                    from,
+                    term,
+                    last,
                     ours,
-                },
-                store,
-            )
+                }
+            } else {
+                Event::VoteRequested {
+                    from,
+                    term,
+                    last,
+                    ours,
+                }
+            };
+            leadership.step(event, store)
         });
         let actions = result.map_err(|e| ApiError::storage(e.to_string()))?;
         member.settle_role(&mut leadership);
@@ -520,26 +545,35 @@ async fn vote(State(member): State<Arc<Member>>, body: Body) -> Result<Json<Vote
     };
     let mut reply = None;
     for action in actions {
-        if let Action::Vote {
-            term,
-            granted,
-            refusal,
-            ..
-        } = action
-        {
-            reply = Some(VoteReply {
-                voter: member.id().to_string(),
+        let (term, granted, refusal) = match action {
+            Action::Vote {
                 term,
                 granted,
-                refusal: refusal.map(|r| r.to_string()),
-            });
-        }
+                refusal,
+                ..
+            }
+            | Action::PreVote {
+                term,
+                granted,
+                refusal,
+                ..
+            } => (term, granted, refusal),
+            _ => continue,
+        };
+        reply = Some(VoteReply {
+            voter: member.id().to_string(),
+            term,
+            granted,
+            pre_vote: request.pre_vote,
+            refusal: refusal.map(|r| r.to_string()),
+        });
     }
     let term = member.parts.leadership.term();
     Ok(Json(reply.unwrap_or(VoteReply {
         voter: member.id().to_string(),
         term,
         granted: false,
+        pre_vote: request.pre_vote,
         refusal: Some("no answer from the election".into()),
     })))
 }
