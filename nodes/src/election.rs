@@ -248,6 +248,15 @@ impl Election {
         self
     }
 
+    /// New timeouts (the dashboard's slow motion); the current wait starts
+    /// over with them.
+    pub fn set_timeouts(&mut self, timeouts: Timeouts, now: Instant) {
+        self.timeouts = timeouts;
+        if self.role != Role::Leader {
+            self.reset_deadline(now);
+        }
+    }
+
     pub fn term(&self) -> u64 {
         self.term
     }

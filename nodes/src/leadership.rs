@@ -232,6 +232,11 @@ impl Inner {
         self.commit_seq
     }
 
+    /// New election timeouts (slow motion).
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.election.set_timeouts(timeouts, Instant::now());
+    }
+
     /// Commit seqs only grow: what a majority held stays committed.
     pub fn raise_commit(&mut self, seq: u64) {
         self.commit_seq = self.commit_seq.max(seq);

@@ -144,7 +144,7 @@ impl Member {
             faults: Arc::new(FaultSet::default()),
             journal,
             leadership,
-            timing: watch::Sender::new(config.lead.timing()),
+            timing: watch::Sender::new(Self::timing(&config)),
         };
         let secondary = Secondary::with_parts(config.follow.clone(), store, parts.clone());
         let current = Current::Following(secondary.clone(), secondary::router(secondary));
@@ -170,6 +170,16 @@ impl Member {
         self.config.id()
     }
 
+    /// The timers at start: a primary's, and the election timeouts.
+    fn timing(config: &MemberConfig) -> crate::api::Timing {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        crate::api::Timing {
+            election_timeout_min_ms: Some(ms(config.timeouts.min)),
+            election_timeout_max_ms: Some(ms(config.timeouts.max)),
+            ..config.lead.timing()
+        }
+    }
+
     fn current(&self) -> Current {
         self.current
             .read()
@@ -179,9 +189,18 @@ impl Member {
 
     /// The election timer: ticks the election, and carries out what it says.
     pub async fn run(self: Arc<Self>) {
-        let tick = (self.config.timeouts.min / 10).max(Duration::from_millis(5));
         let mut stopping = self.stopping.subscribe();
+        let mut timing = self.parts.timing.subscribe();
+        let mut timeouts = self.config.timeouts;
         loop {
+            if timing.has_changed().unwrap_or(false) {
+                // Slow motion (`POST /timing`) stretches elections too.
+                if let Some((min, max)) = timing.borrow_and_update().election() {
+                    timeouts = Timeouts { min, max };
+                    self.parts.leadership.lock().set_timeouts(timeouts);
+                }
+            }
+            let tick = (timeouts.min / 10).max(Duration::from_millis(5));
             tokio::select! {
                 _ = tokio::time::sleep(tick) => {}
                 _ = stopping.wait_for(|s| *s) => return,
