@@ -317,8 +317,32 @@ mod tests {
                 retry_base_ms: 1000,
                 retry_cap_ms: 40_000,
                 unhealthy_after: 3,
+                election_timeout_min_ms: None,
+                election_timeout_max_ms: None,
             }
         );
+        // A member's election timeouts stretch with the rest.
+        let member = Timing {
+            election_timeout_min_ms: Some(1000),
+            election_timeout_max_ms: Some(2000),
+            ..base
+        };
+        let slow = member.slowed(10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            slow.election(),
+            Some((
+                std::time::Duration::from_secs(10),
+                std::time::Duration::from_secs(20)
+            ))
+        );
+        let crossed = member.merged(TimingPatch {
+            election_timeout_min_ms: Some(3000),
+            ..TimingPatch::default()
+        });
+        assert!(matches!(
+            crossed.validate(),
+            Err(TimingError::Election { .. })
+        ));
         assert_eq!(base.slowed(0), Err(TimingError::Factor(0)));
         assert_eq!(base.slowed(101), Err(TimingError::Factor(101)));
         // Slowed past the range: refused, naming the field.
