@@ -410,3 +410,93 @@ impl Inner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Entry;
+    use crate::store::MemoryLog;
+
+    fn log(terms: &[u64]) -> MemoryLog {
+        let mut log = MemoryLog::new();
+        for (i, term) in terms.iter().enumerate() {
+            log.push(Entry::in_term(i as u64 + 1, *term, format!("e{}", i + 1)));
+        }
+        log
+    }
+
+    fn follower() -> Arc<Leadership> {
+        Leadership::fixed_secondary("s1", Arc::new(Journal::new(false, "s1")))
+    }
+
+    fn shape(s: &str) -> LogShape {
+        s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The follower keeps the longest prefix whose terms agree with the
+    /// primary's, and cuts the rest, once per term.
+    #[test]
+    fn a_new_terms_primary_cuts_what_diverges_once() {
+        let (leadership, mut store) = (follower(), log(&[1, 1, 2, 2]));
+        let mut inner = leadership.lock();
+        let cut = inner
+            .match_log(3, &shape("1@1,3@3;5"), &mut store)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|r| {
+                r.entries
+                    .iter()
+                    .map(|e| (e.seq, e.term))
+                    .collect::<Vec<_>>()
+            });
+        assert_eq!(cut, Some(vec![(3, 2), (4, 2)]));
+        assert_eq!(store.last_seq(), 2);
+        assert_eq!(inner.report().rolled_back, 2);
+        store.push(Entry::in_term(3, 3, "new"));
+        let again = inner.match_log(3, &shape("1@1,3@3;3"), &mut store);
+        assert!(matches!(again, Ok(None)), "matched once per term");
+    }
+
+    /// A log that is a prefix of the primary's, or longer with entries the
+    /// primary lacks, is cut to what both hold.
+    #[test]
+    fn shorter_logs_stay_longer_ones_are_cut_to_the_primarys_end() {
+        let (leadership, mut store) = (follower(), log(&[1, 1]));
+        let mut inner = leadership.lock();
+        let cut = inner.match_log(2, &shape("1@1,2@4;6"), &mut store);
+        assert!(matches!(cut, Ok(None)), "a prefix keeps everything");
+        assert_eq!(store.last_seq(), 2);
+        let (leadership, mut store) = (follower(), log(&[1, 1, 1, 1]));
+        let mut inner = leadership.lock();
+        let cut = inner
+            .match_log(2, &shape("1@1;2"), &mut store)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cut.map(|r| r.entries.len()), Some(2));
+        assert_eq!(store.last_seq(), 2);
+    }
+
+    #[test]
+    fn a_stamp_reads_from_headers_and_refuses_garbage() {
+        use crate::api::election::{LEADER_HEADER, LOG_HEADER, TERM_HEADER};
+        let mut headers = axum::http::HeaderMap::new();
+        assert_eq!(Stamp::from_headers(&headers), Ok(None), "no term: no stamp");
+        headers.insert(TERM_HEADER, axum::http::HeaderValue::from(3u64));
+        assert!(
+            Stamp::from_headers(&headers).is_err(),
+            "a term needs a leader"
+        );
+        headers.insert(LEADER_HEADER, axum::http::HeaderValue::from_static("m2"));
+        headers.insert(
+            LOG_HEADER,
+            axum::http::HeaderValue::from_static("1@1,3@5;9"),
+        );
+        let stamp = Stamp::from_headers(&headers)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("a stamp"));
+        assert_eq!(
+            (stamp.term, stamp.leader.as_str(), stamp.shape.last_seq),
+            (3, "m2", 9)
+        );
+        headers.insert(LOG_HEADER, axum::http::HeaderValue::from_static("nonsense"));
+        assert!(Stamp::from_headers(&headers).is_err());
+    }
+}
