@@ -73,6 +73,17 @@ impl Stamp {
     }
 }
 
+/// What matching a follower's log against a primary's did.
+#[derive(Debug)]
+pub enum Matched {
+    /// Matched against this term's primary before.
+    Already,
+    /// The whole log is a prefix of the primary's.
+    Kept,
+    /// The tail that diverged was cut.
+    Cut(crate::store::Rollback),
+}
+
 pub struct Leadership {
     inner: Mutex<Inner>,
     /// As primary: the highest term a member answered with, for the driver
@@ -352,16 +363,15 @@ impl Inner {
     /// The first request of a new term's primary: the follower's log is
     /// matched against `shape`, the primary's. Everything after the last
     /// entry both share is cut (it never reached a majority: the elected
-    /// primary would have it) and kept in a rollback file. Returns what was
-    /// cut, if anything.
+    /// primary would have it) and kept in a rollback file.
     pub fn match_log(
         &mut self,
         term: u64,
         shape: &LogShape,
         store: &mut dyn LogStore,
-    ) -> Result<Option<crate::store::Rollback>, WalError> {
+    ) -> Result<Matched, WalError> {
         if self.matched_term >= term {
-            return Ok(None);
+            return Ok(Matched::Already);
         }
         let ours = store.last_seq();
         let mut shared = ours.min(shape.last_seq);
@@ -386,12 +396,18 @@ impl Inner {
                     file,
                 });
             }
-            Some(rollback)
+            Matched::Cut(rollback)
         } else {
-            None
+            Matched::Kept
         };
         self.matched_term = term;
         Ok(cut)
+    }
+
+    /// The log was cleared (a new primary log of the course's fixed roles):
+    /// nothing of it is committed any more.
+    pub fn log_cleared(&mut self) {
+        self.commit_seq = 0;
     }
 
     /// Notes the URL a fixed primary gave for itself.
@@ -441,19 +457,20 @@ mod tests {
         let mut inner = leadership.lock();
         let cut = inner
             .match_log(3, &shape("1@1,3@3;5"), &mut store)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .map(|r| {
-                r.entries
-                    .iter()
-                    .map(|e| (e.seq, e.term))
-                    .collect::<Vec<_>>()
-            });
-        assert_eq!(cut, Some(vec![(3, 2), (4, 2)]));
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Matched::Cut(rollback) = cut else {
+            panic!("nothing cut: {cut:?}")
+        };
+        let cut: Vec<(u64, u64)> = rollback.entries.iter().map(|e| (e.seq, e.term)).collect();
+        assert_eq!(cut, vec![(3, 2), (4, 2)]);
         assert_eq!(store.last_seq(), 2);
         assert_eq!(inner.report().rolled_back, 2);
         store.push(Entry::in_term(3, 3, "new"));
         let again = inner.match_log(3, &shape("1@1,3@3;3"), &mut store);
-        assert!(matches!(again, Ok(None)), "matched once per term");
+        assert!(
+            matches!(again, Ok(Matched::Already)),
+            "matched once per term"
+        );
     }
 
     /// A log that is a prefix of the primary's, or longer with entries the
@@ -463,14 +480,17 @@ mod tests {
         let (leadership, mut store) = (follower(), log(&[1, 1]));
         let mut inner = leadership.lock();
         let cut = inner.match_log(2, &shape("1@1,2@4;6"), &mut store);
-        assert!(matches!(cut, Ok(None)), "a prefix keeps everything");
+        assert!(
+            matches!(cut, Ok(Matched::Kept)),
+            "a prefix keeps everything"
+        );
         assert_eq!(store.last_seq(), 2);
         let (leadership, mut store) = (follower(), log(&[1, 1, 1, 1]));
         let mut inner = leadership.lock();
         let cut = inner
             .match_log(2, &shape("1@1;2"), &mut store)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(cut.map(|r| r.entries.len()), Some(2));
+        assert!(matches!(cut, Matched::Cut(r) if r.entries.len() == 2));
         assert_eq!(store.last_seq(), 2);
     }
 
