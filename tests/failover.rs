@@ -892,6 +892,80 @@ async fn a_paused_primary_that_wakes_up_gets_no_w2_write_acknowledged() {
     c.finish().await;
 }
 
+/// A primary paused until the others elect a newer one learns of the newer
+/// term when it wakes (from the new primary's heartbeat) and steps down.
+/// Its `/health`, read as fast as it answers meanwhile, must never say it
+/// leads a term it did not win (the newer one): a member that reports
+/// `role: primary` names itself `primary` and voted for itself. The
+/// at-most-one-primary-per-term check reads these very fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposed_primary_never_reports_leading_the_newer_term() {
+    let mut c = Cluster::start("deposed", 3, FAST);
+    let all: Vec<usize> = (0..3).collect();
+    let mut inconsistent = Vec::new();
+    let mut reads = 0;
+    for round in 0..6 {
+        let (p, _) = c.wait_converged(&all, LONG).await;
+        c.write_acked(p, &format!("round-{round}"), 3).await;
+        let term = c.health(p).await["term"].as_u64().expect("term");
+        c.pause(p);
+        c.wait_primary(&others(3, p), term, LONG).await;
+        // Readers queue up on the stopped member, then hammer it as it wakes.
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..8)
+            .map(|_| {
+                let (stop, url, id) = (
+                    stop.clone(),
+                    format!("{}/health", c.url(p)),
+                    c.ids[p].clone(),
+                );
+                tokio::spawn(async move {
+                    let client = client(Duration::from_secs(5));
+                    let (mut bad, mut n) = (Vec::new(), 0);
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Ok(h) = try_get(&client, &url).await {
+                            n += 1;
+                            // A primary voted for itself in its term, and
+                            // knows itself as the primary.
+                            if h["role"] == "primary"
+                                && (h["primary"] != id.as_str() || h["voted_for"] != id.as_str())
+                            {
+                                bad.push(format!(
+                                    "role primary, term {}, primary {}, voted_for {}",
+                                    h["term"], h["primary"], h["voted_for"]
+                                ));
+                            }
+                        }
+                    }
+                    (bad, n)
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c.resume(p);
+        eventually("the woken primary to step down", LONG, || async {
+            let h = c.try_health(p).await?;
+            (h["role"] != "primary").then_some(()).ok_or(h.to_string())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stop.store(true, Ordering::Relaxed);
+        for reader in readers {
+            let (bad, n) = reader.await.expect("reader");
+            inconsistent.extend(bad);
+            reads += n;
+        }
+    }
+    println!("{reads} /health reads of waking primaries");
+    assert!(
+        inconsistent.is_empty(),
+        "{} of {reads} reads of a deposed primary said it leads a term it did not win: {:?}",
+        inconsistent.len(),
+        inconsistent.iter().take(5).collect::<Vec<_>>()
+    );
+    c.finish().await;
+}
+
 /// A member cut off from the others asks for pre-votes (Raft thesis §9.6)
 /// and gets none, so its term does not climb; healed, it rejoins without
 /// deposing the primary, and with its shorter log it could not lead anyway.
