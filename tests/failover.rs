@@ -471,8 +471,9 @@ enum Sent {
 }
 
 /// Sends one write to `start`, following 307s to the primary and retrying
-/// 503 elections and refused connections (both surely store nothing) until
-/// `deadline`. Anything else ends it.
+/// 503s of an election or of a primary without its quorum, and refused
+/// connections (all surely store nothing), until `deadline`. Anything else
+/// ends it.
 async fn send_following(
     client: &reqwest::Client,
     urls: &[String],
@@ -531,6 +532,12 @@ async fn send_following(
                 assert_eq!(location, format!("{url}/messages"), "{body}");
                 assert!(body["term"].is_u64(), "{body}");
                 target = url.to_string();
+            }
+            503 if body["error"] == "read-only: no quorum" && body["seq"].is_null() => {
+                // Refused before it was stored: a primary that has not heard
+                // a majority yet (a new one, before its first heartbeats).
+                assert!(retry_after, "503 without Retry-After: {body}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
             503 if body["error"] == "no primary: election in progress" => {
                 assert!(retry_after, "503 without Retry-After: {body}");
