@@ -973,6 +973,71 @@ async fn a_deposed_primary_never_reports_leading_the_newer_term() {
     c.finish().await;
 }
 
+/// With the primary and another member down, the last one cannot win an
+/// election: it says so to writers (503, the term, Retry-After), leads no
+/// term, and does not inflate its term. One member back makes a majority.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_majority_no_member_leads_and_writes_get_503() {
+    let mut c = Cluster::start("minority", 3, FAST);
+    let all: Vec<usize> = (0..3).collect();
+    let (p, _) = c.wait_converged(&all, LONG).await;
+    let seq = c.write_acked(p, "before", 3).await;
+    let term = c.health(p).await["term"].as_u64().expect("term");
+    let (a, b) = ((p + 1) % 3, (p + 2) % 3);
+    c.kill(p);
+    c.kill(a);
+    let lonely = c.url(b);
+    let post = || async {
+        let response = c
+            .client
+            .post(format!("{lonely}/messages"))
+            .json(&json!({"message": "to-the-lonely-one", "w": 1}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let retry_after = response.headers().get("retry-after").is_some();
+        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((status, retry_after, body))
+    };
+    // It follows the dead primary until its election timeout passes.
+    eventually("the last member to say an election is on", LONG, || async {
+        let (status, _, body) = post().await?;
+        (status == 503)
+            .then_some(())
+            .ok_or(format!("{status} {body}"))
+    })
+    .await;
+    let watch_until = Instant::now() + c.timing.max() * 3;
+    while Instant::now() < watch_until {
+        let (status, retry_after, body) = post().await.expect("POST");
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["error"], "no primary: election in progress", "{body}");
+        assert!(retry_after, "no Retry-After: {body}");
+        assert!(body["term"].is_u64(), "{body}");
+        let h = c.health(b).await;
+        assert_ne!(h["role"], "primary", "{h}");
+        assert_eq!(
+            h["term"].as_u64(),
+            Some(term),
+            "a lone member raised its term: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.restart(a);
+    let (q, _) = c.wait_primary(&[a, b], term, LONG).await;
+    let after = c.write_acked(q, "after", 2).await;
+    c.restart(p);
+    let (_, log) = c.wait_converged(&all, LONG).await;
+    assert_holds(&log, seq, "before", "the converged log");
+    assert_holds(&log, after, "after", "the converged log");
+    assert!(
+        !log.iter().any(|e| e.message == "to-the-lonely-one"),
+        "{log:?}"
+    );
+    c.finish().await;
+}
+
 /// A member cut off from the others asks for pre-votes (Raft thesis §9.6)
 /// and gets none, so its term does not climb; healed, it rejoins without
 /// deposing the primary, and with its shorter log it could not lead anyway.
@@ -1241,7 +1306,8 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
         "no w≥2 write was acknowledged at all"
     );
 
-    // One history: seqs 1..n, no message twice, nothing nobody sent.
+    // One history: seqs 1..n, terms never going back, no message twice,
+    // nothing nobody sent.
     let sent: BTreeSet<&str> = acked
         .iter()
         .map(|a| a.0.as_str())
@@ -1251,6 +1317,13 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
     let mut seen = BTreeSet::new();
     for (k, e) in log.iter().enumerate() {
         assert_eq!(e.seq, k as u64 + 1, "a gap in the log: {log:?}");
+        if k > 0 {
+            assert!(
+                log[k - 1].term <= e.term,
+                "terms go back in the log: {:?} then {e:?}",
+                log[k - 1]
+            );
+        }
         assert!(seen.insert(e.message.as_str()), "{e:?} twice in the log");
         assert!(sent.contains(e.message.as_str()), "{e:?} was never sent");
     }
