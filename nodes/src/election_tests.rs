@@ -751,3 +751,34 @@ fn a_refused_pre_vote_teaches_the_later_term() {
     );
     assert_eq!((m.term(), m.role()), (7, Role::Follower));
 }
+
+/// A follower whose primary went silent for an election timeout no longer
+/// names it, even when its pre-votes fail (no majority to win): writers are
+/// told an election is on (503) rather than sent to a primary that may be
+/// gone (found by tests/failover.rs, without_a_majority_…).
+#[test]
+fn a_silent_primary_is_no_longer_named_once_pre_votes_are_asked() {
+    let t0 = Instant::now();
+    let mut m = pre_voting("m1", 3, t0);
+    m.step(
+        Event::FromLeader {
+            from: "m2".into(),
+            term: 3,
+        },
+        t0,
+    );
+    assert_eq!(m.leader(), Some("m2"));
+    let actions = m.step(Event::Tick, t0 + ms(2001));
+    assert!(
+        actions.contains(&Action::RequestPreVotes { term: 4 }),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&Action::LeaderIs {
+            leader: None,
+            term: 3
+        }),
+        "{actions:?}"
+    );
+    assert_eq!((m.leader(), m.term()), (None, 3));
+}
