@@ -235,6 +235,8 @@ struct Cluster {
     dead: Vec<Node>,
     paused: Vec<bool>,
     blocked: Vec<bool>,
+    /// How often each member was restarted.
+    restarts: Vec<u32>,
     client: reqwest::Client,
     sampler: Option<Sampler>,
     scratch: Scratch,
@@ -260,6 +262,7 @@ impl Cluster {
             dead: Vec::new(),
             paused: vec![false; n],
             blocked: vec![false; n],
+            restarts: vec![0; n],
             client: client(Duration::from_secs(5)),
             sampler: None,
             scratch: Scratch::new(name),
@@ -324,6 +327,24 @@ impl Cluster {
     fn restart(&mut self, i: usize) {
         assert!(self.nodes[i].is_none(), "{} is running", self.ids[i]);
         self.nodes[i] = Some(self.spawn(i));
+        self.restarts[i] += 1;
+    }
+
+    /// Slows every replication request of member `i` by `ms`.
+    async fn delay(&mut self, i: usize, ms: u64) {
+        let response = self
+            .client
+            .post(format!("{}/faults", self.url(i)))
+            .json(&json!({"delay_ms": ms}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("/faults on {}: {e}", self.ids[i]));
+        assert!(
+            response.status().is_success(),
+            "/faults on {} -> {}",
+            self.ids[i],
+            response.status()
+        );
     }
 
     fn pause(&mut self, i: usize) {
@@ -1173,6 +1194,8 @@ enum Fault {
     Kill,
     Pause,
     Block,
+    /// A slow link: every replication request of the member waits this long.
+    Delay(u64),
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1247,15 +1270,17 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
         }
         let mut applied = Vec::new();
         for &i in &targets {
-            let fault = match rng.range(0, 2) {
-                0 => Fault::Kill,
-                1 => Fault::Pause,
-                _ => Fault::Block,
+            let fault = match rng.range(0, 6) {
+                0 | 1 => Fault::Kill,
+                2 | 3 => Fault::Pause,
+                4 => Fault::Block,
+                _ => Fault::Delay(rng.range(50, 400)),
             };
             match fault {
                 Fault::Kill => c.kill(i),
                 Fault::Pause => c.pause(i),
                 Fault::Block => c.block(i, true).await,
+                Fault::Delay(ms) => c.delay(i, ms).await,
             }
             applied.push((i, fault));
             faults += 1;
@@ -1274,7 +1299,7 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
             match fault {
                 Fault::Kill => c.restart(i),
                 Fault::Pause => c.resume(i),
-                Fault::Block => c.block(i, false).await,
+                Fault::Block | Fault::Delay(_) => c.block(i, false).await,
             }
         }
         tokio::time::sleep(Duration::from_millis(rng.range(100, 1500))).await;
@@ -1356,6 +1381,36 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
                 );
                 lost_w1 += 1;
             }
+        }
+    }
+    // A member cuts only what the final history does not hold there, and
+    // /health counts what it cut (while it runs: the count starts over
+    // with the process).
+    for i in 0..3 {
+        let lines = rollback_lines(&c.data(i));
+        for e in &lines {
+            assert!(
+                !log.iter().any(|x| x == e),
+                "{} rolled back {e:?}, which the final log holds at that seq",
+                c.ids[i]
+            );
+        }
+        let counted = c.health(i).await["rolled_back"]
+            .as_u64()
+            .unwrap_or_default();
+        assert!(
+            counted <= lines.len() as u64,
+            "{} counts {counted} rolled back, its files hold {}",
+            c.ids[i],
+            lines.len()
+        );
+        if c.restarts[i] == 0 {
+            assert_eq!(
+                counted,
+                lines.len() as u64,
+                "{} (never restarted) counts other than its rollback files hold",
+                c.ids[i]
+            );
         }
     }
     // A write acknowledged by a majority is never cut from any log.
