@@ -140,6 +140,7 @@ impl Member {
             .map(|m| (m.id.clone(), m.url.clone()))
             .collect();
         let leadership = Leadership::member(&id, urls, config.timeouts, persisted, journal.clone());
+        leadership.lock().counted_rollbacks(store.rolled_back());
         let parts = Parts {
             faults: Arc::new(FaultSet::default()),
             journal,

@@ -87,6 +87,7 @@ impl Secondary {
         let store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
         let journal = Arc::new(Journal::new(config.journal, &config.id));
         let leadership = Leadership::fixed_secondary(&config.id, journal.clone());
+        leadership.lock().counted_rollbacks(store.rolled_back());
         Ok(Self::build(
             config,
             store,
