@@ -6,7 +6,8 @@
 //!
 //! The randomized test prints its seed: `REPLOG_CHAOS_SEED=N` replays its
 //! faults and clients' choices (not the timing), `REPLOG_CHAOS_SECS=N`
-//! runs its fault loop longer than the default 40 s, e.g.
+//! runs its fault loop longer than the default 40 s and
+//! `REPLOG_CHAOS_MEMBERS=5` with five members instead of three, e.g.
 //! `REPLOG_CHAOS_SECS=150 cargo nextest run -p replog --test failover randomized`.
 
 mod support;
@@ -1192,6 +1193,8 @@ struct Record {
     acked: Vec<(String, u64, u64)>,
     /// Messages whose fate is unknown.
     unsure: Vec<String>,
+    /// Why, roughly (status and error), with how often.
+    why_unsure: BTreeMap<String, usize>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -1220,8 +1223,13 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
         .unwrap_or(40);
     println!("randomized failover: seed {seed} (REPLOG_CHAOS_SEED={seed} replays it), {secs} s");
     let mut rng = Rng(seed);
-    let mut c = Cluster::start("chaos", 3, FAST);
-    let all: Vec<usize> = (0..3).collect();
+    let n: usize = std::env::var("REPLOG_CHAOS_MEMBERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let majority = n as u64 / 2 + 1;
+    let mut c = Cluster::start("chaos", n, FAST);
+    let all: Vec<usize> = (0..n).collect();
     c.wait_converged(&all, LONG).await;
 
     let record = Arc::new(Mutex::new(Record::default()));
@@ -1232,18 +1240,22 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
             let mut rng = Rng(seed ^ (k + 1).wrapping_mul(0x1234_5678_9ABC_DEF1));
             tokio::spawn(async move {
                 let client = client(Duration::from_secs(3));
-                let mut n = 0;
+                let mut count = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    n += 1;
-                    let w = rng.range(1, 3);
-                    let text = format!("c{k}-{n}-w{w}");
+                    count += 1;
+                    let w = rng.range(1, urls.len() as u64);
+                    let text = format!("c{k}-{count}-w{w}");
                     let start = rng.range(0, urls.len() as u64 - 1) as usize;
                     let deadline = Instant::now() + Duration::from_secs(4);
                     let sent = send_following(&client, &urls, start, &text, w, 800, deadline).await;
                     let mut record = record.lock().expect("lock");
                     match sent {
                         Sent::Acked { seq } => record.acked.push((text, w, seq)),
-                        Sent::Unsure(_) => record.unsure.push(text),
+                        Sent::Unsure(why) => {
+                            record.unsure.push(text);
+                            let why: String = why.chars().take(170).collect();
+                            *record.why_unsure.entry(why).or_default() += 1;
+                        }
                     }
                 }
             })
@@ -1255,7 +1267,7 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
     while started.elapsed() < Duration::from_secs(secs) {
         // Half of the faults hit the primary, if one is known.
         let mut primary = None;
-        for i in 0..3 {
+        for i in 0..n {
             if c.paused[i] || c.nodes[i].is_none() {
                 continue;
             }
@@ -1267,11 +1279,11 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
         }
         let first = match primary {
             Some(p) if rng.chance(50) => p,
-            _ => rng.range(0, 2) as usize,
+            _ => rng.range(0, n as u64 - 1) as usize,
         };
         let mut targets = vec![first];
         if rng.chance(20) {
-            targets.push((first + rng.range(1, 2) as usize) % 3);
+            targets.push((first + rng.range(1, n as u64 - 1) as usize) % n);
         }
         let mut applied = Vec::new();
         for &i in &targets {
@@ -1318,22 +1330,26 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
             .expect("client task");
     }
     // A write of the last primary's term commits everything before it.
-    let barrier = c.write_acked(0, "barrier", 3).await;
+    let barrier = c.write_acked(0, "barrier", n as u64).await;
     let (_, log) = c.wait_converged(&all, LONG).await;
     let record = std::mem::take(&mut *record.lock().expect("lock"));
     let (acked, unsure) = (record.acked, record.unsure);
+    let mut why: Vec<_> = record.why_unsure.into_iter().collect();
+    why.sort_by(|a, b| b.1.cmp(&a.1));
+    println!(
+        "why writes ended unsure (most frequent first): {:?}",
+        &why[..why.len().min(6)]
+    );
     let by_w = |w: u64| acked.iter().filter(|a| a.1 == w).count();
     println!(
-        "{faults} faults; acknowledged w=1 {} · w=2 {} · w=3 {}; unsure {}; final log {} entries",
-        by_w(1),
-        by_w(2),
-        by_w(3),
+        "{n} members, {faults} faults; acknowledged by w: {:?}; unsure {}; final log {} entries",
+        (1..=n as u64).map(|w| (w, by_w(w))).collect::<Vec<_>>(),
         unsure.len(),
         log.len()
     );
     assert!(
-        acked.iter().any(|a| a.1 >= 2),
-        "no w≥2 write was acknowledged at all"
+        acked.iter().any(|a| a.1 >= majority),
+        "no w≥{majority} write was acknowledged at all"
     );
 
     // One history: seqs 1..n, terms never going back, no message twice,
@@ -1363,7 +1379,7 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
     );
     let position: BTreeMap<&str, u64> = log.iter().map(|e| (e.message.as_str(), e.seq)).collect();
     let mut rolled_back = BTreeSet::new();
-    for i in 0..3 {
+    for i in 0..n {
         for e in rollback_lines(&c.data(i)) {
             rolled_back.insert(e.message);
         }
@@ -1377,12 +1393,12 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
             ),
             None => {
                 assert!(
-                    *w < 2,
+                    *w < majority,
                     "acknowledged {text:?} at w={w} (seq {seq}) was lost"
                 );
                 assert!(
                     rolled_back.contains(text),
-                    "acknowledged {text:?} at w=1 (seq {seq}) is lost and in no rollback file"
+                    "acknowledged {text:?} at w={w} (seq {seq}) is lost and in no rollback file"
                 );
                 lost_w1 += 1;
             }
@@ -1390,7 +1406,7 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
     }
     // A member cuts only what the final history does not hold there, and
     // /health counts what its rollback files hold (across restarts too).
-    for i in 0..3 {
+    for i in 0..n {
         let lines = rollback_lines(&c.data(i));
         for e in &lines {
             assert!(
@@ -1413,14 +1429,14 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
     // A write acknowledged by a majority is never cut from any log.
     let majority_acked: BTreeSet<&str> = acked
         .iter()
-        .filter(|a| a.1 >= 2)
+        .filter(|a| a.1 >= majority)
         .map(|a| a.0.as_str())
         .collect();
-    for i in 0..3 {
+    for i in 0..n {
         for e in rollback_lines(&c.data(i)) {
             assert!(
                 !majority_acked.contains(e.message.as_str()),
-                "{} rolled back {e:?}, acknowledged at w≥2",
+                "{} rolled back {e:?}, acknowledged at w≥{majority}",
                 c.ids[i]
             );
         }
@@ -1430,11 +1446,11 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
         .filter(|m| position.contains_key(m.as_str()))
         .count();
     println!(
-        "{lost_w1} acknowledged w=1 write(s) rolled back; {} rollback line(s) in all, {back_in_log} of them in the final log",
+        "{lost_w1} acknowledged minority write(s) rolled back; {} rollback line(s) in all, {back_in_log} of them in the final log",
         rolled_back.len()
     );
     // Everything is committed once the barrier is, on every member.
-    for i in 0..3 {
+    for i in 0..n {
         eventually(&format!("{} to commit all", c.ids[i]), LONG, || async {
             let v = try_get(&c.client, &format!("{}/messages", c.url(i))).await?;
             let h = c.try_health(i).await?;
