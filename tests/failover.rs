@@ -1335,7 +1335,7 @@ async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
     let record = std::mem::take(&mut *record.lock().expect("lock"));
     let (acked, unsure) = (record.acked, record.unsure);
     let mut why: Vec<_> = record.why_unsure.into_iter().collect();
-    why.sort_by(|a, b| b.1.cmp(&a.1));
+    why.sort_by_key(|w| std::cmp::Reverse(w.1));
     println!(
         "why writes ended unsure (most frequent first): {:?}",
         &why[..why.len().min(6)]
