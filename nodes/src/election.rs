@@ -274,6 +274,11 @@ impl Election {
         self.granted.len() as u64
     }
 
+    /// As candidate or primary: the members that voted for it this term.
+    pub fn voters(&self) -> Vec<String> {
+        self.granted.iter().cloned().collect()
+    }
+
     pub fn voted_for(&self) -> Option<&str> {
         self.voted_for.as_deref()
     }

@@ -217,6 +217,11 @@ impl Inner {
         self.election.leader()
     }
 
+    /// The members that voted for this one in its term.
+    pub fn voters(&self) -> Vec<String> {
+        self.election.voters()
+    }
+
     /// The leader's URL as clients should use it.
     pub fn leader_url(&self) -> Option<String> {
         let leader = self.election.leader()?;

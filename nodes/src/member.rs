@@ -281,6 +281,7 @@ impl Member {
         let next = if leading {
             match Primary::with_parts(self.config.lead.clone(), store, self.parts.clone(), term) {
                 Ok(primary) => {
+                    primary.board.presume_healthy(&leadership.voters());
                     info!(node = %self.id(), term, "leads term {term}: accepts writes and replicates to the other members");
                     tokio::spawn({
                         let primary = primary.clone();

@@ -82,6 +82,21 @@ impl PeerBoard {
             .assess(self.statuses.borrow().iter().map(|p| p.state))
     }
 
+    /// Counts `ids` as healthy until their replicators say otherwise: the
+    /// members that just voted for a newly elected primary answered it a
+    /// moment ago, and it should not start out read-only while its first
+    /// heartbeats are on their way.
+    pub fn presume_healthy(&self, ids: &[String]) {
+        self.statuses.send_modify(|all| {
+            for status in all.iter_mut() {
+                if ids.iter().any(|id| **id == *status.id) {
+                    status.state = crate::api::Health::Healthy;
+                }
+            }
+        });
+        self.refresh_read_only();
+    }
+
     /// Called by replicator `idx` whenever its view may have changed.
     pub fn publish(&self, idx: usize, status: PeerStatus) {
         self.acks.update(idx, status.acked_seq);
