@@ -81,11 +81,16 @@ pub struct PendingSync {
     epoch: u64,
     /// How long `run` took.
     took: Duration,
+    /// `false` with fsync never: the round only publishes what was appended.
+    fsync: bool,
 }
 
 impl PendingSync {
     /// The fsync itself: slow, and needs no lock.
     pub fn run(&mut self) -> io::Result<()> {
+        if !self.fsync {
+            return Ok(());
+        }
         let started = Instant::now();
         let result = self.file.sync_data();
         self.took = started.elapsed();
@@ -125,6 +130,11 @@ pub struct DiskLog {
     stats: WalStats,
     recovered: Recovered,
     frame: Vec<u8>,
+    /// With fsync never: the durable seq the last round reported. The group
+    /// commit publishes only what a round returns, so a round is still owed
+    /// whenever appends moved past it (else nothing would ever be
+    /// acknowledged).
+    reported_seq: u64,
 }
 
 impl DiskLog {
@@ -173,6 +183,7 @@ impl DiskLog {
             stats: WalStats::default(),
             recovered,
             frame: Vec::new(),
+            reported_seq: 0,
             options,
         })
     }
@@ -243,6 +254,7 @@ impl DiskLog {
             upto_len: self.active.len(),
             epoch: self.epoch,
             took: Duration::ZERO,
+            fsync: self.options.fsync == FsyncPolicy::Batch,
         })
     }
 
@@ -258,6 +270,10 @@ impl DiskLog {
             self.rewrite_needed = true;
             self.epoch += 1;
             return Err(WalError::io("fsync", pending.path, e));
+        }
+        if !pending.fsync {
+            self.reported_seq = self.durable_seq;
+            return Ok(self.durable_seq);
         }
         self.stats.fsyncs += 1;
         self.stats.last_sync = Some(Instant::now());
@@ -354,8 +370,10 @@ impl DiskLog {
     /// Whether a sync would do anything: appends since the last one, or a
     /// rewrite owed after a failed fsync.
     pub fn needs_sync(&self) -> bool {
-        self.options.fsync == FsyncPolicy::Batch
-            && (self.durable_seq < self.last_seq() || self.rewrite_needed)
+        match self.options.fsync {
+            FsyncPolicy::Batch => self.durable_seq < self.last_seq() || self.rewrite_needed,
+            FsyncPolicy::Never => self.reported_seq != self.durable_seq,
+        }
     }
 
     /// Forgets every entry and starts again at seq 1 (a secondary that
