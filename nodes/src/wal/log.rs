@@ -153,9 +153,9 @@ impl DiskLog {
 
         let mut sealed = recovered.segments.clone();
         let active = match sealed.pop() {
-            Some(last) => Segment::open(last.base_seq, last.path, last.len)?,
+            Some(last) => Segment::open(last.base_seq, last.path, last.len, options.segment_bytes)?,
             None => {
-                let segment = Segment::create(dir.path(), 1)?;
+                let segment = Segment::create(dir.path(), 1, options.segment_bytes)?;
                 dir.sync()?;
                 segment
             }
@@ -348,7 +348,12 @@ impl DiskLog {
             };
             let gone = self.active.path().to_path_buf();
             std::fs::remove_file(&gone).map_err(|e| WalError::io("remove", &gone, e))?;
-            self.active = Segment::open(previous.base_seq, previous.path, previous.len)?;
+            self.active = Segment::open(
+                previous.base_seq,
+                previous.path,
+                previous.len,
+                self.options.segment_bytes,
+            )?;
         }
         if seq == 0 {
             self.active.truncate(0)?;
@@ -390,7 +395,7 @@ impl DiskLog {
                 Err(e) => return Err(WalError::io("remove", path, e)),
             }
         }
-        let active = Segment::create(self.dir.path(), 1)?;
+        let active = Segment::create(self.dir.path(), 1, self.options.segment_bytes)?;
         self.dir.sync()?;
         self.active = active;
         self.sealed.clear();
@@ -450,12 +455,18 @@ impl DiskLog {
 
     /// Seals the active segment and starts the next. The old one is made
     /// durable first, so unsynced records are only ever in the active
-    /// segment (which is what a rewrite after a failed fsync relies on).
+    /// segment (which is what a rewrite after a failed fsync relies on),
+    /// and its zeroes written ahead are cut off.
     fn roll(&mut self) -> Result<(), WalError> {
         if self.options.fsync == FsyncPolicy::Batch {
             self.sync()?;
         }
-        let next = Segment::create(self.dir.path(), self.last_seq() + 1)?;
+        self.active.trim();
+        let next = Segment::create(
+            self.dir.path(),
+            self.last_seq() + 1,
+            self.options.segment_bytes,
+        )?;
         if self.options.fsync == FsyncPolicy::Batch {
             if let Err(e) = self.dir.sync() {
                 // Not durable as a name: take it back, roll again next time.
