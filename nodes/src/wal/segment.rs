@@ -12,6 +12,7 @@
 //! extend the zero-filled space pay for the metadata once per chunk. A clean
 //! close and a roll cut the zeroes off again; after a crash, recovery takes a
 //! zero-filled tail for what it is, space never written.
+
 use super::error::WalError;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -92,7 +93,7 @@ impl Segment {
     }
 
     /// Opens an existing segment for appending after its first `len` bytes,
-    /// which recovery has checked (whatever follows them is overwritten).
+    /// which recovery has checked; whatever follows them is cut off.
     pub fn open(base_seq: u64, path: PathBuf, len: u64, limit: u64) -> Result<Self, WalError> {
         let file = OpenOptions::new()
             .read(true)
@@ -105,9 +106,9 @@ impl Segment {
             .len();
         let mut segment = Self::from_file(base_seq, path, file, len, file_len, limit);
         if file_len != len {
-            // Bytes after the records that are not known to be zeroes (or
-            // a file shorter than its records, which recovery rules out):
-            // start from the records' end.
+            // Zeroes written ahead, left by a crash (or by a roll whose cut
+            // did not last): the file ends at its records again, as it
+            // would have without them (the next append writes new ones).
             segment.truncate(len)?;
         }
         Ok(segment)
