@@ -318,6 +318,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn with_fsync_never_appends_are_published_without_an_fsync() {
+        // A disk log that never fsyncs still needs rounds: the published
+        // seq is what acknowledgements wait for.
+        let dir = crate::test_dir::TempDir::new("group-commit-never");
+        let options = WalOptions {
+            fsync: crate::wal::FsyncPolicy::Never,
+            ..WalOptions::new("n")
+        };
+        let log = DiskLog::open(dir.path(), options).expect("open");
+        let target = Arc::new(Target(Mutex::new(log)));
+        let commit = GroupCommit::start(target.clone(), 0, Box::new(|_| {}));
+        for seq in 1..=5 {
+            target
+                .0
+                .lock()
+                .expect("lock")
+                .append(Entry::new(seq, "m"))
+                .expect("append");
+            commit.appended(seq);
+        }
+        let done = tokio::time::timeout(Duration::from_secs(10), commit.wait_for(5))
+            .await
+            .expect("in time");
+        assert_eq!(done, Ok(5));
+        assert_eq!(target.0.lock().expect("lock").stats().fsyncs, 0);
+    }
+
+    #[tokio::test]
     async fn a_memory_log_counts_each_append_at_once() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();

@@ -82,11 +82,16 @@ pub struct PendingSync {
     epoch: u64,
     /// How long `run` took.
     took: Duration,
+    /// `false` with fsync never: the round only publishes what was appended.
+    fsync: bool,
 }
 
 impl PendingSync {
     /// The fsync itself: slow, and needs no lock.
     pub fn run(&mut self) -> io::Result<()> {
+        if !self.fsync {
+            return Ok(());
+        }
         let started = Instant::now();
         let result = self.file.sync_data();
         self.took = started.elapsed();
@@ -124,6 +129,11 @@ pub struct DiskLog {
     stats: WalStats,
     recovered: Recovered,
     frame: Vec<u8>,
+    /// With fsync never: the durable seq the last round reported. The group
+    /// commit publishes only what a round returns, so a round is still owed
+    /// whenever appends moved past it (else nothing would ever be
+    /// acknowledged).
+    reported_seq: u64,
 }
 
 impl DiskLog {
@@ -142,9 +152,9 @@ impl DiskLog {
 
         let mut sealed = recovered.segments.clone();
         let active = match sealed.pop() {
-            Some(last) => Segment::open(last.base_seq, last.path, last.len)?,
+            Some(last) => Segment::open(last.base_seq, last.path, last.len, options.segment_bytes)?,
             None => {
-                let segment = Segment::create(dir.path(), 1)?;
+                let segment = Segment::create(dir.path(), 1, options.segment_bytes)?;
                 dir.sync()?;
                 segment
             }
@@ -170,6 +180,7 @@ impl DiskLog {
             stats: WalStats::default(),
             recovered,
             frame: Vec::new(),
+            reported_seq: 0,
             options,
         })
     }
@@ -240,6 +251,7 @@ impl DiskLog {
             upto_len: self.active.len(),
             epoch: self.epoch,
             took: Duration::ZERO,
+            fsync: self.options.fsync == FsyncPolicy::Batch,
         })
     }
 
@@ -255,6 +267,10 @@ impl DiskLog {
             self.rewrite_needed = true;
             self.epoch += 1;
             return Err(WalError::io("fsync", pending.path, e));
+        }
+        if !pending.fsync {
+            self.reported_seq = self.durable_seq;
+            return Ok(self.durable_seq);
         }
         self.stats.fsyncs += 1;
         self.stats.last_sync = Some(Instant::now());
@@ -314,7 +330,12 @@ impl DiskLog {
             };
             let gone = self.active.path().to_path_buf();
             std::fs::remove_file(&gone).map_err(|e| WalError::io("remove", &gone, e))?;
-            self.active = Segment::open(previous.base_seq, previous.path, previous.len)?;
+            self.active = Segment::open(
+                previous.base_seq,
+                previous.path,
+                previous.len,
+                self.options.segment_bytes,
+            )?;
         }
         if seq == 0 {
             self.active.truncate(0)?;
@@ -336,8 +357,10 @@ impl DiskLog {
     /// Whether a sync would do anything: appends since the last one, or a
     /// rewrite owed after a failed fsync.
     pub fn needs_sync(&self) -> bool {
-        self.options.fsync == FsyncPolicy::Batch
-            && (self.durable_seq < self.last_seq() || self.rewrite_needed)
+        match self.options.fsync {
+            FsyncPolicy::Batch => self.durable_seq < self.last_seq() || self.rewrite_needed,
+            FsyncPolicy::Never => self.reported_seq != self.durable_seq,
+        }
     }
 
     /// Forgets every entry and starts again at seq 1 (a secondary that
@@ -354,7 +377,7 @@ impl DiskLog {
                 Err(e) => return Err(WalError::io("remove", path, e)),
             }
         }
-        let active = Segment::create(self.dir.path(), 1)?;
+        let active = Segment::create(self.dir.path(), 1, self.options.segment_bytes)?;
         self.dir.sync()?;
         self.active = active;
         self.sealed.clear();
@@ -414,12 +437,18 @@ impl DiskLog {
 
     /// Seals the active segment and starts the next. The old one is made
     /// durable first, so unsynced records are only ever in the active
-    /// segment (which is what a rewrite after a failed fsync relies on).
+    /// segment (which is what a rewrite after a failed fsync relies on),
+    /// and its zeroes written ahead are cut off.
     fn roll(&mut self) -> Result<(), WalError> {
         if self.options.fsync == FsyncPolicy::Batch {
             self.sync()?;
         }
-        let next = Segment::create(self.dir.path(), self.last_seq() + 1)?;
+        self.active.trim();
+        let next = Segment::create(
+            self.dir.path(),
+            self.last_seq() + 1,
+            self.options.segment_bytes,
+        )?;
         if self.options.fsync == FsyncPolicy::Batch {
             if let Err(e) = self.dir.sync() {
                 // Not durable as a name: take it back, roll again next time.

@@ -6,6 +6,17 @@
 //! covers whole records), so it is cut off and reported. Anywhere else, damage
 //! means the disk lost data that may have been acknowledged: recovery stops
 //! with an error naming the file and byte offset rather than skip it.
+//!
+//! Segments are zero-filled ahead of their records (see `segment`), so zeroes
+//! after the last record are space never written, the end of the segment's
+//! records, not damage (in an earlier segment too: the next segment's name
+//! says where its records must resume, so zeroes hiding lost records would
+//! show up as a gap). An interrupted write into that space can also reach
+//! the disk in pieces: a later block on disk while an earlier one is still
+//! zeroes. A damaged last record followed by valid ones is therefore taken
+//! for a torn write when a whole zeroed block lies between them, since no
+//! fsync can have covered records written after a block that never reached
+//! the disk; without such a block it is damage, as before.
 
 use super::error::WalError;
 use super::record::{self, Decoded, HEADER_LEN};
@@ -101,13 +112,14 @@ pub fn recover(
                 std::io::Error::other("the reading thread stopped"),
             )
         })??;
-        let end = scan(path, &buf, store, terms)?;
+        let Scanned { end, damage } = scan(path, &buf, store, terms)?;
         if index == 0 && listed.len() > 1 {
             // Full segments hold about as many entries as the first: make
             // room once instead of growing (and copying) the index repeatedly.
             store.reserve(store.last_seq() as usize * (listed.len() - 1));
         }
-        if let Some((offset, reason)) = end {
+        if let Some(mut reason) = damage {
+            let offset = end;
             if !is_last {
                 return Err(WalError::Corrupt {
                     path: path.clone(),
@@ -117,13 +129,19 @@ pub fn recover(
             }
             let next = store.last_seq() + 1;
             if let Some((at, seq)) = find_valid_record(&buf, offset as usize + 1, next) {
-                return Err(WalError::Corrupt {
-                    path: path.clone(),
-                    offset,
-                    reason: format!(
-                        "{reason}, yet a valid record (seq {seq}) follows at byte {at}"
-                    ),
-                });
+                let Some(zeroes) = zeroed_block(&buf, offset as usize, at) else {
+                    return Err(WalError::Corrupt {
+                        path: path.clone(),
+                        offset,
+                        reason: format!(
+                            "{reason}, yet a valid record (seq {seq}) follows at byte {at}"
+                        ),
+                    });
+                };
+                reason = format!(
+                    "{reason}; the write never finished: zeroes at byte {zeroes} lie before \
+                     the valid record (seq {seq}) at byte {at}, so no fsync covered it"
+                );
             }
             cut(path, offset)?;
             truncated = Some(Truncation {
@@ -133,11 +151,10 @@ pub fn recover(
                 reason,
             });
         }
-        let len = truncated.as_ref().map_or(buf.len() as u64, |t| t.offset);
         segments.push(SegmentInfo {
             base_seq: *base_seq,
             path: path.clone(),
-            len,
+            len: end,
         });
     }
     drop(rx);
@@ -156,27 +173,39 @@ fn read_all(path: &Path, buf: &mut Vec<u8>) -> Result<(), WalError> {
     Ok(())
 }
 
-/// Appends `buf`'s records to `entries`. Returns where the valid records end
-/// and why, if that is before the end of `buf`.
+/// Where a segment's valid records end, and what follows them.
+struct Scanned {
+    end: u64,
+    /// Why the bytes after `end` are not records; `None` when there are
+    /// none, or only zeroes (space written ahead, never used).
+    damage: Option<String>,
+}
+
+/// Appends `buf`'s records to `entries`, and says where they end.
 fn scan(
     path: &Path,
     buf: &[u8],
     store: &mut MemoryLog,
     terms: &mut Terms,
-) -> Result<Option<(u64, String)>, WalError> {
+) -> Result<Scanned, WalError> {
     let mut offset = 0;
     while offset < buf.len() {
-        let record = match record::decode(&buf[offset..]) {
-            Decoded::Complete(record, _) => record,
-            Decoded::Torn => {
-                let reason = format!("the file ends {} bytes into a record", buf.len() - offset);
-                return Ok(Some((offset as u64, reason)));
-            }
-            Decoded::Corrupt(why) => {
-                return Ok(Some((
-                    offset as u64,
-                    format!("a record is damaged ({why})"),
-                )))
+        let damage = match record::decode(&buf[offset..]) {
+            Decoded::Complete(record, _) => Ok(record),
+            Decoded::Torn => Err(format!(
+                "the file ends {} bytes into a record",
+                buf.len() - offset
+            )),
+            Decoded::Corrupt(why) => Err(format!("a record is damaged ({why})")),
+        };
+        let record = match damage {
+            Ok(record) => record,
+            Err(reason) => {
+                let zeroes = buf[offset..].iter().all(|&b| b == 0);
+                return Ok(Scanned {
+                    end: offset as u64,
+                    damage: (!zeroes).then_some(reason),
+                });
             }
         };
         let expected = store.last_seq() + 1;
@@ -199,7 +228,27 @@ fn scan(
         store.push(Entry::in_term(record.seq, record.term, text));
         offset += record.frame_len();
     }
-    Ok(None)
+    Ok(Scanned {
+        end: offset as u64,
+        damage: None,
+    })
+}
+
+/// The smallest unit a disk writes whole: an interrupted write leaves each
+/// such block either written or as it was (zeroes, in space written ahead).
+const DISK_BLOCK: usize = 512;
+
+/// The offset of the first whole, aligned block of zeroes in
+/// `buf[from..to]`, if there is one.
+fn zeroed_block(buf: &[u8], from: usize, to: usize) -> Option<usize> {
+    let mut at = from.next_multiple_of(DISK_BLOCK);
+    while at + DISK_BLOCK <= to {
+        if buf[at..at + DISK_BLOCK].iter().all(|&b| b == 0) {
+            return Some(at);
+        }
+        at += DISK_BLOCK;
+    }
+    None
 }
 
 /// The byte offset in segment `path` where the record of `seq` ends (the

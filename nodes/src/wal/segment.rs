@@ -3,15 +3,31 @@
 //! directory listing is the log in order. The writer rolls to a new file at a
 //! size limit so no single file grows without bound (and, later, old ones can
 //! be dropped whole).
+//!
+//! The active segment is zero-filled ahead of its records ([`PREALLOCATE`]
+//! bytes at a time), so most appends overwrite blocks that are already
+//! allocated and inside the file's length: the fdatasync of such an append
+//! has only data to write, no metadata (size, block map) and so no journal
+//! commit, which makes it markedly faster on ext4. Only the appends that
+//! extend the zero-filled space pay for the metadata once per chunk. A clean
+//! close and a roll cut the zeroes off again; after a crash, recovery takes a
+//! zero-filled tail for what it is, space never written.
 
 use super::error::WalError;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Where the writer starts a new segment, unless configured otherwise.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How far ahead of the records the active segment is zero-filled, at most
+/// (never past the segment size limit). An fdatasync that writes out a new
+/// chunk costs about 0.5 ms more for 1 MiB on the benchmark's disk, once per
+/// ~8,000 records of 100 bytes; smaller chunks pay the metadata commit more
+/// often.
+pub const PREALLOCATE: u64 = 1024 * 1024;
 
 const SUFFIX: &str = ".log";
 const DIGITS: usize = 20; // u64::MAX has 20 digits
@@ -50,8 +66,13 @@ pub struct Segment {
     path: PathBuf,
     /// Shared so an fsync can run on it without the log's lock (group commit).
     file: Arc<File>,
-    /// End of the last complete record: what the file's length must be.
+    /// End of the last complete record: where the next append is written.
     len: u64,
+    /// The file's length: zeroes from `len` to here (space written ahead).
+    allocated: u64,
+    /// Zero-fill at most up to here: the segment size limit (or `len`
+    /// plus the record, if a single record is larger).
+    limit: u64,
     /// A failed write may have left a partial record after `len`, and cutting
     /// it off failed too: it is cut off before the next write.
     dirty_tail: bool,
@@ -59,34 +80,55 @@ pub struct Segment {
 
 impl Segment {
     /// Creates the segment starting at `base_seq`; it must not exist yet.
-    pub fn create(dir: &Path, base_seq: u64) -> Result<Self, WalError> {
+    /// It is zero-filled up to at most `limit` bytes as records arrive.
+    pub fn create(dir: &Path, base_seq: u64, limit: u64) -> Result<Self, WalError> {
         let path = dir.join(file_name(base_seq));
         let file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .create_new(true)
             .open(&path)
             .map_err(|e| WalError::io("create the segment", &path, e))?;
-        Ok(Self::from_file(base_seq, path, file, 0))
+        Ok(Self::from_file(base_seq, path, file, 0, 0, limit))
     }
 
     /// Opens an existing segment for appending after its first `len` bytes,
-    /// which recovery has checked (and cut the file to).
-    pub fn open(base_seq: u64, path: PathBuf, len: u64) -> Result<Self, WalError> {
+    /// which recovery has checked; whatever follows them is cut off.
+    pub fn open(base_seq: u64, path: PathBuf, len: u64, limit: u64) -> Result<Self, WalError> {
         let file = OpenOptions::new()
             .read(true)
-            .append(true)
+            .write(true)
             .open(&path)
             .map_err(|e| WalError::io("open the segment", &path, e))?;
-        Ok(Self::from_file(base_seq, path, file, len))
+        let file_len = file
+            .metadata()
+            .map_err(|e| WalError::io("stat the segment", &path, e))?
+            .len();
+        let mut segment = Self::from_file(base_seq, path, file, len, file_len, limit);
+        if file_len != len {
+            // Zeroes written ahead, left by a crash (or by a roll whose cut
+            // did not last): the file ends at its records again, as it
+            // would have without them (the next append writes new ones).
+            segment.truncate(len)?;
+        }
+        Ok(segment)
     }
 
-    fn from_file(base_seq: u64, path: PathBuf, file: File, len: u64) -> Self {
+    fn from_file(
+        base_seq: u64,
+        path: PathBuf,
+        file: File,
+        len: u64,
+        allocated: u64,
+        limit: u64,
+    ) -> Self {
         Self {
             base_seq,
             path,
             file: Arc::new(file),
             len,
+            allocated,
+            limit,
             dirty_tail: false,
         }
     }
@@ -111,20 +153,23 @@ impl Segment {
         &self.file
     }
 
-    /// Appends whole frames. On failure the file is cut back to the end of
-    /// the last complete record, so a partial frame never sits in front of
-    /// the next append (recovery would then refuse the log as corrupt in its
-    /// middle). If even the cut fails, it is retried before the next write.
+    /// Appends whole frames at the end of the records, zero-filling more
+    /// of the file first if they would not fit in what is. On failure the
+    /// file is cut back to the end of the last complete record, so a partial
+    /// frame never sits in front of the next append (recovery would then
+    /// refuse the log as corrupt in its middle). If even the cut fails, it
+    /// is retried before the next write.
     pub fn append(&mut self, frames: &[u8]) -> Result<(), WalError> {
         if self.dirty_tail {
             self.truncate(self.len)?;
         }
-        // The file is opened with O_APPEND: each write lands at its end,
-        // which the cut above has put back at `len`.
-        if let Err(e) = (&*self.file).write_all(frames) {
+        let end = self.len + frames.len() as u64;
+        self.preallocate(end);
+        if let Err(e) = self.file.write_all_at(frames, self.len) {
             let offset = self.len;
-            if self.file.set_len(self.len).is_err() {
-                self.dirty_tail = true;
+            match self.file.set_len(self.len) {
+                Ok(()) => self.allocated = self.len,
+                Err(_) => self.dirty_tail = true,
             }
             return Err(WalError::Append {
                 path: self.path.clone(),
@@ -132,8 +177,31 @@ impl Segment {
                 source: e,
             });
         }
-        self.len += frames.len() as u64;
+        self.len = end;
+        self.allocated = self.allocated.max(end);
         Ok(())
+    }
+
+    /// Zero-fills the file from its end up to a chunk past `end`, if `end`
+    /// lies beyond it. Real zeroes, not `fallocate`: ext4 marks fallocated
+    /// blocks unwritten, and the first write into one changes metadata
+    /// again. Best effort: if the disk has no room for the chunk, the
+    /// append extends the file itself, as it would without this (and fails
+    /// only if the records do not fit either).
+    fn preallocate(&mut self, end: u64) {
+        if end <= self.allocated {
+            return;
+        }
+        let target = (end + PREALLOCATE).min(self.limit).max(end);
+        let zeroes = vec![0; (target - self.allocated) as usize];
+        match self.file.write_all_at(&zeroes, self.allocated) {
+            Ok(()) => self.allocated = target,
+            Err(_) => {
+                // Drop a partial chunk; zeroes left by a failed cut are
+                // harmless (overwritten by appends, or read as the end).
+                let _ = self.file.set_len(self.allocated);
+            }
+        }
     }
 
     /// Cuts the file to `len` bytes and makes the cut durable.
@@ -146,16 +214,35 @@ impl Segment {
                 WalError::io("truncate", &self.path, e)
             })?;
         self.len = len;
+        self.allocated = len;
         self.dirty_tail = false;
         Ok(())
     }
 
-    /// fsyncs the data written so far (`fdatasync`: the length is included,
-    /// the modification time is not needed).
+    /// Cuts off the zeroes written ahead, once the segment is full or the
+    /// log is closed, so a segment at rest is just its records. Not fsynced:
+    /// if a crash undoes the cut, recovery reads the zeroes as the end.
+    pub fn trim(&mut self) {
+        if self.allocated > self.len && !self.dirty_tail && self.file.set_len(self.len).is_ok() {
+            self.allocated = self.len;
+        }
+    }
+
+    /// fsyncs the data written so far (`fdatasync`: a length or block map
+    /// changed by a new chunk of zeroes is included, the modification time
+    /// is not needed).
     pub fn sync(&self) -> Result<(), WalError> {
         self.file
             .sync_data()
             .map_err(|e| WalError::io("fsync", &self.path, e))
+    }
+}
+
+impl Drop for Segment {
+    /// A closed log's active segment ends at its last record, as a sealed
+    /// one does (the file may already be removed: then the cut is moot).
+    fn drop(&mut self) {
+        self.trim();
     }
 }
 

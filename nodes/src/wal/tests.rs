@@ -321,6 +321,96 @@ fn zeroes_after_the_last_record_are_cut_off() {
 }
 
 #[test]
+fn the_active_segment_is_zero_filled_ahead_and_a_close_cuts_the_zeroes() {
+    let dir = TempDir::new("prealloc");
+    let mut log = open(dir.path(), segment::DEFAULT_SEGMENT_BYTES);
+    for seq in 1..=5 {
+        log.append(entry(seq)).expect("append");
+    }
+    log.sync().expect("sync");
+    let path = last_segment(dir.path());
+    let records: u64 = (1..=5).map(frame_len).sum();
+    // The first append wrote a chunk of zeroes past itself; the others fit.
+    assert_eq!(file_len(&path), frame_len(1) + segment::PREALLOCATE);
+    assert_eq!(log.disk_bytes(), records);
+    drop(log);
+    assert_eq!(file_len(&path), records);
+}
+
+#[test]
+fn zero_filling_stops_at_the_segment_size_limit() {
+    let dir = TempDir::new("prealloc-limit");
+    let mut log = open(dir.path(), 300);
+    log.append(entry(1)).expect("append");
+    assert_eq!(file_len(&last_segment(dir.path())), 300);
+}
+
+/// What a crash leaves of a log whose space was written ahead: its records,
+/// then zeroes up to the file's end (in any segment, if a cut at a roll was
+/// lost too).
+#[test]
+fn zeroes_written_ahead_read_as_the_end_of_a_segment_not_as_damage() {
+    let dir = TempDir::new("zero-tail");
+    write_log(dir.path(), 30, 200);
+    let files = segment_files(dir.path());
+    for (_, path) in [&files[0], files.last().expect("a segment")] {
+        truncate_file(path, file_len(path) + 4096);
+    }
+    let mut log = open(dir.path(), 200);
+    assert_eq!(log.all(), expected(30));
+    assert_eq!(log.recovered().truncated, None);
+    log.append(entry(31)).expect("append after the zeroes");
+    log.sync().expect("sync");
+    drop(log);
+    assert_eq!(open(dir.path(), 200).all(), expected(31));
+}
+
+#[test]
+fn zeroes_where_records_of_an_earlier_segment_were_are_a_gap_not_an_end() {
+    // The next segment's name says where the records must resume, so
+    // zeroes cannot hide lost ones.
+    let dir = TempDir::new("zero-gap");
+    write_log(dir.path(), 30, 200);
+    let files = segment_files(dir.path());
+    let (_, first) = &files[0];
+    let len = file_len(first);
+    let last_start = len - frame_len(files[1].0 - 1);
+    truncate_file(first, last_start);
+    truncate_file(first, len);
+    let err = DiskLog::open(dir.path(), options(200)).expect_err("a record is missing");
+    assert!(matches!(&err, WalError::Gap { .. }), "{err}");
+}
+
+/// An interrupted write into space written ahead can reach the disk in
+/// pieces: a later block while an earlier one is still zeroes. The records
+/// after such a block were never fsynced, so the log ends before the first
+/// damaged record.
+#[test]
+fn a_torn_write_with_a_block_still_zero_is_cut_at_the_first_damaged_record() {
+    let dir = TempDir::new("torn-block");
+    let n = 200;
+    write_log(dir.path(), n, segment::DEFAULT_SEGMENT_BYTES);
+    let path = last_segment(dir.path());
+    let mut bytes = fs::read(&path).expect("read");
+    let full = bytes.len() as u64;
+    let block = 2048;
+    bytes[block..block + 512].fill(0);
+    fs::write(&path, &bytes).expect("write");
+    // The records wholly before the zeroed block stay.
+    let (mut kept, mut end) = (0, 0);
+    while end + frame_len(kept + 1) <= block as u64 {
+        end += frame_len(kept + 1);
+        kept += 1;
+    }
+    let log = open(dir.path(), segment::DEFAULT_SEGMENT_BYTES);
+    assert_eq!(log.all(), expected(kept));
+    let cut = log.recovered().truncated.clone().expect("a truncation");
+    assert_eq!((cut.offset, cut.dropped_bytes), (end, full - end));
+    assert!(cut.reason.contains("never finished"), "{}", cut.reason);
+    assert_eq!(file_len(&path), end);
+}
+
+#[test]
 fn a_damaged_record_in_the_middle_of_the_last_segment_fails_the_open_with_file_and_offset() {
     let dir = TempDir::new("mid");
     write_log(dir.path(), 10, 1 << 20);
