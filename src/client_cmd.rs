@@ -16,18 +16,31 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
         w: args.w,
         timeout_ms: args.timeout_ms,
     };
-    // No request timeout: the write blocks until w is met, by design.
-    let request = http_client::client()?
-        .post(join(&args.primary, MESSAGES_PATH))
-        .json(&body);
-    let reply: WriteReply = http_client::send(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "ok: seq {} stored on {} node(s) (w={}): {}",
-        reply.seq, reply.acks, reply.w, args.message
-    );
-    Ok(())
+    let within = Duration::from_millis(args.within_ms);
+    let deadline = std::time::Instant::now() + within;
+    let client = http_client::client()?;
+    // No request timeout: the write blocks until w is met, by design. Only
+    // finding the primary (redirects, elections) is bounded by `within`.
+    let (reply, trail) =
+        http_client::write::<WriteReply>(&client, &args.primary, &body, &[], deadline).await;
+    let via = match trail.redirects.last() {
+        Some(primary) => format!(" (via the primary at {primary})"),
+        None => String::new(),
+    };
+    match reply {
+        Ok(reply) => {
+            println!(
+                "ok: seq {} stored on {} node(s) (w={}){via}: {}",
+                reply.seq, reply.acks, reply.w, args.message
+            );
+            Ok(())
+        }
+        Err(e) if trail.elections > 0 && e.status() == Some(503) => Err(format!(
+            "no primary was elected within {} ms ({e}); the message was not stored",
+            args.within_ms
+        )),
+        Err(e) => Err(format!("{e}{via}")),
+    }
 }
 
 pub async fn get(args: GetArgs) -> Result<(), String> {

@@ -78,10 +78,14 @@ impl ClientError {
 
 /// A client for talking to nodes: direct (no proxy), with a connect timeout.
 /// Request timeouts are per call, because a write may legitimately block.
-/// Fails rather than fall back to a client without these settings.
+/// Redirects are not followed by the client itself: [`write`] follows a
+/// member's 307 to the primary knowingly (and says so), and nothing else
+/// expects one. Fails rather than fall back to a client without these
+/// settings.
 pub fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
@@ -156,6 +160,101 @@ pub fn get_blocking<T: DeserializeOwned>(url: &str, timeout: Duration) -> Result
         .bytes()
         .map_err(|e| ClientError::from_reqwest(e, url))?;
     decode(url, status, &bytes)
+}
+
+/// How many times one write follows a redirect: members point at the
+/// primary they know, and during an election two may point at each other
+/// for a moment.
+const MAX_REDIRECTS: usize = 8;
+/// How long to wait before asking again while members elect a primary,
+/// when the answer names no `Retry-After`.
+const ELECTION_RETRY: Duration = Duration::from_millis(250);
+
+/// What a write went through before its answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteTrail {
+    /// The URLs it was redirected to, in order (member → primary).
+    pub redirects: Vec<String>,
+    /// How many times it was told an election is in progress.
+    pub elections: u32,
+}
+
+/// POSTs a client write to `base` (any node), following a member's `307`
+/// to the primary it names and retrying a `503 no primary: election in
+/// progress` until `deadline` (the write itself, once a primary took it,
+/// blocks as long as its `w` needs: no request timeout). `headers` go on
+/// every attempt (the request id). Returns the reply and the trail, or the
+/// last error.
+pub async fn write<T: DeserializeOwned>(
+    client: &reqwest::Client,
+    base: &str,
+    body: &replog_node::api::WriteBody,
+    headers: &[(&'static str, String)],
+    deadline: std::time::Instant,
+) -> (Result<T, ClientError>, WriteTrail) {
+    let mut trail = WriteTrail::default();
+    let base_url = join(base, replog_node::api::MESSAGES_PATH);
+    let mut url = base_url.clone();
+    // Redirects followed since the client last asked `base`.
+    let mut hops = 0;
+    loop {
+        let mut request = client.post(&url).json(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let error = match send::<T>(request).await {
+            Ok(reply) => return (Ok(reply), trail),
+            Err(e) => e,
+        };
+        let next = match redirect_of(&error) {
+            Some(Retry::To(primary)) if hops < MAX_REDIRECTS => Some(Retry::To(primary)),
+            // Members that point at each other, or at a primary that has
+            // just died: its successor is being elected.
+            Some(Retry::To(_)) => Some(Retry::Election),
+            None if url != base_url && matches!(error, ClientError::Unreachable { .. }) => {
+                Some(Retry::Election)
+            }
+            other => other,
+        };
+        match next {
+            Some(Retry::To(primary)) => {
+                hops += 1;
+                url = join(&primary, replog_node::api::MESSAGES_PATH);
+                trail.redirects.push(primary);
+            }
+            Some(Retry::Election) if std::time::Instant::now() + ELECTION_RETRY < deadline => {
+                trail.elections += 1;
+                hops = 0;
+                tokio::time::sleep(ELECTION_RETRY).await;
+                // Back to where the client was pointed: that member
+                // answers with the new primary once one is elected.
+                url = base_url.clone();
+            }
+            _ => return (Err(error), trail),
+        }
+    }
+}
+
+/// What a write's error answer asks the client to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Retry {
+    /// 307 from a member that is not the primary: go to this base URL.
+    To(String),
+    /// 503 while members elect a primary: ask again shortly.
+    Election,
+}
+
+fn redirect_of(error: &ClientError) -> Option<Retry> {
+    let ClientError::Status { code, body } = error else {
+        return None;
+    };
+    match code {
+        307 | 308 => body.primary_url.clone().map(Retry::To),
+        // Read-only and storage refusals are 503 too, but they name no
+        // election: those are the answer, not a reason to wait.
+        503 if body.error.starts_with("no primary") => Some(Retry::Election),
+        _ => None,
+    }
 }
 
 /// Joins a base URL and a path without doubling the slash.

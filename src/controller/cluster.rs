@@ -18,6 +18,9 @@ pub struct NodeInfo {
     /// Where the controller reaches it.
     pub url: String,
     pub process: Process,
+    /// A member that elects its primary: its role is what its `/health`
+    /// says, not `role` (its role at start).
+    pub elects: bool,
 }
 
 /// What a backend can do beyond the common operations.

@@ -20,9 +20,21 @@ pub struct LocalOptions {
     /// Fixed ports from here (primary, then secondaries); free ports if None.
     pub base_port: Option<u16>,
     pub run_dir: PathBuf,
-    /// Extra flags for the primary (e.g. heartbeat period).
+    /// Extra flags for the primary (e.g. heartbeat period); with failover,
+    /// for every member (each may lead).
     pub primary_args: Vec<String>,
+    /// Members `n1` … `n(secondaries+1)` that elect their primary
+    /// (`replog node member`), instead of a fixed primary and secondaries.
+    pub failover: bool,
 }
+
+/// Election timeouts with failover, as (min, max) ms. `n1` has the shortest
+/// so the first election is predictable (n1 leads term 1) and a lesson can
+/// name its primary; later elections are a race like any other. Both stay
+/// well above the heartbeat period (500 ms by default), or a follower would
+/// stand between two heartbeats.
+const FIRST_MEMBER_TIMEOUT: (u64, u64) = (1000, 1200);
+const OTHER_MEMBER_TIMEOUT: (u64, u64) = (1500, 2500);
 
 struct Managed {
     id: String,
@@ -50,8 +62,9 @@ pub struct LocalCluster {
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl LocalCluster {
-    /// Starts the secondaries, then the primary pointing at them, and waits
-    /// until every node announced its address.
+    /// Starts the secondaries, then the primary pointing at them (or the
+    /// members, `n1` first), and waits until every node announced its
+    /// address.
     pub async fn start(options: LocalOptions) -> Result<Self, ClusterError> {
         std::fs::create_dir_all(&options.run_dir).map_err(|e| {
             ClusterError::Setup(format!("cannot create {}: {e}", options.run_dir.display()))
@@ -69,6 +82,20 @@ impl LocalCluster {
             }),
             None => super::ports::pick_free_port().map_err(ClusterError::Setup),
         };
+        if options.failover {
+            // Every member is a secondary until one is elected.
+            for i in 0..=options.secondaries {
+                let id = format!("n{}", i + 1);
+                cluster
+                    .nodes
+                    .push(Managed::new(&id, Role::Secondary, port_of(i)?, &options));
+            }
+            for idx in 0..cluster.nodes.len() {
+                cluster.launch(idx)?;
+                cluster.await_ready(idx).await?;
+            }
+            return Ok(cluster);
+        }
         cluster
             .nodes
             .push(Managed::new("p", Role::Primary, port_of(0)?, &options));
@@ -91,6 +118,27 @@ impl LocalCluster {
         let listen = format!("127.0.0.1:{}", node.port);
         let mut args: Vec<String> = vec!["node".into()];
         match node.role {
+            _ if self.options.failover => {
+                args.extend(["member".into(), "--id".into(), node.id.clone()]);
+                // Every member, itself included, at the addresses fixed at
+                // start (a restarted member keeps its port).
+                for m in &self.nodes {
+                    args.push("--member".into());
+                    args.push(format!("{}={}", m.id, m.url));
+                }
+                let (min, max) = if idx == 0 {
+                    FIRST_MEMBER_TIMEOUT
+                } else {
+                    OTHER_MEMBER_TIMEOUT
+                };
+                args.extend([
+                    "--election-timeout-min-ms".into(),
+                    min.to_string(),
+                    "--election-timeout-max-ms".into(),
+                    max.to_string(),
+                ]);
+                args.extend(self.options.primary_args.iter().cloned());
+            }
             Role::Primary => {
                 args.extend(["primary".into(), "--id".into(), node.id.clone()]);
                 for s in self.nodes.iter().filter(|n| n.role == Role::Secondary) {
@@ -266,6 +314,7 @@ impl Cluster for LocalCluster {
                 role: n.role,
                 url: n.url.clone(),
                 process: n.process,
+                elects: self.options.failover,
             })
             .collect()
     }

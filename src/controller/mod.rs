@@ -61,6 +61,7 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
             base_port: args.base_port,
             run_dir: run_dir(args.run_dir.clone()),
             primary_args: args.primary_timing_args(),
+            failover: args.failover,
         };
         Box::new(
             LocalCluster::start(options)

@@ -246,6 +246,7 @@ impl Cluster for DockerCluster {
                 role: n.role,
                 url: n.url.clone(),
                 process: n.process,
+                elects: false,
             })
             .collect()
     }

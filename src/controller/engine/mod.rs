@@ -26,8 +26,8 @@ use super::process::ProcessOp;
 use crate::http_client::{self, join, ClientError};
 use replog_node::api::Role;
 use replog_node::api::{
-    FaultPatch, Faults, ReleaseRequest, Released, WriteBody, WriteReply, FAULTS_PATH,
-    MESSAGES_PATH, RELEASE_PATH, REQUEST_ID_HEADER,
+    FaultPatch, Faults, ReleaseRequest, Released, WriteBody, WriteReply, FAULTS_PATH, RELEASE_PATH,
+    REQUEST_ID_HEADER,
 };
 use replog_node::auth;
 use replog_tui::model::{DashboardState, EventKind, EventLine, NodeView, ProcState};
@@ -98,6 +98,10 @@ pub struct Engine {
     base_timing: replog_node::api::Timing,
     /// Each node's last seen log identity (secondaries report one).
     instances: Vec<Option<u64>>,
+    /// Each member's journal read so far (the last event id seen).
+    journal_cursor: Vec<u64>,
+    /// The node whose `/health` `state.primary` shows.
+    primary_of: Option<String>,
 }
 
 impl Engine {
@@ -120,6 +124,7 @@ impl Engine {
                 role: n.role,
                 url: n.url,
                 process: n.process.view(),
+                elects: n.elects,
                 ..Default::default()
             })
             .collect();
@@ -150,6 +155,8 @@ impl Engine {
             exported: false,
             base_timing: replog_node::api::Timing::default(),
             instances: vec![None; count],
+            journal_cursor: vec![0; count],
+            primary_of: None,
         };
         let ids: Vec<String> = engine
             .state
@@ -207,12 +214,22 @@ impl Engine {
             .ok_or_else(|| self.unknown(id))
     }
 
+    /// The primary's URL: with failover, the member that leads now.
     pub fn primary_url(&self) -> Option<String> {
-        self.state
-            .nodes
-            .iter()
-            .find(|n| n.role == Role::Primary)
-            .map(|n| n.url.clone())
+        self.state.primary_node().map(|n| n.url.clone())
+    }
+
+    /// Where a client write goes: the primary the dashboard knows, else
+    /// (members electing one) any member that runs, which redirects the
+    /// write to the primary or says an election is in progress.
+    fn write_target(&self) -> Option<String> {
+        self.primary_url().or_else(|| {
+            self.state
+                .nodes
+                .iter()
+                .find(|n| n.elects && n.process == ProcState::Running)
+                .map(|n| n.url.clone())
+        })
     }
 
     pub async fn next_event(&mut self) -> Option<AppEvent> {
@@ -294,12 +311,12 @@ impl Engine {
     }
 
     async fn start_wipe(&mut self, id: &str) -> Result<String, CommandError> {
-        let role = self
+        let (role, elects) = self
             .state
             .nodes
             .iter()
             .find(|n| n.id == id)
-            .map(|n| n.role)
+            .map(|n| (n.role, n.elects))
             .ok_or_else(|| self.unknown(id))?;
         if let Some(why) = self.cluster.capabilities().wipe_refused {
             // Refused before any process is touched.
@@ -312,6 +329,9 @@ impl Engine {
         let what = self.process(id, ProcessOp::Wipe).await?;
         self.restarting(id);
         let next = match role {
+            _ if elects => format!(
+                "{id} rejoins with an empty disk (no log, no term, no vote): the primary catches it up from seq 1"
+            ),
             Role::Primary => format!(
                 "{id} starts a brand-new, empty log: the secondaries discard theirs and follow it from seq 1"
             ),
@@ -422,26 +442,30 @@ impl Engine {
         self.event(EventKind::Send, format!("{text:?} w={w}"));
         self.status(format!("sent {text:?} at w={w}"));
         let tx = self.tx.clone();
-        match self.primary_url() {
+        let within = send.within.unwrap_or(check::DEFAULT_WITHIN);
+        match self.write_target() {
             None => {
                 let _ = tx.send(AppEvent::WriteFinished {
                     id,
                     result: Err(ClientError::NoNode("the cluster has no primary".into())),
                 });
             }
-            Some(primary) => {
+            Some(target) => {
                 let client = self.http.clone();
+                let deadline = Instant::now() + within;
                 tokio::spawn(async move {
-                    // No timeout: a write blocks until its w is met, by design.
-                    let request = client
-                        .post(join(&primary, MESSAGES_PATH))
-                        .header(REQUEST_ID_HEADER, request_id)
-                        .json(&WriteBody {
-                            message: text,
-                            w: Some(w),
-                            timeout_ms: None,
-                        });
-                    let result = http_client::send(request).await;
+                    let body = WriteBody {
+                        message: text,
+                        w: Some(w),
+                        timeout_ms: None,
+                    };
+                    // No timeout on the write: it blocks until its w is
+                    // met, by design. A member that is not the primary
+                    // redirects it; an election in progress is waited out
+                    // until `within`.
+                    let headers = [(REQUEST_ID_HEADER, request_id)];
+                    let (result, _trail) =
+                        http_client::write(&client, &target, &body, &headers, deadline).await;
                     let _ = tx.send(AppEvent::WriteFinished { id, result });
                 });
             }

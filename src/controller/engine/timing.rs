@@ -60,9 +60,7 @@ impl Engine {
             })?;
         let primary = self
             .state
-            .nodes
-            .iter()
-            .find(|n| n.role == Role::Primary)
+            .primary_node()
             .map(|n| n.id.clone())
             .ok_or_else(|| self.unknown("the primary"))?;
         let url = join(&self.node_url(&primary)?, TIMING_PATH);
