@@ -28,13 +28,18 @@ pub struct LocalOptions {
     pub failover: bool,
 }
 
-/// Election timeouts with failover, as (min, max) ms. `n1` has the shortest
-/// so the first election is predictable (n1 leads term 1) and a lesson can
-/// name its primary; later elections are a race like any other. Both stay
-/// well above the heartbeat period (500 ms by default), or a follower would
-/// stand between two heartbeats.
-const FIRST_MEMBER_TIMEOUT: (u64, u64) = (1000, 1200);
-const OTHER_MEMBER_TIMEOUT: (u64, u64) = (1500, 2500);
+/// Election timeouts with failover, as (min, max) ms: the members' own
+/// default, the same for all, so every later election is a fair race.
+const MEMBER_TIMEOUT: (u64, u64) = (1000, 2000);
+/// The other members' timeout while `n1` wins the first election: so long
+/// that only n1 stands, and a lesson can name its first primary. They are
+/// restarted with [`MEMBER_TIMEOUT`] once n1 leads (same data directory,
+/// so they keep the term and vote they gave). A permanent skew would not
+/// do: a member with a shorter timeout but a stale log would keep standing
+/// first, and be refused, after every partition it returns from.
+const HOLD_BACK_TIMEOUT: (u64, u64) = (60_000, 60_000);
+/// How long n1 gets to win the first election.
+const FIRST_ELECTION_WITHIN: Duration = Duration::from_secs(15);
 
 struct Managed {
     id: String,
@@ -57,6 +62,9 @@ pub struct LocalCluster {
     options: LocalOptions,
     /// Random per run; every node gets it through its environment.
     token: ClusterToken,
+    /// Failover, while n1 wins the first election: the others start with
+    /// [`HOLD_BACK_TIMEOUT`].
+    hold_back: bool,
 }
 
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -73,6 +81,7 @@ impl LocalCluster {
             nodes: Vec::new(),
             options: options.clone(),
             token: ClusterToken::generate(),
+            hold_back: false,
         };
         let port_of = |i: usize| match options.base_port {
             Some(base) => base.checked_add(i as u16).ok_or_else(|| {
@@ -90,7 +99,17 @@ impl LocalCluster {
                     .nodes
                     .push(Managed::new(&id, Role::Secondary, port_of(i)?, &options));
             }
+            cluster.hold_back = true;
             for idx in 0..cluster.nodes.len() {
+                cluster.launch(idx)?;
+                cluster.await_ready(idx).await?;
+            }
+            cluster.first_election().await?;
+            cluster.hold_back = false;
+            for idx in 1..cluster.nodes.len() {
+                if let Some(mut c) = cluster.nodes[idx].child.take() {
+                    child::kill(&mut c);
+                }
                 cluster.launch(idx)?;
                 cluster.await_ready(idx).await?;
             }
@@ -126,10 +145,10 @@ impl LocalCluster {
                     args.push("--member".into());
                     args.push(format!("{}={}", m.id, m.url));
                 }
-                let (min, max) = if idx == 0 {
-                    FIRST_MEMBER_TIMEOUT
+                let (min, max) = if self.hold_back && idx > 0 {
+                    HOLD_BACK_TIMEOUT
                 } else {
-                    OTHER_MEMBER_TIMEOUT
+                    MEMBER_TIMEOUT
                 };
                 args.extend([
                     "--election-timeout-min-ms".into(),
@@ -161,6 +180,37 @@ impl LocalCluster {
         args.push("--data-dir".into());
         args.push(node.data_dir.display().to_string());
         args
+    }
+
+    /// Waits until n1 says it leads (the others hold back meanwhile).
+    async fn first_election(&self) -> Result<(), ClusterError> {
+        let Some(first) = self.nodes.first() else {
+            return Ok(());
+        };
+        let url = crate::http_client::join(&first.url, replog_node::api::HEALTH_PATH);
+        let deadline = tokio::time::Instant::now() + FIRST_ELECTION_WITHIN;
+        loop {
+            let health = crate::http_client::get::<replog_node::api::NodeHealth>(
+                &url,
+                Duration::from_secs(1),
+            )
+            .await;
+            if health.as_ref().is_ok_and(|h| h.primary().is_some()) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let seen = match health {
+                    Ok(h) => format!("it is {} in term {}", h.role_name(), h.election().term),
+                    Err(e) => e.to_string(),
+                };
+                return Err(ClusterError::Setup(format!(
+                    "{} was not elected within {} s: {seen}",
+                    first.id,
+                    FIRST_ELECTION_WITHIN.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     fn launch(&mut self, idx: usize) -> Result<(), ClusterError> {

@@ -330,11 +330,20 @@ impl DashboardState {
 
     /// The node that leads now, if any: the fixed primary, or the member
     /// whose own `/health` says primary in the highest term (a paused or
-    /// cut-off old primary may still say so for a while).
+    /// cut-off old primary may still say so for a while; a killed member
+    /// leads nothing, whatever it said last).
     pub fn primary_node(&self) -> Option<&NodeView> {
-        self.nodes
+        Self::leader_of(&self.nodes)
+    }
+
+    /// [`Self::primary_node`] among `nodes`.
+    pub fn leader_of(nodes: &[NodeView]) -> Option<&NodeView> {
+        nodes
             .iter()
             .filter(|n| n.role == Role::Primary)
+            .filter(|n| {
+                !(n.elects && matches!(n.process, ProcState::Killed | ProcState::Exited(_)))
+            })
             .max_by_key(|n| (n.reachable, n.term))
     }
 

@@ -30,10 +30,7 @@ impl Directory {
                 .map(|n| (n.id.clone(), n.role, n.url.clone()))
                 .collect(),
             process: nodes.iter().map(|n| (n.id.clone(), n.process)).collect(),
-            leader: nodes
-                .iter()
-                .filter(|n| n.role == Role::Primary)
-                .max_by_key(|n| (n.reachable, n.term))
+            leader: replog_tui::model::DashboardState::leader_of(nodes)
                 .map(|n| (n.id.clone(), n.url.clone())),
         }
     }
@@ -217,13 +214,16 @@ impl Engine {
             self.event(kind, text);
         }
         if let Some(events) = polled.journal {
-            if let (Some(cursor), Some(last)) = (
-                self.journal_cursor.get_mut(idx),
-                events.last().map(|e| e.id),
-            ) {
+            // Two polls may overlap (a `status` refresh next to the
+            // periodic one): an event is told once, by id.
+            let seen = self.journal_cursor.get(idx).copied().unwrap_or(0);
+            let fresh: Vec<_> = events.into_iter().filter(|e| e.id > seen).collect();
+            if let (Some(cursor), Some(last)) =
+                (self.journal_cursor.get_mut(idx), fresh.last().map(|e| e.id))
+            {
                 *cursor = last;
             }
-            for e in &events {
+            for e in &fresh {
                 if let Some(text) = election_words(&id, &e.what) {
                     self.event(EventKind::Election, text);
                 }
@@ -311,7 +311,7 @@ fn election_words(node: &str, what: &Happened) -> Option<String> {
                 format!("#{first}–#{last}")
             };
             format!(
-                "{node} rolled back {count} entr{} {seqs} (not in the term-{term} primary's log): saved in {file}",
+                "{node} rolled back {count} entr{} {seqs} of term {term}, which the elected primary's log does not have: saved in {file}",
                 if count == 1 { "y" } else { "ies" }
             )
         }
