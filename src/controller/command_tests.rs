@@ -328,7 +328,9 @@ fn failover_conditions_read_as_written() {
             is: Health::Healthy
         })
     );
-    let e = "wait n1 rolled over 3".parse::<Command>().map_err(|e| e.to_string());
+    let e = "wait n1 rolled over 3"
+        .parse::<Command>()
+        .map_err(|e| e.to_string());
     assert!(
         e.as_ref().is_err_and(|e| e.contains("rolled takes back N")),
         "{e:?}"

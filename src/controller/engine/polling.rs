@@ -272,32 +272,33 @@ impl Engine {
 /// A member's journal event in words for the timeline, when it is part of
 /// an election (`None` for the message events the journeys use).
 fn election_words(node: &str, what: &Happened) -> Option<String> {
+    // Short and front-loaded: a timeline row is cut at the panel's width.
     Some(match what {
         Happened::Stood { term } => {
-            format!("{node} heard no primary: stands for election in term {term}")
+            format!("{node} stands for election, term {term} (heard no primary)")
         }
         Happened::Voted {
             candidate,
             term,
             granted: true,
             ..
-        } => format!("{node} votes for {candidate} in term {term}"),
+        } => format!("{node} votes for {candidate} (term {term})"),
         Happened::Voted {
             candidate,
             term,
             granted: false,
             why,
         } => match why {
-            Some(why) => format!("{node} refuses its vote to {candidate} in term {term}: {why}"),
-            None => format!("{node} refuses its vote to {candidate} in term {term}"),
+            Some(why) => format!("{node} refuses {candidate} its vote (term {term}): {why}"),
+            None => format!("{node} refuses {candidate} its vote (term {term})"),
         },
         Happened::Elected { term, votes } => {
-            format!("{node} elected primary for term {term} with {votes} votes")
+            format!("{node} elected primary, term {term} ({votes} votes)")
         }
         Happened::SteppedDown { term, why } => {
-            format!("{node} stepped down as primary of term {term}: {why}")
+            format!("{node} steps down as primary (term {term}): {why}")
         }
-        Happened::Follows { primary, term } => format!("{node} follows {primary} in term {term}"),
+        Happened::Follows { primary, term } => format!("{node} follows {primary} (term {term})"),
         Happened::RolledBack {
             first,
             last,
@@ -311,7 +312,7 @@ fn election_words(node: &str, what: &Happened) -> Option<String> {
                 format!("#{first}–#{last}")
             };
             format!(
-                "{node} rolled back {count} entr{} {seqs} of term {term}, which the elected primary's log does not have: saved in {file}",
+                "{node} rolled back {count} entr{} {seqs} (term {term}, not in the elected primary's log) → {file}",
                 if count == 1 { "y" } else { "ies" }
             )
         }
