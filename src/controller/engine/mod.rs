@@ -52,7 +52,8 @@ pub type Execution = Pin<Box<dyn Future<Output = Result<Outcome, CommandError>> 
 pub enum AppEvent {
     Polled {
         idx: usize,
-        polled: Polled,
+        /// Boxed: a node's answers are far larger than the other events.
+        polled: Box<Polled>,
     },
     WriteFinished {
         id: u64,
@@ -490,7 +491,7 @@ impl Engine {
 
     pub fn handle(&mut self, event: AppEvent) {
         match event {
-            AppEvent::Polled { idx, polled } => self.apply_poll(idx, polled),
+            AppEvent::Polled { idx, polled } => self.apply_poll(idx, *polled),
             AppEvent::WriteFinished { id, result } => self.finish_write(id, result),
             AppEvent::FaultsApplied { what } => {
                 self.event(EventKind::Fault, what.clone());

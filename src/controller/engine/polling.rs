@@ -82,7 +82,10 @@ impl Engine {
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 let polled = poll::poll_node(url, journal).await;
-                let _ = tx.send(AppEvent::Polled { idx, polled });
+                let _ = tx.send(AppEvent::Polled {
+                    idx,
+                    polled: Box::new(polled),
+                });
             });
         }
         self.update_elapsed();
