@@ -368,6 +368,8 @@ impl UpArgs {
             retry_base_ms: self.retry_base_ms,
             retry_cap_ms: self.retry_cap_ms,
             unhealthy_after: self.unhealthy_after,
+            election_timeout_min_ms: None,
+            election_timeout_max_ms: None,
         }
     }
 

@@ -126,6 +126,8 @@ impl PrimaryConfig {
             retry_base_ms: ms(self.backoff.base),
             retry_cap_ms: ms(self.backoff.cap),
             unhealthy_after: self.unhealthy_after,
+            election_timeout_min_ms: None,
+            election_timeout_max_ms: None,
         }
     }
 
@@ -182,6 +184,9 @@ pub fn timing_flag_error(e: &crate::api::TimingError) -> String {
             format!("--retry-base-ms ({base}) must be at most --retry-cap-ms ({cap})")
         }
         TimingError::Factor(_) => e.to_string(),
+        TimingError::Election { min, max, heartbeat } => format!(
+            "--election-timeout-min-ms ({min}) must be at most --election-timeout-max-ms ({max}) and above --heartbeat-ms ({heartbeat})"
+        ),
     }
 }
 

@@ -79,6 +79,23 @@ pub enum Event {
         term: u64,
         granted: bool,
     },
+    /// Pre-vote (Raft thesis §9.6): a member asks whether this one would
+    /// vote for it in `term` (its term + 1), before it stands. Nothing of this
+    /// member's state changes.
+    PreVoteRequested {
+        from: String,
+        term: u64,
+        last: LogPos,
+        ours: LogPos,
+    },
+    /// A member answered this member's pre-vote request for `proposed`,
+    /// with its own `term`.
+    PreVoteAnswered {
+        from: String,
+        term: u64,
+        proposed: u64,
+        granted: bool,
+    },
     /// A primary's append or heartbeat reached this member.
     FromLeader { from: String, term: u64 },
     /// As primary: a member answered an append or heartbeat (with its term).
@@ -96,6 +113,8 @@ pub enum Refusal {
     LogBehind { ours: LogPos, theirs: LogPos },
     /// A fixed primary votes for nobody else.
     FixedPrimary,
+    /// Pre-vote: this member hears a primary, so no election is needed.
+    PrimaryAlive { primary: String },
 }
 
 impl std::fmt::Display for Refusal {
@@ -109,6 +128,9 @@ impl std::fmt::Display for Refusal {
                 theirs.term, theirs.seq, ours.term, ours.seq
             ),
             Refusal::FixedPrimary => f.write_str("a fixed primary votes for nobody else"),
+            Refusal::PrimaryAlive { primary } => {
+                write!(f, "it still hears primary {primary}: no election is needed")
+            }
         }
     }
 }
@@ -122,6 +144,16 @@ pub enum Action {
     },
     /// Ask every other member for its vote, with this member's last entry.
     RequestVotes { term: u64 },
+    /// Ask every other member whether it would vote for this one in `term`.
+    RequestPreVotes { term: u64 },
+    /// Answer a pre-vote request (`term`: this member's).
+    PreVote {
+        to: String,
+        term: u64,
+        proposed: u64,
+        granted: bool,
+        refusal: Option<Refusal>,
+    },
     /// Answer a vote request.
     Vote {
         to: String,
@@ -155,6 +187,13 @@ pub struct Election {
     heard: BTreeMap<String, Instant>,
     /// As primary: since when it leads.
     leading_since: Instant,
+    /// Whether it asks for pre-votes before standing (see
+    /// [`with_pre_vote`](Self::with_pre_vote)).
+    pre_vote: bool,
+    /// A pre-vote is on: who said they would vote for it.
+    pre_granted: Option<BTreeSet<String>>,
+    /// When it last heard a primary.
+    heard_primary: Option<Instant>,
     rng: StdRng,
 }
 
@@ -185,6 +224,9 @@ impl Election {
             deadline: now,
             heard: BTreeMap::new(),
             leading_since: now,
+            pre_vote: false,
+            pre_granted: None,
+            heard_primary: None,
             rng: StdRng::seed_from_u64(seed),
         };
         if standing == Standing::FixedPrimary {
@@ -196,6 +238,23 @@ impl Election {
             e.reset_deadline(now);
         }
         e
+    }
+
+    /// Asks for pre-votes before standing (Raft thesis §9.6): a member cut
+    /// off from the others (a partition) then never raises its term, so when
+    /// it returns it does not depose a primary the others still hear.
+    pub fn with_pre_vote(mut self) -> Self {
+        self.pre_vote = true;
+        self
+    }
+
+    /// New timeouts (the dashboard's slow motion); the current wait starts
+    /// over with them.
+    pub fn set_timeouts(&mut self, timeouts: Timeouts, now: Instant) {
+        self.timeouts = timeouts;
+        if self.role != Role::Leader {
+            self.reset_deadline(now);
+        }
     }
 
     pub fn term(&self) -> u64 {
@@ -257,6 +316,49 @@ impl Election {
                     }
                 }
             }
+            Event::PreVoteRequested {
+                from,
+                term,
+                last,
+                ours,
+            } => {
+                let refusal = if self.standing == Standing::FixedPrimary {
+                    Some(Refusal::FixedPrimary)
+                } else if term <= self.term {
+                    Some(Refusal::StaleTerm { ours: self.term })
+                } else if let Some(primary) = self.hears_primary(now) {
+                    Some(Refusal::PrimaryAlive { primary })
+                } else if last < ours {
+                    Some(Refusal::LogBehind { ours, theirs: last })
+                } else {
+                    None
+                };
+                actions.push(Action::PreVote {
+                    to: from,
+                    term: self.term,
+                    proposed: term,
+                    granted: refusal.is_none(),
+                    refusal,
+                });
+            }
+            Event::PreVoteAnswered {
+                from,
+                term,
+                proposed,
+                granted,
+            } => {
+                if !granted {
+                    self.see_term(term, now, &mut actions);
+                }
+                if granted && proposed == self.term + 1 {
+                    if let Some(votes) = self.pre_granted.as_mut() {
+                        votes.insert(from);
+                        if votes.len() >= self.majority() {
+                            self.stand(now, &mut actions);
+                        }
+                    }
+                }
+            }
             Event::FromLeader { from, term } => {
                 if term < self.term || self.standing == Standing::FixedPrimary {
                     // A stale primary, answered with our term by the caller;
@@ -264,6 +366,8 @@ impl Election {
                     return actions;
                 }
                 self.see_term(term, now, &mut actions);
+                self.heard_primary = Some(now);
+                self.pre_granted = None;
                 if self.role != Role::Follower {
                     // A candidate that hears the elected primary of its term
                     // follows it (§5.2). Two primaries of one term cannot be.
@@ -319,15 +423,46 @@ impl Election {
             }
             (_, Standing::FixedSecondary) => {}
             (Role::Follower | Role::Candidate, Standing::Elects) => {
-                if now >= self.deadline {
+                if now < self.deadline {
+                } else if self.pre_vote {
+                    self.ask_pre_votes(now, actions);
+                } else {
                     self.stand(now, actions);
                 }
             }
         }
     }
 
+    /// The primary it heard within the shortest election timeout, if any
+    /// (itself when it leads).
+    fn hears_primary(&self, now: Instant) -> Option<String> {
+        if self.role == Role::Leader {
+            return Some(self.me.clone());
+        }
+        let recent = self
+            .heard_primary
+            .is_some_and(|at| now.duration_since(at) < self.timeouts.min);
+        recent.then(|| self.leader.clone()).flatten()
+    }
+
+    /// Asks whether the others would elect it in the next term, before
+    /// raising its term (a pre-vote round); stands once a majority would.
+    fn ask_pre_votes(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        self.reset_deadline(now);
+        let votes = BTreeSet::from([self.me.clone()]);
+        if votes.len() >= self.majority() {
+            self.stand(now, actions);
+            return;
+        }
+        self.pre_granted = Some(votes);
+        actions.push(Action::RequestPreVotes {
+            term: self.term + 1,
+        });
+    }
+
     /// Becomes a candidate in the next term and votes for itself.
     fn stand(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        self.pre_granted = None;
         self.term += 1;
         self.voted_for = Some(self.me.clone());
         self.role = Role::Candidate;

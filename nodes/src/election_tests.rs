@@ -442,3 +442,115 @@ fn five_members_elect_one_primary() {
         assert_eq!(m.leader(), Some(leaders[0]));
     }
 }
+
+fn pre_voting(me: &str, n: usize, t0: Instant) -> Election {
+    member(me, n, Standing::Elects, t0).with_pre_vote()
+}
+
+/// With pre-vote, a member whose timeout passes first asks whether it could
+/// win, without raising its term or voting; it stands only once a majority
+/// says yes.
+#[test]
+fn pre_vote_asks_before_standing_and_changes_no_term() {
+    let t0 = Instant::now();
+    let mut m = pre_voting("m1", 3, t0);
+    let actions = m.step(Event::Tick, t0 + ms(2001));
+    assert_eq!(actions, vec![Action::RequestPreVotes { term: 1 }]);
+    assert_eq!(
+        (m.term(), m.role(), m.voted_for()),
+        (0, Role::Follower, None)
+    );
+    let actions = m.step(
+        Event::PreVoteAnswered {
+            from: "m2".into(),
+            term: 0,
+            proposed: 1,
+            granted: true,
+        },
+        t0 + ms(2002),
+    );
+    assert_eq!(m.role(), Role::Candidate, "{actions:?}");
+    assert!(actions.contains(&Action::RequestVotes { term: 1 }));
+}
+
+/// A member that hears its primary refuses pre-votes, and a pre-vote request
+/// changes nothing on the voter: a member back from a partition cannot
+/// depose a primary the others still hear.
+#[test]
+fn pre_votes_are_refused_while_a_primary_is_heard() {
+    let t0 = Instant::now();
+    let mut voter = pre_voting("m2", 3, t0);
+    voter.step(
+        Event::FromLeader {
+            from: "m3".into(),
+            term: 4,
+        },
+        t0,
+    );
+    let ask = |term| Event::PreVoteRequested {
+        from: "m1".into(),
+        term,
+        last: pos(9, 9),
+        ours: pos(4, 5),
+    };
+    let actions = voter.step(ask(9), t0 + ms(100));
+    assert!(
+        matches!(
+            actions.as_slice(),
+            [Action::PreVote {
+                granted: false,
+                refusal: Some(Refusal::PrimaryAlive { .. }),
+                ..
+            }]
+        ),
+        "{actions:?}"
+    );
+    assert_eq!((voter.term(), voter.voted_for()), (4, None), "unchanged");
+    // Once the primary has been silent for the shortest timeout, the voter
+    // would vote for an up-to-date log, and still changes nothing.
+    let actions = voter.step(ask(5), t0 + ms(1100));
+    assert!(
+        matches!(actions.as_slice(), [Action::PreVote { granted: true, .. }]),
+        "{actions:?}"
+    );
+    assert_eq!((voter.term(), voter.voted_for()), (4, None));
+    // A log behind is refused as for a real vote.
+    let actions = voter.step(
+        Event::PreVoteRequested {
+            from: "m1".into(),
+            term: 5,
+            last: pos(3, 9),
+            ours: pos(4, 5),
+        },
+        t0 + ms(1100),
+    );
+    assert!(
+        matches!(
+            actions.as_slice(),
+            [Action::PreVote {
+                granted: false,
+                refusal: Some(Refusal::LogBehind { .. }),
+                ..
+            }]
+        ),
+        "{actions:?}"
+    );
+}
+
+/// A refused pre-vote that carries a later term brings the asker up to it.
+#[test]
+fn a_refused_pre_vote_teaches_the_later_term() {
+    let t0 = Instant::now();
+    let mut m = pre_voting("m1", 3, t0);
+    m.step(Event::Tick, t0 + ms(2001));
+    m.step(
+        Event::PreVoteAnswered {
+            from: "m2".into(),
+            term: 7,
+            proposed: 1,
+            granted: false,
+        },
+        t0 + ms(2002),
+    );
+    assert_eq!((m.term(), m.role()), (7, Role::Follower));
+}

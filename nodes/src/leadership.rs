@@ -73,6 +73,17 @@ impl Stamp {
     }
 }
 
+/// What matching a follower's log against a primary's did.
+#[derive(Debug)]
+pub enum Matched {
+    /// Matched against this term's primary before.
+    Already,
+    /// The whole log is a prefix of the primary's.
+    Kept,
+    /// The tail that diverged was cut.
+    Cut(crate::store::Rollback),
+}
+
 pub struct Leadership {
     inner: Mutex<Inner>,
     /// As primary: the highest term a member answered with, for the driver
@@ -152,7 +163,8 @@ impl Leadership {
             persisted,
             Instant::now(),
             rand::random(),
-        );
+        )
+        .with_pre_vote();
         Self::new(Inner {
             me: me.to_string(),
             election,
@@ -231,6 +243,11 @@ impl Inner {
         self.commit_seq
     }
 
+    /// New election timeouts (slow motion).
+    pub fn set_timeouts(&mut self, timeouts: Timeouts) {
+        self.election.set_timeouts(timeouts, Instant::now());
+    }
+
     /// Commit seqs only grow: what a majority held stays committed.
     pub fn raise_commit(&mut self, seq: u64) {
         self.commit_seq = self.commit_seq.max(seq);
@@ -306,6 +323,19 @@ impl Inner {
                         why,
                     });
                 }
+                Action::PreVote {
+                    to,
+                    proposed,
+                    refusal,
+                    ..
+                } => match refusal {
+                    None => {
+                        tracing::debug!(node = %self.me, candidate = %to, "would vote for {to} in term {proposed} (pre-vote)")
+                    }
+                    Some(why) => {
+                        tracing::debug!(node = %self.me, candidate = %to, "would not vote for {to} in term {proposed} (pre-vote): {why}")
+                    }
+                },
                 _ => {}
             }
             left.push(action);
@@ -333,16 +363,15 @@ impl Inner {
     /// The first request of a new term's primary: the follower's log is
     /// matched against `shape`, the primary's. Everything after the last
     /// entry both share is cut (it never reached a majority: the elected
-    /// primary would have it) and kept in a rollback file. Returns what was
-    /// cut, if anything.
+    /// primary would have it) and kept in a rollback file.
     pub fn match_log(
         &mut self,
         term: u64,
         shape: &LogShape,
         store: &mut dyn LogStore,
-    ) -> Result<Option<crate::store::Rollback>, WalError> {
+    ) -> Result<Matched, WalError> {
         if self.matched_term >= term {
-            return Ok(None);
+            return Ok(Matched::Already);
         }
         let ours = store.last_seq();
         let mut shared = ours.min(shape.last_seq);
@@ -367,12 +396,18 @@ impl Inner {
                     file,
                 });
             }
-            Some(rollback)
+            Matched::Cut(rollback)
         } else {
-            None
+            Matched::Kept
         };
         self.matched_term = term;
         Ok(cut)
+    }
+
+    /// The log was cleared (a new primary log of the course's fixed roles):
+    /// nothing of it is committed any more.
+    pub fn log_cleared(&mut self) {
+        self.commit_seq = 0;
     }
 
     /// Notes the URL a fixed primary gave for itself.
@@ -389,5 +424,99 @@ impl Inner {
             term: store.term_at(seq).unwrap_or(0),
             seq,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Entry;
+    use crate::store::MemoryLog;
+
+    fn log(terms: &[u64]) -> MemoryLog {
+        let mut log = MemoryLog::new();
+        for (i, term) in terms.iter().enumerate() {
+            log.push(Entry::in_term(i as u64 + 1, *term, format!("e{}", i + 1)));
+        }
+        log
+    }
+
+    fn follower() -> Arc<Leadership> {
+        Leadership::fixed_secondary("s1", Arc::new(Journal::new(false, "s1")))
+    }
+
+    fn shape(s: &str) -> LogShape {
+        s.parse().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The follower keeps the longest prefix whose terms agree with the
+    /// primary's, and cuts the rest, once per term.
+    #[test]
+    fn a_new_terms_primary_cuts_what_diverges_once() {
+        let (leadership, mut store) = (follower(), log(&[1, 1, 2, 2]));
+        let mut inner = leadership.lock();
+        let cut = inner
+            .match_log(3, &shape("1@1,3@3;5"), &mut store)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Matched::Cut(rollback) = cut else {
+            panic!("nothing cut: {cut:?}")
+        };
+        let cut: Vec<(u64, u64)> = rollback.entries.iter().map(|e| (e.seq, e.term)).collect();
+        assert_eq!(cut, vec![(3, 2), (4, 2)]);
+        assert_eq!(store.last_seq(), 2);
+        assert_eq!(inner.report().rolled_back, 2);
+        store.push(Entry::in_term(3, 3, "new"));
+        let again = inner.match_log(3, &shape("1@1,3@3;3"), &mut store);
+        assert!(
+            matches!(again, Ok(Matched::Already)),
+            "matched once per term"
+        );
+    }
+
+    /// A log that is a prefix of the primary's, or longer with entries the
+    /// primary lacks, is cut to what both hold.
+    #[test]
+    fn shorter_logs_stay_longer_ones_are_cut_to_the_primarys_end() {
+        let (leadership, mut store) = (follower(), log(&[1, 1]));
+        let mut inner = leadership.lock();
+        let cut = inner.match_log(2, &shape("1@1,2@4;6"), &mut store);
+        assert!(
+            matches!(cut, Ok(Matched::Kept)),
+            "a prefix keeps everything"
+        );
+        assert_eq!(store.last_seq(), 2);
+        let (leadership, mut store) = (follower(), log(&[1, 1, 1, 1]));
+        let mut inner = leadership.lock();
+        let cut = inner
+            .match_log(2, &shape("1@1;2"), &mut store)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(cut, Matched::Cut(r) if r.entries.len() == 2));
+        assert_eq!(store.last_seq(), 2);
+    }
+
+    #[test]
+    fn a_stamp_reads_from_headers_and_refuses_garbage() {
+        use crate::api::election::{LEADER_HEADER, LOG_HEADER, TERM_HEADER};
+        let mut headers = axum::http::HeaderMap::new();
+        assert_eq!(Stamp::from_headers(&headers), Ok(None), "no term: no stamp");
+        headers.insert(TERM_HEADER, axum::http::HeaderValue::from(3u64));
+        assert!(
+            Stamp::from_headers(&headers).is_err(),
+            "a term needs a leader"
+        );
+        headers.insert(LEADER_HEADER, axum::http::HeaderValue::from_static("m2"));
+        headers.insert(
+            LOG_HEADER,
+            axum::http::HeaderValue::from_static("1@1,3@5;9"),
+        );
+        let stamp = Stamp::from_headers(&headers)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("a stamp"));
+        assert_eq!(
+            (stamp.term, stamp.leader.as_str(), stamp.shape.last_seq),
+            (3, "m2", 9)
+        );
+        headers.insert(LOG_HEADER, axum::http::HeaderValue::from_static("nonsense"));
+        assert!(Stamp::from_headers(&headers).is_err());
     }
 }

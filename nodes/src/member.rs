@@ -144,7 +144,7 @@ impl Member {
             faults: Arc::new(FaultSet::default()),
             journal,
             leadership,
-            timing: watch::Sender::new(config.lead.timing()),
+            timing: watch::Sender::new(Self::timing(&config)),
         };
         let secondary = Secondary::with_parts(config.follow.clone(), store, parts.clone());
         let current = Current::Following(secondary.clone(), secondary::router(secondary));
@@ -170,6 +170,16 @@ impl Member {
         self.config.id()
     }
 
+    /// The timers at start: a primary's, and the election timeouts.
+    fn timing(config: &MemberConfig) -> crate::api::Timing {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        crate::api::Timing {
+            election_timeout_min_ms: Some(ms(config.timeouts.min)),
+            election_timeout_max_ms: Some(ms(config.timeouts.max)),
+            ..config.lead.timing()
+        }
+    }
+
     fn current(&self) -> Current {
         self.current
             .read()
@@ -179,9 +189,18 @@ impl Member {
 
     /// The election timer: ticks the election, and carries out what it says.
     pub async fn run(self: Arc<Self>) {
-        let tick = (self.config.timeouts.min / 10).max(Duration::from_millis(5));
         let mut stopping = self.stopping.subscribe();
+        let mut timing = self.parts.timing.subscribe();
+        let mut timeouts = self.config.timeouts;
         loop {
+            if timing.has_changed().unwrap_or(false) {
+                // Slow motion (`POST /timing`) stretches elections too.
+                if let Some((min, max)) = timing.borrow_and_update().election() {
+                    timeouts = Timeouts { min, max };
+                    self.parts.leadership.lock().set_timeouts(timeouts);
+                }
+            }
+            let tick = (timeouts.min / 10).max(Duration::from_millis(5));
             tokio::select! {
                 _ = tokio::time::sleep(tick) => {}
                 _ = stopping.wait_for(|s| *s) => return,
@@ -232,8 +251,10 @@ impl Member {
 
     fn carry_out(self: &Arc<Self>, actions: Vec<Action>) {
         for action in actions {
-            if let Action::RequestVotes { term } = action {
-                self.request_votes(term);
+            match action {
+                Action::RequestVotes { term } => self.request_votes(term, false),
+                Action::RequestPreVotes { term } => self.request_votes(term, true),
+                _ => {}
             }
         }
     }
@@ -288,8 +309,9 @@ impl Member {
         Current::Following(secondary.clone(), secondary::router(secondary))
     }
 
-    /// Asks every other member for its vote in `term`.
-    fn request_votes(self: &Arc<Self>, term: u64) {
+    /// Asks every other member for its vote in `term` (or, `pre`, whether
+    /// it would give it).
+    fn request_votes(self: &Arc<Self>, term: u64, pre: bool) {
         let (last, others) = {
             let leadership = self.parts.leadership.lock();
             let last = self.current().with_store(|s| Inner::last_pos(s));
@@ -306,8 +328,18 @@ impl Member {
                     candidate: member.id().to_string(),
                     last_term: last.term,
                     last_seq: last.seq,
+                    pre_vote: pre,
                 };
                 match member.ask_vote(&url, &request).await {
+                    Ok(reply) if pre => {
+                        let actions = member.step(vec![Event::PreVoteAnswered {
+                            from: id,
+                            term: reply.term,
+                            proposed: term,
+                            granted: reply.granted,
+                        }]);
+                        member.carry_out(actions);
+                    }
                     Ok(reply) => {
                         match &reply.refusal {
                             None => {
@@ -500,19 +532,31 @@ async fn vote(State(member): State<Arc<Member>>, body: Body) -> Result<Json<Vote
         let mut leadership = member.parts.leadership.lock();
         let current = member.current();
         let result = current.with_store(|store| {
-            let ours = Inner::last_pos(store);
-            leadership.step(
-                Event::VoteRequested {
-                    from: request.candidate.clone(),
-                    term: request.term,
-                    last: LogPos {
-                        term: request.last_term,
-                        seq: request.last_seq,
-                    },
+            let (from, term, ours) = (
+                request.candidate.clone(),
+                request.term,
+                Inner::last_pos(store),
+            );
+            let last = LogPos {
+                term: request.last_term,
+                seq: request.last_seq,
+            };
+            let event = if request.pre_vote {
+                Event::PreVoteRequested {
+                    from,
+                    term,
+                    last,
                     ours,
-                },
-                store,
-            )
+                }
+            } else {
+                Event::VoteRequested {
+                    from,
+                    term,
+                    last,
+                    ours,
+                }
+            };
+            leadership.step(event, store)
         });
         let actions = result.map_err(|e| ApiError::storage(e.to_string()))?;
         member.settle_role(&mut leadership);
@@ -520,26 +564,35 @@ async fn vote(State(member): State<Arc<Member>>, body: Body) -> Result<Json<Vote
     };
     let mut reply = None;
     for action in actions {
-        if let Action::Vote {
-            term,
-            granted,
-            refusal,
-            ..
-        } = action
-        {
-            reply = Some(VoteReply {
-                voter: member.id().to_string(),
+        let (term, granted, refusal) = match action {
+            Action::Vote {
                 term,
                 granted,
-                refusal: refusal.map(|r| r.to_string()),
-            });
-        }
+                refusal,
+                ..
+            }
+            | Action::PreVote {
+                term,
+                granted,
+                refusal,
+                ..
+            } => (term, granted, refusal),
+            _ => continue,
+        };
+        reply = Some(VoteReply {
+            voter: member.id().to_string(),
+            term,
+            granted,
+            pre_vote: request.pre_vote,
+            refusal: refusal.map(|r| r.to_string()),
+        });
     }
     let term = member.parts.leadership.term();
     Ok(Json(reply.unwrap_or(VoteReply {
         voter: member.id().to_string(),
         term,
         granted: false,
+        pre_vote: request.pre_vote,
         refusal: Some("no answer from the election".into()),
     })))
 }

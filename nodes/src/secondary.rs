@@ -13,7 +13,7 @@ use crate::entry::Entry;
 use crate::faults::{FailAt, FaultSet};
 use crate::group_commit::{GroupCommit, Syncable};
 use crate::journal::Journal;
-use crate::leadership::{Leadership, Stamp};
+use crate::leadership::{Leadership, Matched, Stamp};
 use crate::parts::Parts;
 use crate::secondary_log::{Received, SecondaryLog};
 use crate::store::{self, LogStore};
@@ -197,11 +197,15 @@ impl Secondary {
             )
             .map_err(storage_error)?;
         leadership.learn_url(stamp.leader_url.clone());
-        let cut = leadership
+        let matched = leadership
             .match_log(stamp.term, &stamp.shape, log.store_mut())
             .map_err(storage_error)?;
-        if cut.is_some() {
+        if !matches!(matched, Matched::Already) {
+            // Held entries came from an earlier primary: its seqs may be
+            // another entry's under this one.
             log.forget_held();
+        }
+        if let Matched::Cut(_) = matched {
             // A log with its tail cut is another history: the primary's
             // replicator starts over from this node's position.
             let next = (self.instance.load(Ordering::Relaxed) + 1) & store::INSTANCE_MASK;
@@ -243,6 +247,8 @@ impl Secondary {
         if *known == Some(instance) {
             return Ok(());
         }
+        // The election lock before the log's, as everywhere.
+        let mut leadership = self.leadership.lock();
         let mut log = self.log();
         if known.is_some() {
             let dropped = log.last_seq() as usize + log.held().len();
@@ -253,6 +259,7 @@ impl Secondary {
                 // new primary's name.
                 log.clear().map_err(storage_error)?;
                 self.commit.reset(log.durable_seq());
+                leadership.log_cleared();
             }
         }
         log.set_upstream(instance).map_err(storage_error)?;

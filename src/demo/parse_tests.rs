@@ -178,6 +178,8 @@ fn every_timer_is_a_cluster_key_checked_with_its_line() {
             replication_timeout_ms: 800,
             retry_base_ms: 100,
             retry_cap_ms: 3000,
+            election_timeout_min_ms: None,
+            election_timeout_max_ms: None,
         }
     );
     let e = error_of(&with("replication_timeout_ms = 0"));

@@ -31,6 +31,12 @@ pub struct VoteRequest {
     pub last_term: u64,
     /// The seq of the candidate's last entry (0 for an empty log).
     pub last_seq: u64,
+    /// A pre-vote: "would you vote for me in `term`?" The member asking has
+    /// not raised its term, and the voter changes nothing; only a member a
+    /// majority would elect stands (so a member back from a partition does
+    /// not depose a primary the others still hear).
+    #[serde(default)]
+    pub pre_vote: bool,
 }
 
 /// The answer to a vote request.
@@ -40,6 +46,9 @@ pub struct VoteReply {
     /// The voter's term after the request.
     pub term: u64,
     pub granted: bool,
+    /// Answers a pre-vote request.
+    #[serde(default)]
+    pub pre_vote: bool,
     /// Why the vote was refused, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,

@@ -32,6 +32,12 @@ pub struct Timing {
     pub retry_cap_ms: u64,
     /// Consecutive missed heartbeats that make a secondary unhealthy.
     pub unhealthy_after: u32,
+    /// Members only (absent elsewhere): the shortest election timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_timeout_min_ms: Option<u64>,
+    /// Members only: the longest election timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub election_timeout_max_ms: Option<u64>,
 }
 
 /// The body of `POST /timing`: every field optional, merged into the timers.
@@ -64,6 +70,20 @@ pub struct TimingPatch {
     pub retry_cap_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unhealthy_after: Option<u32>,
+    /// Members only; ignored by the fixed roles.
+    #[serde(
+        default,
+        deserialize_with = "super::int::opt_int64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub election_timeout_min_ms: Option<u64>,
+    /// Members only; ignored by the fixed roles.
+    #[serde(
+        default,
+        deserialize_with = "super::int::opt_int64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub election_timeout_max_ms: Option<u64>,
 }
 
 /// Why a timing was refused; the message names the field and its range.
@@ -80,6 +100,8 @@ pub enum TimingError {
     BaseAboveCap { base: u64, cap: u64 },
     #[error("slow-motion factor must be between 1 and 100, got {0}")]
     Factor(u32),
+    #[error("election_timeout_min_ms ({min}) must be at most election_timeout_max_ms ({max}) and above heartbeat_ms ({heartbeat})")]
+    Election { min: u64, max: u64, heartbeat: u64 },
 }
 
 impl Default for Timing {
@@ -91,6 +113,8 @@ impl Default for Timing {
             retry_base_ms: 50,
             retry_cap_ms: 2000,
             unhealthy_after: 3,
+            election_timeout_min_ms: None,
+            election_timeout_max_ms: None,
         }
     }
 }
@@ -127,6 +151,29 @@ impl Timing {
                 cap: self.retry_cap_ms,
             });
         }
+        if let (Some(min), Some(max)) = (self.election_timeout_min_ms, self.election_timeout_max_ms)
+        {
+            for (field, got) in [
+                ("election_timeout_min_ms", min),
+                ("election_timeout_max_ms", max),
+            ] {
+                if !MS_RANGE.contains(&got) {
+                    return Err(TimingError::OutOfRange {
+                        field,
+                        min: *MS_RANGE.start(),
+                        max: *MS_RANGE.end(),
+                        got,
+                    });
+                }
+            }
+            if min > max || min <= self.heartbeat_ms {
+                return Err(TimingError::Election {
+                    min,
+                    max,
+                    heartbeat: self.heartbeat_ms,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -140,6 +187,13 @@ impl Timing {
             retry_base_ms: patch.retry_base_ms.unwrap_or(self.retry_base_ms),
             retry_cap_ms: patch.retry_cap_ms.unwrap_or(self.retry_cap_ms),
             unhealthy_after: patch.unhealthy_after.unwrap_or(self.unhealthy_after),
+            // Only a member has election timeouts to change.
+            election_timeout_min_ms: self
+                .election_timeout_min_ms
+                .map(|v| patch.election_timeout_min_ms.unwrap_or(v)),
+            election_timeout_max_ms: self
+                .election_timeout_max_ms
+                .map(|v| patch.election_timeout_max_ms.unwrap_or(v)),
         }
     }
 
@@ -157,6 +211,8 @@ impl Timing {
             retry_base_ms: self.retry_base_ms.saturating_mul(f),
             retry_cap_ms: self.retry_cap_ms.saturating_mul(f),
             unhealthy_after: self.unhealthy_after,
+            election_timeout_min_ms: self.election_timeout_min_ms.map(|v| v.saturating_mul(f)),
+            election_timeout_max_ms: self.election_timeout_max_ms.map(|v| v.saturating_mul(f)),
         };
         slowed.validate()?;
         Ok(slowed)
@@ -170,7 +226,17 @@ impl Timing {
             retry_base_ms: Some(self.retry_base_ms),
             retry_cap_ms: Some(self.retry_cap_ms),
             unhealthy_after: Some(self.unhealthy_after),
+            election_timeout_min_ms: self.election_timeout_min_ms,
+            election_timeout_max_ms: self.election_timeout_max_ms,
         }
+    }
+
+    /// A member's election timeouts, if these are a member's timers.
+    pub fn election(&self) -> Option<(Duration, Duration)> {
+        Some((
+            Duration::from_millis(self.election_timeout_min_ms?),
+            Duration::from_millis(self.election_timeout_max_ms?),
+        ))
     }
 
     pub fn heartbeat(&self) -> Duration {
@@ -192,7 +258,12 @@ impl std::fmt::Display for Timing {
             self.retry_base_ms,
             self.retry_cap_ms,
             self.unhealthy_after
-        )
+        )?;
+        if let (Some(min), Some(max)) = (self.election_timeout_min_ms, self.election_timeout_max_ms)
+        {
+            write!(f, ", election timeout {min}–{max} ms")?;
+        }
+        Ok(())
     }
 }
 
@@ -246,8 +317,32 @@ mod tests {
                 retry_base_ms: 1000,
                 retry_cap_ms: 40_000,
                 unhealthy_after: 3,
+                election_timeout_min_ms: None,
+                election_timeout_max_ms: None,
             }
         );
+        // A member's election timeouts stretch with the rest.
+        let member = Timing {
+            election_timeout_min_ms: Some(1000),
+            election_timeout_max_ms: Some(2000),
+            ..base
+        };
+        let slow = member.slowed(10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            slow.election(),
+            Some((
+                std::time::Duration::from_secs(10),
+                std::time::Duration::from_secs(20)
+            ))
+        );
+        let crossed = member.merged(TimingPatch {
+            election_timeout_min_ms: Some(3000),
+            ..TimingPatch::default()
+        });
+        assert!(matches!(
+            crossed.validate(),
+            Err(TimingError::Election { .. })
+        ));
         assert_eq!(base.slowed(0), Err(TimingError::Factor(0)));
         assert_eq!(base.slowed(101), Err(TimingError::Factor(101)));
         // Slowed past the range: refused, naming the field.

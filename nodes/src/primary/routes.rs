@@ -190,15 +190,19 @@ async fn post_message(
                 stored_but_waiting("write concern not met in time", seq, acks, w),
             ))
         }
-        Err(WaitError::ShuttingDown { acks }) => Err(ApiError::with_body(
-            StatusCode::SERVICE_UNAVAILABLE,
-            stored_but_waiting(
-                "primary is shutting down before the write concern was met",
-                seq,
-                acks,
-                w,
-            ),
-        )),
+        Err(WaitError::ShuttingDown { acks }) => {
+            let stepped_down = primary.leadership.lock().role() != crate::election::Role::Leader;
+            let why = if stepped_down {
+                "this node stopped being the primary before the write concern was met: \
+                 the message may be rolled back by the next primary"
+            } else {
+                "primary is shutting down before the write concern was met"
+            };
+            Err(ApiError::with_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                stored_but_waiting(why, seq, acks, w),
+            ))
+        }
         Err(WaitError::Storage { acks, error }) => {
             warn!(seq, w, acks, %error, "write not made durable on the primary");
             Err(ApiError::with_body(
