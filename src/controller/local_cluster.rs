@@ -30,13 +30,10 @@ pub struct LocalOptions {
 
 /// Election timeouts with failover, as (min, max) ms: the members' own
 /// default, the same for all, so every later election is a fair race.
-const MEMBER_TIMEOUT: (u64, u64) = (1000, 2000);
+pub const MEMBER_TIMEOUT: (u64, u64) = (1000, 2000);
 /// The other members' timeout while `n1` wins the first election: so long
-/// that only n1 stands, and a lesson can name its first primary. They are
-/// restarted with [`MEMBER_TIMEOUT`] once n1 leads (same data directory,
-/// so they keep the term and vote they gave). A permanent skew would not
-/// do: a member with a shorter timeout but a stale log would keep standing
-/// first, and be refused, after every partition it returns from.
+/// that only n1 stands, and a lesson can name its first primary. Once n1
+/// leads they get [`MEMBER_TIMEOUT`], live, through their `/timing`.
 const HOLD_BACK_TIMEOUT: (u64, u64) = (60_000, 60_000);
 /// How long n1 gets to win the first election.
 const FIRST_ELECTION_WITHIN: Duration = Duration::from_secs(15);
@@ -105,13 +102,10 @@ impl LocalCluster {
                 cluster.await_ready(idx).await?;
             }
             cluster.first_election().await?;
+            // A restart (or wipe) from now on starts with the usual timeouts.
             cluster.hold_back = false;
             for idx in 1..cluster.nodes.len() {
-                if let Some(mut c) = cluster.nodes[idx].child.take() {
-                    child::kill(&mut c);
-                }
-                cluster.launch(idx)?;
-                cluster.await_ready(idx).await?;
+                cluster.release(idx).await?;
             }
             return Ok(cluster);
         }
@@ -211,6 +205,36 @@ impl LocalCluster {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Gives a held-back member the usual election timeouts, live.
+    async fn release(&self, idx: usize) -> Result<(), ClusterError> {
+        let node = &self.nodes[idx];
+        let patch = replog_node::api::TimingPatch {
+            election_timeout_min_ms: Some(MEMBER_TIMEOUT.0),
+            election_timeout_max_ms: Some(MEMBER_TIMEOUT.1),
+            ..Default::default()
+        };
+        let client = crate::http_client::client().map_err(ClusterError::Setup)?;
+        let authorization = replog_node::auth::authorization(&self.token)
+            .map_err(|e| ClusterError::Setup(e.to_string()))?;
+        let request = client
+            .post(crate::http_client::join(
+                &node.url,
+                replog_node::api::TIMING_PATH,
+            ))
+            .header(reqwest::header::AUTHORIZATION, authorization)
+            .json(&patch)
+            .timeout(Duration::from_secs(5));
+        crate::http_client::send::<replog_node::api::Timing>(request)
+            .await
+            .map(drop)
+            .map_err(|e| {
+                ClusterError::Setup(format!(
+                    "cannot give {} its election timeouts: {e}",
+                    node.id
+                ))
+            })
     }
 
     fn launch(&mut self, idx: usize) -> Result<(), ClusterError> {
