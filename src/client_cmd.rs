@@ -21,8 +21,12 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
     let client = http_client::client()?;
     // No request timeout: the write blocks until w is met, by design. Only
     // finding the primary (redirects, elections) is bounded by `within`.
+    // The one URL the user gave: that member redirects, or says an
+    // election is on until it knows the new primary.
+    let base = args.primary.clone();
+    let mut target = move || base.clone();
     let (reply, trail) =
-        http_client::write::<WriteReply>(&client, &args.primary, &body, &[], deadline).await;
+        http_client::write::<WriteReply>(&client, &mut target, &body, &[], deadline).await;
     let via = match trail.redirects.last() {
         Some(primary) => format!(" (via the primary at {primary})"),
         None => String::new(),

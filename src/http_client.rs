@@ -179,23 +179,27 @@ pub struct WriteTrail {
     pub elections: u32,
 }
 
-/// POSTs a client write to `base` (any node), following a member's `307`
-/// to the primary it names and retrying a `503 no primary: election in
-/// progress` until `deadline` (the write itself, once a primary took it,
-/// blocks as long as its `w` needs: no request timeout). `headers` go on
-/// every attempt (the request id). Returns the reply and the trail, or the
-/// last error.
+/// POSTs a client write to `target()` (any node: the primary, or a member
+/// that knows it), following a member's `307` to the primary it names and
+/// retrying a `503 no primary: election in progress` until `deadline` (the
+/// write itself, once a primary took it, blocks as long as its `w` needs:
+/// no request timeout). `target` is asked again for every retry after an
+/// election answer, so a caller that learns of the new primary meanwhile
+/// (the dashboard polls every node) sends there, and one that knows several
+/// members can try another than a cut-off one. `headers` go on every
+/// attempt (the request id). Returns the reply and the trail, or the last
+/// error.
 pub async fn write<T: DeserializeOwned>(
     client: &reqwest::Client,
-    base: &str,
+    target: &mut (dyn FnMut() -> String + Send),
     body: &replog_node::api::WriteBody,
     headers: &[(&'static str, String)],
     deadline: std::time::Instant,
 ) -> (Result<T, ClientError>, WriteTrail) {
     let mut trail = WriteTrail::default();
-    let base_url = join(base, replog_node::api::MESSAGES_PATH);
+    let mut base_url = join(&target(), replog_node::api::MESSAGES_PATH);
     let mut url = base_url.clone();
-    // Redirects followed since the client last asked `base`.
+    // Redirects followed since the client last asked a target.
     let mut hops = 0;
     loop {
         let mut request = client.post(&url).json(body);
@@ -226,8 +230,9 @@ pub async fn write<T: DeserializeOwned>(
                 trail.elections += 1;
                 hops = 0;
                 tokio::time::sleep(ELECTION_RETRY).await;
-                // Back to where the client was pointed: that member
-                // answers with the new primary once one is elected.
+                // Asked afresh: that member answers with the new primary
+                // once one is elected.
+                base_url = join(&target(), replog_node::api::MESSAGES_PATH);
                 url = base_url.clone();
             }
             _ => return (Err(error), trail),

@@ -451,14 +451,35 @@ impl Engine {
                     result: Err(ClientError::NoNode("the cluster has no primary".into())),
                 });
             }
-            Some(target) => {
+            Some(first) => {
                 let client = self.http.clone();
                 let deadline = Instant::now() + within;
+                let dir = self.dir.subscribe();
                 tokio::spawn(async move {
                     let body = WriteBody {
                         message: text,
                         w: Some(w),
                         timeout_ms: None,
+                    };
+                    // After an election answer: the primary the dashboard
+                    // knows by now, else the next running member in turn (a
+                    // cut-off one knows no primary, the others soon do).
+                    let mut turn = 0;
+                    let mut first = Some(first);
+                    let mut target = move || {
+                        if let Some(url) = first.take() {
+                            return url;
+                        }
+                        let dir = dir.borrow();
+                        if let Some(url) = dir.primary() {
+                            return url.to_string();
+                        }
+                        let members = dir.running_members();
+                        turn += 1;
+                        members
+                            .get(turn % members.len().max(1))
+                            .cloned()
+                            .unwrap_or_default()
                     };
                     // No timeout on the write: it blocks until its w is
                     // met, by design. A member that is not the primary
@@ -466,12 +487,11 @@ impl Engine {
                     // until `within`.
                     let headers = [(REQUEST_ID_HEADER, request_id)];
                     let (result, _trail) =
-                        http_client::write(&client, &target, &body, &headers, deadline).await;
+                        http_client::write(&client, &mut target, &body, &headers, deadline).await;
                     let _ = tx.send(AppEvent::WriteFinished { id, result });
                 });
             }
         }
-        let within = send.within.unwrap_or(check::DEFAULT_WITHIN);
         let book = self.book.subscribe();
         if send.awaited.unwrap_or(true) {
             Box::pin(check::reply(book, id, within))

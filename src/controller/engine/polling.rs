@@ -20,6 +20,8 @@ pub struct Directory {
     /// The node that leads now ([`replog_tui::model::DashboardState::primary_node`]),
     /// as (id, url): with failover it moves with the elections.
     pub leader: Option<(String, String)>,
+    /// The members (nodes that elect their primary).
+    pub elects: Vec<String>,
 }
 
 impl Directory {
@@ -32,6 +34,11 @@ impl Directory {
             process: nodes.iter().map(|n| (n.id.clone(), n.process)).collect(),
             leader: replog_tui::model::DashboardState::leader_of(nodes)
                 .map(|n| (n.id.clone(), n.url.clone())),
+            elects: nodes
+                .iter()
+                .filter(|n| n.elects)
+                .map(|n| n.id.clone())
+                .collect(),
         }
     }
 
@@ -48,6 +55,18 @@ impl Directory {
 
     pub fn primary(&self) -> Option<&str> {
         self.leader.as_ref().map(|(_, url)| url.as_str())
+    }
+
+    /// The URLs of members that run, for a write looking for the primary
+    /// while none is known.
+    pub fn running_members(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .zip(&self.process)
+            .filter(|((_, _, _), (_, p))| *p == ProcState::Running)
+            .filter(|((id, _, _), _)| self.elects.iter().any(|e| e == id))
+            .map(|((_, _, url), _)| url.clone())
+            .collect()
     }
 }
 
