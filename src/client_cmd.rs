@@ -25,8 +25,9 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
     // election is on until it knows the new primary.
     let base = args.primary.clone();
     let mut target = move || base.clone();
+    let reach = |_: Option<&str>, url: &str| url.to_string();
     let (reply, trail) =
-        http_client::write::<WriteReply>(&client, &mut target, &body, &[], deadline).await;
+        http_client::write::<WriteReply>(&client, &mut target, &reach, &body, &[], deadline).await;
     let via = match trail.redirects.last() {
         Some(primary) => format!(" (via the primary at {primary})"),
         None => String::new(),

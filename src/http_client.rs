@@ -187,11 +187,15 @@ pub struct WriteTrail {
 /// election answer, so a caller that learns of the new primary meanwhile
 /// (the dashboard polls every node) sends there, and one that knows several
 /// members can try another than a cut-off one. `headers` go on every
-/// attempt (the request id). Returns the reply and the trail, or the last
+/// attempt (the request id). `reach` turns a redirect's (primary id, URL)
+/// into the URL to use: members name each other as they reach each other
+/// (`http://n2:7000` inside a Docker network), which a client elsewhere may
+/// know by another address. Returns the reply and the trail, or the last
 /// error.
 pub async fn write<T: DeserializeOwned>(
     client: &reqwest::Client,
     target: &mut (dyn FnMut() -> String + Send),
+    reach: &(dyn Fn(Option<&str>, &str) -> String + Sync),
     body: &replog_node::api::WriteBody,
     headers: &[(&'static str, String)],
     deadline: std::time::Instant,
@@ -223,6 +227,11 @@ pub async fn write<T: DeserializeOwned>(
         match next {
             Some(Retry::To(primary)) => {
                 hops += 1;
+                let id = match &error {
+                    ClientError::Status { body, .. } => body.primary.as_deref(),
+                    _ => None,
+                };
+                let primary = reach(id, &primary);
                 url = join(&primary, replog_node::api::MESSAGES_PATH);
                 trail.redirects.push(primary);
             }

@@ -455,6 +455,7 @@ impl Engine {
                 let client = self.http.clone();
                 let deadline = Instant::now() + within;
                 let dir = self.dir.subscribe();
+                let known = self.dir.subscribe();
                 tokio::spawn(async move {
                     let body = WriteBody {
                         message: text,
@@ -485,9 +486,16 @@ impl Engine {
                     // met, by design. A member that is not the primary
                     // redirects it; an election in progress is waited out
                     // until `within`.
+                    // The members' address of the primary may not be ours
+                    // (Docker: http://n2:7000): the dashboard's is.
+                    let reach = |id: Option<&str>, url: &str| {
+                        id.and_then(|id| known.borrow().url(id).map(str::to_string))
+                            .unwrap_or_else(|| url.to_string())
+                    };
                     let headers = [(REQUEST_ID_HEADER, request_id)];
                     let (result, _trail) =
-                        http_client::write(&client, &mut target, &body, &headers, deadline).await;
+                        http_client::write(&client, &mut target, &reach, &body, &headers, deadline)
+                            .await;
                     let _ = tx.send(AppEvent::WriteFinished { id, result });
                 });
             }
