@@ -847,7 +847,7 @@ async fn cluster_in_docker() {
     scenario!(kill_and_restart);
     scenario!(partition_one);
     scenario!(partition_all);
-    if only.as_deref().map_or(true, |o| o == "failover_partition") {
+    if only.as_deref().is_none_or(|o| o == "failover_partition") {
         let t = Instant::now();
         let cluster = Cluster::new(compose, &image, n).members();
         failover_partition(&cluster).await;
