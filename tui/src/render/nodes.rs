@@ -85,8 +85,12 @@ fn draw_node(
     let selected = index == state.selected;
     // With failover the role word moves with the elections: it is what
     // the node's own /health said last.
+    let leads = state.primary_node().map(|p| p.id.as_str()) == Some(node.id.as_str());
     let role = match node.role {
         _ if node.candidate => "candidate",
+        // A member that said primary last but leads no longer (killed,
+        // paused, cut off): the mark has moved on.
+        Role::Primary if node.elects && !leads => "old primary",
         Role::Primary => "primary",
         Role::Secondary => "secondary",
     };
@@ -172,7 +176,7 @@ fn status_lines<'a>(
         // A paused or cut-off member that led an older term still says
         // primary until it hears of the newer one.
         Role::Primary if !leads => groups.push(Group::one(vec![Span::styled(
-            "✖ an older term's primary",
+            "✖ not the primary now",
             t.bad(),
         )])),
         Role::Primary => match &state.primary {
