@@ -305,4 +305,28 @@ mod tests {
         let wrong: Result<WriteReply, _> = decode("u", 200, br#"{"seq":"one"}"#);
         assert!(matches!(wrong, Err(ClientError::BadBody { .. })));
     }
+
+    #[test]
+    fn a_redirect_and_an_election_are_told_from_real_refusals() {
+        let answer = |status: u16, body: &[u8]| decode::<WriteReply>("u", status, body).err();
+        let moved = answer(
+            307,
+            br#"{"error":"not the primary","primary":"n2","primary_url":"http://h:2","term":3}"#,
+        );
+        assert_eq!(
+            moved.as_ref().and_then(redirect_of),
+            Some(Retry::To("http://h:2".into()))
+        );
+        let electing = answer(503, br#"{"error":"no primary: election in progress","term":3}"#);
+        assert_eq!(electing.as_ref().and_then(redirect_of), Some(Retry::Election));
+        // Read-only is an answer, not a reason to wait.
+        let read_only = answer(
+            503,
+            br#"{"error":"read-only: no quorum","healthy":1,"required":2}"#,
+        );
+        assert_eq!(read_only.as_ref().and_then(redirect_of), None);
+        // A 307 that names no primary cannot be followed.
+        let bare = answer(307, br#"{"error":"not the primary"}"#);
+        assert_eq!(bare.as_ref().and_then(redirect_of), None);
+    }
 }
