@@ -13,11 +13,7 @@ use tokio::net::TcpListener;
 pub async fn run(role: NodeRole) -> Result<(), String> {
     match role {
         NodeRole::Primary(args) => {
-            let listen = args
-                .common
-                .listen
-                .clone()
-                .unwrap_or("127.0.0.1:7000".into());
+            let listen = listen_or(&args.common, "127.0.0.1:7000");
             let config = primary_config(args)?;
             let listener = bind(&listen).await?;
             replog_node::run_primary(config, listener)
@@ -25,11 +21,7 @@ pub async fn run(role: NodeRole) -> Result<(), String> {
                 .map_err(|e| format!("primary: {e}"))
         }
         NodeRole::Secondary(args) => {
-            let listen = args
-                .common
-                .listen
-                .clone()
-                .unwrap_or("127.0.0.1:7001".into());
+            let listen = listen_or(&args.common, "127.0.0.1:7001");
             let config = secondary_config(args)?;
             let listener = bind(&listen).await?;
             replog_node::run_secondary(config, listener)
@@ -37,13 +29,10 @@ pub async fn run(role: NodeRole) -> Result<(), String> {
                 .map_err(|e| format!("secondary: {e}"))
         }
         NodeRole::Member(args) => {
-            let listen = args
-                .common
-                .listen
-                .clone()
-                .unwrap_or("127.0.0.1:7000".into());
-            let config = member_config(args)?;
-            let listener = bind(&listen).await?;
+            let config = member_config(args.clone())?;
+            // By default a member listens on the port its own --member URL names.
+            let port = own_port(&args).unwrap_or(7000);
+            let listener = bind(&listen_or(&args.common, &format!("127.0.0.1:{port}"))).await?;
             replog_node::run_member(config, listener)
                 .await
                 .map_err(|e| format!("member: {e}"))
@@ -55,6 +44,17 @@ pub async fn run(role: NodeRole) -> Result<(), String> {
                 .map_err(|e| format!("bare server stopped: {e}"))
         }
     }
+}
+
+/// `--listen`, or `default` without it.
+fn listen_or(common: &CommonNodeArgs, default: &str) -> String {
+    common.listen.clone().unwrap_or_else(|| default.to_string())
+}
+
+/// The port of this member's own URL in the member list.
+fn own_port(args: &MemberArgs) -> Option<u16> {
+    let me = args.members.iter().find(|m| m.id == args.id)?;
+    reqwest::Url::parse(&me.url).ok()?.port_or_known_default()
 }
 
 async fn bind(listen: &str) -> Result<TcpListener, String> {

@@ -236,7 +236,8 @@ fn every_shipped_scenario_passes_headless_with_a_junit_report() {
     let checked = check_last_screens(&screens);
     let _ = std::fs::remove_dir_all(&screens);
     if let Err(e) = checked {
-        panic!("{e}");
+        // The run's own account says why a screen is missing.
+        panic!("{e}\n{}\n{}", run.stdout, run.stderr);
     }
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
     assert!(!run.stdout.contains('✘'), "{}", run.stdout);

@@ -410,6 +410,12 @@ impl Inner {
         self.commit_seq = 0;
     }
 
+    /// Entries this node rolled back before (its rollback files), so the
+    /// count in `/health` outlives restarts.
+    pub fn counted_rollbacks(&mut self, count: u64) {
+        self.rolled_back = count;
+    }
+
     /// Notes the URL a fixed primary gave for itself.
     pub fn learn_url(&mut self, url: Option<String>) {
         if url.is_some() {

@@ -113,6 +113,9 @@ pub struct Member {
     config: MemberConfig,
     parts: Parts,
     current: RwLock<Current>,
+    /// Bumped with every change of role (under the election lock), so a
+    /// `/health` that raced a change is told apart and asked again.
+    changes: std::sync::atomic::AtomicU64,
     /// For vote requests.
     client: reqwest::Client,
     gate: Option<Gate>,
@@ -140,6 +143,7 @@ impl Member {
             .map(|m| (m.id.clone(), m.url.clone()))
             .collect();
         let leadership = Leadership::member(&id, urls, config.timeouts, persisted, journal.clone());
+        leadership.lock().counted_rollbacks(store.rolled_back());
         let parts = Parts {
             faults: Arc::new(FaultSet::default()),
             journal,
@@ -161,6 +165,7 @@ impl Member {
             config,
             parts,
             current: RwLock::new(current),
+            changes: std::sync::atomic::AtomicU64::new(0),
             client,
             stopping: watch::Sender::new(false),
         }))
@@ -301,6 +306,8 @@ impl Member {
             self.follower(store)
         };
         *current = next;
+        self.changes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     fn follower(&self, store: Box<dyn LogStore>) -> Current {
@@ -410,6 +417,7 @@ pub fn router(member: Arc<Member>) -> Router {
         .with_state(member.clone());
     Router::new()
         .route(MESSAGES_PATH, get(forward).post(write))
+        .route(crate::api::HEALTH_PATH, get(health))
         .fallback(forward)
         .with_state(member.clone())
         .merge(auth::protect(node_to_node, member.gate.as_ref()))
@@ -420,6 +428,28 @@ async fn forward(State(member): State<Arc<Member>>, request: Request) -> Respons
     match router.oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
+    }
+}
+
+/// `GET /health` from the role played now. A change of role while the role
+/// answered could pair the old role with the new term's election fields (a
+/// deposed primary claiming the newer term): such an answer is dropped and
+/// the new role asked.
+async fn health(State(member): State<Arc<Member>>) -> Response {
+    use std::sync::atomic::Ordering::SeqCst;
+    loop {
+        let before = member.changes.load(SeqCst);
+        let request = Request::builder()
+            .uri(crate::api::HEALTH_PATH)
+            .body(Body::empty());
+        let Ok(request) = request else {
+            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot build a request")
+                .into_response();
+        };
+        let response = forward(State(member.clone()), request).await;
+        if member.changes.load(SeqCst) == before {
+            return response;
+        }
     }
 }
 

@@ -78,6 +78,9 @@ pub struct Secondary {
     leadership: Arc<Leadership>,
     /// The live timers, where the node has them (`/timing`).
     timing: Option<tokio::sync::watch::Sender<api::Timing>>,
+    /// Set when the node moved on to another role: a request that reached
+    /// this one late must not step the election.
+    retired: std::sync::atomic::AtomicBool,
 }
 
 impl Secondary {
@@ -87,6 +90,7 @@ impl Secondary {
         let store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
         let journal = Arc::new(Journal::new(config.journal, &config.id));
         let leadership = Leadership::fixed_secondary(&config.id, journal.clone());
+        leadership.lock().counted_rollbacks(store.rolled_back());
         Ok(Self::build(
             config,
             store,
@@ -147,12 +151,14 @@ impl Secondary {
             journal,
             leadership,
             timing,
+            retired: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     /// Stops following: the group commit ends and the log goes to the
     /// node's next role (elected primary).
     pub fn retire(&self) -> Box<dyn LogStore> {
+        self.retired.store(true, Ordering::SeqCst);
         self.commit.stop();
         self.log().retire()
     }
@@ -173,6 +179,12 @@ impl Secondary {
             return Ok(());
         };
         let mut leadership = self.leadership.lock();
+        if self.retired.load(Ordering::SeqCst) {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this node changed role while the request was on its way; send it again",
+            ));
+        }
         let ours = leadership.term();
         if stamp.term < ours {
             return Err(ApiError::with_body(

@@ -70,6 +70,10 @@ pub trait LogStore: Send {
     /// Cuts every entry after `seq` (they diverge from an elected primary's
     /// log), keeping them in a rollback file where the log has a directory.
     fn roll_back_after(&mut self, seq: u64) -> Result<Rollback, WalError>;
+    /// Entries kept in rollback files so far (0 without a directory).
+    fn rolled_back(&self) -> u64 {
+        0
+    }
     /// The persisted election term and vote (automatic failover).
     fn vote(&self) -> (u64, Option<String>) {
         (0, None)

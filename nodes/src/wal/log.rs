@@ -560,6 +560,10 @@ impl LogStore for DiskLog {
         DiskLog::vote(self)
     }
 
+    fn rolled_back(&self) -> u64 {
+        rollback::count(self.dir.path())
+    }
+
     fn set_vote(&mut self, term: u64, voted_for: Option<String>) -> Result<(), WalError> {
         DiskLog::set_vote(self, term, voted_for)
     }

@@ -25,6 +25,20 @@ pub struct RolledBack {
     pub when_ms: u64,
 }
 
+/// How many entries the rollback files under `data_dir` hold (one per
+/// line), so `/health`'s count survives a restart as the files do.
+pub fn count(data_dir: &Path) -> u64 {
+    let Ok(files) = fs::read_dir(data_dir.join(ROLLBACK_DIR)) else {
+        return 0;
+    };
+    files
+        .flatten()
+        .filter(|f| f.path().extension().is_some_and(|e| e == "jsonl"))
+        .filter_map(|f| fs::read_to_string(f.path()).ok())
+        .map(|text| text.lines().filter(|l| !l.trim().is_empty()).count() as u64)
+        .sum()
+}
+
 /// Writes `entries` to a new file `rollback/<when_ms>-<first>-<last>.jsonl`
 /// under `data_dir`, durably; returns its path (`None` when there is
 /// nothing to write).

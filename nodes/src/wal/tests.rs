@@ -732,6 +732,11 @@ fn rolled_back_entries_are_written_as_json_lines() {
         super::rollback::write(dir.path(), &[], when).expect("nothing"),
         None
     );
+    assert_eq!(
+        super::rollback::count(dir.path()),
+        2,
+        "what /health counts after a restart"
+    );
 }
 
 /// Term and vote are durable: a restarted member cannot vote twice in a term.
