@@ -189,7 +189,8 @@ impl Engine {
                 .take_while(|(a, b)| a == b)
                 .count();
             let gone = node.messages.len() - kept;
-            if same_process && gone > 0 {
+            // A member that cuts entries says so in its journal (rolled back).
+            if same_process && gone > 0 && !node.elects {
                 noted.push((
                     EventKind::Process,
                     format!("{id} discarded {gone} entries: a new primary log took over"),
