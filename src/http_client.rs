@@ -317,8 +317,14 @@ mod tests {
             moved.as_ref().and_then(redirect_of),
             Some(Retry::To("http://h:2".into()))
         );
-        let electing = answer(503, br#"{"error":"no primary: election in progress","term":3}"#);
-        assert_eq!(electing.as_ref().and_then(redirect_of), Some(Retry::Election));
+        let electing = answer(
+            503,
+            br#"{"error":"no primary: election in progress","term":3}"#,
+        );
+        assert_eq!(
+            electing.as_ref().and_then(redirect_of),
+            Some(Retry::Election)
+        );
         // Read-only is an answer, not a reason to wait.
         let read_only = answer(
             503,

@@ -760,8 +760,9 @@ async fn leader(c: &Cluster, except: Option<&str>) -> (String, u64) {
 
 /// Members: cutting the primary's container off the network is a real
 /// partition; the other two elect a new primary in a later term, which
-/// takes w=2 writes. Reconnected, the old primary follows it, rolls back
-/// the w=1 write only it had, and shows what the majority has.
+/// takes w=2 writes. Reconnected, the old primary follows it in the new
+/// term and shows what the majority has. (Rollback is tested on local
+/// processes: a disconnected container cannot be written to from the host.)
 async fn failover_partition(c: &Cluster) {
     c.up(&[]);
     let (old, term) = leader(c, None).await;
@@ -772,11 +773,9 @@ async fn failover_partition(c: &Cluster) {
     let (status, body) = c.post_to(&old, "f1", 3).await.unwrap();
     check_written("f1", 3, status, &body);
 
+    // Cut off the network, it is out of the host's reach too (its port is
+    // no longer published): nothing can be written on it meanwhile.
     c.disconnect(&old);
-    // Cut off, it still takes a w=1 write (it has not noticed yet), which
-    // no other member ever gets.
-    let (status, body) = c.post_to(&old, "lost", 1).await.unwrap();
-    let acknowledged = status == StatusCode::CREATED;
     let (new, new_term) = leader(c, Some(&old)).await;
     assert!(new_term > term, "{new} leads term {new_term}, after {term}");
     let (status2, body2) = c.post_to(&new, "f2", 2).await.unwrap();
@@ -792,12 +791,10 @@ async fn failover_partition(c: &Cluster) {
         .await
         .unwrap_or_else(|e| panic!("{old}: {e}"));
     assert_eq!(h["role"], "secondary", "{old} follows: {h}");
-    if acknowledged {
-        assert_eq!(
-            h["rolled_back"], 1,
-            "{old} rolled back \"lost\" ({body}): {h}"
-        );
-    }
+    assert!(
+        h["term"].as_u64().unwrap_or(0) >= new_term,
+        "{old} is in the new term: {h}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
