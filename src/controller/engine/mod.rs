@@ -103,6 +103,9 @@ pub struct Engine {
     journal_cursor: Vec<u64>,
     /// The node whose `/health` `state.primary` shows.
     primary_of: Option<String>,
+    /// Members' election events read but not yet told, as (at_ms, text):
+    /// they go on the timeline in the order they happened.
+    journal_buffer: Vec<(u64, String)>,
 }
 
 impl Engine {
@@ -158,6 +161,7 @@ impl Engine {
             instances: vec![None; count],
             journal_cursor: vec![0; count],
             primary_of: None,
+            journal_buffer: Vec::new(),
         };
         let ids: Vec<String> = engine
             .state
@@ -174,11 +178,12 @@ impl Engine {
     }
 
     pub fn event(&mut self, kind: EventKind, text: String) {
-        let line = EventLine {
-            at: now_label(),
-            kind,
-            text,
-        };
+        self.event_at(now_label(), kind, text);
+    }
+
+    /// An event that happened at `at` (a node's own clock label), told now.
+    pub fn event_at(&mut self, at: String, kind: EventKind, text: String) {
+        let line = EventLine { at, kind, text };
         if let Some(sink) = self.sink.as_mut() {
             sink(&line);
         }
@@ -564,6 +569,7 @@ impl Engine {
         }
         self.sync_nodes();
         self.start_polls();
+        self.flush_journal(false);
         self.refresh_log_tail();
     }
 
@@ -603,6 +609,7 @@ impl Engine {
     }
 
     pub async fn shutdown(&mut self) {
+        self.flush_journal(true);
         self.cluster.shutdown().await;
         self.sync_nodes();
     }

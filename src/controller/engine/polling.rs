@@ -248,7 +248,7 @@ impl Engine {
             }
             for e in &fresh {
                 if let Some(text) = election_words(&id, &e.what) {
-                    self.event(EventKind::Election, text);
+                    self.journal_buffer.push((e.at_ms, text));
                 }
             }
         }
@@ -288,6 +288,40 @@ impl Engine {
             // The node whose view this was no longer leads.
             self.state.primary = None;
             self.primary_of = None;
+        }
+    }
+}
+
+/// How long a member's journal event waits for those of the other members
+/// before it goes on the timeline: each member is polled on its own, and an
+/// election reads right only in the order it happened (stood, voted,
+/// elected), whichever poll came back first.
+const JOURNAL_SETTLE_MS: u64 = 300;
+
+impl Engine {
+    /// Puts the members' journal events that have settled on the timeline,
+    /// oldest first (`all`: every one, at shutdown).
+    pub(super) fn flush_journal(&mut self, all: bool) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(u64::MAX);
+        // Stable: one member's events keep their own order.
+        self.journal_buffer.sort_by_key(|(at, _)| *at);
+        let due = self
+            .journal_buffer
+            .iter()
+            .take_while(|(at, _)| all || at.saturating_add(JOURNAL_SETTLE_MS) <= now)
+            .count();
+        let ready: Vec<(u64, String)> = self.journal_buffer.drain(..due).collect();
+        for (at, text) in ready {
+            // The member's own time: the nodes share this machine's clock
+            // (or, in Docker, its kernel's).
+            self.event_at(
+                crate::controller::clock::label_of(at),
+                EventKind::Election,
+                text,
+            );
         }
     }
 }
