@@ -85,15 +85,32 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, String> {
 pub fn health_table(h: &NodeHealth) -> String {
     match h {
         NodeHealth::Primary(p) => primary_table(p),
-        NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => secondary_table(s),
+        NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => secondary_table(s, h.role_name()),
     }
+}
+
+/// A member's term and what it rolled back, after its role (members only:
+/// the fixed roles' term never moves).
+fn election_words(id: &str, e: &replog_node::api::ElectionReport) -> String {
+    if !e.elects {
+        return String::new();
+    }
+    let mut out = format!(" term {}", e.term);
+    if let Some(primary) = e.primary.as_ref().filter(|p| *p != id) {
+        out.push_str(&format!(" (primary {primary})"));
+    }
+    if e.rolled_back > 0 {
+        out.push_str(&format!(", rolled back {}", e.rolled_back));
+    }
+    out
 }
 
 fn primary_table(h: &PrimaryHealth) -> String {
     let q = &h.quorum;
     let mut out = format!(
-        "{} (primary)  last_seq {}  quorum {}/{} (need {})  {}\n",
+        "{} (primary{})  last_seq {}  quorum {}/{} (need {})  {}\n",
         h.id,
+        election_words(&h.id, &h.election),
         h.last_seq,
         q.healthy,
         q.total,
@@ -120,11 +137,12 @@ fn primary_table(h: &PrimaryHealth) -> String {
     out
 }
 
-fn secondary_table(h: &SecondaryHealth) -> String {
+fn secondary_table(h: &SecondaryHealth, role: &str) -> String {
     let faults = &h.faults;
     format!(
-        "{} (secondary)  last_seq {}\n  held behind a gap: [{}]\n  faults: delay_ms {}, fail_next {} ({}), block {}\n",
+        "{} ({role}{})  last_seq {}\n  held behind a gap: [{}]\n  faults: delay_ms {}, fail_next {} ({}), block {}\n",
         h.id,
+        election_words(&h.id, &h.election),
         h.last_seq,
         h.buffered
             .iter()
