@@ -27,9 +27,12 @@ impl Engine {
                 .map(|h| format!(" {} acked {}", h.state, h.acked_seq))
                 .unwrap_or_default();
             // Members: the role moves with elections, so say it.
+            let leads = self.state.primary_node().map(|p| p.id.as_str()) == Some(node.id.as_str());
             let role = match node.role {
                 _ if !node.elects => String::new(),
                 _ if node.candidate => format!(" candidate term {}", node.term),
+                // Said primary last, but another leads (or it is gone).
+                Role::Primary if !leads => format!(" old primary term {}", node.term),
                 Role::Primary => format!(" primary term {}", node.term),
                 Role::Secondary => format!(" secondary term {}", node.term),
             };
