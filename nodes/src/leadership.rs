@@ -404,6 +404,12 @@ impl Inner {
         Ok(cut)
     }
 
+    /// This log turned out to differ from the primary's (a batch's previous
+    /// entry has another term here): it is matched again on the next request.
+    pub fn rematch(&mut self) {
+        self.matched_term = 0;
+    }
+
     /// The log was cleared (a new primary log of the course's fixed roles):
     /// nothing of it is committed any more.
     pub fn log_cleared(&mut self) {

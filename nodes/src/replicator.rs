@@ -385,7 +385,7 @@ impl Replicator {
     fn ship(&mut self) {
         let last_seq = self.log.last_seq();
         while let Some(from) = self.progress.next_send(last_seq) {
-            let entries = self.log.batch(
+            let (prev, entries) = self.log.batch_after(
                 from,
                 self.settings.batch_max_entries,
                 self.settings.batch_max_bytes,
@@ -400,7 +400,7 @@ impl Replicator {
                 first,
                 last,
             });
-            let request = AppendRequest { entries };
+            let request = AppendRequest { entries, prev };
             let timeout = self.progress.timeout();
             let sent_at = Instant::now();
             let faults = self.faults.snapshot();

@@ -279,6 +279,38 @@ impl Secondary {
         Ok(())
     }
 
+    /// Raft's consistency check: the entry before a batch must be here in
+    /// the primary's term. Matching at a new term's first request makes a
+    /// mismatch impossible; should one appear all the same, the batch is
+    /// refused and the log matched again on the next request (cutting what
+    /// diverges) rather than appended to a diverged log.
+    fn check_prev(&self, prev: Option<api::replication::Prev>) -> Result<(), ApiError> {
+        let Some(prev) = prev else {
+            return Ok(());
+        };
+        let ours = {
+            let log = self.log();
+            if prev.seq > log.last_seq() {
+                return Ok(()); // a gap: the batch is held until it fills
+            }
+            log.term_at(prev.seq)
+        };
+        if ours == Some(prev.term) || prev.seq == 0 {
+            return Ok(());
+        }
+        tracing::warn!(node = %self.id, seq = prev.seq, ours, theirs = prev.term, "log differs from the primary's before this batch: matching again");
+        self.leadership.lock().rematch();
+        Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "log mismatch at seq {}: this node has it in term {}, the primary in term {}; the log is matched again on the next request",
+                prev.seq,
+                ours.map_or("none".into(), |t| t.to_string()),
+                prev.term
+            ),
+        ))
+    }
+
     /// What this node acknowledges: its durable gap-free prefix.
     fn position(&self) -> Position {
         Position {
@@ -503,6 +535,7 @@ async fn receive_batch(
     if request.entries.iter().any(|e| e.seq == 0) {
         return Err(ApiError::bad_request("seq numbers start at 1"));
     }
+    node.check_prev(request.prev)?;
     let delay = node.faults.delay_ms();
     if delay == 0 {
         return node.deliver(request.entries).await.map(Json);

@@ -65,6 +65,11 @@ impl SecondaryLog {
         Ok(released)
     }
 
+    /// The term of a stored seq.
+    pub fn term_at(&self, seq: u64) -> Option<u64> {
+        self.store.term_at(seq)
+    }
+
     pub fn store_mut(&mut self) -> &mut dyn LogStore {
         self.store.as_mut()
     }

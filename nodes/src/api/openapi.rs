@@ -19,7 +19,7 @@ use super::health::{
 };
 use super::journal::{Happened, JournalEvent, JournalPage, EVENTS_PATH};
 use super::messages::{MessageList, WriteBody, WriteReply};
-use super::replication::{AppendRequest, Position};
+use super::replication::{AppendRequest, Position, Prev};
 use super::storage::{DiskReport, FsyncPolicy, StorageKind};
 use super::timing::{Timing, TimingPatch};
 use super::{FAULTS_PATH, HEALTH_PATH, MESSAGES_PATH, OPENAPI_PATH, RELEASE_PATH, TIMING_PATH};
@@ -79,6 +79,7 @@ pub const INTERNAL_TAG: &str = "internal";
         ParkedReport,
         Released,
         AppendRequest,
+        Prev,
         Position,
         ElectionReport,
         VoteRequest,
@@ -339,8 +340,9 @@ fn release_parked() {}
             `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
         (status = 404, description = "Sent to a primary", body = ErrorBody),
         (status = 409, description = "The sender's term (`x-replog-term`) is older than this \
-            node's (`term`): a newer primary was elected, the sender must step down",
-            body = ErrorBody),
+            node's (`term`): a newer primary was elected, the sender must step down; or the \
+            entry before the batch (`prev`) is here in another term: the node matches its log \
+            again on the next request", body = ErrorBody),
         (status = 413, description = "Body over 64 MiB", body = ErrorBody),
         (status = 500, description = "Injected failure (`fail_next`); after store it carries `last_seq`",
             body = ErrorBody),

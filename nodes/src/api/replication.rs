@@ -17,6 +17,21 @@ pub const PRIMARY_HEADER: &str = "x-replog-primary";
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct AppendRequest {
     pub entries: Vec<Entry>,
+    /// The entry before the first one, as the primary holds it (Raft's
+    /// prevLogTerm/prevLogIndex); absent for a batch starting at seq 1. A
+    /// node that holds that seq in another term has diverged from the
+    /// primary: it answers 409 and matches its log again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<Prev>,
+}
+
+/// The (term, seq) of the entry before a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Prev {
+    #[serde(deserialize_with = "crate::api::int::int64")]
+    pub term: u64,
+    #[serde(deserialize_with = "crate::api::int::int64")]
+    pub seq: u64,
 }
 
 /// Every answer of a secondary carries its gap-free position. `instance`

@@ -147,8 +147,21 @@ impl PrimaryLog {
     }
 
     /// A batch to ship: consecutive entries from `from`, within the limits.
-    pub fn batch(&self, from: u64, max_entries: usize, max_bytes: usize) -> Vec<Entry> {
-        self.inner().store.range(from, max_entries, max_bytes)
+    /// A batch to ship (consecutive entries from `from`, within the
+    /// limits), with the (term, seq) of the entry before it.
+    pub fn batch_after(
+        &self,
+        from: u64,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> (Option<crate::api::replication::Prev>, Vec<Entry>) {
+        let inner = self.inner();
+        let seq = from.saturating_sub(1);
+        let prev = inner
+            .store
+            .term_at(seq)
+            .map(|term| crate::api::replication::Prev { term, seq });
+        (prev, inner.store.range(from, max_entries, max_bytes))
     }
 
     pub fn entries(&self) -> Vec<Entry> {
