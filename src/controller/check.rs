@@ -130,6 +130,10 @@ pub async fn wait(
                 let nodes = dir.borrow().nodes.clone();
                 leader_verdict(&condition, &nodes).await
             }
+            None if matches!(condition, Condition::RolledBackMessages { .. }) => {
+                let dirs = dir.borrow().data_dirs.clone();
+                rollback_verdict(&condition, &dirs)
+            }
             None => writes_verdict(&condition, &book.borrow_and_update(), took),
             Some((node, path)) => {
                 let url = {
@@ -199,6 +203,51 @@ async fn leader_verdict(
             Verdict::Pass(format!("{id} leads term {}", h.election().term))
         }
         _ => Verdict::NotYet(format!("saw {}", seen.join(", "))),
+    }
+}
+
+/// `n1 rolled back [X, Y]`: the messages of every rollback file in the
+/// node's data directory (`rollback/<when_ms>-<first>-<last>.jsonl`, one
+/// JSON object a line), files in name order (when they were cut).
+fn rollback_verdict(condition: &Condition, dirs: &[(String, std::path::PathBuf)]) -> Verdict {
+    let Condition::RolledBackMessages { node, equal } = condition else {
+        return Verdict::Fail("not a rollback check".into());
+    };
+    let Some((_, data)) = dirs.iter().find(|(id, _)| id == node) else {
+        return Verdict::Fail(format!(
+            "{node}'s data directory is not readable from here (a container's volume)"
+        ));
+    };
+    let dir = data.join("rollback");
+    let mut files: Vec<std::path::PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Verdict::NotYet(format!("cannot read {}: {e}", dir.display())),
+    };
+    files.retain(|f| f.extension().is_some_and(|x| x == "jsonl"));
+    files.sort();
+    let mut got = Vec::new();
+    for file in &files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) => return Verdict::NotYet(format!("cannot read {}: {e}", file.display())),
+        };
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(v) => got.push(v["message"].as_str().unwrap_or_default().to_string()),
+                // A file being written: read it again.
+                Err(e) => return Verdict::NotYet(format!("{}: {e}", file.display())),
+            }
+        }
+    }
+    let seen = match files.last() {
+        Some(last) => format!("{} in {}", list_words(&got), last.display()),
+        None => "no rollback file".to_string(),
+    };
+    if &got == equal {
+        Verdict::Pass(seen)
+    } else {
+        Verdict::NotYet(format!("saw {seen}"))
     }
 }
 
@@ -319,7 +368,8 @@ fn reads(condition: &Condition) -> Option<(Option<&str>, &'static str)> {
         Condition::Completed { .. }
         | Condition::Pending { .. }
         | Condition::WritesSettled
-        | Condition::Leader { .. } => None,
+        | Condition::Leader { .. }
+        | Condition::RolledBackMessages { .. } => None,
     }
 }
 

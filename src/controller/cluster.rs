@@ -105,6 +105,11 @@ pub trait Cluster: Send {
     fn export_dir(&self) -> std::path::PathBuf;
     /// The token its nodes require on `/faults` and node-to-node routes.
     fn cluster_token(&self) -> Option<&ClusterToken>;
+    /// Where node `id` keeps its data, when this controller can read it
+    /// (not inside a container's volume).
+    fn data_dir(&self, _id: &str) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// The error for a node id no backend node has.

@@ -111,7 +111,7 @@ fail <node> [n] [before|after] | lose <node> <seq> | hold|unhold <node> | releas
 conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
 <label> pending [for=MS] | writes | <node> is primary|secondary|candidate | primary elected | \
-primary is not <node> | <node> rolled back N";
+primary is not <node> | <node> rolled back N|[..]";
 
 /// Which parked requests `release` lets go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -71,6 +71,8 @@ fn condition() -> impl Strategy<Value = Condition> {
             .prop_map(|(node, role)| Condition::Role { node, role }),
         prop::option::of(node()).prop_map(|except| Condition::Leader { except }),
         (node(), 0u64..1000).prop_map(|(node, count)| Condition::RolledBack { node, count }),
+        (node(), prop::collection::vec(item(), 0..4))
+            .prop_map(|(node, equal)| Condition::RolledBackMessages { node, equal }),
     ]
 }
 

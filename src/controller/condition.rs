@@ -42,6 +42,10 @@ pub enum Condition {
     /// diverged from an elected primary's log (its `/health`
     /// `rolled_back`).
     RolledBack { node: String, count: u64 },
+    /// `n1 rolled back [X, Y]`: the node's rollback files hold exactly these
+    /// messages, oldest first (local clusters: the controller reads the
+    /// node's data directory).
+    RolledBackMessages { node: String, equal: Vec<String> },
 }
 
 /// A role a member's `/health` names.
@@ -89,7 +93,8 @@ impl Condition {
             | Condition::Duplicates { node, .. }
             | Condition::Health { node, .. }
             | Condition::Role { node, .. }
-            | Condition::RolledBack { node, .. } => Some(node),
+            | Condition::RolledBack { node, .. }
+            | Condition::RolledBackMessages { node, .. } => Some(node),
             Condition::Leader { except } => except.as_deref(),
             _ => None,
         }
@@ -163,6 +168,9 @@ impl Condition {
                 "{node} rolled back {count} entr{}",
                 if *count == 1 { "y" } else { "ies" }
             ),
+            Condition::RolledBackMessages { node, equal } => {
+                format!("{node}'s rollback file holds {}", list(equal))
+            }
         }
     }
 }
@@ -226,6 +234,9 @@ impl fmt::Display for Condition {
             Condition::Leader { except: Some(n) } => write!(f, "primary is not {}", quote(n)),
             Condition::RolledBack { node, count } => {
                 write!(f, "{} rolled back {count}", quote(node))
+            }
+            Condition::RolledBackMessages { node, equal } => {
+                write!(f, "{} rolled back {}", quote(node), quote_list(equal))
             }
         }
     }
@@ -392,6 +403,12 @@ impl Condition {
                         what: "rolled",
                         expected: "back N",
                         got: back,
+                    });
+                }
+                if words.rest_starts_with_list() {
+                    return Ok(Condition::RolledBackMessages {
+                        equal: list_of(words, "the rolled-back messages, as [a, b]")?,
+                        node,
                     });
                 }
                 Condition::RolledBack {

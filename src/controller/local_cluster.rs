@@ -475,6 +475,13 @@ impl Cluster for LocalCluster {
     fn cluster_token(&self) -> Option<&ClusterToken> {
         Some(&self.token)
     }
+
+    fn data_dir(&self, id: &str) -> Option<PathBuf> {
+        self.nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.data_dir.clone())
+    }
 }
 
 impl Drop for LocalCluster {

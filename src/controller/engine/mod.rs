@@ -103,6 +103,8 @@ pub struct Engine {
     journal_cursor: Vec<u64>,
     /// The node whose `/health` `state.primary` shows.
     primary_of: Option<String>,
+    /// Each node's data directory, where this controller can read it.
+    data_dirs: Vec<(String, std::path::PathBuf)>,
     /// Members' election events read but not yet told, as (at_ms, text):
     /// they go on the timeline in the order they happened.
     journal_buffer: Vec<(u64, String)>,
@@ -141,8 +143,16 @@ impl Engine {
                 .map(|d| d.as_millis())
                 .unwrap_or(0)
         );
+        let data_dirs: Vec<(String, std::path::PathBuf)> = cluster
+            .nodes()
+            .iter()
+            .filter_map(|n| cluster.data_dir(&n.id).map(|d| (n.id.clone(), d)))
+            .collect();
+        let mut first = Directory::of(&state.nodes);
+        first.data_dirs = data_dirs.clone();
         let mut engine = Engine {
-            dir: watch::Sender::new(Directory::of(&state.nodes)),
+            dir: watch::Sender::new(first),
+            data_dirs,
             state,
             cluster,
             tx,
@@ -547,7 +557,8 @@ impl Engine {
                 node.url = info.url;
             }
         }
-        let directory = Directory::of(&self.state.nodes);
+        let mut directory = Directory::of(&self.state.nodes);
+        directory.data_dirs = self.data_dirs.clone();
         self.dir.send_if_modified(|d| {
             let changed = *d != directory;
             *d = directory;

@@ -22,6 +22,9 @@ pub struct Directory {
     pub leader: Option<(String, String)>,
     /// The members (nodes that elect their primary).
     pub elects: Vec<String>,
+    /// Each node's data directory where the controller can read it (local
+    /// clusters): `rolled back [..]` reads the rollback files there.
+    pub data_dirs: Vec<(String, std::path::PathBuf)>,
 }
 
 impl Directory {
@@ -39,6 +42,7 @@ impl Directory {
                 .filter(|n| n.elects)
                 .map(|n| n.id.clone())
                 .collect(),
+            data_dirs: Vec::new(),
         }
     }
 
