@@ -449,6 +449,14 @@ impl Election {
     /// raising its term (a pre-vote round); stands once a majority would.
     fn ask_pre_votes(&mut self, now: Instant, actions: &mut Vec<Action>) {
         self.reset_deadline(now);
+        if self.leader.take().is_some() {
+            // Unheard for a whole election timeout: it is no longer named
+            // (writers get 503, not a 307 to a primary that may be gone).
+            actions.push(Action::LeaderIs {
+                leader: None,
+                term: self.term,
+            });
+        }
         let votes = BTreeSet::from([self.me.clone()]);
         if votes.len() >= self.majority() {
             self.stand(now, actions);

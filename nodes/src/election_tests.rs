@@ -443,6 +443,203 @@ fn five_members_elect_one_primary() {
     }
 }
 
+#[test]
+fn a_candidate_and_a_primary_refuse_others_in_their_own_term() {
+    let t0 = Instant::now();
+    let mut m = member("m1", 3, Standing::Elects, t0);
+    m.step(Event::Tick, t0 + ms(2001));
+    assert_eq!((m.role(), m.term()), (Role::Candidate, 1));
+    let vote = m.step(ask("m2", 1, pos(5, 5), pos(0, 0)), t0 + ms(2002));
+    assert_eq!(granted(&vote), Some(false), "voted for itself: {vote:?}");
+    assert_eq!(
+        m.role(),
+        Role::Candidate,
+        "a same-term request changes nothing"
+    );
+    m.step(
+        Event::VoteAnswered {
+            from: "m3".into(),
+            term: 1,
+            granted: true,
+        },
+        t0 + ms(2003),
+    );
+    assert_eq!(m.role(), Role::Leader);
+    let vote = m.step(ask("m2", 1, pos(5, 5), pos(0, 0)), t0 + ms(2004));
+    assert_eq!(granted(&vote), Some(false), "{vote:?}");
+    assert_eq!(m.role(), Role::Leader);
+}
+
+/// A later term with a log that is behind: the voter moves to the term (a
+/// primary steps down) but refuses, and its vote in that term stays free
+/// for a candidate whose log is up to date.
+#[test]
+fn a_later_term_with_a_log_behind_moves_the_term_but_keeps_the_vote() {
+    let t0 = Instant::now();
+    let mut m = member("m1", 1, Standing::Elects, t0);
+    m.step(Event::Tick, t0 + ms(2001));
+    assert_eq!((m.role(), m.term()), (Role::Leader, 1));
+    let ours = pos(1, 7);
+    let actions = m.step(ask("m2", 5, pos(1, 6), ours), t0 + ms(2002));
+    assert_eq!(granted(&actions), Some(false), "{actions:?}");
+    assert!(
+        actions.contains(&Action::SteppedDown { term: 5 }),
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.first(),
+        Some(&Action::Persist {
+            term: 5,
+            voted_for: None
+        }),
+        "the new term is durable before the answer"
+    );
+    assert_eq!(
+        (m.role(), m.term(), m.voted_for()),
+        (Role::Follower, 5, None)
+    );
+    let actions = m.step(ask("m3", 5, pos(1, 7), ours), t0 + ms(2003));
+    assert_eq!(granted(&actions), Some(true), "{actions:?}");
+    assert_eq!(m.voted_for(), Some("m3"));
+}
+
+/// §5.4.1: the later last term wins whatever the lengths; with equal last
+/// terms the longer log; equal logs are "at least as up to date".
+#[test]
+fn log_comparison_puts_the_last_term_before_the_length() {
+    assert!(pos(3, 1) > pos(2, 100));
+    assert!(pos(2, 5) > pos(2, 4));
+    assert!(pos(0, 0) < pos(1, 1));
+    assert_eq!(pos(2, 5).cmp(&pos(2, 5)), std::cmp::Ordering::Equal);
+    let t0 = Instant::now();
+    let cases = [
+        (pos(3, 1), pos(2, 100), true, "a later last term, shorter"),
+        (
+            pos(2, 100),
+            pos(3, 1),
+            false,
+            "longer, but an older last term",
+        ),
+        (pos(2, 5), pos(2, 5), true, "equal"),
+        (pos(0, 0), pos(0, 0), true, "both empty"),
+        (pos(0, 0), pos(1, 1), false, "empty against one entry"),
+    ];
+    for (theirs, ours, want, why) in cases {
+        // A fresh voter each time: only the logs decide.
+        let mut m = member("m1", 3, Standing::Elects, t0);
+        let actions = m.step(ask("m2", 9, theirs, ours), t0);
+        assert_eq!(granted(&actions), Some(want), "{why}: {actions:?}");
+    }
+}
+
+#[test]
+fn stale_and_repeated_grants_do_not_make_a_primary() {
+    let t0 = Instant::now();
+    let mut m = member("m1", 5, Standing::Elects, t0);
+    m.step(Event::Tick, t0 + ms(2001));
+    m.step(Event::Tick, t0 + ms(4002));
+    assert_eq!((m.role(), m.term()), (Role::Candidate, 2));
+    let answer = |from: &str, term: u64| Event::VoteAnswered {
+        from: from.into(),
+        term,
+        granted: true,
+    };
+    // Grants of term 1 arrive late; m2 grants term 2 twice.
+    m.step(answer("m2", 1), t0 + ms(4003));
+    m.step(answer("m3", 1), t0 + ms(4003));
+    m.step(answer("m2", 2), t0 + ms(4004));
+    m.step(answer("m2", 2), t0 + ms(4004));
+    assert_eq!(m.role(), Role::Candidate, "two of five votes only");
+    assert_eq!(m.votes(), 2);
+    // A refusal is no vote either.
+    m.step(
+        Event::VoteAnswered {
+            from: "m4".into(),
+            term: 2,
+            granted: false,
+        },
+        t0 + ms(4005),
+    );
+    assert_eq!(m.role(), Role::Candidate);
+    m.step(answer("m5", 2), t0 + ms(4006));
+    assert_eq!((m.role(), m.term()), (Role::Leader, 2));
+}
+
+/// A restarted member starts from its persisted term and vote: it cannot
+/// vote twice in one term, however it restarts.
+#[test]
+fn a_persisted_vote_holds_across_a_restart() {
+    let t0 = Instant::now();
+    let mut m = Election::new(
+        "m1",
+        &names(3),
+        Standing::Elects,
+        Timeouts::default(),
+        (3, Some("m2".into())),
+        t0,
+        1,
+    );
+    assert_eq!((m.term(), m.voted_for()), (3, Some("m2")));
+    let vote = m.step(ask("m3", 3, pos(3, 9), pos(0, 0)), t0);
+    assert_eq!(granted(&vote), Some(false), "{vote:?}");
+    let vote = m.step(ask("m2", 3, pos(3, 9), pos(0, 0)), t0);
+    assert_eq!(granted(&vote), Some(true), "the same vote again: {vote:?}");
+    assert!(
+        !vote.iter().any(|a| matches!(a, Action::Persist { .. })),
+        "nothing new to persist: {vote:?}"
+    );
+}
+
+/// Figure 8 of the Raft paper, step by step, five members S1..S5 (seq:term).
+/// (a) S1 leads term 2 and writes 2:2 to S2 only. (b) S5 leads term 3
+/// (votes of S3, S4, S5) and writes 2:3 to itself. (c) S1 leads term 4 and
+/// copies 2:2 to S3: a majority holds it, but it is of term 2, so it must
+/// not commit, because (d) S5 can still win term 5 and overwrite it
+/// everywhere. (e) Once S1 commits an entry of term 4 on a majority,
+/// S5 can win no vote of the majority.
+#[test]
+fn figure_8_an_old_term_entry_on_a_majority_is_not_committed() {
+    let t0 = Instant::now();
+    // S1's log in (c): 1:1, 2:2, 3:4 (not yet copied anywhere).
+    let s1_term_at = |seq: u64| match seq {
+        1 => Some(1),
+        2 => Some(2),
+        3 => Some(4),
+        _ => None,
+    };
+    // (c) Last seqs: S1 3, S2 2, S3 2, S4 1, S5 2 (its own 2:3, a
+    // different entry: S1 counts what matches its log, so S5 counts 1).
+    assert_eq!(
+        commit_seq(4, &[3, 2, 2, 1, 1], s1_term_at, 1),
+        1,
+        "2:2 on S1, S2, S3 is not committed in term 4"
+    );
+    // (d) S5 (last 2:3) stands in term 5: S2, S3 (last 2:2) and S4 (1:1)
+    // grant it, so it can overwrite 2:2.
+    for (voter, ours) in [("m2", pos(2, 2)), ("m3", pos(2, 2)), ("m4", pos(1, 1))] {
+        let mut v = member(voter, 5, Standing::Elects, t0);
+        let vote = v.step(ask("m5", 5, pos(3, 2), ours), t0);
+        assert_eq!(granted(&vote), Some(true), "{voter}: {vote:?}");
+    }
+    // (e) S1 copied 3:4 to S2 and S3: now 3 (and 2 with it) commit…
+    assert_eq!(commit_seq(4, &[3, 3, 3, 1, 1], s1_term_at, 1), 3);
+    // …and S5 cannot win: S1, S2, S3 (last 3:4) refuse it.
+    for voter in ["m1", "m2", "m3"] {
+        let mut v = member(voter, 5, Standing::Elects, t0);
+        let vote = v.step(ask("m5", 5, pos(3, 2), pos(4, 3)), t0);
+        assert_eq!(granted(&vote), Some(false), "{voter}: {vote:?}");
+    }
+}
+
+#[test]
+fn commit_needs_a_strict_majority_in_an_even_cluster() {
+    let term = |_| Some(1);
+    assert_eq!(commit_seq(1, &[5, 5, 1, 1], term, 0), 1, "two of four");
+    assert_eq!(commit_seq(1, &[5, 5, 5, 1], term, 0), 5, "three of four");
+    assert_eq!(commit_seq(1, &[5], term, 0), 5, "a lone member");
+    assert_eq!(commit_seq(1, &[], term, 2), 2, "no positions: unchanged");
+}
+
 fn pre_voting(me: &str, n: usize, t0: Instant) -> Election {
     member(me, n, Standing::Elects, t0).with_pre_vote()
 }
@@ -553,4 +750,35 @@ fn a_refused_pre_vote_teaches_the_later_term() {
         t0 + ms(2002),
     );
     assert_eq!((m.term(), m.role()), (7, Role::Follower));
+}
+
+/// A follower whose primary went silent for an election timeout no longer
+/// names it, even when its pre-votes fail (no majority to win): writers are
+/// told an election is on (503) rather than sent to a primary that may be
+/// gone (found by tests/failover.rs, without_a_majority_…).
+#[test]
+fn a_silent_primary_is_no_longer_named_once_pre_votes_are_asked() {
+    let t0 = Instant::now();
+    let mut m = pre_voting("m1", 3, t0);
+    m.step(
+        Event::FromLeader {
+            from: "m2".into(),
+            term: 3,
+        },
+        t0,
+    );
+    assert_eq!(m.leader(), Some("m2"));
+    let actions = m.step(Event::Tick, t0 + ms(2001));
+    assert!(
+        actions.contains(&Action::RequestPreVotes { term: 4 }),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&Action::LeaderIs {
+            leader: None,
+            term: 3
+        }),
+        "{actions:?}"
+    );
+    assert_eq!((m.leader(), m.term()), (None, 3));
 }
