@@ -243,14 +243,20 @@ pub struct SendArgs {
     /// Give up waiting for w after this long (the message stays stored)
     #[arg(long)]
     pub timeout_ms: Option<u64>,
-    /// The primary's URL (`host:port` is enough)
+    /// The primary's URL, or any member's: a member that is not the
+    /// primary redirects the write to it (`host:port` is enough)
     #[arg(
         long,
+        alias = "node",
         env = "REPLOG_PRIMARY",
         default_value = "http://127.0.0.1:7000",
         value_parser = base_url::normalize
     )]
     pub primary: String,
+    /// How long to keep looking for a primary while members elect one
+    /// (the write itself then waits for w as long as it takes)
+    #[arg(long, default_value_t = 15_000)]
+    pub within_ms: u64,
 }
 
 #[derive(Args, Debug)]
@@ -316,6 +322,10 @@ pub struct UpArgs {
     /// Cap of the primary's exponential retry backoff (at least --retry-base-ms)
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub retry_cap_ms: u64,
+    /// Members n1, n2, … that elect their primary (automatic failover)
+    /// instead of a fixed primary p and secondaries; n1 leads first
+    #[arg(long)]
+    pub failover: bool,
     /// Run the nodes as Docker containers (compose) instead of child processes;
     /// enables real network partitions (key n). The compose file sets the secondaries.
     #[arg(long)]
@@ -341,6 +351,7 @@ impl Default for UpArgs {
             replication_timeout_ms: 1000,
             retry_base_ms: 50,
             retry_cap_ms: 2000,
+            failover: false,
             docker: false,
             project: None,
             compose_file: None,

@@ -16,18 +16,36 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
         w: args.w,
         timeout_ms: args.timeout_ms,
     };
-    // No request timeout: the write blocks until w is met, by design.
-    let request = http_client::client()?
-        .post(join(&args.primary, MESSAGES_PATH))
-        .json(&body);
-    let reply: WriteReply = http_client::send(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "ok: seq {} stored on {} node(s) (w={}): {}",
-        reply.seq, reply.acks, reply.w, args.message
-    );
-    Ok(())
+    let within = Duration::from_millis(args.within_ms);
+    let deadline = std::time::Instant::now() + within;
+    let client = http_client::client()?;
+    // No request timeout: the write blocks until w is met, by design. Only
+    // finding the primary (redirects, elections) is bounded by `within`.
+    // The one URL the user gave: that member redirects, or says an
+    // election is on until it knows the new primary.
+    let base = args.primary.clone();
+    let mut target = move || base.clone();
+    let reach = |_: Option<&str>, url: &str| url.to_string();
+    let (reply, trail) =
+        http_client::write::<WriteReply>(&client, &mut target, &reach, &body, &[], deadline).await;
+    let via = match trail.redirects.last() {
+        Some(primary) => format!(" (via the primary at {primary})"),
+        None => String::new(),
+    };
+    match reply {
+        Ok(reply) => {
+            println!(
+                "ok: seq {} stored on {} node(s) (w={}){via}: {}",
+                reply.seq, reply.acks, reply.w, args.message
+            );
+            Ok(())
+        }
+        Err(e) if trail.elections > 0 && e.status() == Some(503) => Err(format!(
+            "no primary was elected within {} ms ({e}); the message was not stored",
+            args.within_ms
+        )),
+        Err(e) => Err(format!("{e}{via}")),
+    }
 }
 
 pub async fn get(args: GetArgs) -> Result<(), String> {
@@ -67,15 +85,32 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, String> {
 pub fn health_table(h: &NodeHealth) -> String {
     match h {
         NodeHealth::Primary(p) => primary_table(p),
-        NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => secondary_table(s),
+        NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => secondary_table(s, h.role_name()),
     }
+}
+
+/// A member's term and what it rolled back, after its role (members only:
+/// the fixed roles' term never moves).
+fn election_words(id: &str, e: &replog_node::api::ElectionReport) -> String {
+    if !e.elects {
+        return String::new();
+    }
+    let mut out = format!(" term {}", e.term);
+    if let Some(primary) = e.primary.as_ref().filter(|p| *p != id) {
+        out.push_str(&format!(" (primary {primary})"));
+    }
+    if e.rolled_back > 0 {
+        out.push_str(&format!(", rolled back {}", e.rolled_back));
+    }
+    out
 }
 
 fn primary_table(h: &PrimaryHealth) -> String {
     let q = &h.quorum;
     let mut out = format!(
-        "{} (primary)  last_seq {}  quorum {}/{} (need {})  {}\n",
+        "{} (primary{})  last_seq {}  quorum {}/{} (need {})  {}\n",
         h.id,
+        election_words(&h.id, &h.election),
         h.last_seq,
         q.healthy,
         q.total,
@@ -102,11 +137,12 @@ fn primary_table(h: &PrimaryHealth) -> String {
     out
 }
 
-fn secondary_table(h: &SecondaryHealth) -> String {
+fn secondary_table(h: &SecondaryHealth, role: &str) -> String {
     let faults = &h.faults;
     format!(
-        "{} (secondary)  last_seq {}\n  held behind a gap: [{}]\n  faults: delay_ms {}, fail_next {} ({}), block {}\n",
+        "{} ({role}{})  last_seq {}\n  held behind a gap: [{}]\n  faults: delay_ms {}, fail_next {} ({}), block {}\n",
         h.id,
+        election_words(&h.id, &h.election),
         h.last_seq,
         h.buffered
             .iter()

@@ -78,10 +78,14 @@ impl ClientError {
 
 /// A client for talking to nodes: direct (no proxy), with a connect timeout.
 /// Request timeouts are per call, because a write may legitimately block.
-/// Fails rather than fall back to a client without these settings.
+/// Redirects are not followed by the client itself: [`write`] follows a
+/// member's 307 to the primary knowingly (and says so), and nothing else
+/// expects one. Fails rather than fall back to a client without these
+/// settings.
 pub fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
@@ -158,6 +162,115 @@ pub fn get_blocking<T: DeserializeOwned>(url: &str, timeout: Duration) -> Result
     decode(url, status, &bytes)
 }
 
+/// How many times one write follows a redirect: members point at the
+/// primary they know, and during an election two may point at each other
+/// for a moment.
+const MAX_REDIRECTS: usize = 8;
+/// How long to wait before asking again while members elect a primary,
+/// when the answer names no `Retry-After`.
+const ELECTION_RETRY: Duration = Duration::from_millis(250);
+
+/// What a write went through before its answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteTrail {
+    /// The URLs it was redirected to, in order (member → primary).
+    pub redirects: Vec<String>,
+    /// How many times it was told an election is in progress.
+    pub elections: u32,
+}
+
+/// POSTs a client write to `target()` (any node: the primary, or a member
+/// that knows it), following a member's `307` to the primary it names and
+/// retrying a `503 no primary: election in progress` until `deadline` (the
+/// write itself, once a primary took it, blocks as long as its `w` needs:
+/// no request timeout). `target` is asked again for every retry after an
+/// election answer, so a caller that learns of the new primary meanwhile
+/// (the dashboard polls every node) sends there, and one that knows several
+/// members can try another than a cut-off one. `headers` go on every
+/// attempt (the request id). `reach` turns a redirect's (primary id, URL)
+/// into the URL to use: members name each other as they reach each other
+/// (`http://n2:7000` inside a Docker network), which a client elsewhere may
+/// know by another address. Returns the reply and the trail, or the last
+/// error.
+pub async fn write<T: DeserializeOwned>(
+    client: &reqwest::Client,
+    target: &mut (dyn FnMut() -> String + Send),
+    reach: &(dyn Fn(Option<&str>, &str) -> String + Sync),
+    body: &replog_node::api::WriteBody,
+    headers: &[(&'static str, String)],
+    deadline: std::time::Instant,
+) -> (Result<T, ClientError>, WriteTrail) {
+    let mut trail = WriteTrail::default();
+    let mut base_url = join(&target(), replog_node::api::MESSAGES_PATH);
+    let mut url = base_url.clone();
+    // Redirects followed since the client last asked a target.
+    let mut hops = 0;
+    loop {
+        let mut request = client.post(&url).json(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let error = match send::<T>(request).await {
+            Ok(reply) => return (Ok(reply), trail),
+            Err(e) => e,
+        };
+        let next = match redirect_of(&error) {
+            Some(Retry::To(primary)) if hops < MAX_REDIRECTS => Some(Retry::To(primary)),
+            // Members that point at each other, or at a primary that has
+            // just died: its successor is being elected.
+            Some(Retry::To(_)) => Some(Retry::Election),
+            None if url != base_url && matches!(error, ClientError::Unreachable { .. }) => {
+                Some(Retry::Election)
+            }
+            other => other,
+        };
+        match next {
+            Some(Retry::To(primary)) => {
+                hops += 1;
+                let id = match &error {
+                    ClientError::Status { body, .. } => body.primary.as_deref(),
+                    _ => None,
+                };
+                let primary = reach(id, &primary);
+                url = join(&primary, replog_node::api::MESSAGES_PATH);
+                trail.redirects.push(primary);
+            }
+            Some(Retry::Election) if std::time::Instant::now() + ELECTION_RETRY < deadline => {
+                trail.elections += 1;
+                hops = 0;
+                tokio::time::sleep(ELECTION_RETRY).await;
+                // Asked afresh: that member answers with the new primary
+                // once one is elected.
+                base_url = join(&target(), replog_node::api::MESSAGES_PATH);
+                url = base_url.clone();
+            }
+            _ => return (Err(error), trail),
+        }
+    }
+}
+
+/// What a write's error answer asks the client to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Retry {
+    /// 307 from a member that is not the primary: go to this base URL.
+    To(String),
+    /// 503 while members elect a primary: ask again shortly.
+    Election,
+}
+
+fn redirect_of(error: &ClientError) -> Option<Retry> {
+    let ClientError::Status { code, body } = error else {
+        return None;
+    };
+    match code {
+        307 | 308 => body.primary_url.clone().map(Retry::To),
+        // Read-only and storage refusals are 503 too, but they name no
+        // election: those are the answer, not a reason to wait.
+        503 if body.error.starts_with("no primary") => Some(Retry::Election),
+        _ => None,
+    }
+}
+
 /// Joins a base URL and a path without doubling the slash.
 pub fn join(base: &str, path: &str) -> String {
     format!("{}{}", base.trim_end_matches('/'), path)
@@ -191,5 +304,35 @@ mod tests {
         );
         let wrong: Result<WriteReply, _> = decode("u", 200, br#"{"seq":"one"}"#);
         assert!(matches!(wrong, Err(ClientError::BadBody { .. })));
+    }
+
+    #[test]
+    fn a_redirect_and_an_election_are_told_from_real_refusals() {
+        let answer = |status: u16, body: &[u8]| decode::<WriteReply>("u", status, body).err();
+        let moved = answer(
+            307,
+            br#"{"error":"not the primary","primary":"n2","primary_url":"http://h:2","term":3}"#,
+        );
+        assert_eq!(
+            moved.as_ref().and_then(redirect_of),
+            Some(Retry::To("http://h:2".into()))
+        );
+        let electing = answer(
+            503,
+            br#"{"error":"no primary: election in progress","term":3}"#,
+        );
+        assert_eq!(
+            electing.as_ref().and_then(redirect_of),
+            Some(Retry::Election)
+        );
+        // Read-only is an answer, not a reason to wait.
+        let read_only = answer(
+            503,
+            br#"{"error":"read-only: no quorum","healthy":1,"required":2}"#,
+        );
+        assert_eq!(read_only.as_ref().and_then(redirect_of), None);
+        // A 307 that names no primary cannot be followed.
+        let bare = answer(307, br#"{"error":"not the primary"}"#);
+        assert_eq!(bare.as_ref().and_then(redirect_of), None);
     }
 }

@@ -223,3 +223,54 @@ fn t_slows_the_primary_down_and_the_header_says_so() {
         );
     }
 }
+
+/// Failover at 80×24: n1 is the primary; key k kills it; another member's
+/// title says primary, n1's says old primary, and the timeline shows the
+/// election; r brings n1 back as a secondary.
+#[test]
+fn dashboard_follows_the_primary_through_an_election_at_80x24() {
+    if !tmux::available() {
+        return;
+    }
+    let session = format!("replog-test-failover-{}", std::process::id());
+    let run_dir = std::env::temp_dir().join(format!("{session}-run"));
+    let command = format!(
+        "{} up --failover --run-dir {}",
+        support::BIN,
+        run_dir.display()
+    );
+    let tmux = Tmux::start(session, (80, 24), &command, LONG);
+    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
+    tmux.wait_for("n1 leading term 1", |s| {
+        s.contains("1 n1 · primary") && s.contains("term 1") && s.contains("quorum 3/3")
+    });
+    let nodes = children(pid);
+    assert_eq!(nodes.len(), 3, "three members under replog {pid}");
+
+    // n1 is selected (node 1): kill it.
+    tmux.keys(&["k"]);
+    let screen = tmux.wait_for("another member elected", |s| {
+        (s.contains("2 n2 · primary") || s.contains("3 n3 · primary")) && s.contains("term 2")
+    });
+    assert!(
+        screen.contains("n1 · old primary"),
+        "the dead primary's mark moved:\n{screen}"
+    );
+    tmux.wait_for("the election on the timeline", |s| s.contains("ELECT"));
+
+    tmux.keys(&["r"]);
+    tmux.wait_for("n1 back as a secondary", |s| {
+        s.contains("n1 · secondary") && panel_has(s, "n1", "term 2")
+    });
+
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + LONG;
+    while nodes.iter().any(|p| alive(*p)) {
+        assert!(
+            Instant::now() < deadline,
+            "members outlived replog: {nodes:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = std::fs::remove_dir_all(&run_dir);
+}

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use support::procs::alive;
 use support::tmux::{self, Tmux};
 
-const SCENARIOS: [&str; 7] = [
+const SCENARIOS: [&str; 9] = [
     "acceptance",
     "write-concern",
     "retry",
@@ -19,6 +19,8 @@ const SCENARIOS: [&str; 7] = [
     "total-order",
     "health-quorum",
     "parallel-clients",
+    "failover",
+    "rollback",
 ];
 
 struct Run {
@@ -241,7 +243,7 @@ fn every_shipped_scenario_passes_headless_with_a_junit_report() {
     assert!(!run.stdout.contains('✘'), "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("demo: 7 scenario(s): 7 passed, 0 failed"),
+            .contains("demo: 9 scenario(s): 9 passed, 0 failed"),
         "{}",
         run.stdout
     );

@@ -126,6 +126,14 @@ pub async fn wait(
     loop {
         let took = started.elapsed();
         let verdict = match reads(&condition) {
+            None if matches!(condition, Condition::Leader { .. }) => {
+                let nodes = dir.borrow().nodes.clone();
+                leader_verdict(&condition, &nodes).await
+            }
+            None if matches!(condition, Condition::RolledBackMessages { .. }) => {
+                let dirs = dir.borrow().data_dirs.clone();
+                rollback_verdict(&condition, &dirs)
+            }
             None => writes_verdict(&condition, &book.borrow_and_update(), took),
             Some((node, path)) => {
                 let url = {
@@ -159,6 +167,87 @@ pub async fn wait(
         }
         // Write conditions wake on a reply; node conditions re-read.
         let _ = tokio::time::timeout(RETRY_EVERY, book.changed()).await;
+    }
+}
+
+/// `primary elected` / `primary is not n1`: reads every node's `/health`
+/// and takes the one saying primary in the highest term as the leader (a
+/// paused or cut-off old primary may still say primary in its old term).
+async fn leader_verdict(
+    condition: &Condition,
+    nodes: &[(String, replog_tui::model::Role, String)],
+) -> Verdict {
+    let reads = nodes.iter().map(|(id, _, url)| async move {
+        let health = http_client::get::<NodeHealth>(&join(url, HEALTH_PATH), READ_TIMEOUT).await;
+        (id.clone(), health.ok())
+    });
+    let answers = futures::future::join_all(reads).await;
+    let leader = answers
+        .iter()
+        .filter_map(|(id, h)| h.as_ref().map(|h| (id, h)))
+        .filter(|(_, h)| h.primary().is_some())
+        .max_by_key(|(_, h)| h.election().term);
+    let seen: Vec<String> = answers
+        .iter()
+        .map(|(id, h)| match h {
+            Some(h) => format!("{id} {} term {}", h.role_name(), h.election().term),
+            None => format!("{id} not answering"),
+        })
+        .collect();
+    let except = match condition {
+        Condition::Leader { except } => except.as_deref(),
+        _ => None,
+    };
+    match leader {
+        Some((id, h)) if Some(id.as_str()) != except => {
+            Verdict::Pass(format!("{id} leads term {}", h.election().term))
+        }
+        _ => Verdict::NotYet(format!("saw {}", seen.join(", "))),
+    }
+}
+
+/// `n1 rolled back [X, Y]`: the messages of every rollback file in the
+/// node's data directory (`rollback/<when_ms>-<first>-<last>.jsonl`, one
+/// JSON object a line), files in name order (when they were cut).
+fn rollback_verdict(condition: &Condition, dirs: &[(String, std::path::PathBuf)]) -> Verdict {
+    let Condition::RolledBackMessages { node, equal } = condition else {
+        return Verdict::Fail("not a rollback check".into());
+    };
+    let Some((_, data)) = dirs.iter().find(|(id, _)| id == node) else {
+        return Verdict::Fail(format!(
+            "{node}'s data directory is not readable from here (a container's volume)"
+        ));
+    };
+    let dir = data.join("rollback");
+    let mut files: Vec<std::path::PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries.flatten().map(|e| e.path()).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Verdict::NotYet(format!("cannot read {}: {e}", dir.display())),
+    };
+    files.retain(|f| f.extension().is_some_and(|x| x == "jsonl"));
+    files.sort();
+    let mut got = Vec::new();
+    for file in &files {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) => return Verdict::NotYet(format!("cannot read {}: {e}", file.display())),
+        };
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(v) => got.push(v["message"].as_str().unwrap_or_default().to_string()),
+                // A file being written: read it again.
+                Err(e) => return Verdict::NotYet(format!("{}: {e}", file.display())),
+            }
+        }
+    }
+    let seen = match files.last() {
+        Some(last) => format!("{} in {}", list_words(&got), last.display()),
+        None => "no rollback file".to_string(),
+    };
+    if &got == equal {
+        Verdict::Pass(seen)
+    } else {
+        Verdict::NotYet(format!("saw {seen}"))
     }
 }
 
@@ -272,8 +361,15 @@ fn reads(condition: &Condition) -> Option<(Option<&str>, &'static str)> {
         Condition::Held { node, .. } | Condition::Duplicates { node, .. } => {
             Some((Some(node), HEALTH_PATH))
         }
+        Condition::Role { node, .. } | Condition::RolledBack { node, .. } => {
+            Some((Some(node), HEALTH_PATH))
+        }
         Condition::Health { .. } | Condition::ReadOnly(_) => Some((None, HEALTH_PATH)),
-        Condition::Completed { .. } | Condition::Pending { .. } | Condition::WritesSettled => None,
+        Condition::Completed { .. }
+        | Condition::Pending { .. }
+        | Condition::WritesSettled
+        | Condition::Leader { .. }
+        | Condition::RolledBackMessages { .. } => None,
     }
 }
 
@@ -307,6 +403,17 @@ fn http_verdict(condition: &Condition, reply: Result<Observed, String>) -> Verdi
                 .map(|s| s.state.as_str())
                 .unwrap_or("not reported");
             (state == is.as_str(), state.to_string())
+        }
+        (Condition::Role { role, .. }, Observed::Health(h)) => {
+            let got = h.role_name();
+            (
+                got == role.as_str(),
+                format!("{got} in term {}", h.election().term),
+            )
+        }
+        (Condition::RolledBack { count, .. }, Observed::Health(h)) => {
+            let got = h.election().rolled_back;
+            (got == *count, format!("{got} rolled back"))
         }
         (Condition::ReadOnly(want), Observed::Health(NodeHealth::Primary(h))) => {
             let word = if h.read_only {

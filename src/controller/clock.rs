@@ -7,7 +7,12 @@ pub fn now_label() -> String {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let ms = since.as_millis() % 86_400_000;
+    label_of(since.as_millis() as u64)
+}
+
+/// `HH:MM:SS.mmm`, UTC, of a time in milliseconds since the Unix epoch.
+pub fn label_of(epoch_ms: u64) -> String {
+    let ms = epoch_ms % 86_400_000;
     format!(
         "{:02}:{:02}:{:02}.{:03}",
         ms / 3_600_000,

@@ -18,6 +18,9 @@ pub struct NodeInfo {
     /// Where the controller reaches it.
     pub url: String,
     pub process: Process,
+    /// A member that elects its primary: its role is what its `/health`
+    /// says, not `role` (its role at start).
+    pub elects: bool,
 }
 
 /// What a backend can do beyond the common operations.
@@ -102,6 +105,11 @@ pub trait Cluster: Send {
     fn export_dir(&self) -> std::path::PathBuf;
     /// The token its nodes require on `/faults` and node-to-node routes.
     fn cluster_token(&self) -> Option<&ClusterToken>;
+    /// Where node `id` keeps its data, when this controller can read it
+    /// (not inside a container's volume).
+    fn data_dir(&self, _id: &str) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// The error for a node id no backend node has.

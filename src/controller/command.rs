@@ -110,7 +110,8 @@ pause|resume|kill|restart|wipe|block|unblock|partition|heal|clear <node> | delay
 fail <node> [n] [before|after] | lose <node> <seq> | hold|unhold <node> | release [all|<id>] | wait <condition> [within=MS] | sleep <ms> | slow [1-100] | status | journey <seq> | export [name] | help | quit\n\
 conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
-<label> pending [for=MS] | writes";
+<label> pending [for=MS] | writes | <node> is primary|secondary|candidate | primary elected | \
+primary is not <node> | <node> rolled back N|[..]";
 
 /// Which parked requests `release` lets go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! sentences.
 
 use super::command::{Command, Write};
-use super::condition::{Condition, Expectation};
+use super::condition::{Condition, Expectation, RoleWord};
 use super::outcome::DemoKey;
 use proptest::prelude::*;
 use replog_node::api::{FailAt, Health};
@@ -60,6 +60,19 @@ fn condition() -> impl Strategy<Value = Condition> {
             }),
         (text(), ms()).prop_map(|(label, for_)| Condition::Pending { label, for_ }),
         Just(Condition::WritesSettled),
+        (
+            node(),
+            prop_oneof![
+                Just(RoleWord::Primary),
+                Just(RoleWord::Secondary),
+                Just(RoleWord::Candidate)
+            ]
+        )
+            .prop_map(|(node, role)| Condition::Role { node, role }),
+        prop::option::of(node()).prop_map(|except| Condition::Leader { except }),
+        (node(), 0u64..1000).prop_map(|(node, count)| Condition::RolledBack { node, count }),
+        (node(), prop::collection::vec(item(), 0..4))
+            .prop_map(|(node, equal)| Condition::RolledBackMessages { node, equal }),
     ]
 }
 
@@ -276,5 +289,52 @@ fn the_headless_shorthands_still_work() {
             .parse::<Command>()
             .map(|c| c.to_string()),
         Ok("send 2 hello   world".to_string())
+    );
+}
+
+#[test]
+fn failover_conditions_read_as_written() {
+    let wait = |line: &str| match line.parse::<Command>() {
+        Ok(Command::Wait(e)) => Some(e.condition),
+        _ => None,
+    };
+    assert_eq!(
+        wait("wait n2 is primary"),
+        Some(Condition::Role {
+            node: "n2".into(),
+            role: RoleWord::Primary
+        })
+    );
+    assert_eq!(
+        wait("wait primary is not n1"),
+        Some(Condition::Leader {
+            except: Some("n1".into())
+        })
+    );
+    assert_eq!(
+        wait("wait primary elected"),
+        Some(Condition::Leader { except: None })
+    );
+    assert_eq!(
+        wait("wait n1 rolled back 3"),
+        Some(Condition::RolledBack {
+            node: "n1".into(),
+            count: 3
+        })
+    );
+    // A node named like a role word is still a node before `is`.
+    assert_eq!(
+        wait("wait primary is healthy"),
+        Some(Condition::Health {
+            node: "primary".into(),
+            is: Health::Healthy
+        })
+    );
+    let e = "wait n1 rolled over 3"
+        .parse::<Command>()
+        .map_err(|e| e.to_string());
+    assert!(
+        e.as_ref().is_err_and(|e| e.contains("rolled takes back N")),
+        "{e:?}"
     );
 }

@@ -31,6 +31,48 @@ pub enum Condition {
     Pending { label: String, for_: Duration },
     /// `writes`: no write sent from here is waiting for its reply.
     WritesSettled,
+    /// `n2 is primary` / `secondary` / `candidate`: the node's own
+    /// `/health` says so (failover).
+    Role { node: String, role: RoleWord },
+    /// `primary elected`: some member leads; `primary is not n1`: one
+    /// other than n1 leads (the one with the highest term, when a paused
+    /// or cut-off old primary still says primary).
+    Leader { except: Option<String> },
+    /// `n1 rolled back 3`: the node cut exactly this many entries that
+    /// diverged from an elected primary's log (its `/health`
+    /// `rolled_back`).
+    RolledBack { node: String, count: u64 },
+    /// `n1 rolled back [X, Y]`: the node's rollback files hold exactly these
+    /// messages, oldest first (local clusters: the controller reads the
+    /// node's data directory).
+    RolledBackMessages { node: String, equal: Vec<String> },
+}
+
+/// A role a member's `/health` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleWord {
+    Primary,
+    Secondary,
+    Candidate,
+}
+
+impl RoleWord {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleWord::Primary => "primary",
+            RoleWord::Secondary => "secondary",
+            RoleWord::Candidate => "candidate",
+        }
+    }
+
+    fn of(word: &str) -> Option<RoleWord> {
+        match word {
+            "primary" => Some(RoleWord::Primary),
+            "secondary" => Some(RoleWord::Secondary),
+            "candidate" => Some(RoleWord::Candidate),
+            _ => None,
+        }
+    }
 }
 
 /// A condition and how long to give it: `wait <expectation>` and a demo
@@ -49,7 +91,11 @@ impl Condition {
             Condition::Messages { node, .. }
             | Condition::Held { node, .. }
             | Condition::Duplicates { node, .. }
-            | Condition::Health { node, .. } => Some(node),
+            | Condition::Health { node, .. }
+            | Condition::Role { node, .. }
+            | Condition::RolledBack { node, .. }
+            | Condition::RolledBackMessages { node, .. } => Some(node),
+            Condition::Leader { except } => except.as_deref(),
             _ => None,
         }
     }
@@ -102,6 +148,29 @@ impl Condition {
                 format!("{label:?} is still waiting {} later", seconds(*for_))
             }
             Condition::WritesSettled => "every write got its reply".into(),
+            Condition::Role {
+                node,
+                role: RoleWord::Primary,
+            } => format!("{node} is the primary"),
+            Condition::Role {
+                node,
+                role: RoleWord::Secondary,
+            } => format!("{node} is a secondary"),
+            Condition::Role {
+                node,
+                role: RoleWord::Candidate,
+            } => format!("{node} stands for election"),
+            Condition::Leader { except: None } => "a primary is elected".into(),
+            Condition::Leader { except: Some(n) } => {
+                format!("a primary other than {n} is elected")
+            }
+            Condition::RolledBack { node, count } => format!(
+                "{node} rolled back {count} entr{}",
+                if *count == 1 { "y" } else { "ies" }
+            ),
+            Condition::RolledBackMessages { node, equal } => {
+                format!("{node}'s rollback file holds {}", list(equal))
+            }
         }
     }
 }
@@ -160,6 +229,15 @@ impl fmt::Display for Condition {
                 Ok(())
             }
             Condition::WritesSettled => f.write_str("writes"),
+            Condition::Role { node, role } => write!(f, "{} is {}", quote(node), role.as_str()),
+            Condition::Leader { except: None } => f.write_str("primary elected"),
+            Condition::Leader { except: Some(n) } => write!(f, "primary is not {}", quote(n)),
+            Condition::RolledBack { node, count } => {
+                write!(f, "{} rolled back {count}", quote(node))
+            }
+            Condition::RolledBackMessages { node, equal } => {
+                write!(f, "{} rolled back {}", quote(node), quote_list(equal))
+            }
         }
     }
 }
@@ -237,7 +315,7 @@ pub fn option<'a>(word: &'a str, key: &str) -> Option<&'a str> {
 fn is_verb(word: &str) -> bool {
     matches!(
         word,
-        "shows" | "holds" | "duplicates" | "is" | "completed" | "pending"
+        "shows" | "holds" | "duplicates" | "is" | "completed" | "pending" | "elected" | "rolled"
     ) || health(word).is_some()
 }
 
@@ -296,14 +374,45 @@ impl Condition {
                     node,
                 }
             }
+            // `primary is not n1`: whoever leads, as long as it is not n1.
+            "is" if !quoted && node == "primary" && words.peek_word() == Some("not") => {
+                words.skip("not".len());
+                Condition::Leader {
+                    except: Some(words.string("the node that must not lead")?),
+                }
+            }
+            "elected" if !quoted && node == "primary" => Condition::Leader { except: None },
             "is" => {
-                let word = words.string("a health state")?;
+                let word = words.string("a health state or a role")?;
+                if let Some(role) = RoleWord::of(&word) {
+                    return Ok(Condition::Role { node, role });
+                }
                 Condition::Health {
                     is: health(&word).ok_or(GrammarError::BadWord {
                         what: "is",
-                        expected: "healthy, suspected or unhealthy",
+                        expected: "healthy, suspected, unhealthy, primary, secondary or candidate",
                         got: word,
                     })?,
+                    node,
+                }
+            }
+            "rolled" => {
+                let back = words.string("\"back\"")?;
+                if back != "back" {
+                    return Err(GrammarError::BadWord {
+                        what: "rolled",
+                        expected: "back N",
+                        got: back,
+                    });
+                }
+                if words.rest_starts_with_list() {
+                    return Ok(Condition::RolledBackMessages {
+                        equal: list_of(words, "the rolled-back messages, as [a, b]")?,
+                        node,
+                    });
+                }
+                Condition::RolledBack {
+                    count: number(words.string("a count").ok(), "the count")?,
                     node,
                 }
             }

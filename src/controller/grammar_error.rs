@@ -44,4 +44,5 @@ pub enum GrammarError {
 /// The condition forms, for error messages and help.
 pub const CONDITIONS: &str = "<node> shows [..] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
-<label> pending [for=MS] | writes";
+<label> pending [for=MS] | writes | <node> is primary|secondary|candidate | primary elected | \
+primary is not <node> | <node> rolled back N|[..]";

@@ -20,9 +20,23 @@ pub struct LocalOptions {
     /// Fixed ports from here (primary, then secondaries); free ports if None.
     pub base_port: Option<u16>,
     pub run_dir: PathBuf,
-    /// Extra flags for the primary (e.g. heartbeat period).
+    /// Extra flags for the primary (e.g. heartbeat period); with failover,
+    /// for every member (each may lead).
     pub primary_args: Vec<String>,
+    /// Members `n1` … `n(secondaries+1)` that elect their primary
+    /// (`replog node member`), instead of a fixed primary and secondaries.
+    pub failover: bool,
 }
+
+/// Election timeouts with failover, as (min, max) ms: the members' own
+/// default, the same for all, so every later election is a fair race.
+pub const MEMBER_TIMEOUT: (u64, u64) = (1000, 2000);
+/// The other members' timeout while `n1` wins the first election: so long
+/// that only n1 stands, and a lesson can name its first primary. Once n1
+/// leads they get [`MEMBER_TIMEOUT`], live, through their `/timing`.
+const HOLD_BACK_TIMEOUT: (u64, u64) = (60_000, 60_000);
+/// How long n1 gets to win the first election.
+const FIRST_ELECTION_WITHIN: Duration = Duration::from_secs(15);
 
 struct Managed {
     id: String,
@@ -45,13 +59,17 @@ pub struct LocalCluster {
     options: LocalOptions,
     /// Random per run; every node gets it through its environment.
     token: ClusterToken,
+    /// Failover, while n1 wins the first election: the others start with
+    /// [`HOLD_BACK_TIMEOUT`].
+    hold_back: bool,
 }
 
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl LocalCluster {
-    /// Starts the secondaries, then the primary pointing at them, and waits
-    /// until every node announced its address.
+    /// Starts the secondaries, then the primary pointing at them (or the
+    /// members, `n1` first), and waits until every node announced its
+    /// address.
     pub async fn start(options: LocalOptions) -> Result<Self, ClusterError> {
         std::fs::create_dir_all(&options.run_dir).map_err(|e| {
             ClusterError::Setup(format!("cannot create {}: {e}", options.run_dir.display()))
@@ -60,6 +78,7 @@ impl LocalCluster {
             nodes: Vec::new(),
             options: options.clone(),
             token: ClusterToken::generate(),
+            hold_back: false,
         };
         let port_of = |i: usize| match options.base_port {
             Some(base) => base.checked_add(i as u16).ok_or_else(|| {
@@ -69,6 +88,27 @@ impl LocalCluster {
             }),
             None => super::ports::pick_free_port().map_err(ClusterError::Setup),
         };
+        if options.failover {
+            // Every member is a secondary until one is elected.
+            for i in 0..=options.secondaries {
+                let id = format!("n{}", i + 1);
+                cluster
+                    .nodes
+                    .push(Managed::new(&id, Role::Secondary, port_of(i)?, &options));
+            }
+            cluster.hold_back = true;
+            for idx in 0..cluster.nodes.len() {
+                cluster.launch(idx)?;
+                cluster.await_ready(idx).await?;
+            }
+            cluster.first_election().await?;
+            // A restart (or wipe) from now on starts with the usual timeouts.
+            cluster.hold_back = false;
+            for idx in 1..cluster.nodes.len() {
+                cluster.release(idx).await?;
+            }
+            return Ok(cluster);
+        }
         cluster
             .nodes
             .push(Managed::new("p", Role::Primary, port_of(0)?, &options));
@@ -91,6 +131,27 @@ impl LocalCluster {
         let listen = format!("127.0.0.1:{}", node.port);
         let mut args: Vec<String> = vec!["node".into()];
         match node.role {
+            _ if self.options.failover => {
+                args.extend(["member".into(), "--id".into(), node.id.clone()]);
+                // Every member, itself included, at the addresses fixed at
+                // start (a restarted member keeps its port).
+                for m in &self.nodes {
+                    args.push("--member".into());
+                    args.push(format!("{}={}", m.id, m.url));
+                }
+                let (min, max) = if self.hold_back && idx > 0 {
+                    HOLD_BACK_TIMEOUT
+                } else {
+                    MEMBER_TIMEOUT
+                };
+                args.extend([
+                    "--election-timeout-min-ms".into(),
+                    min.to_string(),
+                    "--election-timeout-max-ms".into(),
+                    max.to_string(),
+                ]);
+                args.extend(self.options.primary_args.iter().cloned());
+            }
             Role::Primary => {
                 args.extend(["primary".into(), "--id".into(), node.id.clone()]);
                 for s in self.nodes.iter().filter(|n| n.role == Role::Secondary) {
@@ -113,6 +174,67 @@ impl LocalCluster {
         args.push("--data-dir".into());
         args.push(node.data_dir.display().to_string());
         args
+    }
+
+    /// Waits until n1 says it leads (the others hold back meanwhile).
+    async fn first_election(&self) -> Result<(), ClusterError> {
+        let Some(first) = self.nodes.first() else {
+            return Ok(());
+        };
+        let url = crate::http_client::join(&first.url, replog_node::api::HEALTH_PATH);
+        let deadline = tokio::time::Instant::now() + FIRST_ELECTION_WITHIN;
+        loop {
+            let health = crate::http_client::get::<replog_node::api::NodeHealth>(
+                &url,
+                Duration::from_secs(1),
+            )
+            .await;
+            if health.as_ref().is_ok_and(|h| h.primary().is_some()) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let seen = match health {
+                    Ok(h) => format!("it is {} in term {}", h.role_name(), h.election().term),
+                    Err(e) => e.to_string(),
+                };
+                return Err(ClusterError::Setup(format!(
+                    "{} was not elected within {} s: {seen}",
+                    first.id,
+                    FIRST_ELECTION_WITHIN.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Gives a held-back member the usual election timeouts, live.
+    async fn release(&self, idx: usize) -> Result<(), ClusterError> {
+        let node = &self.nodes[idx];
+        let patch = replog_node::api::TimingPatch {
+            election_timeout_min_ms: Some(MEMBER_TIMEOUT.0),
+            election_timeout_max_ms: Some(MEMBER_TIMEOUT.1),
+            ..Default::default()
+        };
+        let client = crate::http_client::client().map_err(ClusterError::Setup)?;
+        let authorization = replog_node::auth::authorization(&self.token)
+            .map_err(|e| ClusterError::Setup(e.to_string()))?;
+        let request = client
+            .post(crate::http_client::join(
+                &node.url,
+                replog_node::api::TIMING_PATH,
+            ))
+            .header(reqwest::header::AUTHORIZATION, authorization)
+            .json(&patch)
+            .timeout(Duration::from_secs(5));
+        crate::http_client::send::<replog_node::api::Timing>(request)
+            .await
+            .map(drop)
+            .map_err(|e| {
+                ClusterError::Setup(format!(
+                    "cannot give {} its election timeouts: {e}",
+                    node.id
+                ))
+            })
     }
 
     fn launch(&mut self, idx: usize) -> Result<(), ClusterError> {
@@ -266,6 +388,7 @@ impl Cluster for LocalCluster {
                 role: n.role,
                 url: n.url.clone(),
                 process: n.process,
+                elects: self.options.failover,
             })
             .collect()
     }
@@ -351,6 +474,13 @@ impl Cluster for LocalCluster {
 
     fn cluster_token(&self) -> Option<&ClusterToken> {
         Some(&self.token)
+    }
+
+    fn data_dir(&self, id: &str) -> Option<PathBuf> {
+        self.nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.data_dir.clone())
     }
 }
 

@@ -61,6 +61,7 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
             base_port: args.base_port,
             run_dir: run_dir(args.run_dir.clone()),
             primary_args: args.primary_timing_args(),
+            failover: args.failover,
         };
         Box::new(
             LocalCluster::start(options)
@@ -70,7 +71,15 @@ pub async fn start_engine(args: &UpArgs, title: &str) -> Result<Engine, String> 
     };
     let color = std::env::var_os("NO_COLOR").is_none();
     let mut engine = Engine::new(cluster, title, color).map_err(|e| e.to_string())?;
-    engine.set_base_timing(args.timing());
+    let mut timing = args.timing();
+    if args.failover {
+        // Members have election timeouts too: slow motion stretches them
+        // with the heartbeats, or a slowed primary would be deposed.
+        let (min, max) = local_cluster::MEMBER_TIMEOUT;
+        timing.election_timeout_min_ms = Some(min);
+        timing.election_timeout_max_ms = Some(max);
+    }
+    engine.set_base_timing(timing);
     Ok(engine)
 }
 

@@ -1,6 +1,7 @@
 //! Reading the nodes' HTTP APIs into the dashboard's view types.
 
 use crate::http_client::{self, join};
+use replog_node::api::journal::{JournalEvent, JournalPage, EVENTS_PATH};
 use replog_node::api::{Entry, MessageList, NodeHealth, PrimaryHealth, HEALTH_PATH, MESSAGES_PATH};
 use replog_tui::model::{DiskView, PrimaryView, SecondaryHealthView, StorageView};
 use std::time::Duration;
@@ -13,17 +14,32 @@ const POLL_TIMEOUT: Duration = Duration::from_millis(800);
 pub struct Polled {
     pub messages: Option<Vec<(u64, String)>>,
     pub health: Option<NodeHealth>,
+    /// Its journal events after the cursor asked for (members only: their
+    /// elections go on the timeline).
+    pub journal: Option<Vec<JournalEvent>>,
 }
 
-pub async fn poll_node(url: String) -> Polled {
+/// Reads a node's log and health, and its journal after `journal_since`
+/// when given.
+pub async fn poll_node(url: String, journal_since: Option<u64>) -> Polled {
     let (messages_url, health_url) = (join(&url, MESSAGES_PATH), join(&url, HEALTH_PATH));
-    let (messages, health) = tokio::join!(
+    let journal = async {
+        let since = journal_since?;
+        let url = format!("{}?since={since}", join(&url, EVENTS_PATH));
+        http_client::get::<JournalPage>(&url, POLL_TIMEOUT)
+            .await
+            .ok()
+            .map(|page| page.events)
+    };
+    let (messages, health, journal) = tokio::join!(
         http_client::get::<MessageList>(&messages_url, POLL_TIMEOUT),
         http_client::get::<NodeHealth>(&health_url, POLL_TIMEOUT),
+        journal,
     );
     Polled {
         messages: messages.ok().map(|list| entries(&list.messages)),
         health: health.ok(),
+        journal,
     }
 }
 

@@ -60,6 +60,11 @@ impl<'a> Words<'a> {
     }
 
     /// Consumes `n` bytes of the (left-trimmed) rest.
+    /// Whether a `[list]` comes next.
+    pub fn rest_starts_with_list(&self) -> bool {
+        self.rest.trim_start().starts_with('[')
+    }
+
     pub fn skip(&mut self, n: usize) {
         let rest = self.rest.trim_start();
         self.rest = &rest[n.min(rest.len())..];

@@ -28,6 +28,14 @@ pub const FILES: &[(&str, &str)] = &[
         "demo/parallel-clients.toml",
         include_str!("../../demo/parallel-clients.toml"),
     ),
+    (
+        "demo/failover.toml",
+        include_str!("../../demo/failover.toml"),
+    ),
+    (
+        "demo/rollback.toml",
+        include_str!("../../demo/rollback.toml"),
+    ),
 ];
 
 /// Every shipped scenario, parsed.

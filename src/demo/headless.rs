@@ -63,6 +63,7 @@ pub fn run_dir(name: &str) -> PathBuf {
 pub fn up_args(scenario: &Scenario, run_dir: PathBuf) -> UpArgs {
     UpArgs {
         secondaries: scenario.secondaries,
+        failover: scenario.failover,
         heartbeat_ms: scenario.timing.heartbeat_ms,
         unhealthy_after: scenario.timing.unhealthy_after,
         replication_timeout_ms: scenario.timing.replication_timeout_ms,

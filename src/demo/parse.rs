@@ -41,6 +41,8 @@ struct RawCluster {
     replication_timeout_ms: Option<Spanned<u64>>,
     retry_base_ms: Option<Spanned<u64>>,
     retry_cap_ms: Option<Spanned<u64>>,
+    /// Members `n1`, `n2`, … that elect their primary.
+    failover: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +65,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, String> {
         step: 0,
         nodes: Vec::new(),
         labels: HashSet::new(),
+        failover: false,
     };
     v.scenario(raw)
 }
@@ -72,10 +75,13 @@ struct Validator<'a> {
     text: &'a str,
     /// 1-based step being checked; 0 while at the top level.
     step: usize,
-    /// Node ids of the cluster the scenario asks for: "p", "s1", …
+    /// Node ids of the cluster the scenario asks for: "p", "s1", … (with
+    /// failover "n1", "n2", …)
     nodes: Vec<String>,
     /// Labels of the sends seen so far, in file order.
     labels: HashSet<String>,
+    /// Members elect their primary: no node is a secondary for good.
+    failover: bool,
 }
 
 impl Validator<'_> {
@@ -147,9 +153,19 @@ impl Validator<'_> {
                 ));
             }
         }
-        self.nodes = std::iter::once("p".to_string())
-            .chain((1..=secondaries).map(|i| format!("s{i}")))
-            .collect();
+        let failover = raw
+            .cluster
+            .as_ref()
+            .and_then(|c| c.failover)
+            .unwrap_or(false);
+        self.failover = failover;
+        self.nodes = if failover {
+            (1..=secondaries + 1).map(|i| format!("n{i}")).collect()
+        } else {
+            std::iter::once("p".to_string())
+                .chain((1..=secondaries).map(|i| format!("s{i}")))
+                .collect()
+        };
         if raw.steps.is_empty() {
             return Err(self.error(
                 &raw.name.span(),
@@ -167,6 +183,7 @@ impl Validator<'_> {
             description,
             source: self.file.to_string(),
             secondaries,
+            failover,
             timing,
             steps,
         })
@@ -263,7 +280,7 @@ impl Validator<'_> {
             .nodes
             .iter()
             .map(String::as_str)
-            .filter(|n| !secondary_only || *n != "p")
+            .filter(|n| !secondary_only || self.failover || *n != "p")
             .collect();
         if allowed.contains(&id) {
             return Ok(());

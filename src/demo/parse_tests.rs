@@ -137,7 +137,7 @@ fn bad_values_are_named_with_their_line() {
     let e = error_of(&one_step("", "\"s1 is sleepy\""));
     assert!(
         e.starts_with(
-            "t.toml:10: step 1: field `expect`: is takes healthy, suspected or unhealthy"
+            "t.toml:10: step 1: field `expect`: is takes healthy, suspected, unhealthy, primary, secondary or candidate"
         ),
         "{e}"
     );

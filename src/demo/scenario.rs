@@ -15,6 +15,8 @@ pub struct Scenario {
     /// Where it came from ("demo/acceptance.toml" or the user's path).
     pub source: String,
     pub secondaries: usize,
+    /// `[cluster] failover = true`: members `n1` … that elect their primary.
+    pub failover: bool,
     /// The primary's timers (`[cluster]` heartbeat_ms, replication_timeout_ms,
     /// retry_base_ms, retry_cap_ms, unhealthy_after).
     pub timing: Timing,

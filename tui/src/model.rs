@@ -21,11 +21,14 @@ pub const MAX_EVENTS: usize = 500;
 pub struct DashboardState {
     /// E.g. "replog — local cluster".
     pub title: String,
-    /// Index 0 is the primary, then the secondaries.
+    /// In start order: the fixed primary first, then the secondaries; with
+    /// failover the members `n1`, `n2`, … whose roles change with elections
+    /// (each node's `role` is what its own `/health` last said).
     pub nodes: Vec<NodeView>,
     /// Index into `nodes`; kept in range by the selection helpers.
     pub selected: usize,
-    /// The primary's `/health`; `None` while it is unreachable.
+    /// The primary's `/health`; `None` while it is unreachable (or, with
+    /// failover, while no member leads).
     pub primary: Option<PrimaryView>,
     /// Client writes sent from the dashboard: pending first, then the last few finished.
     pub writes: Vec<WriteView>,
@@ -97,6 +100,17 @@ pub struct NodeView {
     pub faults: Faults,
     /// Where it keeps its log, from its own `/health`.
     pub storage: StorageView,
+    /// A member (`replog node member`): it elects its primary, so its role
+    /// changes with elections. False for the course's fixed roles.
+    pub elects: bool,
+    /// Standing for election now (a member asking for votes); its `role`
+    /// is then `Secondary`.
+    pub candidate: bool,
+    /// The election term it is in, from its own `/health`.
+    pub term: u64,
+    /// Entries it cut from its log because they diverged from an elected
+    /// primary's (they are in its rollback file).
+    pub rolled_back: u64,
 }
 
 /// A node's storage as its panel shows it.
@@ -199,6 +213,9 @@ pub enum EventKind {
     Fault,
     Quorum,
     Error,
+    /// Elections: a member stood, voted, was elected, stepped down, rolled
+    /// back entries.
+    Election,
     #[default]
     Info,
 }
@@ -215,6 +232,7 @@ impl EventKind {
             EventKind::Fault => "fault",
             EventKind::Quorum => "quorum",
             EventKind::Error => "error",
+            EventKind::Election => "election",
             EventKind::Info => "info",
         }
     }
@@ -308,6 +326,25 @@ impl DashboardState {
         if self.selected >= self.nodes.len() {
             self.selected = self.nodes.len().saturating_sub(1);
         }
+    }
+
+    /// The node that leads now, if any: the fixed primary, or the member
+    /// whose own `/health` says primary in the highest term (a paused or
+    /// cut-off old primary may still say so for a while; a killed member
+    /// leads nothing, whatever it said last).
+    pub fn primary_node(&self) -> Option<&NodeView> {
+        Self::leader_of(&self.nodes)
+    }
+
+    /// [`Self::primary_node`] among `nodes`.
+    pub fn leader_of(nodes: &[NodeView]) -> Option<&NodeView> {
+        nodes
+            .iter()
+            .filter(|n| n.role == Role::Primary)
+            .filter(|n| {
+                !(n.elects && matches!(n.process, ProcState::Killed | ProcState::Exited(_)))
+            })
+            .max_by_key(|n| (n.reachable, n.term))
     }
 
     /// The primary's view of secondary `id`, if the primary reported it.

@@ -16,6 +16,19 @@ fn healthy_cluster() {
     assert_snapshot!(render(&healthy(), W, H));
 }
 
+/// Failover: role and term in every member's panel, the primary mark on
+/// n2, a rollback count on n1, and the elections on the timeline, at the
+/// two sizes a classroom projector uses.
+#[test]
+fn members_after_failover_at_80x24() {
+    assert_snapshot!(render(&after_failover(), 80, 24));
+}
+
+#[test]
+fn members_after_failover_at_120x36() {
+    assert_snapshot!(render(&after_failover(), 120, 36));
+}
+
 #[test]
 fn suspected_and_unhealthy() {
     assert_snapshot!(render(&degraded(), W, H));

@@ -51,6 +51,23 @@ pub(super) fn find_compose_file() -> Result<PathBuf, String> {
     )
 }
 
+/// `docker/compose-failover.yml` of the replog checkout (members n1, n2,
+/// n3), from the working directory or next to this binary.
+pub(super) fn find_failover_compose_file() -> Result<PathBuf, String> {
+    const FILE: &str = "docker/compose-failover.yml";
+    let cwd = std::env::current_dir().ok();
+    cwd.into_iter()
+        .chain(checkout_candidates())
+        .map(|d| d.join(FILE))
+        .find(|f| f.is_file())
+        .ok_or_else(|| {
+            format!(
+                "no {FILE} here or in the replog checkout of this binary; \
+                 run from the checkout or pass --compose-file PATH"
+            )
+        })
+}
+
 fn image_name() -> String {
     std::env::var("REPLOG_IMAGE")
         .ok()

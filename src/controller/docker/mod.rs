@@ -25,7 +25,7 @@ use super::teardown;
 use crate::cli::UpArgs;
 use futures::future::BoxFuture;
 use futures::FutureExt;
-use image::find_compose_file;
+use image::{find_compose_file, find_failover_compose_file};
 use node::{Node, Seen, Target};
 use probe::probe_until_ready;
 use project::{unregister, Project};
@@ -60,6 +60,7 @@ impl DockerOptions {
         let compose_file = match &args.compose_file {
             Some(path) if path.is_file() => path.clone(),
             Some(path) => return Err(format!("compose file {} not found", path.display())),
+            None if args.failover => find_failover_compose_file()?,
             None => find_compose_file()?,
         };
         // docker-compose.yml hands these to the primary's flags.
@@ -67,6 +68,12 @@ impl DockerOptions {
         if let Some(base) = args.base_port {
             // docker-compose.yml pins host ports through these variables.
             env.push(("REPLOG_P_PORT".into(), base.to_string()));
+            // docker/compose-failover.yml: n1 on P, n2 on P+1, …
+            for i in 0..=8u16 {
+                if let Some(port) = base.checked_add(i) {
+                    env.push((format!("REPLOG_N{}_PORT", i + 1), port.to_string()));
+                }
+            }
             for i in 1..=8u16 {
                 let port = base
                     .checked_add(i)
@@ -246,6 +253,7 @@ impl Cluster for DockerCluster {
                 role: n.role,
                 url: n.url.clone(),
                 process: n.process,
+                elects: n.elects,
             })
             .collect()
     }

@@ -73,6 +73,8 @@ pub(super) struct Target {
 pub(super) struct Node {
     pub(super) id: String,
     pub(super) role: Role,
+    /// A member (`node member`): its role is what its `/health` says.
+    pub(super) elects: bool,
     pub(super) url: String,
     pub(super) process: Process,
     /// Actions sent to the worker and not reported back yet; snapshots are
@@ -131,6 +133,7 @@ pub(super) fn describe(v: &Value) -> (Target, Node, Seen) {
         } else {
             Role::Secondary
         },
+        elects: cmd.contains("\"member\""),
         url: now.url.clone().unwrap_or_default(),
         process: Process::default(),
         in_flight: 0,

@@ -64,3 +64,26 @@ pub(super) fn primary_sees_all(url: &str, count: usize, cancel: &AtomicBool) -> 
     }
     false
 }
+
+/// Members: waits until one of them leads and sees the `count` others
+/// healthy (the same readiness as [`primary_sees_all`], wherever the
+/// election put the primary).
+pub(super) fn elected(urls: &[String], count: usize, cancel: &AtomicBool) -> bool {
+    let deadline = Instant::now() + PRIMARY_VIEW_TIMEOUT;
+    while Instant::now() < deadline && !cancel.load(Ordering::SeqCst) {
+        let ready = urls.iter().any(|url| {
+            health(url)
+                .as_ref()
+                .and_then(NodeHealth::primary)
+                .is_some_and(|p| {
+                    p.secondaries.len() == count
+                        && p.secondaries.iter().all(|s| s.state == Health::Healthy)
+                })
+        });
+        if ready {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}

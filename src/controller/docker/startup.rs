@@ -5,7 +5,7 @@ use super::super::process::Phase;
 use super::cli::{detect_compose, docker, inspect, run, COMPOSE_LIMIT};
 use super::image::ensure_image;
 use super::node::{describe, Node, Seen, Target, NODE_PORT};
-use super::probe::{primary_sees_all, probe_until_ready, PRIMARY_VIEW_TIMEOUT};
+use super::probe::{elected, primary_sees_all, probe_until_ready, PRIMARY_VIEW_TIMEOUT};
 use super::project::{register, unregister, Project};
 use super::worker;
 use super::{DockerCluster, DockerOptions};
@@ -65,13 +65,15 @@ fn bring_up(
     found.sort_by(|a, b| {
         (a.1.role != Role::Primary, &a.1.id).cmp(&(b.1.role != Role::Primary, &b.1.id))
     });
-    if !found.iter().any(|(_, n, _)| n.role == Role::Primary) {
+    // Members elect their primary: none is one by configuration.
+    let members = found.iter().any(|(_, n, _)| n.elects);
+    if !members && !found.iter().any(|(_, n, _)| n.role == Role::Primary) {
         return Err(format!(
-            "{} starts no primary (no container runs `node primary`)",
+            "{} starts no primary (no container runs `node primary` or `node member`)",
             project.file.display()
         ));
     }
-    let secondaries = found.len() - 1;
+    let secondaries = found.len().saturating_sub(1);
     if secondaries != options.secondaries {
         eprintln!(
             "replog: note: {} defines {secondaries} secondaries; --secondaries does not apply with --docker",
@@ -113,7 +115,14 @@ fn bring_up(
     // on a secondary that came up after it; the cluster is ready when the
     // primary sees them all (commands such as `wait s1 unhealthy` rely on
     // that). Not fatal: the dashboard shows what is wrong.
-    if let Some((_, primary, _)) = found.iter().find(|(_, n, _)| n.role == Role::Primary) {
+    if members {
+        let urls: Vec<String> = found.iter().map(|(_, n, _)| n.url.clone()).collect();
+        if !elected(&urls, secondaries, cancel) {
+            eprintln!(
+                "replog: note: no member leads with every other one healthy after {PRIMARY_VIEW_TIMEOUT:?}; going on"
+            );
+        }
+    } else if let Some((_, primary, _)) = found.iter().find(|(_, n, _)| n.role == Role::Primary) {
         if !primary_sees_all(&primary.url, secondaries, cancel) {
             eprintln!(
                 "replog: note: the primary does not see every secondary healthy after {PRIMARY_VIEW_TIMEOUT:?}; going on"

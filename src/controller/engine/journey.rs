@@ -107,6 +107,9 @@ pub fn describe(
             Happened::Held { .. } => "held behind a gap (an earlier seq is missing)".into(),
             Happened::Released { .. } => "visible: the gap before it filled".into(),
             Happened::Duplicate { .. } => "duplicate delivery ignored (already held)".into(),
+            Happened::RolledBack { term, file, .. } => {
+                format!("↶ rolled back (term {term}, not in the elected primary's log): saved in {file}")
+            }
             _ => continue,
         };
         lines.push(format!(
@@ -233,5 +236,28 @@ mod tests {
     fn an_unknown_seq_says_why_it_is_empty() {
         let lines = describe(9, vec![], &[]);
         assert!(lines[1].contains("nothing recorded for #9"));
+    }
+
+    #[test]
+    fn a_rolled_back_write_says_where_it_went() {
+        let events = vec![
+            at("n1", 1, 100, Happened::Appended { seq: 2 }),
+            at(
+                "n1",
+                9,
+                900,
+                Happened::RolledBack {
+                    first: 2,
+                    last: 4,
+                    term: 1,
+                    file: "rollback/9-2-4.jsonl".into(),
+                },
+            ),
+        ];
+        let text = describe(2, events, &[]).join("\n");
+        assert!(
+            text.contains("n1   ↶ rolled back (term 1, not in the elected primary's log): saved in rollback/9-2-4.jsonl"),
+            "{text}"
+        );
     }
 }

@@ -26,8 +26,8 @@ use super::process::ProcessOp;
 use crate::http_client::{self, join, ClientError};
 use replog_node::api::Role;
 use replog_node::api::{
-    FaultPatch, Faults, ReleaseRequest, Released, WriteBody, WriteReply, FAULTS_PATH,
-    MESSAGES_PATH, RELEASE_PATH, REQUEST_ID_HEADER,
+    FaultPatch, Faults, ReleaseRequest, Released, WriteBody, WriteReply, FAULTS_PATH, RELEASE_PATH,
+    REQUEST_ID_HEADER,
 };
 use replog_node::auth;
 use replog_tui::model::{DashboardState, EventKind, EventLine, NodeView, ProcState};
@@ -52,7 +52,8 @@ pub type Execution = Pin<Box<dyn Future<Output = Result<Outcome, CommandError>> 
 pub enum AppEvent {
     Polled {
         idx: usize,
-        polled: Polled,
+        /// Boxed: a node's answers are far larger than the other events.
+        polled: Box<Polled>,
     },
     WriteFinished {
         id: u64,
@@ -98,6 +99,15 @@ pub struct Engine {
     base_timing: replog_node::api::Timing,
     /// Each node's last seen log identity (secondaries report one).
     instances: Vec<Option<u64>>,
+    /// Each member's journal read so far (the last event id seen).
+    journal_cursor: Vec<u64>,
+    /// The node whose `/health` `state.primary` shows.
+    primary_of: Option<String>,
+    /// Each node's data directory, where this controller can read it.
+    data_dirs: Vec<(String, std::path::PathBuf)>,
+    /// Members' election events read but not yet told, as (at_ms, text):
+    /// they go on the timeline in the order they happened.
+    journal_buffer: Vec<(u64, String)>,
 }
 
 impl Engine {
@@ -120,6 +130,7 @@ impl Engine {
                 role: n.role,
                 url: n.url,
                 process: n.process.view(),
+                elects: n.elects,
                 ..Default::default()
             })
             .collect();
@@ -132,8 +143,16 @@ impl Engine {
                 .map(|d| d.as_millis())
                 .unwrap_or(0)
         );
+        let data_dirs: Vec<(String, std::path::PathBuf)> = cluster
+            .nodes()
+            .iter()
+            .filter_map(|n| cluster.data_dir(&n.id).map(|d| (n.id.clone(), d)))
+            .collect();
+        let mut first = Directory::of(&state.nodes);
+        first.data_dirs = data_dirs.clone();
         let mut engine = Engine {
-            dir: watch::Sender::new(Directory::of(&state.nodes)),
+            dir: watch::Sender::new(first),
+            data_dirs,
             state,
             cluster,
             tx,
@@ -150,6 +169,9 @@ impl Engine {
             exported: false,
             base_timing: replog_node::api::Timing::default(),
             instances: vec![None; count],
+            journal_cursor: vec![0; count],
+            primary_of: None,
+            journal_buffer: Vec::new(),
         };
         let ids: Vec<String> = engine
             .state
@@ -166,11 +188,12 @@ impl Engine {
     }
 
     pub fn event(&mut self, kind: EventKind, text: String) {
-        let line = EventLine {
-            at: now_label(),
-            kind,
-            text,
-        };
+        self.event_at(now_label(), kind, text);
+    }
+
+    /// An event that happened at `at` (a node's own clock label), told now.
+    pub fn event_at(&mut self, at: String, kind: EventKind, text: String) {
+        let line = EventLine { at, kind, text };
         if let Some(sink) = self.sink.as_mut() {
             sink(&line);
         }
@@ -207,12 +230,22 @@ impl Engine {
             .ok_or_else(|| self.unknown(id))
     }
 
+    /// The primary's URL: with failover, the member that leads now.
     pub fn primary_url(&self) -> Option<String> {
-        self.state
-            .nodes
-            .iter()
-            .find(|n| n.role == Role::Primary)
-            .map(|n| n.url.clone())
+        self.state.primary_node().map(|n| n.url.clone())
+    }
+
+    /// Where a client write goes: the primary the dashboard knows, else
+    /// (members electing one) any member that runs, which redirects the
+    /// write to the primary or says an election is in progress.
+    fn write_target(&self) -> Option<String> {
+        self.primary_url().or_else(|| {
+            self.state
+                .nodes
+                .iter()
+                .find(|n| n.elects && n.process == ProcState::Running)
+                .map(|n| n.url.clone())
+        })
     }
 
     pub async fn next_event(&mut self) -> Option<AppEvent> {
@@ -294,12 +327,12 @@ impl Engine {
     }
 
     async fn start_wipe(&mut self, id: &str) -> Result<String, CommandError> {
-        let role = self
+        let (role, elects) = self
             .state
             .nodes
             .iter()
             .find(|n| n.id == id)
-            .map(|n| n.role)
+            .map(|n| (n.role, n.elects))
             .ok_or_else(|| self.unknown(id))?;
         if let Some(why) = self.cluster.capabilities().wipe_refused {
             // Refused before any process is touched.
@@ -312,6 +345,9 @@ impl Engine {
         let what = self.process(id, ProcessOp::Wipe).await?;
         self.restarting(id);
         let next = match role {
+            _ if elects => format!(
+                "{id} rejoins with an empty disk (no log, no term, no vote): the primary catches it up from seq 1"
+            ),
             Role::Primary => format!(
                 "{id} starts a brand-new, empty log: the secondaries discard theirs and follow it from seq 1"
             ),
@@ -422,31 +458,63 @@ impl Engine {
         self.event(EventKind::Send, format!("{text:?} w={w}"));
         self.status(format!("sent {text:?} at w={w}"));
         let tx = self.tx.clone();
-        match self.primary_url() {
+        let within = send.within.unwrap_or(check::DEFAULT_WITHIN);
+        match self.write_target() {
             None => {
                 let _ = tx.send(AppEvent::WriteFinished {
                     id,
                     result: Err(ClientError::NoNode("the cluster has no primary".into())),
                 });
             }
-            Some(primary) => {
+            Some(first) => {
                 let client = self.http.clone();
+                let deadline = Instant::now() + within;
+                let dir = self.dir.subscribe();
+                let known = self.dir.subscribe();
                 tokio::spawn(async move {
-                    // No timeout: a write blocks until its w is met, by design.
-                    let request = client
-                        .post(join(&primary, MESSAGES_PATH))
-                        .header(REQUEST_ID_HEADER, request_id)
-                        .json(&WriteBody {
-                            message: text,
-                            w: Some(w),
-                            timeout_ms: None,
-                        });
-                    let result = http_client::send(request).await;
+                    let body = WriteBody {
+                        message: text,
+                        w: Some(w),
+                        timeout_ms: None,
+                    };
+                    // After an election answer: the primary the dashboard
+                    // knows by now, else the next running member in turn (a
+                    // cut-off one knows no primary, the others soon do).
+                    let mut turn = 0;
+                    let mut first = Some(first);
+                    let mut target = move || {
+                        if let Some(url) = first.take() {
+                            return url;
+                        }
+                        let dir = dir.borrow();
+                        if let Some(url) = dir.primary() {
+                            return url.to_string();
+                        }
+                        let members = dir.running_members();
+                        turn += 1;
+                        members
+                            .get(turn % members.len().max(1))
+                            .cloned()
+                            .unwrap_or_default()
+                    };
+                    // No timeout on the write: it blocks until its w is
+                    // met, by design. A member that is not the primary
+                    // redirects it; an election in progress is waited out
+                    // until `within`.
+                    // The members' address of the primary may not be ours
+                    // (Docker: http://n2:7000): the dashboard's is.
+                    let reach = |id: Option<&str>, url: &str| {
+                        id.and_then(|id| known.borrow().url(id).map(str::to_string))
+                            .unwrap_or_else(|| url.to_string())
+                    };
+                    let headers = [(REQUEST_ID_HEADER, request_id)];
+                    let (result, _trail) =
+                        http_client::write(&client, &mut target, &reach, &body, &headers, deadline)
+                            .await;
                     let _ = tx.send(AppEvent::WriteFinished { id, result });
                 });
             }
         }
-        let within = send.within.unwrap_or(check::DEFAULT_WITHIN);
         let book = self.book.subscribe();
         if send.awaited.unwrap_or(true) {
             Box::pin(check::reply(book, id, within))
@@ -466,7 +534,7 @@ impl Engine {
 
     pub fn handle(&mut self, event: AppEvent) {
         match event {
-            AppEvent::Polled { idx, polled } => self.apply_poll(idx, polled),
+            AppEvent::Polled { idx, polled } => self.apply_poll(idx, *polled),
             AppEvent::WriteFinished { id, result } => self.finish_write(id, result),
             AppEvent::FaultsApplied { what } => {
                 self.event(EventKind::Fault, what.clone());
@@ -489,7 +557,8 @@ impl Engine {
                 node.url = info.url;
             }
         }
-        let directory = Directory::of(&self.state.nodes);
+        let mut directory = Directory::of(&self.state.nodes);
+        directory.data_dirs = self.data_dirs.clone();
         self.dir.send_if_modified(|d| {
             let changed = *d != directory;
             *d = directory;
@@ -511,6 +580,7 @@ impl Engine {
         }
         self.sync_nodes();
         self.start_polls();
+        self.flush_journal(false);
         self.refresh_log_tail();
     }
 
@@ -550,6 +620,7 @@ impl Engine {
     }
 
     pub async fn shutdown(&mut self) {
+        self.flush_journal(true);
         self.cluster.shutdown().await;
         self.sync_nodes();
     }

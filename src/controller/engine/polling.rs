@@ -5,6 +5,7 @@
 use super::{AppEvent, Engine};
 use crate::controller::poll::{self, Polled};
 use crate::controller::timeline;
+use replog_node::api::journal::Happened;
 use replog_node::api::NodeHealth;
 use replog_tui::model::{EventKind, NodeView, ProcState, Role};
 
@@ -16,6 +17,14 @@ pub struct Directory {
     /// Each node's process as the dashboard shows it: a wipe waits here for
     /// its node to be up again.
     pub process: Vec<(String, ProcState)>,
+    /// The node that leads now ([`replog_tui::model::DashboardState::primary_node`]),
+    /// as (id, url): with failover it moves with the elections.
+    pub leader: Option<(String, String)>,
+    /// The members (nodes that elect their primary).
+    pub elects: Vec<String>,
+    /// Each node's data directory where the controller can read it (local
+    /// clusters): `rolled back [..]` reads the rollback files there.
+    pub data_dirs: Vec<(String, std::path::PathBuf)>,
 }
 
 impl Directory {
@@ -26,6 +35,14 @@ impl Directory {
                 .map(|n| (n.id.clone(), n.role, n.url.clone()))
                 .collect(),
             process: nodes.iter().map(|n| (n.id.clone(), n.process)).collect(),
+            leader: replog_tui::model::DashboardState::leader_of(nodes)
+                .map(|n| (n.id.clone(), n.url.clone())),
+            elects: nodes
+                .iter()
+                .filter(|n| n.elects)
+                .map(|n| n.id.clone())
+                .collect(),
+            data_dirs: Vec::new(),
         }
     }
 
@@ -41,10 +58,19 @@ impl Directory {
     }
 
     pub fn primary(&self) -> Option<&str> {
+        self.leader.as_ref().map(|(_, url)| url.as_str())
+    }
+
+    /// The URLs of members that run, for a write looking for the primary
+    /// while none is known.
+    pub fn running_members(&self) -> Vec<String> {
         self.nodes
             .iter()
-            .find(|(_, role, _)| *role == Role::Primary)
-            .map(|(.., url)| url.as_str())
+            .zip(&self.process)
+            .filter(|((_, _, _), (_, p))| *p == ProcState::Running)
+            .filter(|((id, _, _), _)| self.elects.iter().any(|e| e == id))
+            .map(|((_, _, url), _)| url.clone())
+            .collect()
     }
 }
 
@@ -56,19 +82,33 @@ impl Engine {
                 continue;
             }
             let node = &mut self.state.nodes[idx];
+            if Engine::gone(node.process) || node.process == ProcState::Starting {
+                // A new process numbers its journal from 1 again.
+                if let Some(cursor) = self.journal_cursor.get_mut(idx) {
+                    *cursor = 0;
+                }
+            }
             if Engine::gone(node.process) {
                 node.reachable = false;
-                if node.role == Role::Primary {
+                if self.primary_of.as_deref() == Some(node.id.as_str()) {
                     self.state.primary = None;
+                    self.primary_of = None;
                 }
                 continue;
             }
             self.polling[idx] = true;
             let url = node.url.clone();
+            // Only members have elections to tell of.
+            let journal = node
+                .elects
+                .then(|| self.journal_cursor.get(idx).copied().unwrap_or(0));
             let tx = self.tx.clone();
             tokio::spawn(async move {
-                let polled = poll::poll_node(url).await;
-                let _ = tx.send(AppEvent::Polled { idx, polled });
+                let polled = poll::poll_node(url, journal).await;
+                let _ = tx.send(AppEvent::Polled {
+                    idx,
+                    polled: Box::new(polled),
+                });
             });
         }
         self.update_elapsed();
@@ -78,17 +118,22 @@ impl Engine {
     /// a status line.
     pub async fn refresh(&mut self) {
         self.tick();
-        let targets: Vec<(usize, String)> = self
+        let targets: Vec<(usize, String, Option<u64>)> = self
             .state
             .nodes
             .iter()
             .enumerate()
             .filter(|(_, n)| !Engine::gone(n.process))
-            .map(|(i, n)| (i, n.url.clone()))
+            .map(|(i, n)| {
+                let journal = n
+                    .elects
+                    .then(|| self.journal_cursor.get(i).copied().unwrap_or(0));
+                (i, n.url.clone(), journal)
+            })
             .collect();
         let polls = targets
             .into_iter()
-            .map(|(idx, url)| async move { (idx, poll::poll_node(url).await) });
+            .map(|(idx, url, journal)| async move { (idx, poll::poll_node(url, journal).await) });
         for (idx, polled) in futures::future::join_all(polls).await {
             self.apply_poll(idx, polled);
         }
@@ -99,13 +144,16 @@ impl Engine {
     pub async fn refresh_primary(&mut self) {
         let primary = self
             .state
-            .nodes
-            .iter()
-            .enumerate()
-            .find(|(_, n)| n.role == Role::Primary && !Engine::gone(n.process))
-            .map(|(i, n)| (i, n.url.clone()));
-        if let Some((idx, url)) = primary {
-            let polled = poll::poll_node(url).await;
+            .primary_node()
+            .filter(|n| !Engine::gone(n.process))
+            .map(|n| n.id.clone());
+        let at = primary.and_then(|id| self.state.nodes.iter().position(|n| n.id == id));
+        if let Some(idx) = at {
+            let url = self.state.nodes[idx].url.clone();
+            let journal = self.state.nodes[idx]
+                .elects
+                .then(|| self.journal_cursor.get(idx).copied().unwrap_or(0));
+            let polled = poll::poll_node(url, journal).await;
             self.apply_poll(idx, polled);
         }
     }
@@ -133,7 +181,6 @@ impl Engine {
         let was_reachable = node.reachable;
         node.reachable = polled.health.is_some();
         let id = node.id.clone();
-        let role = node.role;
         // What a secondary's log did between two polls, for the timeline.
         let mut noted = Vec::new();
         if let Some(messages) = polled.messages {
@@ -146,7 +193,8 @@ impl Engine {
                 .take_while(|(a, b)| a == b)
                 .count();
             let gone = node.messages.len() - kept;
-            if same_process && gone > 0 {
+            // A member that cuts entries says so in its journal (rolled back).
+            if same_process && gone > 0 && !node.elects {
                 noted.push((
                     EventKind::Process,
                     format!("{id} discarded {gone} entries: a new primary log took over"),
@@ -155,6 +203,16 @@ impl Engine {
             node.messages = messages;
         }
         if let Some(h) = &polled.health {
+            // With failover the role is whatever the node says it is now.
+            node.role = match h {
+                NodeHealth::Primary(_) => Role::Primary,
+                NodeHealth::Secondary(_) | NodeHealth::Candidate(_) => Role::Secondary,
+            };
+            node.candidate = matches!(h, NodeHealth::Candidate(_));
+            let election = h.election();
+            node.elects = election.elects;
+            node.term = election.term;
+            node.rolled_back = election.rolled_back;
             node.storage = poll::storage_view(h);
             node.faults = h.faults().clone();
             node.held = h
@@ -177,9 +235,26 @@ impl Engine {
             }
         }
         let reachable = node.reachable;
+        let role = node.role;
         let running = node.process == ProcState::Running;
         for (kind, text) in noted {
             self.event(kind, text);
+        }
+        if let Some(events) = polled.journal {
+            // Two polls may overlap (a `status` refresh next to the
+            // periodic one): an event is told once, by id.
+            let seen = self.journal_cursor.get(idx).copied().unwrap_or(0);
+            let fresh: Vec<_> = events.into_iter().filter(|e| e.id > seen).collect();
+            if let (Some(cursor), Some(last)) =
+                (self.journal_cursor.get_mut(idx), fresh.last().map(|e| e.id))
+            {
+                *cursor = last;
+            }
+            for e in &fresh {
+                if let Some(text) = election_words(&id, &e.what) {
+                    self.journal_buffer.push((e.at_ms, text));
+                }
+            }
         }
         if was_reachable && !reachable && running {
             self.event(
@@ -187,19 +262,121 @@ impl Engine {
                 format!("{id} stopped answering the dashboard"),
             );
         }
-        if role == Role::Primary {
+        // The primary view comes from whichever node leads now; a member
+        // that led an older term (paused, cut off) does not overwrite it.
+        let leads = self.state.primary_node().map(|n| n.id.as_str()) == Some(id.as_str());
+        if role == Role::Primary && leads {
             match polled.health.as_ref().and_then(NodeHealth::primary) {
                 Some(h) => {
                     let view = poll::primary_view(h);
-                    for (kind, text) in timeline::diff(self.state.primary.as_ref(), &view) {
+                    // Another leader's view is not a change of this one's:
+                    // its secondaries are other nodes.
+                    let before = match self.primary_of.as_deref() == Some(id.as_str()) {
+                        true => self.state.primary.as_ref(),
+                        false => None,
+                    };
+                    for (kind, text) in timeline::diff(before, &view) {
                         self.event(kind, text);
                     }
                     self.state.primary = Some(view);
+                    self.primary_of = Some(id.clone());
                     self.update_pending_acks(&h.waiting_writes);
                     self.show_other_clients(&h.waiting_writes, &h.recent_writes);
                 }
-                None => self.state.primary = None,
+                None => {
+                    self.state.primary = None;
+                    self.primary_of = None;
+                }
             }
+        } else if self.primary_of.as_deref() == Some(id.as_str()) && role != Role::Primary {
+            // The node whose view this was no longer leads.
+            self.state.primary = None;
+            self.primary_of = None;
         }
     }
+}
+
+/// How long a member's journal event waits for those of the other members
+/// before it goes on the timeline: each member is polled on its own, and an
+/// election reads right only in the order it happened (stood, voted,
+/// elected), whichever poll came back first.
+const JOURNAL_SETTLE_MS: u64 = 300;
+
+impl Engine {
+    /// Puts the members' journal events that have settled on the timeline,
+    /// oldest first (`all`: every one, at shutdown).
+    pub(super) fn flush_journal(&mut self, all: bool) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(u64::MAX);
+        // Stable: one member's events keep their own order.
+        self.journal_buffer.sort_by_key(|(at, _)| *at);
+        let due = self
+            .journal_buffer
+            .iter()
+            .take_while(|(at, _)| all || at.saturating_add(JOURNAL_SETTLE_MS) <= now)
+            .count();
+        let ready: Vec<(u64, String)> = self.journal_buffer.drain(..due).collect();
+        for (at, text) in ready {
+            // The member's own time: the nodes share this machine's clock
+            // (or, in Docker, its kernel's).
+            self.event_at(
+                crate::controller::clock::label_of(at),
+                EventKind::Election,
+                text,
+            );
+        }
+    }
+}
+
+/// A member's journal event in words for the timeline, when it is part of
+/// an election (`None` for the message events the journeys use).
+fn election_words(node: &str, what: &Happened) -> Option<String> {
+    // Short and front-loaded: a timeline row is cut at the panel's width.
+    Some(match what {
+        Happened::Stood { term } => {
+            format!("{node} stands for election, term {term} (heard no primary)")
+        }
+        Happened::Voted {
+            candidate,
+            term,
+            granted: true,
+            ..
+        } => format!("{node} votes for {candidate} (term {term})"),
+        Happened::Voted {
+            candidate,
+            term,
+            granted: false,
+            why,
+        } => match why {
+            Some(why) => format!("{node} refuses {candidate} its vote (term {term}): {why}"),
+            None => format!("{node} refuses {candidate} its vote (term {term})"),
+        },
+        Happened::Elected { term, votes } => {
+            format!("{node} elected primary, term {term} ({votes} votes)")
+        }
+        Happened::SteppedDown { term, why } => {
+            format!("{node} steps down as primary (term {term}): {why}")
+        }
+        Happened::Follows { primary, term } => format!("{node} follows {primary} (term {term})"),
+        Happened::RolledBack {
+            first,
+            last,
+            term,
+            file,
+        } => {
+            let count = last.saturating_sub(*first) + 1;
+            let seqs = if first == last {
+                format!("#{first}")
+            } else {
+                format!("#{first}–#{last}")
+            };
+            format!(
+                "{node} rolled back {count} entr{} {seqs} (term {term}, not in the elected primary's log) → {file}",
+                if count == 1 { "y" } else { "ies" }
+            )
+        }
+        _ => return None,
+    })
 }

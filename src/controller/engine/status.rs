@@ -2,7 +2,7 @@
 //! of a headless run).
 
 use super::Engine;
-use replog_tui::model::ProcState;
+use replog_tui::model::{ProcState, Role};
 
 /// A process state as one word.
 pub fn process_word(process: &ProcState) -> String {
@@ -26,8 +26,18 @@ impl Engine {
                 .health_of(&node.id)
                 .map(|h| format!(" {} acked {}", h.state, h.acked_seq))
                 .unwrap_or_default();
+            // Members: the role moves with elections, so say it.
+            let leads = self.state.primary_node().map(|p| p.id.as_str()) == Some(node.id.as_str());
+            let role = match node.role {
+                _ if !node.elects => String::new(),
+                _ if node.candidate => format!(" candidate term {}", node.term),
+                // Said primary last, but another leads (or it is gone).
+                Role::Primary if !leads => format!(" old primary term {}", node.term),
+                Role::Primary => format!(" primary term {}", node.term),
+                Role::Secondary => format!(" secondary term {}", node.term),
+            };
             parts.push(format!(
-                "{} {}{health} shows {}",
+                "{} {}{role}{health} shows {}",
                 node.id,
                 process_word(&node.process),
                 node.messages.len()

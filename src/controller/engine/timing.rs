@@ -6,7 +6,7 @@ use crate::controller::outcome::CommandError;
 use crate::http_client::{self, join, ClientError};
 use replog_node::api::{Role, Timing, TIMING_PATH};
 use replog_node::auth;
-use replog_tui::model::EventKind;
+use replog_tui::model::{EventKind, ProcState};
 
 /// The factors the key steps through, in order.
 pub const SLOW_STEPS: [u32; 3] = [1, 5, 20];
@@ -58,30 +58,47 @@ impl Engine {
             .map_err(|e| CommandError::NotMet {
                 seen: format!("slow {factor}: {e}"),
             })?;
-        let primary = self
-            .state
-            .nodes
-            .iter()
-            .find(|n| n.role == Role::Primary)
-            .map(|n| n.id.clone())
-            .ok_or_else(|| self.unknown("the primary"))?;
-        let url = join(&self.node_url(&primary)?, TIMING_PATH);
-        let mut request = self
-            .http
-            .post(url)
-            .json(&timing.as_patch())
-            .timeout(FAULT_TIMEOUT);
-        if let Some(token) = self.cluster.cluster_token() {
-            let value =
-                auth::authorization(token).map_err(|e| CommandError::Token(e.to_string()))?;
-            request = request.header(reqwest::header::AUTHORIZATION, value);
+        // The fixed primary alone has timers; with failover every running
+        // member does (each may lead, and each has an election timeout).
+        let targets: Vec<String> = if self.state.nodes.iter().any(|n| n.elects) {
+            self.state
+                .nodes
+                .iter()
+                .filter(|n| n.elects && n.process == ProcState::Running)
+                .map(|n| n.id.clone())
+                .collect()
+        } else {
+            self.state
+                .primary_node()
+                .map(|n| vec![n.id.clone()])
+                .unwrap_or_default()
+        };
+        if targets.is_empty() {
+            return Err(self.unknown("the primary"));
         }
-        let now: Timing = http_client::send(request)
-            .await
-            .map_err(|source: ClientError| CommandError::Request {
-                what: what.clone(),
-                source,
-            })?;
+        let mut now = None;
+        for id in targets {
+            let url = join(&self.node_url(&id)?, TIMING_PATH);
+            let mut request = self
+                .http
+                .post(url)
+                .json(&timing.as_patch())
+                .timeout(FAULT_TIMEOUT);
+            if let Some(token) = self.cluster.cluster_token() {
+                let value =
+                    auth::authorization(token).map_err(|e| CommandError::Token(e.to_string()))?;
+                request = request.header(reqwest::header::AUTHORIZATION, value);
+            }
+            let answer: Timing =
+                http_client::send(request)
+                    .await
+                    .map_err(|source: ClientError| CommandError::Request {
+                        what: format!("{what} on {id}"),
+                        source,
+                    })?;
+            now = Some(answer);
+        }
+        let now = now.unwrap_or(timing);
         self.state.slow_factor = factor;
         let detail = format!("{what} ({now})");
         self.event(EventKind::Info, detail);

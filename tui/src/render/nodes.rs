@@ -83,7 +83,14 @@ fn draw_node(
     t: Theme,
 ) {
     let selected = index == state.selected;
+    // With failover the role word moves with the elections: it is what
+    // the node's own /health said last.
+    let leads = state.primary_node().map(|p| p.id.as_str()) == Some(node.id.as_str());
     let role = match node.role {
+        _ if node.candidate => "candidate",
+        // A member that said primary last but leads no longer (killed,
+        // paused, cut off): the mark has moved on.
+        Role::Primary if node.elects && !leads => "old primary",
         Role::Primary => "primary",
         Role::Secondary => "secondary",
     };
@@ -161,7 +168,17 @@ fn status_lines<'a>(
         groups.push(faults_group(node, t));
     }
 
+    if node.elects {
+        groups.push(election_group(node, t));
+    }
+    let leads = state.primary_node().map(|p| p.id.as_str()) == Some(node.id.as_str());
     match node.role {
+        // A paused or cut-off member that led an older term still says
+        // primary until it hears of the newer one.
+        Role::Primary if !leads => groups.push(Group::one(vec![Span::styled(
+            "✖ not the primary now",
+            t.bad(),
+        )])),
         Role::Primary => match &state.primary {
             Some(p) => groups.extend(primary_groups(p, t)),
             None => groups.push(Group::one(vec![Span::styled(
@@ -187,6 +204,22 @@ fn status_lines<'a>(
         },
     }
     groups.into_iter().flat_map(|g| pack(g, width)).collect()
+}
+
+/// A member's `term 3`, and `↶ 2 rolled back` once it cut entries that
+/// diverged from an elected primary's log.
+fn election_group<'a>(node: &NodeView, t: Theme) -> Group<'a> {
+    let term = vec![Span::styled(format!("term {}", node.term), t.info())];
+    if node.rolled_back == 0 {
+        return Group::one(term);
+    }
+    Group::dotted(vec![
+        term,
+        vec![Span::styled(
+            format!("↶ {} rolled back", node.rolled_back),
+            t.warn(),
+        )],
+    ])
 }
 
 /// `disk 12.3 KiB · fsync 40ms ago`, `disk (fsync never) 12.3 KiB` or

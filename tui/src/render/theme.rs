@@ -109,6 +109,7 @@ impl Theme {
             EventKind::Fault => (self.accent(), "FAULT "),
             EventKind::Quorum => (self.bad(), "QUORUM"),
             EventKind::Error => (self.bad(), "ERROR "),
+            EventKind::Election => (self.accent(), "ELECT "),
             EventKind::Info => (self.dim(), "INFO  "),
         }
     }

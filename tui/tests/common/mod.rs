@@ -27,7 +27,59 @@ pub fn node(id: &str, role: Role, port: u16, msgs: u64) -> NodeView {
             last_fsync_ms_ago: Some(40),
             error: None,
         }),
+        elects: false,
+        candidate: false,
+        term: 1,
+        rolled_back: 0,
     }
+}
+
+/// Members after an election and a rollback: n1 led term 1 and was cut
+/// off; n2 was elected for term 2; n1, healed, rolled back its two w=1
+/// writes and follows n2; n3 stands for nothing.
+pub fn after_failover() -> DashboardState {
+    let mut s = healthy();
+    s.title = "replog — local cluster".into();
+    s.nodes = vec![
+        node("n1", Role::Secondary, 7001, 2),
+        node("n2", Role::Primary, 7002, 2),
+        node("n3", Role::Secondary, 7003, 2),
+    ];
+    for n in &mut s.nodes {
+        n.elects = true;
+        n.term = 2;
+        n.messages = vec![(1, "A".into()), (2, "W".into())];
+    }
+    s.nodes[0].rolled_back = 2;
+    s.selected = 1;
+    s.primary = Some(PrimaryView {
+        last_seq: 2,
+        read_only: false,
+        quorum_healthy: 3,
+        quorum_required: 2,
+        quorum_total: 3,
+        secondaries: vec![sec_health("n1", 7001, 2, 2), sec_health("n3", 7003, 2, 2)],
+        parked: vec![],
+    });
+    s.writes = vec![];
+    s.events = vec![];
+    s.status_message = None;
+    for (at, text) in [
+        ("19:42:01.000", "n2 stands for election, term 2 (heard no primary)"),
+        ("19:42:01.010", "n3 votes for n2 (term 2)"),
+        ("19:42:01.011", "n2 elected primary, term 2 (2 votes)"),
+        ("19:42:02.000", "n1 steps down as primary (term 1): it heard from no majority"),
+        ("19:42:03.400", "n1 stands for election, term 2 (heard no primary)"),
+        ("19:42:03.410", "n3 refuses n1 its vote (term 2): it already voted for n2"),
+        (
+            "19:42:06.120",
+            "n1 rolled back 2 entries #2–#3 (term 1, not in the elected primary's log) → /tmp/replog-run/data/n1/rollback/1-2-3.jsonl",
+        ),
+        ("19:42:06.121", "n1 follows n2 (term 2)"),
+    ] {
+        s.push_event(at, EventKind::Election, text);
+    }
+    s
 }
 
 pub fn sec_health(id: &str, port: u16, acked: u64, last: u64) -> SecondaryHealthView {
