@@ -540,7 +540,13 @@ impl Election {
                 term,
             });
         }
-        self.reset_deadline(now);
+        // Only a primary has no election timer running. A follower's timer
+        // restarts on a primary's message or a granted vote (§5.2), not on a
+        // later term alone: a member whose log is behind, asking again and
+        // again, would otherwise keep every other member from standing.
+        if was == Role::Leader {
+            self.reset_deadline(now);
+        }
     }
 
     fn vote_requested(

@@ -782,3 +782,23 @@ fn a_silent_primary_is_no_longer_named_once_pre_votes_are_asked() {
     );
     assert_eq!((m.leader(), m.term()), (None, 3));
 }
+
+/// A later term alone does not restart a follower's election timer: a
+/// candidate whose log is behind, asking again and again in ever later
+/// terms, must not keep the others from standing (only a primary's message
+/// or a granted vote restarts it).
+#[test]
+fn a_refused_candidate_with_a_later_term_does_not_hold_the_timer_back() {
+    let t0 = Instant::now();
+    let mut m = member("m2", 3, Standing::Elects, t0);
+    for (i, at) in [900u64, 1800, 2700].into_iter().enumerate() {
+        let actions = m.step(ask("m1", 5 + i as u64, pos(1, 1), pos(1, 9)), t0 + ms(at));
+        assert_eq!(granted(&actions), Some(false), "{actions:?}");
+    }
+    let actions = m.step(Event::Tick, t0 + ms(2700));
+    assert_eq!(
+        m.role(),
+        Role::Candidate,
+        "stood on its own timer: {actions:?}"
+    );
+}

@@ -64,7 +64,8 @@ pub enum Happened {
     SteppedDown { term: u64, why: String },
     /// Member: follows `primary` in `term`.
     Follows { primary: String, term: u64 },
-    /// Member: cut entries that diverged from the elected primary's log.
+    /// Member: cut entries that diverged from the elected primary's log
+    /// (`term`: the term they were written in; `file`: where they are kept).
     RolledBack {
         first: u64,
         last: u64,
