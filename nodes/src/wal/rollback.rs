@@ -21,8 +21,33 @@ pub struct RolledBack {
     pub seq: u64,
     pub term: u64,
     pub message: String,
-    /// When it was cut, in milliseconds since the Unix epoch.
+    /// When it was cut, in UTC (RFC 3339), for a person reading the file.
+    pub when: String,
+    /// The same, in milliseconds since the Unix epoch, for a program.
     pub when_ms: u64,
+}
+
+/// `ms` since the Unix epoch as an RFC 3339 UTC time, e.g.
+/// `2026-11-24T00:31:02.123Z` (days to a civil date: Howard Hinnant's
+/// algorithm, so no calendar dependency for one field).
+pub fn rfc3339(ms: u64) -> String {
+    let (days, rest) = ((ms / 86_400_000) as i64, ms % 86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s, milli) = (
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000,
+    );
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
 }
 
 /// How many entries the rollback files under `data_dir` hold (one per
@@ -63,6 +88,7 @@ pub fn write(
             seq: entry.seq,
             term: entry.term,
             message: entry.message.to_string(),
+            when: rfc3339(when_ms),
             when_ms,
         };
         let json = serde_json::to_string(&line)

@@ -816,7 +816,7 @@ fn rolled_back_entries_are_written_as_json_lines() {
         .collect();
     assert_eq!(
         lines[1],
-        serde_json::json!({"seq": 6, "term": 2, "message": "six", "when_ms": 1234})
+        serde_json::json!({"seq": 6, "term": 2, "message": "six", "when": "1970-01-01T00:00:01.234Z", "when_ms": 1234})
     );
     assert_eq!(
         super::rollback::write(dir.path(), &[], when).expect("nothing"),
