@@ -8,31 +8,7 @@ mod support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{eventually, health, Node, BIN};
-
-/// Data directories for the members, removed at the end (a failing test
-/// keeps them, and says where).
-struct Scratch(std::path::PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("replog-failover-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("data directories kept in {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
+use support::{eventually, health, Node, Scratch, BIN};
 
 /// Starts members `ids` (of all `members`, as (id, port)) on their ports.
 fn start_members(scratch: &Scratch, members: &[(&str, u16)], ids: &[&str]) -> Vec<Node> {

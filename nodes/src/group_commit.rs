@@ -273,6 +273,20 @@ mod tests {
 
     struct Target(Mutex<DiskLog>);
 
+    impl Target {
+        /// Appends `seqs` one by one, telling the group commit of each.
+        fn append_all(&self, commit: &GroupCommit, seqs: std::ops::RangeInclusive<u64>) {
+            for seq in seqs {
+                self.0
+                    .lock()
+                    .expect("lock")
+                    .append(Entry::new(seq, "m"))
+                    .expect("append");
+                commit.appended(seq);
+            }
+        }
+    }
+
     impl Syncable for Target {
         fn begin_sync(&self) -> Result<Option<PendingSync>, WalError> {
             LogStore::begin_sync(&mut *self.0.lock().expect("lock"))
@@ -294,15 +308,7 @@ mod tests {
             0,
             Box::new(move |d| s.lock().expect("lock").push(d.seq)),
         );
-        for seq in 1..=50 {
-            target
-                .0
-                .lock()
-                .expect("lock")
-                .append(Entry::new(seq, "m"))
-                .expect("append");
-            commit.appended(seq);
-        }
+        target.append_all(&commit, 1..=50);
         let done = tokio::time::timeout(Duration::from_secs(10), commit.wait_for(50))
             .await
             .expect("in time");
@@ -329,15 +335,7 @@ mod tests {
         let log = DiskLog::open(dir.path(), options).expect("open");
         let target = Arc::new(Target(Mutex::new(log)));
         let commit = GroupCommit::start(target.clone(), 0, Box::new(|_| {}));
-        for seq in 1..=5 {
-            target
-                .0
-                .lock()
-                .expect("lock")
-                .append(Entry::new(seq, "m"))
-                .expect("append");
-            commit.appended(seq);
-        }
+        target.append_all(&commit, 1..=5);
         let done = tokio::time::timeout(Duration::from_secs(10), commit.wait_for(5))
             .await
             .expect("in time");
