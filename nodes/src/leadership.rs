@@ -209,10 +209,6 @@ impl Inner {
         self.election.role()
     }
 
-    pub fn me(&self) -> &str {
-        &self.me
-    }
-
     pub fn leader(&self) -> Option<&str> {
         self.election.leader()
     }
@@ -229,10 +225,6 @@ impl Inner {
             .get(leader)
             .cloned()
             .or_else(|| self.learned_url.clone())
-    }
-
-    pub fn url_of(&self, id: &str) -> Option<&str> {
-        self.urls.get(id).map(String::as_str)
     }
 
     /// The other members, by id and URL.

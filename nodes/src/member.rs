@@ -13,7 +13,6 @@
 //! [`Leadership`]), so whoever holds that lock sees the role that goes with
 //! the election's state.
 
-use crate::api::election::TERM_HEADER;
 use crate::api::{
     ErrorBody, VoteReply, VoteRequest, APPEND_PATH, HEARTBEAT_PATH, MESSAGES_PATH, VOTE_PATH,
 };
@@ -516,12 +515,8 @@ async fn replication(State(member): State<Arc<Member>>, request: Request) -> Res
                     term: stamp.term,
                 }]);
             }
-            _ => {
-                let term = request
-                    .headers()
-                    .get(TERM_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("none");
+            stale => {
+                let term = stale.map_or("none".to_string(), |s| s.term.to_string());
                 return ApiError::with_body(
                     StatusCode::CONFLICT,
                     ErrorBody {

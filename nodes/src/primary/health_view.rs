@@ -70,6 +70,7 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
         })
         .collect();
     let disk = primary.commit.report(primary.log.disk_report());
+    // Brings the commit seq the report shows up to date first.
     primary.stamper.commit_seq();
     let election = primary.leadership.report();
     PrimaryHealth {

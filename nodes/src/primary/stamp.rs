@@ -69,8 +69,12 @@ impl Stamper {
     /// The highest seq a majority holds that no failover can roll back;
     /// recorded with the node's election state.
     pub fn commit_seq(&self) -> u64 {
+        self.commit_seq_of(&self.shape())
+    }
+
+    /// [`commit_seq`](Self::commit_seq) for the log as `shape` describes it.
+    fn commit_seq_of(&self, shape: &LogShape) -> u64 {
         let positions = self.board.acks.positions();
-        let shape = self.shape();
         let mut leadership = self.leadership.lock();
         let seq = election::commit_seq(
             self.term,
@@ -90,10 +94,11 @@ impl Stamper {
         if let Some(url) = &self.leader_url {
             headers.insert(LEADER_URL_HEADER, url.clone());
         }
-        if let Ok(shape) = HeaderValue::from_str(&self.shape().to_string()) {
-            headers.insert(LOG_HEADER, shape);
+        let shape = self.shape();
+        if let Ok(value) = HeaderValue::from_str(&shape.to_string()) {
+            headers.insert(LOG_HEADER, value);
         }
-        headers.insert(COMMIT_HEADER, HeaderValue::from(self.commit_seq()));
+        headers.insert(COMMIT_HEADER, HeaderValue::from(self.commit_seq_of(&shape)));
         headers
     }
 }
