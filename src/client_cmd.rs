@@ -15,6 +15,7 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
         message: args.message.clone(),
         w: args.w,
         timeout_ms: args.timeout_ms,
+        atomic: None,
     };
     let within = Duration::from_millis(args.within_ms);
     let deadline = std::time::Instant::now() + within;

@@ -20,6 +20,10 @@ pub struct Entry {
     /// can roll it back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub committed: Option<bool>,
+    /// An atomic write's two-phase-commit state (absent for an ordinary
+    /// write). `GET /messages` lists only committed ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atomic: Option<crate::api::AtomicState>,
 }
 
 impl Entry {
@@ -34,6 +38,7 @@ impl Entry {
             message: message.into(),
             term,
             committed: None,
+            atomic: None,
         }
     }
 }

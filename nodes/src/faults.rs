@@ -44,6 +44,12 @@ impl FaultSet {
         if let Some(v) = patch.hold {
             faults.hold = v;
         }
+        if let Some(v) = patch.vote {
+            faults.vote = v;
+        }
+        if let Some(v) = patch.crash_after {
+            faults.crash_after = Some(v);
+        }
         faults.clone()
     }
 
@@ -64,6 +70,16 @@ impl FaultSet {
     /// Step mode: node-to-node requests wait to be released.
     pub fn holding(&self) -> bool {
         self.lock().hold
+    }
+
+    /// Two-phase commit: how this participant votes.
+    pub fn vote(&self) -> crate::api::Vote {
+        self.lock().vote
+    }
+
+    /// Two-phase commit: where this coordinator is to crash, if anywhere.
+    pub fn crash_after(&self) -> Option<crate::api::faults::CrashAfter> {
+        self.lock().crash_after
     }
 
     /// The seq whose batches are lost, if one is set.

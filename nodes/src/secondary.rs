@@ -316,6 +316,7 @@ impl Secondary {
         Position {
             instance: self.instance.load(Ordering::Relaxed),
             last_seq: self.log().durable_seq(),
+            votes: Vec::new(),
         }
     }
 
@@ -485,6 +486,7 @@ async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
         faults_enabled: node.faults_enabled,
         auth_rejections: node.gate.as_ref().map_or(0, Gate::refused),
         election: Box::new(election),
+        atomic: Default::default(),
     };
     Json(match role {
         crate::election::Role::Candidate => NodeHealth::Candidate(health),

@@ -497,6 +497,7 @@ mod tests {
             storage: Default::default(),
             disk: None,
             election: Default::default(),
+            atomic: Default::default(),
         })))
     }
 

@@ -51,6 +51,12 @@ pub struct ErrorBody {
     /// 307: the primary's base URL (`Location` names its `/messages`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary_url: Option<String>,
+    /// 409 for an atomic write: `aborted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<super::Outcome>,
+    /// 409 for an atomic write: each participant's ballot, by node id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub votes: Option<std::collections::BTreeMap<String, super::BallotReport>>,
 }
 
 impl ErrorBody {

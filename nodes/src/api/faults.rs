@@ -25,9 +25,31 @@ impl FailAt {
     }
 }
 
+/// A coordinator crash point (two-phase commit, primary only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CrashAfter {
+    /// The process exits once every vote is in, before a decision is
+    /// recorded: participants that voted YES stay in doubt; a restart
+    /// presumes abort.
+    Prepare,
+    /// The process exits after recording the decision, before sending it:
+    /// a restart re-sends it.
+    Decision,
+}
+
+impl CrashAfter {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrashAfter::Prepare => "prepare",
+            CrashAfter::Decision => "decision",
+        }
+    }
+}
+
 /// The current fault set of a node, as `GET /faults` shows it. They act on
 /// the node's incoming replication traffic only.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Faults {
     /// Each replication batch waits this long before it is stored.
     pub delay_ms: u64,
@@ -45,12 +67,45 @@ pub struct Faults {
     /// until `POST /faults/release` lets it go.
     #[serde(default)]
     pub hold: bool,
+    /// Two-phase commit, participant: how it votes on VoteRequests
+    /// (`no` refuses every atomic write until set back to `yes`).
+    #[serde(default = "yes")]
+    pub vote: super::Vote,
+    /// Two-phase commit, coordinator: exit at this point of the next
+    /// atomic write (cleared by the restart, as the process is new).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash_after: Option<CrashAfter>,
+}
+
+fn yes() -> super::Vote {
+    super::Vote::Yes
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            delay_ms: 0,
+            fail_next: 0,
+            fail_at: FailAt::default(),
+            block: false,
+            lose_seq: 0,
+            hold: false,
+            vote: super::Vote::Yes,
+            crash_after: None,
+        }
+    }
 }
 
 impl Faults {
     /// True when nothing is injected (`fail_at` alone changes nothing).
     pub fn is_clear(&self) -> bool {
-        self.delay_ms == 0 && self.fail_next == 0 && !self.block && self.lose_seq == 0 && !self.hold
+        self.delay_ms == 0
+            && self.fail_next == 0
+            && !self.block
+            && self.lose_seq == 0
+            && !self.hold
+            && self.vote == super::Vote::Yes
+            && self.crash_after.is_none()
     }
 }
 
@@ -83,6 +138,13 @@ pub struct FaultPatch {
     pub lose_seq: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<bool>,
+    /// `no`: vote NO on every VoteRequest (a secondary's fault).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vote: Option<super::Vote>,
+    /// `prepare` or `decision`: the coordinator exits there on its next
+    /// atomic write (a primary's fault).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash_after: Option<CrashAfter>,
 }
 
 impl std::fmt::Display for Faults {
@@ -103,6 +165,12 @@ impl std::fmt::Display for Faults {
         }
         if self.hold {
             f.write_str(", holding node-to-node requests (step mode)")?;
+        }
+        if self.vote == super::Vote::No {
+            f.write_str(", voting NO on atomic writes")?;
+        }
+        if let Some(at) = self.crash_after {
+            write!(f, ", crashing after {} on the next atomic write", at.as_str())?;
         }
         Ok(())
     }

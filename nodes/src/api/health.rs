@@ -145,6 +145,10 @@ pub struct PrimaryHealth {
     /// Term, vote, the primary known, commit seq and rollbacks.
     #[serde(flatten)]
     pub election: Box<super::ElectionReport>,
+    /// Two-phase commit: entries in doubt (and, on the primary, atomic
+    /// writes being decided).
+    #[serde(flatten)]
+    pub atomic: super::AtomicHealth,
 }
 
 /// Nodes counting toward the quorum, the primary included.
@@ -257,4 +261,8 @@ pub struct SecondaryHealth {
     /// Term, vote, the primary known, commit seq and rollbacks.
     #[serde(flatten)]
     pub election: Box<super::ElectionReport>,
+    /// Two-phase commit: entries in doubt (and, on the primary, atomic
+    /// writes being decided).
+    #[serde(flatten)]
+    pub atomic: super::AtomicHealth,
 }

@@ -72,6 +72,26 @@ pub enum Happened {
         term: u64,
         file: String,
     },
+    /// Coordinator: a batch carrying atomic entry `seq`, prepared, left
+    /// for `to`: its VoteRequest.
+    VoteRequested { seq: u64, to: String },
+    /// Participant: voted on atomic entry `seq` (YES: prepared, in doubt).
+    VoteCast { seq: u64, vote: super::Vote },
+    /// Coordinator: the decision on `seq` is recorded (`why`: "all voted
+    /// YES", "s2 voted NO", "s1 did not vote in time", "presumed abort …").
+    Decided {
+        seq: u64,
+        outcome: super::Outcome,
+        why: String,
+    },
+    /// Coordinator: GlobalCommit / GlobalAbort for `seq` left for `to`.
+    DecisionSent {
+        seq: u64,
+        to: String,
+        outcome: super::Outcome,
+    },
+    /// Participant: applied the decision on `seq` (committed: visible).
+    Applied { seq: u64, outcome: super::Outcome },
 }
 
 impl Happened {
@@ -81,7 +101,12 @@ impl Happened {
             Happened::Appended { seq: s }
             | Happened::Answered { seq: s, .. }
             | Happened::Held { seq: s }
-            | Happened::Duplicate { seq: s } => *s == seq,
+            | Happened::Duplicate { seq: s }
+            | Happened::VoteRequested { seq: s, .. }
+            | Happened::VoteCast { seq: s, .. }
+            | Happened::Decided { seq: s, .. }
+            | Happened::DecisionSent { seq: s, .. }
+            | Happened::Applied { seq: s, .. } => *s == seq,
             Happened::Shipped { first, last, .. }
             | Happened::DeliveryFailed { first, last, .. }
             | Happened::Stored { first, last }

@@ -20,6 +20,11 @@ pub struct WriteBody {
     /// stays stored). Default: wait as long as it takes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// All or nothing on every node, by two-phase commit: 201 with
+    /// `outcome: committed`, or 409 with `outcome: aborted`, each with every
+    /// participant's vote. Not allowed together with `w`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atomic: Option<bool>,
 }
 
 /// `201 Created`: the write concern was met.

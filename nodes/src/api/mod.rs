@@ -9,6 +9,7 @@
 //! - [`timing`]: `GET/POST /timing`, the primary's live timers
 //! - [`role`]: primary or secondary
 //! - [`storage`]: the storage part of `/health`
+//! - [`atomic`]: two-phase commit (atomic writes, votes, decisions, in doubt)
 //! - [`replication`]: the internal primary → secondary protocol
 //! - [`election`]: votes, the primary's replication headers, `/health`'s
 //!   election fields
@@ -16,6 +17,7 @@
 //! - [`journal`]: `GET /events`, a node's journal
 //! - [`openapi`]: the OpenAPI document served at `GET /openapi.json`
 
+pub mod atomic;
 pub mod election;
 pub mod errors;
 pub mod faults;
@@ -30,6 +32,10 @@ pub mod storage;
 pub mod timing;
 
 pub use crate::entry::Entry;
+pub use atomic::{
+    AtomicHealth, AtomicReply, AtomicState, BallotReport, DecisionRequest, InDoubtReport, Outcome,
+    TransactionReport, Vote, VoteReport, DECISION_PATH,
+};
 pub use election::{ElectionReport, LogShape, VoteReply, VoteRequest, VOTE_PATH};
 pub use errors::ErrorBody;
 pub use faults::{FailAt, FaultPatch, Faults, ParkedReport, ReleaseRequest, Released};

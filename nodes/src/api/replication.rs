@@ -37,10 +37,28 @@ pub struct Prev {
 /// Every answer of a secondary carries its gap-free position. `instance`
 /// changes when the secondary process restarts (its memory is gone), so the
 /// primary can tell "lost everything" from a merely reordered answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Position {
     /// Random per secondary process.
     pub instance: u64,
     /// Highest seq the secondary holds with no gap before it.
     pub last_seq: u64,
+    /// Atomic entries this node holds undecided, with its vote on each (two-
+    /// phase commit): the votes, and the question "what was decided?" that
+    /// the coordinator answers with `POST /2pc/decision`. A YES entry is in
+    /// doubt: the secondary acknowledges nothing from it on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub votes: Vec<super::VoteReport>,
+}
+
+impl Position {
+    /// The position that counts toward write concerns: `last_seq`, stopped
+    /// before the first entry in doubt (2PC's blocking).
+    pub fn acked_seq(&self) -> u64 {
+        self.votes
+            .iter()
+            .filter(|v| v.vote == super::Vote::Yes)
+            .map(|v| v.seq.saturating_sub(1))
+            .fold(self.last_seq, u64::min)
+    }
 }

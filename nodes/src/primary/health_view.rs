@@ -93,5 +93,6 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
         storage: crate::api::StorageKind::of(disk.as_deref()),
         disk,
         election: Box::new(election),
+        atomic: Default::default(),
     }
 }

@@ -476,6 +476,7 @@ impl Engine {
                         message: text,
                         w: Some(w),
                         timeout_ms: None,
+                        atomic: None,
                     };
                     // After an election answer: the primary the dashboard
                     // knows by now, else the next running member in turn (a
