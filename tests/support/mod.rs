@@ -201,6 +201,17 @@ impl Node {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status once the process has exited (by itself or killed);
+    /// `None` while it runs. Never blocks.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     pub fn pause(&self) {
         self.signal(libc::SIGSTOP);
     }
