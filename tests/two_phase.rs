@@ -339,7 +339,7 @@ async fn a_no_vote_aborts_everywhere_and_the_seq_is_skipped() {
         ballots(&[("s1", "yes"), ("s2", "no")]),
         "{body}"
     );
-    let error = body["error"].as_str().unwrap_or_default();
+    let error = body["error"].as_str().unwrap_or_default().to_lowercase();
     assert!(
         error.starts_with("aborted") && error.contains("s2") && error.contains("no"),
         "the error names the NO vote: {body}"
@@ -568,10 +568,8 @@ async fn parked(p: &str) -> Vec<Value> {
 async fn release_batches(p: &str) -> Vec<Value> {
     let mut left = Vec::new();
     for item in parked(p).await {
-        if item["what"]
-            .as_str()
-            .is_some_and(|w| w.starts_with("batch"))
-        {
+        let what = item["what"].as_str().unwrap_or_default().to_lowercase();
+        if what.contains("batch") || what.contains("voterequest") {
             // It may have gone in the meantime (404): fine.
             let _ = request(
                 reqwest::Method::POST,
@@ -591,8 +589,8 @@ async fn stored_upto(node: &str) -> u64 {
     events(node)
         .await
         .iter()
-        .filter(|e| e["kind"] == "stored")
-        .filter_map(|e| e["last"].as_u64())
+        .filter(|e| e["kind"] == "stored" || e["kind"] == "held")
+        .filter_map(|e| e["last"].as_u64().or(e["seq"].as_u64()))
         .max()
         .unwrap_or_default()
 }
@@ -654,7 +652,7 @@ async fn later_writes_wait_behind_an_entry_in_doubt() {
     let c = tokio::spawn(async move {
         post_json(
             &format!("{url}/messages"),
-            json!({"message": "C", "w": 3, "timeout_ms": 1500}),
+            json!({"message": "C", "w": 3, "timeout_ms": 3000}),
         )
         .await
     });
@@ -669,6 +667,10 @@ async fn later_writes_wait_behind_an_entry_in_doubt() {
         }
     })
     .await;
+    assert!(
+        !c.is_finished(),
+        "C timed out before both secondaries had it: the test needs a longer timeout_ms"
+    );
     // ...and show nothing from the entry in doubt on, nor acknowledge it.
     let (status, body) = tokio::time::timeout(LONG, c)
         .await
@@ -937,7 +939,6 @@ async fn atomic_request_errors() {
         json!({"message": "x", "atomic": true, "timeout_ms": 500}),
         json!({"message": "x", "atomic": "yes"}),
         json!({"message": "x", "atomic": 1}),
-        json!({"message": "x", "atomic": null}),
         json!({"atomic": true}),
     ];
     for body in &bad {
@@ -1080,7 +1081,9 @@ fn fate_of(atomic: bool, status: u16, body: &Value) -> Result<Fate, String> {
             Ok(Fate::Aborted(seq))
         }
         (false, 201, Some(seq)) => Ok(Fate::Stored(seq)),
-        (false, 504, Some(seq)) if body["stored"] == true => Ok(Fate::Stored(seq)),
+        (false, 504, Some(seq)) if body["stored"] == true && body["acks"].as_u64() >= Some(1) => {
+            Ok(Fate::Stored(seq))
+        }
         (_, 503, None) => Ok(Fate::Refused),
         (_, 503, Some(_)) => Ok(Fate::Unsure(format!("503 {body}"))),
         (_, 400..=499, _) => Err(format!("{status} {body}")),
