@@ -524,8 +524,10 @@ async fn a_coordinator_crash_after_prepare_is_a_presumed_abort() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_coordinator_crash_after_the_decision_commits_after_restart() {
     let scratch = Scratch::new("2pc-decision");
-    let port = reserve_port();
-    let s1 = secondary("s1");
+    let (port, port1) = (reserve_port(), reserve_port());
+    let s1_data = scratch.data("s1");
+    let s1_args = ["--journal", "--data-dir", &s1_data];
+    let mut s1 = Node::secondary("s1", port1, &s1_args);
     let s2 = secondary("s2");
     let mut p = primary_on(port, Some(&scratch.data("p")), &[&s1, &s2], &[]);
 
@@ -545,6 +547,13 @@ async fn a_coordinator_crash_after_the_decision_commits_after_restart() {
     }
     stays_in_doubt(&[&s1, &s2], 2, Duration::from_millis(500)).await;
 
+    // s1 recorded its prepare durably: killed and restarted on its data
+    // directory, it is still in doubt on #2 and still shows only #1.
+    s1.kill();
+    let s1 = Node::secondary("s1", port1, &s1_args);
+    wait_in_doubt(&[&s1], &[2]).await;
+    assert_eq!(visible(&s1.url).await, vec![plain(1, "before")]);
+
     let p = primary_on(port, Some(&scratch.data("p")), &[&s1, &s2], &[]);
     let nodes = [&p, &s1, &s2];
     wait_visible(&nodes, &[plain(1, "before"), committed(2, "A")]).await;
@@ -561,6 +570,77 @@ async fn a_coordinator_crash_after_the_decision_commits_after_restart() {
         &[plain(1, "before"), committed(2, "A"), plain(3, "B")],
     )
     .await;
+}
+
+/// 10. A replica that was away while atomic writes were decided (a
+///     brand-new, empty one) catches up with their outcomes: committed
+///     ones visible, aborted ones not, nothing in doubt, the same order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_was_away_catches_up_with_the_outcomes() {
+    let s1 = secondary("s1");
+    let port2 = reserve_port();
+    let mut s2 = Node::secondary("s2", port2, &["--journal"]);
+    let p = primary_on(0, None, &[&s1, &s2], &["--prepare-timeout-ms", "500"]);
+
+    assert_eq!(atomic(&p.url, "A").await.0, 201);
+    set_faults(&s2.url, json!({"vote": "no"})).await;
+    let (status, body) = atomic(&p.url, "B").await;
+    assert_eq!((status, &body["seq"]), (409, &json!(2)), "{body}");
+    clear_faults(&s2.url).await;
+    assert_eq!(write_ok(&p.url, "C", 3).await, 3);
+
+    // s2 is gone: its vote never comes.
+    s2.kill();
+    let (status, body) = atomic(&p.url, "D").await;
+    assert_eq!((status, &body["seq"]), (409, &json!(4)), "{body}");
+    assert_eq!(votes(&body)["s2"], "timeout", "{body}");
+    assert_eq!(write_ok(&p.url, "E", 2).await, 5);
+
+    // Back with an empty memory: caught up from seq 1, outcomes included.
+    let s2 = Node::secondary("s2", port2, &["--journal"]);
+    let nodes = [&p, &s1, &s2];
+    let mut want = vec![committed(1, "A"), plain(3, "C"), plain(5, "E")];
+    wait_visible(&nodes, &want).await;
+    wait_in_doubt(&nodes, &[]).await;
+    let (status, body) = atomic(&p.url, "F").await;
+    assert_eq!((status, &body["seq"]), (201, &json!(6)), "{body}");
+    assert_eq!(
+        votes(&body),
+        ballots(&[("s1", "yes"), ("s2", "yes")]),
+        "{body}"
+    );
+    want.push(committed(6, "F"));
+    wait_visible(&nodes, &want).await;
+}
+
+/// 11. A coordinator without a data directory cannot recover a decision:
+///     participants in doubt say so plainly; a restarted (empty) primary is
+///     a new log, which they follow, discarding the old one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn participants_of_a_coordinator_without_disk_say_it_is_for_good() {
+    let port = reserve_port();
+    let s1 = secondary("s1");
+    let s2 = secondary("s2");
+    let mut p = primary_on(port, None, &[&s1, &s2], &[]);
+    assert_eq!(write_ok(&p.url, "before", 3).await, 1);
+    set_faults(&p.url, json!({"crash_after": "prepare"})).await;
+    if let Ok((status, body)) = try_atomic(&p.url, "A").await {
+        panic!("the coordinator answered {status} {body} instead of crashing");
+    }
+    wait_exit(&mut p, LONG).await;
+    wait_in_doubt(&[&s1, &s2], &[2]).await;
+    for s in [&s1, &s2] {
+        let d = first_in_doubt(&s.url).await;
+        assert!(
+            d["note"].as_str().is_some_and(|n| n.contains("for good")),
+            "{} says the decision may be lost for good: {d}",
+            s.id
+        );
+    }
+    let p = primary_on(port, None, &[&s1, &s2], &[]);
+    assert_eq!(write_ok(&p.url, "new", 3).await, 1);
+    wait_visible(&[&p, &s1, &s2], &[plain(1, "new")]).await;
+    wait_in_doubt(&[&p, &s1, &s2], &[]).await;
 }
 
 /// Highest seq `node`'s journal says it stored (visible or not).
