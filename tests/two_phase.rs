@@ -1215,20 +1215,53 @@ impl Drop for SeedGuard {
     }
 }
 
+/// A fault on one secondary, undone after a while.
 #[derive(Clone, Copy, Debug)]
 enum Fault {
     VoteNo(usize),
     Pause(usize),
+    /// Every batch waits this long before it is stored.
     Delay(usize, u64),
-    Crash(&'static str),
+    /// SIGKILL, restarted on its data directory when undone.
+    Kill(usize),
+    /// The next N batches answer 500, before or after storing (after: the
+    /// retry is a duplicate delivery of the VoteRequest).
+    FailNext(usize, u64, bool),
+    /// Batches, heartbeats and decisions get 503.
+    Block(usize),
 }
 
-/// 8. Atomic and ordinary writes from three clients under faults (NO votes,
-///    paused and slow secondaries, coordinator crashes after prepare and
-///    after the decision, with restarts). Settled, every node shows the
-///    same log; every atomic write is on every node or on none, every 201
-///    on all, every 409 on none; every stored ordinary write is there
-///    at its seq, once.
+impl Fault {
+    fn pick(rng: &mut Rng, i: usize) -> Fault {
+        match rng.range(0, 99) {
+            0..=24 => Fault::VoteNo(i),
+            25..=42 => Fault::Pause(i),
+            43..=57 => Fault::Delay(i, rng.range(50, 300)),
+            58..=71 => Fault::Kill(i),
+            72..=85 => Fault::FailNext(i, rng.range(1, 3), rng.chance(50)),
+            _ => Fault::Block(i),
+        }
+    }
+
+    fn target(self) -> usize {
+        match self {
+            Fault::VoteNo(i)
+            | Fault::Pause(i)
+            | Fault::Delay(i, _)
+            | Fault::Kill(i)
+            | Fault::FailNext(i, ..)
+            | Fault::Block(i) => i,
+        }
+    }
+}
+
+/// 8. Atomic and ordinary writes from three clients under faults, one or
+///    two at a time: NO votes, paused, slow, killed, failing and cut-off
+///    secondaries, and coordinator crashes after prepare and after the
+///    decision (with restarts), alone or during a secondary's fault.
+///    Settled, every node shows the same log; every atomic write is on
+///    every node or on none, every 201 on all, every 409 on none; every
+///    stored ordinary write is there at its seq, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn randomized_atomic_and_ordinary_writes_under_faults() {
     let seed = std::env::var("REPLOG_2PC_SEED")
@@ -1250,10 +1283,20 @@ async fn randomized_atomic_and_ordinary_writes_under_faults() {
 
     let scratch = Scratch::new("2pc-chaos");
     let port = reserve_port();
-    let s = [secondary("s1"), secondary("s2")];
-    let data = scratch.data("p");
+    let ids = ["s1", "s2"];
+    let ports = [reserve_port(), reserve_port()];
+    let data = [scratch.data("s1"), scratch.data("s2")];
+    let start_secondary = |i: usize| {
+        Node::secondary(
+            ids[i],
+            ports[i],
+            &["--journal", "--data-dir", data[i].as_str()],
+        )
+    };
+    let mut s = vec![start_secondary(0), start_secondary(1)];
+    let p_data = scratch.data("p");
     let extra = ["--prepare-timeout-ms", "400"];
-    let start_primary = |s: &[Node; 2]| primary_on(port, Some(&data), &[&s[0], &s[1]], &extra);
+    let start_primary = |s: &[Node]| primary_on(port, Some(&p_data), &[&s[0], &s[1]], &extra);
     let mut p = start_primary(&s);
     let url = p.url.clone();
     let mut dead: Vec<Node> = Vec::new();
@@ -1277,41 +1320,65 @@ async fn randomized_atomic_and_ordinary_writes_under_faults() {
     let mut applied: Vec<String> = Vec::new();
     let mut crashes = 0;
     while started.elapsed() < Duration::from_secs(secs) {
-        let fault = match rng.range(0, 99) {
-            0..=24 => Fault::VoteNo(rng.range(0, 1) as usize),
-            25..=44 => Fault::Pause(rng.range(0, 1) as usize),
-            45..=64 => Fault::Delay(rng.range(0, 1) as usize, rng.range(50, 300)),
-            65..=79 if crashes < 4 => Fault::Crash("prepare"),
-            80..=94 if crashes < 4 => Fault::Crash("decision"),
-            _ => Fault::Delay(rng.range(0, 1) as usize, 0),
-        };
+        let target = rng.range(0, 1) as usize;
+        let first = Fault::pick(&mut rng, target);
+        let mut faults = vec![first];
+        if rng.chance(20) {
+            faults.push(Fault::pick(&mut rng, 1 - first.target()));
+        }
+        // A crash needs an atomic write to get all its votes (or their
+        // timeouts): not while both secondaries are under faults that
+        // could make the primary read-only.
+        let crash = (crashes < 4 && faults.len() == 1 && rng.chance(30)).then(|| {
+            if rng.chance(50) {
+                "prepare"
+            } else {
+                "decision"
+            }
+        });
         let hold = Duration::from_millis(rng.range(200, 1200));
-        applied.push(format!("{:>6}ms {fault:?}", started.elapsed().as_millis()));
-        match fault {
-            Fault::VoteNo(i) => {
-                set_faults(&s[i].url, json!({"vote": "no"})).await;
-                tokio::time::sleep(hold).await;
-                set_faults(&s[i].url, json!({"vote": "yes"})).await;
+        applied.push(format!(
+            "{:>6}ms {faults:?}{} for {hold:?}",
+            started.elapsed().as_millis(),
+            crash
+                .map(|c| format!(" + crash after {c}"))
+                .unwrap_or_default()
+        ));
+        for fault in &faults {
+            match *fault {
+                Fault::VoteNo(i) => set_faults(&s[i].url, json!({"vote": "no"})).await,
+                Fault::Pause(i) => s[i].pause(),
+                Fault::Delay(i, ms) => set_faults(&s[i].url, json!({"delay_ms": ms})).await,
+                Fault::Kill(i) => s[i].kill(),
+                Fault::FailNext(i, n, after) => {
+                    let at = if after { "after_store" } else { "before_store" };
+                    set_faults(&s[i].url, json!({"fail_next": n, "fail_at": at})).await
+                }
+                Fault::Block(i) => set_faults(&s[i].url, json!({"block": true})).await,
             }
-            Fault::Pause(i) => {
-                s[i].pause();
-                tokio::time::sleep(hold).await;
-                s[i].resume();
-            }
-            Fault::Delay(i, ms) => {
-                set_faults(&s[i].url, json!({"delay_ms": ms})).await;
-                tokio::time::sleep(hold).await;
-                set_faults(&s[i].url, json!({"delay_ms": 0})).await;
-            }
-            Fault::Crash(at) => {
-                crashes += 1;
-                set_faults(&p.url, json!({"crash_after": at})).await;
-                // The next atomic write of any client ends the process.
-                let status = wait_exit(&mut p, LONG).await;
-                assert!(!status.success(), "crash after {at}: exit {status}");
-                tokio::time::sleep(Duration::from_millis(rng.range(0, 500))).await;
-                let restarted = start_primary(&s);
-                dead.push(std::mem::replace(&mut p, restarted));
+        }
+        if let Some(at) = crash {
+            crashes += 1;
+            set_faults(&p.url, json!({"crash_after": at})).await;
+            // The next atomic write of any client ends the process.
+            let status = wait_exit(&mut p, LONG).await;
+            assert!(!status.success(), "crash after {at}: exit {status}");
+            tokio::time::sleep(Duration::from_millis(rng.range(0, 500))).await;
+            let restarted = start_primary(&s);
+            dead.push(std::mem::replace(&mut p, restarted));
+        }
+        tokio::time::sleep(hold).await;
+        for fault in &faults {
+            match *fault {
+                Fault::VoteNo(i) => set_faults(&s[i].url, json!({"vote": "yes"})).await,
+                Fault::Pause(i) => s[i].resume(),
+                Fault::Delay(i, _) => set_faults(&s[i].url, json!({"delay_ms": 0})).await,
+                Fault::Kill(i) => {
+                    let restarted = start_secondary(i);
+                    dead.push(std::mem::replace(&mut s[i], restarted));
+                }
+                Fault::FailNext(i, ..) => set_faults(&s[i].url, json!({"fail_next": 0})).await,
+                Fault::Block(i) => set_faults(&s[i].url, json!({"block": false})).await,
             }
         }
         tokio::time::sleep(Duration::from_millis(rng.range(50, 400))).await;
