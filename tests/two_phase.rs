@@ -896,12 +896,28 @@ async fn pairs(node: &str) -> Vec<(u64, String)> {
 ///    aborted on every member, the old leader's included once it is back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_primary_presumes_abort_for_entries_in_doubt() {
-    let mut m = Members::start("2pc-failover");
+    leader_crash_ends_in_abort("prepare").await;
+}
+
+/// 7b. The leader crashes after recording GlobalCommit, before sending
+///     it: no client and no participant was told, and the member elected
+///     next never saw the decision, so it presumes abort. The old leader's
+///     own commit record must then give way: back as a follower, it shows
+///     the entry nowhere either (one history on every member).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_primary_aborts_what_the_crashed_leader_recorded_as_committed() {
+    leader_crash_ends_in_abort("decision").await;
+}
+
+/// Members; the leader crashes after `at` on an atomic write; the entry
+/// ends aborted on every member, the old leader included once back.
+async fn leader_crash_ends_in_abort(at: &str) {
+    let mut m = Members::start(&format!("2pc-failover-{at}"));
     let (leader, term) = m.wait_primary(0).await;
     let leader_url = m.url(leader);
     let before = write_ok(&leader_url, "before", 3).await;
 
-    set_faults(&leader_url, json!({"crash_after": "prepare"})).await;
+    set_faults(&leader_url, json!({"crash_after": at})).await;
     match try_atomic(&leader_url, "A").await {
         Err(_) => {}
         Ok((status, body)) => panic!("the leader answered {status} {body} instead of crashing"),
