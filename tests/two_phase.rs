@@ -1345,7 +1345,7 @@ async fn randomized_atomic_and_ordinary_writes_under_faults() {
         // A crash needs an atomic write to get all its votes (or their
         // timeouts): not while both secondaries are under faults that
         // could make the primary read-only.
-        let crash = (crashes < 4 && faults.len() == 1 && rng.chance(30)).then(|| {
+        let crash = (crashes < 1 + secs / 5 && faults.len() == 1 && rng.chance(30)).then(|| {
             if rng.chance(50) {
                 "prepare"
             } else {
