@@ -778,10 +778,18 @@ struct Members {
     nodes: Vec<Option<Node>>,
     dead: Vec<Node>,
     scratch: Scratch,
+    /// Election timeout range, ms.
+    election: (u64, u64),
+    /// More flags for every member.
+    extra: Vec<String>,
 }
 
 impl Members {
     fn start(name: &str) -> Members {
+        Members::start_with(name, (300, 600), &[])
+    }
+
+    fn start_with(name: &str, election: (u64, u64), extra: &[&str]) -> Members {
         let ids: Vec<String> = (1..=3).map(|i| format!("m{i}")).collect();
         let mut ports: Vec<u16> = Vec::new();
         while ports.len() < ids.len() {
@@ -796,6 +804,8 @@ impl Members {
             nodes: Vec::new(),
             dead: Vec::new(),
             scratch: Scratch::new(name),
+            election,
+            extra: strings(extra),
         };
         m.nodes = (0..3).map(|i| Some(m.spawn(i))).collect();
         m
@@ -806,6 +816,11 @@ impl Members {
     }
 
     fn spawn(&self, i: usize) -> Node {
+        self.spawn_with(i, self.election)
+    }
+
+    /// Member `i` with its own election timeout range.
+    fn spawn_with(&self, i: usize, election: (u64, u64)) -> Node {
         let mut args = strings(&[
             "node",
             "member",
@@ -818,12 +833,13 @@ impl Members {
             "--data-dir",
             &self.scratch.data(&self.ids[i]),
             "--election-timeout-min-ms",
-            "300",
+            &election.0.to_string(),
             "--election-timeout-max-ms",
-            "600",
+            &election.1.to_string(),
             "--heartbeat-ms",
             "100",
         ]);
+        args.extend(self.extra.iter().cloned());
         for j in 0..self.ids.len() {
             args.push("--member".into());
             args.push(format!("{}={}", self.ids[j], self.url(j)));
@@ -981,6 +997,109 @@ async fn leader_crash_ends_in_abort(at: &str) {
     wait_event(m.node(next), "decided", |e| {
         e["seq"] == before + 1 && e["outcome"] == "aborted"
     })
+    .await;
+}
+
+/// 7c. An atomic write acknowledged with 201 survives a failover. The
+///     leader records GlobalCommit and answers 201; one follower (B) gets
+///     the decision, the other (A) cannot (cut off right after its YES
+///     vote). The leader dies; A is elected (B paused, the restarted old
+///     leader slow to stand). A never saw the decision: if it presumes
+///     abort, the acknowledged write is lost and the members disagree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_atomic_commit_survives_failover() {
+    let mut m = Members::start_with(
+        "2pc-acked",
+        (4000, 5000),
+        &[
+            "--prepare-timeout-ms",
+            "10000",
+            "--replication-timeout-ms",
+            "5000",
+        ],
+    );
+    let (l, term) = m.wait_primary(0).await;
+    let (a, b) = ((l + 1) % 3, (l + 2) % 3);
+    let before = write_ok(&m.url(l), "before", 3).await;
+    let seq = before + 1;
+
+    // B votes a second late; A votes at once, then is cut off.
+    set_faults(&m.url(b), json!({"delay_ms": 1000})).await;
+    let url = m.url(l);
+    let sent = tokio::spawn(async move { try_atomic(&url, "A").await });
+    eventually("A to vote YES (in doubt)", LONG, || async {
+        let d = in_doubt(&m.url(a)).await;
+        if d == [seq] {
+            Ok(())
+        } else {
+            Err(format!("{d:?}"))
+        }
+    })
+    .await;
+    set_faults(&m.url(a), json!({"block": true})).await;
+    let (status, body) = tokio::time::timeout(LONG, sent)
+        .await
+        .expect("the atomic write answers")
+        .expect("its task")
+        .unwrap_or_else(|e| panic!("atomic write: {e}"));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["outcome"], "committed", "{body}");
+    eventually("B to commit it", LONG, || async {
+        let shown = pairs(&m.url(b)).await;
+        if shown.iter().any(|(s, _)| *s == seq) {
+            Ok(())
+        } else {
+            Err(format!("{shown:?}"))
+        }
+    })
+    .await;
+    assert_eq!(
+        in_doubt(&m.url(a)).await,
+        vec![seq],
+        "A missed the decision"
+    );
+
+    // The leader dies; B sleeps; A is the only one that can stand.
+    if let Some(mut node) = m.nodes[l].take() {
+        node.kill();
+        m.dead.push(node);
+    }
+    m.node(b).pause();
+    clear_faults(&m.url(a)).await;
+    m.nodes[l] = Some(m.spawn_with(l, (60_000, 61_000)));
+    eventually("A to be elected", LONG, || async {
+        let h = health(&m.url(a)).await;
+        if h["role"] == "primary" && h["term"].as_u64() > Some(term) {
+            Ok(())
+        } else {
+            Err(format!("{} t{}", h["role"], h["term"]))
+        }
+    })
+    .await;
+    m.node(b).resume();
+    clear_faults(&m.url(b)).await;
+
+    // The acknowledged write is there, on every member.
+    let want = vec![(before, "before".to_string()), (seq, "A".to_string())];
+    eventually(
+        "every member to show the acknowledged write",
+        LONG,
+        || async {
+            let mut seen = Vec::new();
+            let mut done = true;
+            for node in m.running() {
+                let d = in_doubt(&node.url).await;
+                let shown = pairs(&node.url).await;
+                done &= d.is_empty() && shown == want;
+                seen.push(format!("{}: in doubt {d:?}, shows {shown:?}", node.id));
+            }
+            if done {
+                Ok(())
+            } else {
+                Err(seen.join("; "))
+            }
+        },
+    )
     .await;
 }
 
