@@ -551,10 +551,10 @@ async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
         faults_enabled: node.faults_enabled,
         auth_rejections: node.gate.as_ref().map_or(0, Gate::refused),
         election: Box::new(election),
-        atomic: api::AtomicHealth {
+        atomic: Box::new(api::AtomicHealth {
             in_doubt,
             transactions: Vec::new(),
-        },
+        }),
     };
     Json(match role {
         crate::election::Role::Candidate => NodeHealth::Candidate(health),

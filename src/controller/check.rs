@@ -29,7 +29,9 @@ enum Verdict {
     NotYet(String),
 }
 
-/// A node's answer to a node check.
+/// A node's answer to a node check. One lives per poll, briefly: boxing the
+/// health to keep the variants alike in size would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Observed {
     Messages(MessageList),
     Health(NodeHealth),
