@@ -678,13 +678,18 @@ async fn later_writes_wait_behind_an_entry_in_doubt() {
     let url = p.url.clone();
     let a = tokio::spawn(async move { try_atomic(&url, "A").await });
     wait_in_doubt(&[&s1], &[2]).await;
-    let h = health(&p.url).await;
-    let txn = h["transactions"]
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["seq"] == 2).cloned())
-        .unwrap_or_else(|| panic!("no transaction #2 on the primary: {h}"));
-    assert_eq!(txn["votes"]["s1"], "yes", "{txn}");
-    assert_eq!(txn["votes"]["s2"], "pending", "{txn}");
+    // The primary counts s1's YES (its answer may still be on its way).
+    eventually("the primary to count s1's YES on #2", LONG, || async {
+        let h = health(&p.url).await;
+        let txn = h["transactions"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["seq"] == 2).cloned());
+        match txn {
+            Some(t) if t["votes"]["s1"] == "yes" && t["votes"]["s2"] == "pending" => Ok(()),
+            _ => Err(h["transactions"].to_string()),
+        }
+    })
+    .await;
 
     // B: w=3, no timeout: it waits. C: w=2 with timeout_ms: s1 stores it
     // but cannot acknowledge it, s2 is paused: 504.
