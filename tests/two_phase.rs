@@ -1244,6 +1244,24 @@ async fn atomic_request_errors() {
     assert_eq!((status, &reply["w"]), (201, &json!(2)), "{reply}");
     assert!(reply.get("outcome").is_none(), "{reply}");
 
+    // The 2PC faults by role: a secondary votes but coordinates nothing,
+    // the primary coordinates but casts no vote; unknown values are 400s.
+    for (node, patch) in [
+        (&s1.url, json!({"crash_after": "prepare"})),
+        (&p.url, json!({"vote": "no"})),
+        (&s1.url, json!({"vote": "maybe"})),
+        (&p.url, json!({"crash_after": "commit"})),
+    ] {
+        let (status, reply) = post_json(&format!("{node}/faults"), patch.clone()).await;
+        assert_eq!(status, 400, "{node} {patch} -> {reply}");
+        assert!(reply["error"].is_string(), "{patch} -> {reply}");
+    }
+    assert_eq!(faults(&s1.url).await["vote"], "yes", "nothing changed");
+    assert!(
+        faults(&p.url).await["crash_after"].is_null(),
+        "nothing changed"
+    );
+
     // A secondary takes no writes, atomic or not.
     let (status, reply) = post_json(
         &format!("{}/messages", s1.url),
