@@ -1021,7 +1021,6 @@ async fn a_new_primary_presumes_abort_for_entries_in_doubt() {
 ///     own commit record must then give way: back as a follower, it shows
 ///     the entry nowhere either (one history on every member).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails by design for now: the README's known hazard of presumed abort under failover (the old leader keeps its GlobalCommit, the others abort); run with --run-ignored"]
 async fn a_new_primary_aborts_what_the_crashed_leader_recorded_as_committed() {
     leader_crash_ends_in_abort("decision").await;
 }
@@ -1108,7 +1107,6 @@ async fn leader_crash_ends_in_abort(at: &str) {
 ///     leader slow to stand). A never saw the decision: if it presumes
 ///     abort, the acknowledged write is lost and the members disagree.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails by design for now: the README's known hazard of presumed abort under failover (a 201-acknowledged atomic write is aborted by the new primary); run with --run-ignored"]
 async fn an_acknowledged_atomic_commit_survives_failover() {
     let mut m = Members::start_with(
         "2pc-acked",
