@@ -1774,3 +1774,429 @@ async fn randomized_atomic_and_ordinary_writes_under_faults() {
     );
     drop(dead);
 }
+
+// ---------------------------------------------------------------------
+// 8b. The randomized test with automatic failover.
+
+/// What became of one write to the members.
+#[derive(Clone, Debug)]
+enum MemberFate {
+    /// Atomic, 201 at this seq: a majority applied GlobalCommit.
+    Committed(u64),
+    /// Atomic, 409 (or 503 saying it is aborted): never visible.
+    Aborted,
+    /// Ordinary, 201 at w ≥ 2 (a majority): at this seq for good.
+    Majority(u64),
+    /// Refused before it was stored (503 without a seq).
+    Refused,
+    /// Anything else: a w=1 write (may be rolled back), a 504, a lost
+    /// connection, an election that outlasted the client's patience.
+    Unsure(String),
+}
+
+/// Sends one write to the members, following redirects to the primary
+/// and waiting out elections (503 without a seq: nothing stored) until
+/// `deadline`.
+async fn send_to_members(
+    client: &reqwest::Client,
+    urls: &[String],
+    mut at: usize,
+    body: &Value,
+    atomic: bool,
+    w: u64,
+    deadline: Instant,
+) -> Result<MemberFate, String> {
+    let mut target = urls[at].clone();
+    loop {
+        if Instant::now() > deadline {
+            return Ok(MemberFate::Refused);
+        }
+        let sent = client
+            .post(format!("{target}/messages"))
+            .json(body)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => {
+                at = (at + 1) % urls.len();
+                target = urls[at].clone();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+            Err(e) => return Ok(MemberFate::Unsure(format!("no answer: {e}"))),
+        };
+        let status = response.status().as_u16();
+        let reply: Value = match response.json().await {
+            Ok(v) => v,
+            Err(e) => return Ok(MemberFate::Unsure(format!("{status}, body lost: {e}"))),
+        };
+        let seq = reply["seq"].as_u64();
+        match (status, seq) {
+            (307, _) => {
+                match reply["primary_url"].as_str() {
+                    Some(url) => target = url.trim_end_matches('/').to_string(),
+                    None => {
+                        at = (at + 1) % urls.len();
+                        target = urls[at].clone();
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            (503, None) => {
+                // An election, or no quorum yet: nothing was stored.
+                at = (at + 1) % urls.len();
+                target = urls[at].clone();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            (503, Some(_)) if atomic && reply["outcome"] == "aborted" => {
+                return Ok(MemberFate::Aborted)
+            }
+            (201, Some(seq)) if atomic => {
+                return match fate_of(true, 201, &reply)? {
+                    Fate::Committed(_) => Ok(MemberFate::Committed(seq)),
+                    other => Err(format!("201 read as {other:?}: {reply}")),
+                }
+            }
+            (409, Some(_)) if atomic => {
+                fate_of(true, 409, &reply)?;
+                return Ok(MemberFate::Aborted);
+            }
+            (201, Some(seq)) if w >= 2 => return Ok(MemberFate::Majority(seq)),
+            (201, Some(_)) => {
+                return Ok(MemberFate::Unsure(
+                    "201 at w=1 (a minority: may be rolled back)".into(),
+                ))
+            }
+            (400..=499, _) if status != 409 => return Err(format!("{status} {reply}")),
+            _ => return Ok(MemberFate::Unsure(format!("{status} {}", reply["error"]))),
+        }
+    }
+}
+
+/// A fault on one member, undone after a while.
+#[derive(Clone, Copy, Debug)]
+enum MemberFault {
+    Kill(usize),
+    Pause(usize),
+    Block(usize),
+    VoteNo(usize),
+    /// The primary crashes after prepare / after recording its decision
+    /// on its next atomic write; restarted on its data directory.
+    Crash(usize, &'static str),
+}
+
+/// 8b. Atomic and ordinary writes from three clients to three members
+///     under kills, pauses, cut-offs, NO votes and coordinator crashes of
+///     whichever member leads. Settled: one log on every member; every
+///     201 atomic write committed on all at its seq, every aborted one
+///     nowhere, every majority-acknowledged ordinary write at its seq.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn randomized_atomic_writes_with_failover() {
+    let seed = std::env::var("REPLOG_2PC_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    let secs: u64 = std::env::var("REPLOG_2PC_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let _guard = SeedGuard(seed);
+    println!("randomized 2PC failover: seed {seed} (REPLOG_2PC_SEED={seed} replays it), {secs} s");
+    let mut rng = Rng(seed);
+    let mut m = Members::start_with(
+        "2pc-chaos-members",
+        (300, 600),
+        &["--prepare-timeout-ms", "500"],
+    );
+    m.wait_primary(0).await;
+    let urls: Vec<String> = (0..3).map(|i| m.url(i)).collect();
+    let probe = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_millis(500))
+        .build()
+        .expect("HTTP client");
+
+    let record: Arc<Mutex<Vec<(String, bool, MemberFate)>>> = Arc::new(Mutex::new(Vec::new()));
+    let violations: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..3u64)
+        .map(|k| {
+            let (record, violations, stop, urls) = (
+                record.clone(),
+                violations.clone(),
+                stop.clone(),
+                urls.clone(),
+            );
+            let mut rng = Rng(seed ^ (k + 1).wrapping_mul(0x1234_5678_9ABC_DEF1));
+            tokio::spawn(async move {
+                let client = reqwest::Client::builder()
+                    .no_proxy()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .expect("HTTP client");
+                let mut n = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let atomic = rng.chance(40);
+                    let w = if atomic { 0 } else { rng.range(1, 3) };
+                    let text = if atomic {
+                        format!("c{k}-{n}-atomic")
+                    } else {
+                        format!("c{k}-{n}-w{w}")
+                    };
+                    let body = if atomic {
+                        json!({"message": text, "atomic": true})
+                    } else {
+                        json!({"message": text, "w": w, "timeout_ms": 1000})
+                    };
+                    let at = rng.range(0, 2) as usize;
+                    let deadline = Instant::now() + Duration::from_secs(4);
+                    let fate =
+                        send_to_members(&client, &urls, at, &body, atomic, w, deadline).await;
+                    match fate {
+                        Ok(fate) => record.lock().expect("lock").push((text, atomic, fate)),
+                        Err(why) => {
+                            violations
+                                .lock()
+                                .expect("lock")
+                                .push(format!("{text}: {why}"));
+                            record.lock().expect("lock").push((
+                                text,
+                                atomic,
+                                MemberFate::Unsure("violation".into()),
+                            ));
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(rng.range(0, 30))).await;
+                }
+            })
+        })
+        .collect();
+
+    let mut paused = [false; 3];
+    let started = Instant::now();
+    let mut applied = Vec::new();
+    while started.elapsed() < Duration::from_secs(secs) {
+        // The member leading now, if one answers.
+        let mut leader = None;
+        for i in 0..3 {
+            if paused[i] || m.nodes[i].is_none() {
+                continue;
+            }
+            if let Ok(r) = probe.get(format!("{}/health", urls[i])).send().await {
+                if let Ok(h) = r.json::<Value>().await {
+                    if h["role"] == "primary" {
+                        leader = Some(i);
+                    }
+                }
+            }
+        }
+        let i = rng.range(0, 2) as usize;
+        let fault = match (rng.range(0, 99), leader) {
+            (0..=19, Some(l)) => MemberFault::Crash(l, "prepare"),
+            (20..=39, Some(l)) => MemberFault::Crash(l, "decision"),
+            (40..=54, Some(l)) if l != i => MemberFault::VoteNo(i),
+            (40..=59, _) => MemberFault::Kill(i),
+            (60..=79, _) => MemberFault::Pause(i),
+            _ => MemberFault::Block(i),
+        };
+        let hold = Duration::from_millis(rng.range(200, 1500));
+        applied.push(format!(
+            "{:>6}ms {fault:?} for {hold:?}",
+            started.elapsed().as_millis()
+        ));
+        match fault {
+            MemberFault::Kill(i) => {
+                if let Some(mut node) = m.nodes[i].take() {
+                    node.kill();
+                    m.dead.push(node);
+                }
+                tokio::time::sleep(hold).await;
+                m.nodes[i] = Some(m.spawn(i));
+            }
+            MemberFault::Pause(i) => {
+                m.node(i).pause();
+                paused[i] = true;
+                tokio::time::sleep(hold).await;
+                m.node(i).resume();
+                paused[i] = false;
+            }
+            MemberFault::Block(i) => {
+                set_faults(&urls[i], json!({"block": true})).await;
+                tokio::time::sleep(hold).await;
+                set_faults(&urls[i], json!({"block": false})).await;
+            }
+            MemberFault::VoteNo(i) => {
+                // A member that leads meanwhile may refuse the fault: fine.
+                let _ = request(
+                    reqwest::Method::POST,
+                    &format!("{}/faults", urls[i]),
+                    Some(json!({"vote": "no"}).to_string()),
+                )
+                .await;
+                tokio::time::sleep(hold).await;
+                let _ = request(
+                    reqwest::Method::POST,
+                    &format!("{}/faults", urls[i]),
+                    Some(json!({"vote": "yes"}).to_string()),
+                )
+                .await;
+            }
+            MemberFault::Crash(l, at) => {
+                let (status, _, _) = request(
+                    reqwest::Method::POST,
+                    &format!("{}/faults", urls[l]),
+                    Some(json!({"crash_after": at}).to_string()),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("/faults on m{}: {e}", l + 1));
+                if status == 200 {
+                    // Its next atomic write ends it, if it still leads.
+                    let until = Instant::now() + Duration::from_secs(5);
+                    while Instant::now() < until && m.node(l).exited().is_none() {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    if let Some(status) = m.node(l).exited() {
+                        assert!(!status.success(), "crash after {at}: exit {status}");
+                        if let Some(node) = m.nodes[l].take() {
+                            m.dead.push(node);
+                        }
+                        tokio::time::sleep(Duration::from_millis(rng.range(0, 500))).await;
+                        m.nodes[l] = Some(m.spawn(l));
+                    } else {
+                        clear_faults(&urls[l]).await;
+                        applied
+                            .push("        (it did not crash: no atomic write reached it)".into());
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(rng.range(100, 800))).await;
+    }
+    println!("faults: {applied:#?}");
+
+    stop.store(true, Ordering::Relaxed);
+    for task in clients {
+        tokio::time::timeout(LONG, task)
+            .await
+            .expect("a client ended")
+            .expect("client task");
+    }
+    for url in &urls {
+        clear_faults(url).await;
+    }
+    // A majority write of the last primary's term: everything before it
+    // is decided and committed.
+    let barrier_client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("HTTP client");
+    let barrier = eventually("the barrier write (w=3)", LONG, || async {
+        let body = json!({"message": "barrier", "w": 3, "timeout_ms": 5000});
+        let deadline = Instant::now() + Duration::from_secs(5);
+        match send_to_members(&barrier_client, &urls, 0, &body, false, 3, deadline).await {
+            Ok(MemberFate::Majority(seq)) => Ok(seq),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let log = eventually("every member to settle on one log", LONG, || async {
+        let mut logs = Vec::new();
+        let mut seen = Vec::new();
+        for node in m.running() {
+            let h = health(&node.url).await;
+            let log = visible(&node.url).await;
+            seen.push(format!(
+                "{}: {} shown, last {:?}, in doubt {}, transactions {}",
+                node.id,
+                log.len(),
+                log.last(),
+                h["in_doubt"],
+                h["transactions"]
+            ));
+            let settled = h["in_doubt"] == json!([])
+                && h["transactions"].as_array().is_none_or(|t| t.is_empty())
+                && log.last().map(|e| e.seq) == Some(barrier);
+            logs.push((settled, log));
+        }
+        if logs.len() == 3 && logs.iter().all(|(settled, l)| *settled && *l == logs[0].1) {
+            Ok(logs.swap_remove(0).1)
+        } else {
+            Err(seen.join("; "))
+        }
+    })
+    .await;
+
+    let writes = std::mem::take(&mut *record.lock().expect("lock"));
+    let violations = std::mem::take(&mut *violations.lock().expect("lock"));
+    let count = |f: fn(&MemberFate) -> bool| writes.iter().filter(|w| f(&w.2)).count();
+    println!(
+        "{} writes: {} committed, {} aborted, {} majority-acknowledged ordinary, {} refused, {} unsure; final log {} entries",
+        writes.len(),
+        count(|f| matches!(f, MemberFate::Committed(_))),
+        count(|f| matches!(f, MemberFate::Aborted)),
+        count(|f| matches!(f, MemberFate::Majority(_))),
+        count(|f| matches!(f, MemberFate::Refused)),
+        count(|f| matches!(f, MemberFate::Unsure(_))),
+        log.len()
+    );
+    let mut why: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, _, fate) in &writes {
+        if let MemberFate::Unsure(reason) = fate {
+            *why.entry(reason.chars().take(100).collect()).or_default() += 1;
+        }
+    }
+    println!("why writes ended unsure: {why:#?}");
+    assert!(
+        violations.is_empty(),
+        "replies that break the API: {violations:#?}"
+    );
+
+    let sent: BTreeMap<&str, bool> = writes.iter().map(|(t, a, _)| (t.as_str(), *a)).collect();
+    let mut texts = BTreeSet::new();
+    for (k, e) in log.iter().enumerate() {
+        if k > 0 {
+            assert!(
+                log[k - 1].seq < e.seq,
+                "out of order: {:?} then {e:?}",
+                log[k - 1]
+            );
+        }
+        assert!(texts.insert(e.message.as_str()), "{e:?} twice in the log");
+        if e.message == "barrier" {
+            continue;
+        }
+        let Some(atomic) = sent.get(e.message.as_str()) else {
+            panic!("{e:?} was never sent");
+        };
+        assert_eq!(
+            e.atomic,
+            atomic.then(|| "committed".to_string()),
+            "{e:?}: marked wrongly"
+        );
+    }
+    let at: BTreeMap<&str, u64> = log.iter().map(|e| (e.message.as_str(), e.seq)).collect();
+    for (text, _, fate) in &writes {
+        let here = at.get(text.as_str()).copied();
+        match fate {
+            MemberFate::Committed(seq) | MemberFate::Majority(seq) => {
+                assert_eq!(here, Some(*seq), "{text} ({fate:?}) is not at its seq")
+            }
+            MemberFate::Aborted | MemberFate::Refused => {
+                assert_eq!(here, None, "{text} ({fate:?}) is in the log at {here:?}")
+            }
+            MemberFate::Unsure(_) => {}
+        }
+    }
+    drop(m);
+}
