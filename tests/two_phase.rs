@@ -1104,8 +1104,9 @@ async fn leader_crash_ends_in_abort(at: &str) {
 ///     leader records GlobalCommit and answers 201; one follower (B) gets
 ///     the decision, the other (A) cannot (cut off right after its YES
 ///     vote). The leader dies; A is elected (B paused, the restarted old
-///     leader slow to stand). A never saw the decision: if it presumes
-///     abort, the acknowledged write is lost and the members disagree.
+///     leader slow to stand). A never saw the decision: had it presumed
+///     abort at once, the acknowledged write would be lost and the members
+///     would disagree; it must ask the members first and find the commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledged_atomic_commit_survives_failover() {
     let mut m = Members::start_with(
