@@ -1887,6 +1887,31 @@ enum MemberFault {
     Crash(usize, &'static str),
 }
 
+/// The entries some but not all of `logs` show (at most a dozen), each
+/// with who shows it and what its client was told.
+fn differences(
+    ids: &[&str],
+    logs: &[(bool, Vec<Seen>)],
+    fate_of: impl Fn(&str) -> String,
+) -> String {
+    let mut all: BTreeMap<(u64, String), Vec<&str>> = BTreeMap::new();
+    for (id, (_, log)) in ids.iter().zip(logs) {
+        for e in log {
+            all.entry((e.seq, e.message.clone())).or_default().push(id);
+        }
+    }
+    let odd: Vec<String> = all
+        .into_iter()
+        .filter(|(_, on)| on.len() < logs.len())
+        .take(12)
+        .map(|((seq, message), on)| {
+            let told = fate_of(&message);
+            format!("#{seq} {message:?} only on {on:?} (client: {told})")
+        })
+        .collect();
+    format!("{odd:?}")
+}
+
 /// 8b. Atomic and ordinary writes from three clients to three members
 ///     under kills, pauses, cut-offs, NO votes and coordinator crashes of
 ///     whichever member leads. Settled: one log on every member; every
@@ -2133,7 +2158,20 @@ async fn randomized_atomic_writes_with_failover() {
         if logs.len() == 3 && logs.iter().all(|(settled, l)| *settled && *l == logs[0].1) {
             Ok(logs.swap_remove(0).1)
         } else {
-            Err(seen.join("; "))
+            let ids: Vec<&str> = m.running().iter().map(|n| n.id.as_str()).collect();
+            let fates = record.lock().expect("lock");
+            let fate_of = |text: &str| {
+                fates
+                    .iter()
+                    .find(|(t, _, _)| t == text)
+                    .map(|(_, _, f)| format!("{f:?}"))
+                    .unwrap_or_default()
+            };
+            Err(format!(
+                "{}; entries not on every member: {}",
+                seen.join("; "),
+                differences(&ids, &logs, fate_of)
+            ))
         }
     })
     .await;
