@@ -1,16 +1,20 @@
 //! `replog send`, `replog get`, `replog health`: small clients with readable output.
 
 use crate::cli::{GetArgs, HealthArgs, SendArgs};
-use crate::http_client::{self, join};
+use crate::controller::engine::writes::votes_words;
+use crate::http_client::{self, join, ClientError};
 use replog_node::api::{
-    MessageList, NodeHealth, PrimaryHealth, SecondaryHealth, WriteBody, WriteReply, HEALTH_PATH,
-    MESSAGES_PATH,
+    AtomicReply, MessageList, NodeHealth, PrimaryHealth, SecondaryHealth, WriteBody, WriteReply,
+    HEALTH_PATH, MESSAGES_PATH,
 };
 use std::time::Duration;
 
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn send(args: SendArgs) -> Result<(), String> {
+    if args.atomic {
+        return send_atomic(args).await;
+    }
     let body = WriteBody {
         message: args.message.clone(),
         w: args.w,
@@ -40,6 +44,67 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
                 reply.seq, reply.acks, reply.w, args.message
             );
             Ok(())
+        }
+        Err(e) if trail.elections > 0 && e.status() == Some(503) => Err(format!(
+            "no primary was elected within {} ms ({e}); the message was not stored",
+            args.within_ms
+        )),
+        Err(e) => Err(format!("{e}{via}")),
+    }
+}
+
+/// `replog send --atomic`: a two-phase commit across every node. Prints
+/// the outcome and each node's vote; an abort (409) is an error, like any
+/// refused write.
+async fn send_atomic(args: SendArgs) -> Result<(), String> {
+    if args.w.is_some() || args.timeout_ms.is_some() {
+        let which = if args.w.is_some() {
+            "-w"
+        } else {
+            "--timeout-ms"
+        };
+        return Err(format!(
+            "--atomic cannot go with {which}: an atomic write is all or nothing on every node, there is no w to wait for"
+        ));
+    }
+    let body = WriteBody {
+        message: args.message.clone(),
+        w: None,
+        timeout_ms: None,
+        atomic: Some(true),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_millis(args.within_ms);
+    let client = http_client::client()?;
+    let base = args.primary.clone();
+    let mut target = move || base.clone();
+    let reach = |_: Option<&str>, url: &str| url.to_string();
+    let (reply, trail) =
+        http_client::write::<AtomicReply>(&client, &mut target, &reach, &body, &[], deadline).await;
+    let via = match trail.redirects.last() {
+        Some(primary) => format!(" (via the primary at {primary})"),
+        None => String::new(),
+    };
+    match reply {
+        Ok(reply) => {
+            println!(
+                "committed: seq {} on every node (votes: {}){via}: {}",
+                reply.seq,
+                votes_words(&reply.votes),
+                args.message
+            );
+            Ok(())
+        }
+        Err(ClientError::Status { code: 409, body }) => {
+            let seq = body
+                .seq
+                .map(|s| format!(" seq {s} is an aborted marker, visible nowhere;"))
+                .unwrap_or_default();
+            let votes = body
+                .votes
+                .as_ref()
+                .map(|v| format!(" votes: {}", votes_words(v)))
+                .unwrap_or_default();
+            Err(format!("{} (HTTP 409);{seq}{votes}{via}", body.error))
         }
         Err(e) if trail.elections > 0 && e.status() == Some(503) => Err(format!(
             "no primary was elected within {} ms ({e}); the message was not stored",

@@ -223,15 +223,29 @@ impl Validator<'_> {
         match command {
             Command::Send(send) => {
                 let max = self.nodes.len() as u64;
-                if send.w > max {
+                if let Some(w) = send.concern.w().filter(|w| *w > max) {
                     return Err(self.error(
                         &span,
                         "actions",
-                        format!("w={} but this cluster has {max} nodes", send.w),
+                        format!("w={w} but this cluster has {max} nodes"),
                     ));
                 }
                 self.labels.insert(send.label().to_string());
             }
+            // The fixed roles: p coordinates, the secondaries vote.
+            Command::Vote { node, .. } if !self.failover && node == "p" => return Err(self.error(
+                &span,
+                "actions",
+                "vote is a participant's fault: p coordinates and does not vote (name a secondary)",
+            )),
+            Command::Crash { node, .. } if !self.failover && node != "p" => return Err(self
+                .error(
+                &span,
+                "actions",
+                format!(
+                    "crash after … is the coordinator's fault: only p coordinates, not {node:?}"
+                ),
+            )),
             Command::Wait(e) => self.condition(&e.condition, &span, "actions")?,
             Command::Status | Command::Help | Command::Quit | Command::Demo(_) => {
                 return Err(self.error(

@@ -2,7 +2,7 @@
 //! are reported (file, line, step, field, on one line).
 
 use super::parse::{parse, DEFAULT_HEARTBEAT_MS};
-use crate::controller::command::{Command, Write};
+use crate::controller::command::{Command, Concern, Write};
 use crate::controller::condition::{Condition, Expectation};
 use replog_node::api::{FailAt, Health};
 use std::time::Duration;
@@ -47,7 +47,7 @@ fn a_full_step_parses_into_commands_and_conditions() {
         vec![
             Command::Kill("s2".into()),
             Command::Send(Write {
-                w: 3,
+                concern: Concern::W(3),
                 text: "Msg3".into(),
                 label: None,
                 awaited: Some(false),

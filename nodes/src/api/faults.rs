@@ -170,7 +170,11 @@ impl std::fmt::Display for Faults {
             f.write_str(", voting NO on atomic writes")?;
         }
         if let Some(at) = self.crash_after {
-            write!(f, ", crashing after {} on the next atomic write", at.as_str())?;
+            write!(
+                f,
+                ", crashing after {} on the next atomic write",
+                at.as_str()
+            )?;
         }
         Ok(())
     }

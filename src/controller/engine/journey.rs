@@ -110,6 +110,26 @@ pub fn describe(
             Happened::RolledBack { term, file, .. } => {
                 format!("↶ rolled back (term {term}, not in the elected primary's log): saved in {file}")
             }
+            Happened::VoteRequested { to, .. } => format!("→ {to}: VoteRequest"),
+            Happened::VoteCast { vote, .. } => format!(
+                "votes {}{}",
+                vote.word(),
+                if *vote == replog_node::api::Vote::Yes {
+                    ": prepared, in doubt until the decision"
+                } else {
+                    ""
+                }
+            ),
+            Happened::Decided { outcome, why, .. } => {
+                format!("decides {}: {why}", outcome.message())
+            }
+            Happened::DecisionSent { to, outcome, .. } => {
+                format!("→ {to}: {}", outcome.message())
+            }
+            Happened::Applied { outcome, .. } => match outcome {
+                replog_node::api::Outcome::Committed => "commits it: visible".into(),
+                replog_node::api::Outcome::Aborted => "aborts it: never visible".into(),
+            },
             _ => continue,
         };
         lines.push(format!(

@@ -18,7 +18,7 @@ pub mod writes;
 use super::check;
 use super::clock::now_label;
 use super::cluster::{Cluster, ClusterError, ClusterNotice};
-use super::command::Write;
+use super::command::{Concern, Write};
 use super::condition::Expectation;
 use super::outcome::{CommandError, Outcome};
 use super::poll::Polled;
@@ -26,8 +26,8 @@ use super::process::ProcessOp;
 use crate::http_client::{self, join, ClientError};
 use replog_node::api::Role;
 use replog_node::api::{
-    FaultPatch, Faults, ReleaseRequest, Released, WriteBody, WriteReply, FAULTS_PATH, RELEASE_PATH,
-    REQUEST_ID_HEADER,
+    AtomicReply, FaultPatch, Faults, ReleaseRequest, Released, WriteBody, WriteReply, FAULTS_PATH,
+    RELEASE_PATH, REQUEST_ID_HEADER,
 };
 use replog_node::auth;
 use replog_tui::model::{DashboardState, EventKind, EventLine, NodeView, ProcState};
@@ -35,7 +35,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
-use writes::{WriteBook, WriteRecord};
+use writes::{Reply, WriteBook, WriteRecord};
 
 pub use polling::Directory;
 
@@ -57,7 +57,7 @@ pub enum AppEvent {
     },
     WriteFinished {
         id: u64,
-        result: Result<WriteReply, ClientError>,
+        result: Result<Reply, ClientError>,
     },
     FaultsApplied {
         what: String,
@@ -107,7 +107,7 @@ pub struct Engine {
     data_dirs: Vec<(String, std::path::PathBuf)>,
     /// Members' election events read but not yet told, as (at_ms, text):
     /// they go on the timeline in the order they happened.
-    journal_buffer: Vec<(u64, String)>,
+    journal_buffer: Vec<(u64, EventKind, String)>,
 }
 
 impl Engine {
@@ -427,17 +427,25 @@ impl Engine {
         let id = self.next_write;
         self.next_write += 1;
         let text = send.text.clone();
-        let w = send.w;
-        self.state.last_w = w;
+        let concern = send.concern;
+        match concern {
+            Concern::W(w) => {
+                self.state.last_w = w;
+                self.state.last_atomic = false;
+            }
+            Concern::Atomic => self.state.last_atomic = true,
+        }
         self.state.writes.push(replog_tui::model::WriteView {
             id,
             text: text.clone(),
-            w,
+            w: concern.w().unwrap_or(0),
+            atomic: concern == Concern::Atomic,
             acks: 0,
             elapsed_ms: 0,
             status: replog_tui::model::WriteStatus::Pending,
             seq: None,
             external: false,
+            votes: Vec::new(),
         });
         let request_id = format!("{}-{id}", self.run_tag);
         self.book.send_modify(|book| {
@@ -446,7 +454,7 @@ impl Engine {
                 WriteRecord {
                     id,
                     text: text.clone(),
-                    w,
+                    concern,
                     request_id: request_id.clone(),
                     sent: Instant::now(),
                     done: None,
@@ -455,8 +463,19 @@ impl Engine {
         });
         // No number yet: a write is numbered by its seq, which the primary
         // assigns (the reply and the writes panel show it).
-        self.event(EventKind::Send, format!("{text:?} w={w}"));
-        self.status(format!("sent {text:?} at w={w}"));
+        match concern {
+            Concern::W(w) => {
+                self.event(EventKind::Send, format!("{text:?} w={w}"));
+                self.status(format!("sent {text:?} at w={w}"));
+            }
+            Concern::Atomic => {
+                self.event(
+                    EventKind::Send,
+                    format!("{text:?} atomic: two-phase commit across every node"),
+                );
+                self.status(format!("sent {text:?} atomically (all nodes or none)"));
+            }
+        }
         let tx = self.tx.clone();
         let within = send.within.unwrap_or(check::DEFAULT_WITHIN);
         match self.write_target() {
@@ -474,9 +493,9 @@ impl Engine {
                 tokio::spawn(async move {
                     let body = WriteBody {
                         message: text,
-                        w: Some(w),
+                        w: concern.w(),
                         timeout_ms: None,
-                        atomic: None,
+                        atomic: (concern == Concern::Atomic).then_some(true),
                     };
                     // After an election answer: the primary the dashboard
                     // knows by now, else the next running member in turn (a
@@ -509,9 +528,30 @@ impl Engine {
                             .unwrap_or_else(|| url.to_string())
                     };
                     let headers = [(REQUEST_ID_HEADER, request_id)];
-                    let (result, _trail) =
-                        http_client::write(&client, &mut target, &reach, &body, &headers, deadline)
-                            .await;
+                    let result = match concern {
+                        Concern::W(_) => http_client::write::<WriteReply>(
+                            &client,
+                            &mut target,
+                            &reach,
+                            &body,
+                            &headers,
+                            deadline,
+                        )
+                        .await
+                        .0
+                        .map(Reply::Write),
+                        Concern::Atomic => http_client::write::<AtomicReply>(
+                            &client,
+                            &mut target,
+                            &reach,
+                            &body,
+                            &headers,
+                            deadline,
+                        )
+                        .await
+                        .0
+                        .map(Reply::Atomic),
+                    };
                     let _ = tx.send(AppEvent::WriteFinished { id, result });
                 });
             }
