@@ -166,6 +166,10 @@ pub struct LeadArgs {
     /// A delivery attempt with no answer in this time has failed
     #[arg(long, env = "REPLOG_REPLICATION_TIMEOUT_MS", default_value_t = 1000)]
     pub replication_timeout_ms: u64,
+    /// Two-phase commit: a node that has not voted on an atomic write in
+    /// this time counts as a NO vote
+    #[arg(long, env = "REPLOG_PREPARE_TIMEOUT_MS", default_value_t = 2000)]
+    pub prepare_timeout_ms: u64,
     /// Base of the exponential retry backoff
     #[arg(long, env = "REPLOG_RETRY_BASE_MS", default_value_t = 50)]
     pub retry_base_ms: u64,
@@ -326,6 +330,10 @@ pub struct UpArgs {
     /// Cap of the primary's exponential retry backoff (at least --retry-base-ms)
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub retry_cap_ms: u64,
+    /// Two-phase commit: a node that has not voted on an atomic write in
+    /// this time counts as a NO vote (slow motion multiplies it, live)
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub prepare_timeout_ms: u64,
     /// Members n1, n2, … that elect their primary (automatic failover)
     /// instead of a fixed primary p and secondaries; n1 leads first
     #[arg(long)]
@@ -355,6 +363,7 @@ impl Default for UpArgs {
             replication_timeout_ms: 1000,
             retry_base_ms: 50,
             retry_cap_ms: 2000,
+            prepare_timeout_ms: 2000,
             failover: false,
             docker: false,
             project: None,
@@ -374,6 +383,7 @@ impl UpArgs {
             unhealthy_after: self.unhealthy_after,
             election_timeout_min_ms: None,
             election_timeout_max_ms: None,
+            prepare_timeout_ms: self.prepare_timeout_ms,
         }
     }
 
@@ -389,6 +399,7 @@ impl UpArgs {
             ),
             ("--retry-base-ms", t.retry_base_ms.to_string()),
             ("--retry-cap-ms", t.retry_cap_ms.to_string()),
+            ("--prepare-timeout-ms", t.prepare_timeout_ms.to_string()),
         ]
         .into_iter()
         .flat_map(|(flag, value)| [flag.to_string(), value])

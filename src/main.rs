@@ -36,16 +36,24 @@ fn main() -> ExitCode {
     // Declared before the runtime, so dropped after it: every line logged
     // while the node shuts down is flushed when main returns (also after
     // SIGTERM or Ctrl-C, which make the node return normally).
-    let _log_guard = match &cli.command {
-        Some(Command::Node(role)) => match logging::init_node(&role.log_target(), "info") {
-            Ok(guard) => Some(guard),
+    if let Some(Command::Node(role)) = &cli.command {
+        match logging::init_node(&role.log_target(), "info") {
+            Ok(guard) => logging::keep(guard),
             Err(e) => {
                 eprintln!("replog: error: {e}");
                 return ExitCode::FAILURE;
             }
-        },
-        _ => None,
-    };
+        }
+        replog_node::crash::before_exit(logging::flush);
+    }
+    let exit = run(cli);
+    // After the runtime is gone: every line logged while the node shut
+    // down is written out.
+    logging::flush();
+    exit
+}
+
+fn run(cli: Cli) -> ExitCode {
     let runtime = match runtime_for(&cli.command) {
         Ok(rt) => rt,
         Err(e) => {

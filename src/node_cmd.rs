@@ -91,6 +91,7 @@ fn apply_lead(
     config.max_message_bytes = lead.max_message_bytes;
     config.default_w = lead.default_w;
     config.replication_timeout = Duration::from_millis(lead.replication_timeout_ms);
+    config.prepare_timeout = Duration::from_millis(lead.prepare_timeout_ms);
     config.backoff = Backoff {
         base: Duration::from_millis(lead.retry_base_ms),
         cap: Duration::from_millis(lead.retry_cap_ms),

@@ -52,6 +52,9 @@ pub struct PrimaryConfig {
     pub default_w: u64,
     /// A delivery attempt with no answer in this time has failed.
     pub replication_timeout: Duration,
+    /// Two-phase commit: a participant that has not voted in this time
+    /// counts as NO.
+    pub prepare_timeout: Duration,
     pub backoff: Backoff,
     pub heartbeat: Duration,
     pub unhealthy_after: u32,
@@ -87,6 +90,7 @@ impl PrimaryConfig {
             max_message_bytes: 1024 * 1024,
             default_w: 1,
             replication_timeout: Duration::from_millis(1000),
+            prepare_timeout: Duration::from_millis(crate::api::timing::DEFAULT_PREPARE_TIMEOUT_MS),
             backoff: Backoff {
                 base: Duration::from_millis(50),
                 cap: Duration::from_millis(2000),
@@ -128,6 +132,7 @@ impl PrimaryConfig {
             unhealthy_after: self.unhealthy_after,
             election_timeout_min_ms: None,
             election_timeout_max_ms: None,
+            prepare_timeout_ms: ms(self.prepare_timeout),
         }
     }
 
@@ -156,8 +161,14 @@ impl PrimaryConfig {
         if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
             return Err(format!("node id {:?} is used twice", pair[0]));
         }
-        if self.heartbeat.is_zero() || self.replication_timeout.is_zero() {
-            return Err("--heartbeat-ms and --replication-timeout-ms must be positive".into());
+        if self.heartbeat.is_zero()
+            || self.replication_timeout.is_zero()
+            || self.prepare_timeout.is_zero()
+        {
+            return Err(
+                "--heartbeat-ms, --replication-timeout-ms and --prepare-timeout-ms must be positive"
+                    .into(),
+            );
         }
         if self.backoff.base.is_zero() || self.backoff.cap < self.backoff.base {
             return Err("--retry-base-ms must be positive and at most --retry-cap-ms".into());

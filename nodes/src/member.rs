@@ -414,6 +414,7 @@ pub fn router(member: Arc<Member>) -> Router {
         .route(VOTE_PATH, post(vote))
         .route(APPEND_PATH, post(replication))
         .route(HEARTBEAT_PATH, get(replication))
+        .route(crate::api::DECISION_PATH, post(replication))
         .with_state(member.clone());
     Router::new()
         .route(MESSAGES_PATH, get(forward).post(write))
@@ -490,7 +491,7 @@ async fn write(State(member): State<Arc<Member>>, request: Request) -> Response 
     }
 }
 
-/// A primary's append or heartbeat. A member that leads itself steps down
+/// A primary's append, heartbeat or 2PC decision. A member that leads itself steps down
 /// when the request comes from a newer term's primary, and then follows it;
 /// an older term's primary is told the newer term.
 async fn replication(State(member): State<Arc<Member>>, request: Request) -> Response {

@@ -22,7 +22,11 @@ fn config() -> ProgressConfig {
 }
 
 fn pos(instance: u64, last_seq: u64) -> Position {
-    Position { instance, last_seq }
+    Position {
+        instance,
+        last_seq,
+        votes: Vec::new(),
+    }
 }
 
 fn ack(first: u64, last: u64, at: u64) -> Event {

@@ -21,6 +21,7 @@ use crate::health::{Health, Transition};
 use crate::journal::Journal;
 use crate::leadership::Leadership;
 use crate::parking::Parking;
+use crate::primary::coordinator::Coordinators;
 use crate::primary::log::{Doorbell, PrimaryLog};
 use crate::primary::peers::{PeerBoard, PeerStatus};
 use crate::primary::stamp::Stamper;
@@ -233,6 +234,11 @@ pub struct Replicator {
     stamper: Option<Arc<Stamper>>,
     /// Told of a newer term a member answers with.
     leadership: Option<Arc<Leadership>>,
+    /// Two-phase commit: told of VoteRequests shipped and votes answered.
+    coordinators: Option<Arc<Coordinators>>,
+    /// The first entry the secondary holds in doubt, minus one: what it
+    /// acknowledges stops there (`u64::MAX`: nothing in doubt).
+    acked_cap: u64,
 }
 
 impl Replicator {
@@ -271,6 +277,32 @@ impl Replicator {
             parking: Arc::new(Parking::default()),
             stamper: None,
             leadership: None,
+            coordinators: None,
+            acked_cap: u64::MAX,
+        }
+    }
+
+    pub fn with_coordinators(mut self, coordinators: Arc<Coordinators>) -> Self {
+        self.coordinators = Some(coordinators);
+        self
+    }
+
+    /// An answer's votes: counted, or answered with the decision; and a YES
+    /// (in doubt) caps what the secondary acknowledges.
+    fn on_votes(&mut self, position: &Position) {
+        if position.votes.is_empty() {
+            self.acked_cap = u64::MAX;
+            return;
+        }
+        self.acked_cap = position.acked_seq();
+        if let Some(coordinators) = &self.coordinators {
+            let log = &self.log;
+            coordinators.on_votes(
+                &self.peer.id,
+                &position.votes,
+                |seq| log.with_store(|s| s.atomic_at(seq)),
+                log.last_seq(),
+            );
         }
     }
 
@@ -394,6 +426,13 @@ impl Replicator {
                 break;
             };
             let (first, last) = (first.seq, last.seq);
+            if let Some(coordinators) = &self.coordinators {
+                for entry in &entries {
+                    if entry.atomic == Some(crate::api::AtomicState::Prepared) {
+                        coordinators.vote_requested(entry.seq, &self.peer.id);
+                    }
+                }
+            }
             self.progress.sent(first, last);
             self.journal.record(Happened::Shipped {
                 to: self.peer.id.clone(),
@@ -478,6 +517,9 @@ impl Replicator {
         result: Result<Position, RequestError>,
     ) {
         self.check_term(&result);
+        if let Ok(position) = &result {
+            self.on_votes(position);
+        }
         let event = match result {
             Ok(position) => Event::BatchAcked {
                 first,
@@ -511,6 +553,7 @@ impl Replicator {
         self.probed_round = self.probed_round.max(self.probe_asked);
         let event = match result {
             Ok(position) => {
+                self.on_votes(&position);
                 self.last_heartbeat = Some(Instant::now());
                 self.token_refused = false;
                 Event::HeartbeatAnswered { position }
@@ -594,7 +637,7 @@ impl Replicator {
                 url: self.names.1.clone(),
                 state: p.health(),
                 progress: p.state(),
-                acked_seq: p.matched(),
+                acked_seq: p.matched().min(self.acked_cap),
                 last_heartbeat: self.last_heartbeat,
                 retry_attempt: p.failures(),
                 next_retry_at: p.retry_due(),

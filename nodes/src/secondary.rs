@@ -3,8 +3,8 @@
 
 use crate::api::journal::Happened;
 use crate::api::{
-    self, AppendRequest, ErrorBody, MessageList, NodeHealth, Position, SecondaryHealth,
-    APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
+    self, AppendRequest, DecisionRequest, ErrorBody, MessageList, NodeHealth, Position,
+    SecondaryHealth, APPEND_PATH, DECISION_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
 };
 use crate::api_error::{self, ApiError};
 use crate::auth::{self, Gate};
@@ -14,6 +14,7 @@ use crate::faults::{FailAt, FaultSet};
 use crate::group_commit::{GroupCommit, Syncable};
 use crate::journal::Journal;
 use crate::leadership::{Leadership, Matched, Stamp};
+use crate::participant::Participant;
 use crate::parts::Parts;
 use crate::secondary_log::{Received, SecondaryLog};
 use crate::store::{self, LogStore};
@@ -81,6 +82,8 @@ pub struct Secondary {
     /// Set when the node moved on to another role: a request that reached
     /// this one late must not step the election.
     retired: std::sync::atomic::AtomicBool,
+    /// Two-phase commit: the entries this node holds in doubt.
+    participant: Participant,
 }
 
 impl Secondary {
@@ -134,6 +137,7 @@ impl Secondary {
             store.durable_seq(),
             store.last_seq(),
         );
+        let participant = Participant::recovered(&store.undecided());
         let log = Arc::new(SharedLog(Mutex::new(SecondaryLog::new(store))));
         let commit = GroupCommit::new(disk, log.clone(), durable, Box::new(|_| {}));
         // Entries a previous role appended but did not make durable yet.
@@ -152,6 +156,7 @@ impl Secondary {
             leadership,
             timing,
             retired: std::sync::atomic::AtomicBool::new(false),
+            participant,
         })
     }
 
@@ -174,6 +179,7 @@ impl Secondary {
     /// steps down on it). A request without a term (no primary of replog
     /// sends one) is let through as before.
     fn admit(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        self.participant.note_coordinator(headers);
         let stamp = Stamp::from_headers(headers).map_err(ApiError::bad_request)?;
         let Some(stamp) = stamp else {
             return Ok(());
@@ -218,6 +224,7 @@ impl Secondary {
             log.forget_held();
         }
         if let Matched::Cut(_) = matched {
+            self.participant.forget_after(log.last_seq());
             // A log with its tail cut is another history: the primary's
             // replicator starts over from this node's position.
             let next = (self.instance.load(Ordering::Relaxed) + 1) & store::INSTANCE_MASK;
@@ -270,6 +277,7 @@ impl Secondary {
                 // between leaves an empty log, never old entries under the
                 // new primary's name.
                 log.clear().map_err(storage_error)?;
+                self.participant.forget_after(0);
                 self.commit.reset(log.durable_seq());
                 leadership.log_cleared();
             }
@@ -311,13 +319,50 @@ impl Secondary {
         ))
     }
 
-    /// What this node acknowledges: its durable gap-free prefix.
+    /// What this node acknowledges: its durable gap-free prefix, with its
+    /// votes on the atomic entries in it that are undecided (the coordinator
+    /// counts a YES as the end of what this node acknowledges).
     fn position(&self) -> Position {
+        let log = self.log();
+        let last_seq = log.durable_seq();
         Position {
             instance: self.instance.load(Ordering::Relaxed),
-            last_seq: self.log().durable_seq(),
-            votes: Vec::new(),
+            last_seq,
+            votes: Participant::votes(&log.undecided(), last_seq),
         }
+    }
+
+    /// GlobalCommit / GlobalAbort for an entry: recorded durably, then the
+    /// entry (and what waited behind it) is visible, or stays a marker.
+    fn apply_decision(&self, request: DecisionRequest) -> Result<(), ApiError> {
+        let DecisionRequest { seq, outcome } = request;
+        let mut log = self.log();
+        let store = log.store_mut();
+        match store.atomic_at(seq) {
+            Some(state) if !state.decided() => {
+                store
+                    .set_atomic(seq, outcome.state())
+                    .map_err(storage_error)?;
+            }
+            Some(state) if state != outcome.state() => {
+                // Only failover can do this (a new primary presumed abort
+                // where the old one had committed): 2PC's own hazard. The
+                // first decision stands.
+                tracing::warn!(node = %self.id, seq, "{} for #{seq} ignored: it is already {}", outcome.message(), state.as_str());
+                return Ok(());
+            }
+            // Decided already (a re-sent decision), or not held here.
+            _ => return Ok(()),
+        }
+        drop(log);
+        self.participant.decided(seq);
+        self.journal.record(Happened::Applied { seq, outcome });
+        let verb = match outcome {
+            api::Outcome::Committed => "commits",
+            api::Outcome::Aborted => "aborts",
+        };
+        info!(node = %self.id, seq, "{} {verb} #{seq}", self.id);
+        Ok(())
     }
 
     /// Stores a batch and waits until it is durable, honouring injected
@@ -364,10 +409,21 @@ impl Secondary {
         }
         let mut stored = Vec::new();
         let mut failed = None;
+        let refuse = self.faults.vote() == api::Vote::No;
         let upto = {
             let mut log = self.log();
-            for entry in entries {
+            for mut entry in entries {
                 let seq = entry.seq;
+                let vote = if entry.atomic.is_some() && log.is_new(seq) {
+                    self.participant.vote_requested(&mut entry, refuse)
+                } else {
+                    None
+                };
+                if let Some(vote) = vote {
+                    // Cast with the answer, once the prepare is on disk.
+                    self.journal.record(Happened::VoteCast { seq, vote });
+                    info!(node = %self.id, seq, "{} votes {} on #{seq}", self.id, vote.word());
+                }
                 let received = match log.receive(entry) {
                     Ok(received) => received,
                     Err(e) => {
@@ -429,6 +485,7 @@ pub fn router(node: Arc<Secondary>) -> Router {
     let node_to_node = Router::new()
         .route(APPEND_PATH, post(receive_batch))
         .route(HEARTBEAT_PATH, get(heartbeat))
+        .route(DECISION_PATH, post(receive_decision))
         .with_state(node.clone())
         .merge(faults)
         .merge(timing);
@@ -464,15 +521,23 @@ async fn refuse_write(State(node): State<Arc<Secondary>>) -> ApiError {
 }
 
 async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
-    let (last_seq, held, disk) = {
+    let (last_seq, held, disk, undecided) = {
         let log = node.log();
-        (log.last_seq(), log.held(), log.disk_report())
+        (
+            log.last_seq(),
+            log.held(),
+            log.disk_report(),
+            log.undecided(),
+        )
     };
     let disk = node.commit.report(disk);
     let (election, role) = {
         let leadership = node.leadership.lock();
         (leadership.report(), leadership.role())
     };
+    let in_doubt = node
+        .participant
+        .report(&undecided, election.primary.as_deref());
     let health = SecondaryHealth {
         id: node.id.clone(),
         last_seq,
@@ -486,7 +551,10 @@ async fn health(State(node): State<Arc<Secondary>>) -> Json<NodeHealth> {
         faults_enabled: node.faults_enabled,
         auth_rejections: node.gate.as_ref().map_or(0, Gate::refused),
         election: Box::new(election),
-        atomic: Default::default(),
+        atomic: Box::new(api::AtomicHealth {
+            in_doubt,
+            transactions: Vec::new(),
+        }),
     };
     Json(match role {
         crate::election::Role::Candidate => NodeHealth::Candidate(health),
@@ -520,6 +588,19 @@ async fn heartbeat(
     // first; then the term's primary is checked and its log matched.
     node.follow_primary(&headers)?;
     node.admit(&headers)?;
+    Ok(Json(node.position()))
+}
+
+async fn receive_decision(
+    State(node): State<Arc<Secondary>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Position>, ApiError> {
+    blocked(&node)?;
+    node.follow_primary(&headers)?;
+    node.admit(&headers)?;
+    let request: DecisionRequest = read_json(body, 4096).await?;
+    node.apply_decision(request)?;
     Ok(Json(node.position()))
 }
 

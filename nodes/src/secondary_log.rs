@@ -65,6 +65,16 @@ impl SecondaryLog {
         Ok(released)
     }
 
+    /// Whether `seq` is neither stored nor held: its delivery is the first.
+    pub fn is_new(&self, seq: u64) -> bool {
+        seq > self.store.last_seq() && !self.held.contains_key(&seq)
+    }
+
+    /// Atomic entries stored and undecided (prepared or refused).
+    pub fn undecided(&self) -> Vec<(u64, crate::api::AtomicState)> {
+        self.store.undecided()
+    }
+
     /// The term of a stored seq.
     pub fn term_at(&self, seq: u64) -> Option<u64> {
         self.store.term_at(seq)
@@ -125,9 +135,10 @@ impl SecondaryLog {
         self.store.finish_sync(pending, result)
     }
 
-    /// The gap-free prefix: what readers see.
+    /// What readers see: the gap-free prefix up to the first entry in
+    /// doubt, without atomic entries that are not committed.
     pub fn visible(&self) -> Vec<Entry> {
-        self.store.all()
+        crate::two_phase::visible(self.store.all())
     }
 
     /// Entries held behind a gap, in seq order.

@@ -3,7 +3,7 @@
 //! interchangeable; what differs (durability, identity, fsync) has defaults
 //! that describe a memory log.
 
-use crate::api::DiskReport;
+use crate::api::{AtomicState, DiskReport};
 use crate::config::StorageConfig;
 use crate::entry::Entry;
 use crate::wal::{DiskLog, PendingSync, WalError, WalOptions};
@@ -74,6 +74,14 @@ pub trait LogStore: Send {
     fn rolled_back(&self) -> u64 {
         0
     }
+    /// Changes atomic entry `seq`'s two-phase-commit state, durably where
+    /// the log has a directory, before the caller acts on it (votes, sends
+    /// a decision). An ordinary or absent seq is left alone.
+    fn set_atomic(&mut self, seq: u64, state: AtomicState) -> Result<(), WalError>;
+    /// Atomic entries prepared or refused and not yet decided, in seq order.
+    fn undecided(&self) -> Vec<(u64, AtomicState)>;
+    /// Atomic entry `seq`'s state (`None`: an ordinary entry, or absent).
+    fn atomic_at(&self, seq: u64) -> Option<AtomicState>;
     /// The persisted election term and vote (automatic failover).
     fn vote(&self) -> (u64, Option<String>) {
         (0, None)
@@ -194,12 +202,27 @@ impl LogStore for Retired {
     fn set_vote(&mut self, _term: u64, _voted_for: Option<String>) -> Result<(), WalError> {
         Err(WalError::Retired)
     }
+
+    fn set_atomic(&mut self, _seq: u64, _state: AtomicState) -> Result<(), WalError> {
+        Err(WalError::Retired)
+    }
+
+    fn undecided(&self) -> Vec<(u64, AtomicState)> {
+        Vec::new()
+    }
+
+    fn atomic_at(&self, _seq: u64) -> Option<AtomicState> {
+        None
+    }
 }
 
 /// The in-memory log: a vector whose index is `seq - 1`.
 #[derive(Default, Debug)]
 pub struct MemoryLog {
     entries: Vec<Entry>,
+    /// Atomic entries not decided yet (prepared or refused), so finding
+    /// them never scans the log.
+    undecided: std::collections::BTreeMap<u64, AtomicState>,
 }
 
 impl MemoryLog {
@@ -216,12 +239,44 @@ impl MemoryLog {
     pub fn truncate(&mut self, last: u64) {
         self.entries
             .truncate(usize::try_from(last).unwrap_or(usize::MAX));
+        self.undecided.split_off(&(last.saturating_add(1)));
     }
 
     /// Appends `entry` (seq `last_seq() + 1`); cannot fail.
     pub fn push(&mut self, entry: Entry) {
         debug_assert_eq!(entry.seq, self.last_seq() + 1);
+        if let Some(state) = entry.atomic.filter(|s| !s.decided()) {
+            self.undecided.insert(entry.seq, state);
+        }
         self.entries.push(entry);
+    }
+
+    /// Sets atomic entry `seq`'s state in memory; false if there is no
+    /// such entry.
+    pub fn set_state(&mut self, seq: u64, state: AtomicState) -> bool {
+        let Some(entry) = self.entry_mut(seq) else {
+            return false;
+        };
+        entry.atomic = Some(state);
+        if state.decided() {
+            self.undecided.remove(&seq);
+        } else {
+            self.undecided.insert(seq, state);
+        }
+        true
+    }
+
+    fn entry_mut(&mut self, seq: u64) -> Option<&mut Entry> {
+        let index = usize::try_from(seq.checked_sub(1)?).ok()?;
+        self.entries.get_mut(index)
+    }
+
+    /// Every atomic entry as (seq, term, state), in seq order.
+    pub fn atomic_entries(&self) -> Vec<(u64, u64, AtomicState)> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.atomic.map(|s| (e.seq, e.term, s)))
+            .collect()
     }
 }
 
@@ -251,7 +306,24 @@ impl LogStore for MemoryLog {
 
     fn clear(&mut self) -> Result<(), WalError> {
         self.entries.clear();
+        self.undecided.clear();
         Ok(())
+    }
+
+    fn set_atomic(&mut self, seq: u64, state: AtomicState) -> Result<(), WalError> {
+        if self.atomic_at(seq).is_some() {
+            self.set_state(seq, state);
+        }
+        Ok(())
+    }
+
+    fn undecided(&self) -> Vec<(u64, AtomicState)> {
+        self.undecided.iter().map(|(s, a)| (*s, *a)).collect()
+    }
+
+    fn atomic_at(&self, seq: u64) -> Option<AtomicState> {
+        let index = usize::try_from(seq.checked_sub(1)?).ok()?;
+        self.entries.get(index)?.atomic
     }
 
     fn term_at(&self, seq: u64) -> Option<u64> {
@@ -270,6 +342,7 @@ impl LogStore for MemoryLog {
         } else {
             Vec::new()
         };
+        self.undecided.split_off(&(seq.saturating_add(1)));
         Ok(Rollback {
             entries,
             file: None,

@@ -1,6 +1,6 @@
-//! Two-phase commit of one atomic write (issue 14): the pure cores of the
-//! coordinator (the primary) and of a participant (each secondary), not
-//! wired into the nodes yet.
+//! Two-phase commit of one atomic write: the pure cores of the coordinator
+//! (the primary; driven by `primary::coordinator`) and of a participant
+//! (each secondary).
 //!
 //! Like the other cores, they take events and return actions, with no I/O
 //! and no clock reads. Actions that record something (`Record…`) must be
@@ -15,30 +15,11 @@
 //! coordinator dies, it blocks (the lesson). A coordinator that restarts
 //! without a recorded decision presumes abort (R*).
 
+use crate::api::{AtomicState, BallotReport, Entry};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Vote {
-    Yes,
-    No,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Decision {
-    Commit,
-    Abort,
-}
-
-impl Decision {
-    /// The message that carries it, in the course's words.
-    pub fn message(self) -> &'static str {
-        match self {
-            Decision::Commit => "GlobalCommit",
-            Decision::Abort => "GlobalAbort",
-        }
-    }
-}
+pub use crate::api::{Outcome as Decision, Vote};
 
 /// How a participant's vote came about, for the reply's `votes`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +32,14 @@ pub enum Ballot {
 impl Ballot {
     fn is_yes(self) -> bool {
         self == Ballot::Voted(Vote::Yes)
+    }
+
+    pub fn report(self) -> BallotReport {
+        match self {
+            Ballot::Voted(Vote::Yes) => BallotReport::Yes,
+            Ballot::Voted(Vote::No) => BallotReport::No,
+            Ballot::TimedOut => BallotReport::Timeout,
+        }
     }
 }
 
@@ -83,10 +72,11 @@ pub enum CoordinatorAction {
         to: String,
         decision: Decision,
     },
-    /// Answer the client: the decision, with every participant's ballot.
+    /// Answer the client: the decision, with every participant's ballot
+    /// (`pending`: a NO decided before this one voted).
     Reply {
         decision: Decision,
-        votes: BTreeMap<String, Ballot>,
+        votes: BTreeMap<String, BallotReport>,
     },
 }
 
@@ -142,10 +132,14 @@ impl Coordinator {
                 }
                 self.decide_if_ready(now, &mut actions);
             }
+            // A vote can beat the coordinator's own prepare record: the
+            // entry ships as soon as it is appended. It counts, and is
+            // looked at once the record is durable.
+            (CoordinatorEvent::VoteArrived { from, vote }, Phase::Preparing) => {
+                self.count(from, vote);
+            }
             (CoordinatorEvent::VoteArrived { from, vote }, Phase::Voting) => {
-                if let Some(slot @ None) = self.ballots.get_mut(&from) {
-                    *slot = Some(Ballot::Voted(vote));
-                }
+                self.count(from, vote);
                 self.decide_if_ready(now, &mut actions);
             }
             (CoordinatorEvent::Tick, Phase::Voting) => self.decide_if_ready(now, &mut actions),
@@ -159,11 +153,7 @@ impl Coordinator {
                 }
                 actions.push(CoordinatorAction::Reply {
                     decision,
-                    votes: self
-                        .ballots
-                        .iter()
-                        .map(|(p, b)| (p.clone(), b.unwrap_or(Ballot::TimedOut)))
-                        .collect(),
+                    votes: self.ballots(),
                 });
             }
             (CoordinatorEvent::DecisionAcked { from }, Phase::Sending(_)) => {
@@ -176,6 +166,75 @@ impl Coordinator {
             _ => {}
         }
         actions
+    }
+
+    fn count(&mut self, from: String, vote: Vote) {
+        if let Some(slot @ None) = self.ballots.get_mut(&from) {
+            *slot = Some(Ballot::Voted(vote));
+        }
+    }
+
+    /// When missing votes will count as NO (once voting has begun).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The phase, as `/health` names it.
+    pub fn phase_name(&self) -> &'static str {
+        match self.phase {
+            Phase::Preparing => "preparing",
+            Phase::Voting => "voting",
+            Phase::Recording(_) => "recording",
+            Phase::Sending(_) => "sending",
+        }
+    }
+
+    /// The decision once taken (recorded or not yet).
+    pub fn outcome(&self) -> Option<Decision> {
+        match self.phase {
+            Phase::Recording(d) | Phase::Sending(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Each participant's ballot so far (`pending`: not in yet).
+    pub fn ballots(&self) -> BTreeMap<String, BallotReport> {
+        self.ballots
+            .iter()
+            .map(|(p, b)| (p.clone(), b.map_or(BallotReport::Pending, Ballot::report)))
+            .collect()
+    }
+
+    /// Why the decision went the way it did, in words: "all voted YES",
+    /// "s2 voted NO", "s1 did not vote within 2000 ms".
+    pub fn why(&self) -> String {
+        let no: Vec<&str> = self
+            .ballots
+            .iter()
+            .filter(|(_, b)| **b == Some(Ballot::Voted(Vote::No)))
+            .map(|(p, _)| p.as_str())
+            .collect();
+        if !no.is_empty() {
+            return format!("{} voted NO", no.join(", "));
+        }
+        let late: Vec<&str> = self
+            .ballots
+            .iter()
+            .filter(|(_, b)| matches!(b, Some(Ballot::TimedOut) | None))
+            .map(|(p, _)| p.as_str())
+            .collect();
+        if !late.is_empty() {
+            return format!(
+                "{} did not vote within {} ms",
+                late.join(", "),
+                self.timeout.as_millis()
+            );
+        }
+        if self.ballots.is_empty() {
+            "no participants: the coordinator alone decides".into()
+        } else {
+            "all voted YES".into()
+        }
     }
 
     /// Decides once every vote is in, at the first NO, or at the timeout.
@@ -195,9 +254,9 @@ impl Coordinator {
             }
         }
         let decision = if self.ballots.values().all(|b| b.is_some_and(Ballot::is_yes)) {
-            Decision::Commit
+            Decision::Committed
         } else {
-            Decision::Abort
+            Decision::Aborted
         };
         self.phase = Phase::Recording(decision);
         actions.push(CoordinatorAction::RecordDecision(decision));
@@ -208,81 +267,46 @@ impl Coordinator {
 /// prepared: re-send a recorded decision; with none, presume abort (the
 /// participants may be in doubt, and nobody can have committed).
 pub fn after_restart(recorded: Option<Decision>) -> Decision {
-    recorded.unwrap_or(Decision::Abort)
+    recorded.unwrap_or(Decision::Aborted)
 }
 
-/// A participant's entries that are prepared and undecided, by seq.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct InDoubt {
-    since: BTreeMap<u64, Instant>,
+/// A participant's answer to a VoteRequest (the batch that first brings
+/// atomic entry in state `arrived`): the state it stores the entry in, and
+/// its vote. `refuse` is the `vote: no` fault. An entry that arrives already
+/// decided (a participant that lagged behind the decision) is stored as
+/// decided, with no vote.
+pub fn on_vote_request(arrived: AtomicState, refuse: bool) -> (AtomicState, Option<Vote>) {
+    match arrived {
+        AtomicState::Prepared | AtomicState::Refused if refuse => {
+            // Nobody can commit without this vote: the participant may
+            // abort at once, and blocks nothing.
+            (AtomicState::Refused, Some(Vote::No))
+        }
+        AtomicState::Prepared | AtomicState::Refused => (AtomicState::Prepared, Some(Vote::Yes)),
+        decided => (decided, None),
+    }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ParticipantAction {
-    /// Log the entry as prepared (not visible) durably, then send the vote.
-    RecordPrepared {
-        seq: u64,
-    },
-    SendVote {
-        seq: u64,
-        vote: Vote,
-    },
-    /// Log the decision for the entry: committed (visible) or aborted (a
-    /// marker that keeps its seq and is never visible).
-    RecordDecision {
-        seq: u64,
-        decision: Decision,
-    },
+/// A participant's vote on an entry it holds undecided (what it reports
+/// with every answer until the decision arrives).
+pub fn standing_vote(state: AtomicState) -> Option<Vote> {
+    match state {
+        AtomicState::Prepared => Some(Vote::Yes),
+        AtomicState::Refused => Some(Vote::No),
+        _ => None,
+    }
 }
 
-impl InDoubt {
-    /// A VoteRequest for `seq`. `refuse` is the `vote: no` fault.
-    pub fn vote_requested(
-        &mut self,
-        seq: u64,
-        refuse: bool,
-        now: Instant,
-    ) -> Vec<ParticipantAction> {
-        if refuse {
-            // Nothing is prepared: a NO needs no record (presumed abort).
-            return vec![ParticipantAction::SendVote {
-                seq,
-                vote: Vote::No,
-            }];
-        }
-        self.since.entry(seq).or_insert(now);
-        vec![
-            ParticipantAction::RecordPrepared { seq },
-            ParticipantAction::SendVote {
-                seq,
-                vote: Vote::Yes,
-            },
-        ]
-    }
-
-    /// The coordinator's decision for `seq` (sent, or answered to a query).
-    pub fn decided(&mut self, seq: u64, decision: Decision) -> Vec<ParticipantAction> {
-        if self.since.remove(&seq).is_none() {
-            // Already decided (a re-sent decision), or never prepared.
-            return Vec::new();
-        }
-        vec![ParticipantAction::RecordDecision { seq, decision }]
-    }
-
-    /// The entries to ask the coordinator about (with each heartbeat).
-    pub fn pending(&self) -> Vec<(u64, Instant)> {
-        self.since.iter().map(|(s, t)| (*s, *t)).collect()
-    }
-
-    /// The participant's visible and acknowledged position: its gap-free
-    /// end `last`, stopped before the first entry in doubt (2PC's blocking:
-    /// later writes wait behind it).
-    pub fn visible_upto(&self, last: u64) -> u64 {
-        match self.since.keys().next() {
-            Some(first) if *first <= last => first - 1,
-            _ => last,
-        }
-    }
+/// What readers see of a gap-free log: every entry up to the first one in
+/// doubt (prepared, undecided), which holds back everything after it (2PC's
+/// blocking), minus atomic entries that are not committed (an aborted one
+/// keeps its seq as a marker and is never visible).
+pub fn visible(entries: Vec<Entry>) -> Vec<Entry> {
+    entries
+        .into_iter()
+        .take_while(|e| e.atomic != Some(AtomicState::Prepared))
+        .filter(|e| matches!(e.atomic, None | Some(AtomicState::Committed)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -326,26 +350,26 @@ mod tests {
             (
                 &[("s1", Vote::Yes), ("s2", Vote::Yes)],
                 0,
-                Some(Decision::Commit),
+                Some(Decision::Committed),
                 "all yes",
             ),
             (
                 &[("s1", Vote::No)],
                 0,
-                Some(Decision::Abort),
+                Some(Decision::Aborted),
                 "the first no decides",
             ),
             (&[("s1", Vote::Yes)], 1999, None, "still waiting for s2"),
             (
                 &[("s1", Vote::Yes)],
                 2000,
-                Some(Decision::Abort),
+                Some(Decision::Aborted),
                 "s2 timed out",
             ),
             (
                 &[("s1", Vote::Yes), ("s1", Vote::No), ("s2", Vote::Yes)],
                 0,
-                Some(Decision::Commit),
+                Some(Decision::Committed),
                 "a repeated vote does not change the first",
             ),
         ];
@@ -370,13 +394,13 @@ mod tests {
         let recorded = c.step(vote("s2", Vote::No), t0);
         assert_eq!(
             recorded,
-            vec![CoordinatorAction::RecordDecision(Decision::Abort)]
+            vec![CoordinatorAction::RecordDecision(Decision::Aborted)]
         );
         assert_eq!(c.decision(), None, "not sent before it is recorded");
         let sent = c.step(CoordinatorEvent::DecisionRecorded, t0);
         assert!(sent.contains(&CoordinatorAction::SendDecision {
             to: "s1".into(),
-            decision: Decision::Abort
+            decision: Decision::Aborted
         }));
         let votes = sent.iter().find_map(|a| match a {
             CoordinatorAction::Reply { votes, .. } => Some(votes.clone()),
@@ -384,47 +408,110 @@ mod tests {
         });
         assert_eq!(
             votes.and_then(|v| v.get("s2").copied()),
-            Some(Ballot::Voted(Vote::No))
+            Some(BallotReport::No)
         );
         assert!(!c.finished());
         c.step(CoordinatorEvent::DecisionAcked { from: "s1".into() }, t0);
         c.step(CoordinatorEvent::DecisionAcked { from: "s2".into() }, t0);
         assert!(c.finished());
-        assert_eq!(after_restart(c.decision()), Decision::Abort);
-        assert_eq!(after_restart(None), Decision::Abort, "presumed abort");
+        assert_eq!(after_restart(c.decision()), Decision::Aborted);
+        assert_eq!(after_restart(None), Decision::Aborted, "presumed abort");
     }
 
     #[test]
     fn an_entry_in_doubt_blocks_everything_after_it() {
+        let entry = |seq: u64, atomic: Option<AtomicState>| Entry {
+            atomic,
+            ..Entry::new(seq, format!("m{seq}"))
+        };
+        let seqs = |entries: Vec<Entry>| entries.iter().map(|e| e.seq).collect::<Vec<_>>();
+        let log = vec![
+            entry(1, None),
+            entry(2, Some(AtomicState::Committed)),
+            entry(3, Some(AtomicState::Aborted)),
+            entry(4, Some(AtomicState::Refused)),
+            entry(5, None),
+            entry(6, Some(AtomicState::Prepared)),
+            entry(7, None),
+        ];
+        assert_eq!(
+            seqs(visible(log)),
+            vec![1, 2, 5],
+            "aborted and refused hidden; #7 waits behind #6 in doubt"
+        );
+        // What the participant answers, and what the coordinator counts.
+        let votes = [(4, Vote::No), (6, Vote::Yes)]
+            .map(|(seq, vote)| crate::api::VoteReport { seq, vote })
+            .to_vec();
+        let position = |last_seq, votes: &[crate::api::VoteReport]| crate::api::Position {
+            instance: 1,
+            last_seq,
+            votes: votes.to_vec(),
+        };
+        assert_eq!(position(7, &votes).acked_seq(), 5, "stops before #6");
+        assert_eq!(position(5, &votes).acked_seq(), 5);
+        assert_eq!(
+            position(7, &votes[..1]).acked_seq(),
+            7,
+            "a NO blocks nothing"
+        );
+    }
+
+    #[test]
+    fn a_participant_votes_by_its_fault_and_takes_decided_entries_as_they_are() {
+        let cases = [
+            (
+                AtomicState::Prepared,
+                false,
+                AtomicState::Prepared,
+                Some(Vote::Yes),
+            ),
+            (
+                AtomicState::Prepared,
+                true,
+                AtomicState::Refused,
+                Some(Vote::No),
+            ),
+            (AtomicState::Committed, true, AtomicState::Committed, None),
+            (AtomicState::Aborted, false, AtomicState::Aborted, None),
+        ];
+        for (arrived, refuse, stored, vote) in cases {
+            assert_eq!(
+                on_vote_request(arrived, refuse),
+                (stored, vote),
+                "{arrived:?}"
+            );
+            assert_eq!(standing_vote(stored), vote);
+        }
+    }
+
+    #[test]
+    fn votes_before_the_prepare_record_count_once_it_is_durable() {
         let t0 = Instant::now();
-        let mut p = InDoubt::default();
-        assert_eq!(p.visible_upto(5), 5);
-        let actions = p.vote_requested(7, false, t0);
-        assert_eq!(
-            actions.first(),
-            Some(&ParticipantAction::RecordPrepared { seq: 7 }),
-            "prepared on disk before the YES"
+        let mut c = coordinator();
+        assert!(c.step(vote("s1", Vote::Yes), t0).is_empty());
+        assert!(
+            c.step(vote("s2", Vote::Yes), t0).is_empty(),
+            "not before Prepared"
         );
-        assert_eq!(p.visible_upto(6), 6, "before the entry: unaffected");
-        assert_eq!(p.visible_upto(9), 6, "#8 and #9 wait behind #7");
-        assert_eq!(p.pending(), vec![(7, t0)]);
-        assert_eq!(
-            p.decided(7, Decision::Abort),
-            vec![ParticipantAction::RecordDecision {
-                seq: 7,
-                decision: Decision::Abort
-            }]
-        );
-        assert!(p.decided(7, Decision::Abort).is_empty(), "re-sent: once");
-        assert_eq!(p.visible_upto(9), 9);
-        assert_eq!(
-            p.vote_requested(8, true, t0),
-            vec![ParticipantAction::SendVote {
-                seq: 8,
-                vote: Vote::No
-            }],
-            "a NO prepares nothing"
-        );
-        assert_eq!(p.visible_upto(9), 9);
+        let actions = c.step(CoordinatorEvent::Prepared, t0);
+        assert_eq!(decision_of(&actions), Some(Decision::Committed));
+        assert_eq!(c.why(), "all voted YES");
+    }
+
+    #[test]
+    fn the_reason_names_who_said_no_or_stayed_silent() {
+        let t0 = Instant::now();
+        let mut c = coordinator();
+        c.step(CoordinatorEvent::Prepared, t0);
+        c.step(vote("s1", Vote::Yes), t0);
+        c.step(CoordinatorEvent::Tick, t0 + ms(2000));
+        assert_eq!(c.why(), "s2 did not vote within 2000 ms");
+        assert_eq!(c.ballots().get("s2"), Some(&BallotReport::Timeout));
+        let mut c = coordinator();
+        c.step(CoordinatorEvent::Prepared, t0);
+        c.step(vote("s2", Vote::No), t0);
+        assert_eq!(c.why(), "s2 voted NO");
+        assert_eq!(c.ballots().get("s1"), Some(&BallotReport::Pending));
     }
 }

@@ -30,8 +30,8 @@ enum Verdict {
     NotYet(String),
 }
 
-/// A node's answer to a node check. Lives for one look, so its size does
-/// not matter.
+/// A node's answer to a node check. One lives per poll, briefly: boxing the
+/// health to keep the variants alike in size would buy nothing.
 #[allow(clippy::large_enum_variant)]
 enum Observed {
     Messages(MessageList),

@@ -69,6 +69,7 @@ pub fn up_args(scenario: &Scenario, run_dir: PathBuf) -> UpArgs {
         replication_timeout_ms: scenario.timing.replication_timeout_ms,
         retry_base_ms: scenario.timing.retry_base_ms,
         retry_cap_ms: scenario.timing.retry_cap_ms,
+        prepare_timeout_ms: scenario.timing.prepare_timeout_ms,
         run_dir: Some(run_dir),
         headless: true,
         ..UpArgs::default()

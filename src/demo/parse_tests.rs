@@ -180,6 +180,7 @@ fn every_timer_is_a_cluster_key_checked_with_its_line() {
             retry_cap_ms: 3000,
             election_timeout_min_ms: None,
             election_timeout_max_ms: None,
+            prepare_timeout_ms: replog_node::api::timing::DEFAULT_PREPARE_TIMEOUT_MS,
         }
     );
     let e = error_of(&with("replication_timeout_ms = 0"));

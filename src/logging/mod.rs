@@ -74,6 +74,22 @@ pub fn init_node(target: &LogTarget, default_level: &str) -> Result<LogGuard, St
     })
 }
 
+/// The running node's guard, where [`flush`] can reach it: a process that
+/// ends by `std::process::exit` (the `crash_after` fault) runs no
+/// destructors, so it flushes through here first.
+static GUARD: std::sync::Mutex<Option<LogGuard>> = std::sync::Mutex::new(None);
+
+/// Keeps `guard` until [`flush`].
+pub fn keep(guard: LogGuard) {
+    *GUARD.lock().unwrap_or_else(|e| e.into_inner()) = Some(guard);
+}
+
+/// Writes out every line still queued and stops the writer threads.
+pub fn flush() {
+    let guard = GUARD.lock().unwrap_or_else(|e| e.into_inner()).take();
+    drop(guard);
+}
+
 /// Lossless: when the writer falls 128k lines behind, loggers wait rather
 /// than drop lines (the logs are there to be read, by people and tests).
 fn non_blocking() -> NonBlockingBuilder {

@@ -109,7 +109,8 @@ pub enum BallotReport {
     No,
     /// No vote within `--prepare-timeout-ms`: counted as NO.
     Timeout,
-    /// Still being counted (`/health` during the voting phase).
+    /// No vote yet: still being counted (`/health` during the voting
+    /// phase), or a NO decided before this node voted.
     Pending,
 }
 

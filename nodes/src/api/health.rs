@@ -148,7 +148,7 @@ pub struct PrimaryHealth {
     /// Two-phase commit: entries in doubt (and, on the primary, atomic
     /// writes being decided).
     #[serde(flatten)]
-    pub atomic: super::AtomicHealth,
+    pub atomic: Box<super::AtomicHealth>,
 }
 
 /// Nodes counting toward the quorum, the primary included.
@@ -264,5 +264,5 @@ pub struct SecondaryHealth {
     /// Two-phase commit: entries in doubt (and, on the primary, atomic
     /// writes being decided).
     #[serde(flatten)]
-    pub atomic: super::AtomicHealth,
+    pub atomic: Box<super::AtomicHealth>,
 }

@@ -39,6 +39,15 @@ pub struct WriteReply {
     pub acks: u64,
 }
 
+/// What `201 Created` carries: a [`WriteReply`], or an [`AtomicReply`] for
+/// an atomic write (for the schema; each handler returns its own type).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Created {
+    Write(WriteReply),
+    Atomic(super::AtomicReply),
+}
+
 /// `GET /messages`: the node's visible log (on a secondary, the gap-free prefix).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MessageList {

@@ -10,15 +10,21 @@
 // The functions below exist only to carry `#[utoipa::path]`; nothing calls them.
 #![allow(dead_code)]
 
+use super::atomic::{
+    AtomicHealth, AtomicReply, AtomicState, BallotReport, DecisionRequest, InDoubtReport, Outcome,
+    TransactionReport, Vote, VoteReport,
+};
 use super::election::{ElectionReport, VoteReply, VoteRequest, VOTE_PATH};
 use super::errors::ErrorBody;
-use super::faults::{FailAt, FaultPatch, Faults, ParkedReport, ReleaseRequest, Released};
+use super::faults::{
+    CrashAfter, FailAt, FaultPatch, Faults, ParkedReport, ReleaseRequest, Released,
+};
 use super::health::{
     AnsweredWriteReport, Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth,
     SecondaryReport, WaitingWriteReport,
 };
 use super::journal::{Happened, JournalEvent, JournalPage, EVENTS_PATH};
-use super::messages::{MessageList, WriteBody, WriteReply};
+use super::messages::{Created, MessageList, WriteBody, WriteReply};
 use super::replication::{AppendRequest, Position, Prev};
 use super::storage::{DiskReport, FsyncPolicy, StorageKind};
 use super::timing::{Timing, TimingPatch};
@@ -52,12 +58,25 @@ pub const INTERNAL_TAG: &str = "internal";
         append,
         heartbeat,
         vote,
+        decision,
         openapi_json,
     ),
     components(schemas(
         Entry,
         WriteBody,
         WriteReply,
+        Created,
+        AtomicReply,
+        AtomicState,
+        Vote,
+        Outcome,
+        BallotReport,
+        VoteReport,
+        DecisionRequest,
+        InDoubtReport,
+        TransactionReport,
+        AtomicHealth,
+        CrashAfter,
         MessageList,
         NodeHealth,
         PrimaryHealth,
@@ -124,8 +143,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
     path = MESSAGES_PATH,
     tag = CLIENT_TAG,
     summary = "The visible log",
-    description = "All messages in seq order. A secondary shows only the gap-free prefix: \
-        messages received behind a missing seq are held (see `/health`).",
+    description = "All visible messages in seq order. A secondary shows only the gap-free \
+        prefix: messages received behind a missing seq are held (see `/health`). Atomic \
+        writes show once committed; an aborted one never shows (its seq stays a marker), and \
+        an entry in doubt (prepared, undecided) hides itself and everything after it.",
     responses((status = 200, description = "The log", body = MessageList)),
 )]
 fn list_messages() {}
@@ -136,7 +157,9 @@ fn list_messages() {}
     tag = CLIENT_TAG,
     summary = "Append a message",
     description = "Blocks until `w` nodes, the primary included, hold the message \
-        (or `timeout_ms` passes). Parallel clients never wait on each other.",
+        (or `timeout_ms` passes). Parallel clients never wait on each other. With \
+        `atomic: true` the primary coordinates a two-phase commit across every node instead: \
+        201 committed or 409 aborted, each with every participant's vote.",
     params(
         ("x-request-id" = Option<String>, Header,
             description = "Any id of the client's (up to 128 bytes); `/health` shows it with \
@@ -144,10 +167,15 @@ fn list_messages() {}
     ),
     request_body(content = WriteBody, content_type = "application/json"),
     responses(
-        (status = 201, description = "Stored on at least `w` nodes", body = WriteReply),
+        (status = 201, description = "Stored on at least `w` nodes (a `WriteReply`), or an \
+            atomic write committed on every node (an `AtomicReply`)", body = Created),
         (status = 400, description = "Not a JSON object, `message` missing or not a string, \
-            `w` not a whole number in 1..=nodes (`min`/`max` name the range), bad `timeout_ms`",
+            `w` not a whole number in 1..=nodes (`min`/`max` name the range), bad `timeout_ms`, \
+            `atomic` not a boolean, or `atomic` with `w` or `timeout_ms`",
             body = ErrorBody),
+        (status = 409, description = "An atomic write aborted: a participant voted NO or did \
+            not vote within `--prepare-timeout-ms` (`seq`, `outcome`, `votes`); its seq stays \
+            in the log as an aborted marker that is never visible", body = ErrorBody),
         (status = 307, description = "Sent to a member that is not the primary: `Location` is \
             the primary's `/messages`; the body names it (`primary`, `primary_url`, `term`)",
             body = ErrorBody,
@@ -158,8 +186,8 @@ fn list_messages() {}
         (status = 503, description = "Read-only without a quorum (`healthy`, `required`), or \
             `storage: …`: the primary's disk refused the write (full, I/O error, read-only; \
             nothing stored) or its fsync failed (`seq`, `acks`, `w`, `stored`), or the primary \
-            is shutting down or stepped down (`seq`, `acks`, `w`, `stored`), or (members) no \
-            primary is known: an election is on (`term`)",
+            is shutting down or stepped down (`seq`, `acks`, `w`, `stored`; an atomic write: \
+            `seq`, `outcome`), or (members) no primary is known: an election is on (`term`)",
             body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before retrying (read-only and storage errors)"))),
         (status = 504, description = "`timeout_ms` passed before `w` was met; the message stays \
@@ -400,6 +428,31 @@ fn heartbeat() {}
 fn vote() {}
 
 #[utoipa::path(
+    post,
+    path = super::atomic::DECISION_PATH,
+    tag = INTERNAL_TAG,
+    summary = "GlobalCommit / GlobalAbort (internal)",
+    description = "Secondaries only: the coordinator's decision on an atomic entry, sent once \
+        it is recorded, and again whenever the participant's answers still list the entry \
+        among its `votes`. The participant records it durably: committed, the entry (and \
+        everything that waited behind it) becomes visible; aborted, it stays a marker. A \
+        decision for an entry already decided, or not held, changes nothing.",
+    request_body(content = DecisionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The participant's position after the decision", body = Position),
+        (status = 400, description = "Not a decision", body = ErrorBody),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
+        (status = 404, description = "Sent to a primary", body = ErrorBody),
+        (status = 409, description = "The sender's term is older than this node's (`term`)",
+            body = ErrorBody),
+        (status = 503, description = "Blocked by fault injection, or `storage: …`: the \
+            decision could not be recorded", body = ErrorBody),
+    ),
+)]
+fn decision() {}
+
+#[utoipa::path(
     get,
     path = OPENAPI_PATH,
     tag = CLIENT_TAG,
@@ -458,6 +511,7 @@ mod tests {
         assert_eq!(ops(EVENTS_PATH), ["get"]);
         assert_eq!(ops(RELEASE_PATH), ["post"]);
         assert_eq!(ops(VOTE_PATH), ["post"]);
+        assert_eq!(ops(crate::api::DECISION_PATH), ["post"]);
         let statuses = |path: &str, method: &str| -> Vec<String> {
             doc["paths"][path][method]["responses"]
                 .as_object()
@@ -466,7 +520,7 @@ mod tests {
         };
         assert_eq!(
             statuses(MESSAGES_PATH, "post"),
-            ["201", "307", "400", "405", "413", "503", "504"]
+            ["201", "307", "400", "405", "409", "413", "503", "504"]
         );
         assert_eq!(
             statuses(FAULTS_PATH, "post"),

@@ -38,7 +38,18 @@ pub struct Timing {
     /// Members only: the longest election timeout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub election_timeout_max_ms: Option<u64>,
+    /// Two-phase commit: a participant that has not voted in this time
+    /// counts as a NO vote.
+    #[serde(default = "default_prepare_timeout_ms")]
+    pub prepare_timeout_ms: u64,
 }
+
+fn default_prepare_timeout_ms() -> u64 {
+    DEFAULT_PREPARE_TIMEOUT_MS
+}
+
+/// `--prepare-timeout-ms`'s default.
+pub const DEFAULT_PREPARE_TIMEOUT_MS: u64 = 2000;
 
 /// The body of `POST /timing`: every field optional, merged into the timers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -84,6 +95,12 @@ pub struct TimingPatch {
         skip_serializing_if = "Option::is_none"
     )]
     pub election_timeout_max_ms: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "super::int::opt_int64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub prepare_timeout_ms: Option<u64>,
 }
 
 /// Why a timing was refused; the message names the field and its range.
@@ -115,6 +132,7 @@ impl Default for Timing {
             unhealthy_after: 3,
             election_timeout_min_ms: None,
             election_timeout_max_ms: None,
+            prepare_timeout_ms: DEFAULT_PREPARE_TIMEOUT_MS,
         }
     }
 }
@@ -127,6 +145,7 @@ impl Timing {
             ("replication_timeout_ms", self.replication_timeout_ms),
             ("retry_base_ms", self.retry_base_ms),
             ("retry_cap_ms", self.retry_cap_ms),
+            ("prepare_timeout_ms", self.prepare_timeout_ms),
         ] {
             if !MS_RANGE.contains(&got) {
                 return Err(TimingError::OutOfRange {
@@ -194,6 +213,7 @@ impl Timing {
             election_timeout_max_ms: self
                 .election_timeout_max_ms
                 .map(|v| patch.election_timeout_max_ms.unwrap_or(v)),
+            prepare_timeout_ms: patch.prepare_timeout_ms.unwrap_or(self.prepare_timeout_ms),
         }
     }
 
@@ -213,6 +233,7 @@ impl Timing {
             unhealthy_after: self.unhealthy_after,
             election_timeout_min_ms: self.election_timeout_min_ms.map(|v| v.saturating_mul(f)),
             election_timeout_max_ms: self.election_timeout_max_ms.map(|v| v.saturating_mul(f)),
+            prepare_timeout_ms: self.prepare_timeout_ms.saturating_mul(f),
         };
         slowed.validate()?;
         Ok(slowed)
@@ -228,6 +249,7 @@ impl Timing {
             unhealthy_after: Some(self.unhealthy_after),
             election_timeout_min_ms: self.election_timeout_min_ms,
             election_timeout_max_ms: self.election_timeout_max_ms,
+            prepare_timeout_ms: Some(self.prepare_timeout_ms),
         }
     }
 
@@ -245,6 +267,10 @@ impl Timing {
 
     pub fn replication_timeout(&self) -> Duration {
         Duration::from_millis(self.replication_timeout_ms)
+    }
+
+    pub fn prepare_timeout(&self) -> Duration {
+        Duration::from_millis(self.prepare_timeout_ms)
     }
 }
 
@@ -319,6 +345,7 @@ mod tests {
                 unhealthy_after: 3,
                 election_timeout_min_ms: None,
                 election_timeout_max_ms: None,
+                prepare_timeout_ms: 40_000,
             }
         );
         // A member's election timeouts stretch with the rest.

@@ -93,6 +93,9 @@ pub fn render(primary: &Primary) -> PrimaryHealth {
         storage: crate::api::StorageKind::of(disk.as_deref()),
         disk,
         election: Box::new(election),
-        atomic: Default::default(),
+        atomic: Box::new(crate::api::AtomicHealth {
+            in_doubt: Vec::new(),
+            transactions: primary.coordinators.reports(),
+        }),
     }
 }

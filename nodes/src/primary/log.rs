@@ -100,12 +100,19 @@ impl PrimaryLog {
     /// error nothing is stored and no seq is used up. `stored` runs with the
     /// seq before any replicator is woken, so whatever it records comes
     /// before anything a replicator does with the entry.
-    pub fn assign(&self, message: Arc<str>, stored: impl FnOnce(u64)) -> Result<u64, WalError> {
+    /// `atomic`: an atomic write's first state (prepared).
+    pub fn assign(
+        &self,
+        message: Arc<str>,
+        atomic: Option<crate::api::AtomicState>,
+        stored: impl FnOnce(u64),
+    ) -> Result<u64, WalError> {
         let mut inner = self.inner();
         let seq = inner.store.last_seq() + 1;
-        inner
-            .store
-            .append(Entry::in_term(seq, self.term, message))?;
+        inner.store.append(Entry {
+            atomic,
+            ..Entry::in_term(seq, self.term, message)
+        })?;
         stored(seq);
         self.last_seq.store(seq, Ordering::SeqCst);
         for bell in &inner.doorbells {
@@ -190,7 +197,7 @@ mod tests {
 
     impl PrimaryLog {
         fn assign_ok(&self, message: &str) {
-            self.assign(message.into(), |_| {})
+            self.assign(message.into(), None, |_| {})
                 .expect("a memory log never fails");
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod acks;
 pub mod answered;
+pub mod coordinator;
 mod health_view;
 pub mod log;
 pub mod peers;
@@ -59,6 +60,8 @@ pub struct Primary {
     pub leadership: Arc<Leadership>,
     /// Stamps every replication request with this primary's term and log.
     pub stamper: Arc<stamp::Stamper>,
+    /// Two-phase commit: the atomic writes being decided.
+    pub coordinators: Arc<coordinator::Coordinators>,
     client: reqwest::Client,
     /// Each secondary's append endpoint, parsed once (in config order).
     append_urls: Vec<reqwest::Url>,
@@ -131,7 +134,21 @@ impl Primary {
             board.clone(),
             parts.leadership.clone(),
         )?);
-        Ok(Arc::new(Self {
+        let coordinators = Arc::new(coordinator::Coordinators::new(
+            &config.id,
+            parts.journal.clone(),
+        ));
+        let stamp_for_decisions = stamper.clone();
+        coordinators.connect(
+            client.clone(),
+            config
+                .secondaries
+                .iter()
+                .map(|p| (p.id.clone(), p.url.clone()))
+                .collect(),
+            Box::new(move || stamp_for_decisions.headers()),
+        );
+        let primary = Arc::new(Self {
             instance,
             log,
             commit,
@@ -144,10 +161,13 @@ impl Primary {
             parking: Arc::new(crate::parking::Parking::default()),
             leadership: parts.leadership,
             stamper,
+            coordinators,
             client,
             append_urls,
             config,
-        }))
+        });
+        primary.presume_abort();
+        Ok(primary)
     }
 
     /// Stops leading: replicators stop, waiting writers are answered, the
@@ -195,7 +215,8 @@ impl Primary {
                     )
                     .with_journal(self.journal.clone())
                     .with_parking(self.parking.clone())
-                    .with_stamp(self.stamper.clone(), self.leadership.clone());
+                    .with_stamp(self.stamper.clone(), self.leadership.clone())
+                    .with_coordinators(self.coordinators.clone());
                     tokio::spawn(replicator.run(first, self.stopping.subscribe()));
                 }
                 Err(e) => tracing::error!("startup probe task failed: {e}"),
@@ -220,7 +241,7 @@ impl Primary {
     /// the group commit says so). Refused while the disk is failing.
     pub fn accept(&self, message: Arc<str>) -> Result<u64, WalError> {
         let journal = &self.journal;
-        let seq = self.log.assign(message, |seq| {
+        let seq = self.log.assign(message, None, |seq| {
             journal.record(crate::api::journal::Happened::Appended { seq })
         })?;
         self.commit.appended(seq);

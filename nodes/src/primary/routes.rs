@@ -11,6 +11,7 @@ use crate::{fault_routes, timing_routes};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
@@ -48,7 +49,8 @@ pub fn router(primary: Arc<Primary>) -> Router {
 
 async fn list_messages(State(primary): State<Arc<Primary>>) -> Json<MessageList> {
     let commit_seq = primary.stamper.commit_seq();
-    Json(MessageList::marked(primary.entries(), commit_seq))
+    let visible = crate::two_phase::visible(primary.entries());
+    Json(MessageList::marked(visible, commit_seq))
 }
 
 async fn events(
@@ -66,7 +68,7 @@ async fn post_message(
     State(primary): State<Arc<Primary>>,
     headers: HeaderMap,
     body: Body,
-) -> Result<(StatusCode, Json<WriteReply>), ApiError> {
+) -> Result<Response, ApiError> {
     let received = tokio::time::Instant::now();
     // Only ever shown back, so anything printable of sane length will do.
     let request_id: Option<Arc<str>> = headers
@@ -116,6 +118,13 @@ async fn post_message(
             )
             .retry_after(1),
         ));
+    }
+    if request.atomic {
+        if let Some(error) = primary.storage_error() {
+            warn!(%error, "write refused: storage");
+            return Err(refused(ApiError::storage(&*error)));
+        }
+        return Ok(atomic_write(primary, request.message, request_id, received).await);
     }
     let accepted = match primary.storage_error() {
         Some(error) => Err(error),
@@ -178,7 +187,8 @@ async fn post_message(
                     w,
                     acks,
                 }),
-            ))
+            )
+                .into_response())
         }
         Err(WaitError::TimedOut { acks }) => {
             warn!(
@@ -219,6 +229,93 @@ async fn post_message(
             .retry_after(1))
         }
     }
+}
+
+/// An atomic write, decided by two-phase commit in a task of its own (a
+/// client that hangs up does not stop a decision half-way): 201 committed
+/// or 409 aborted, each with every participant's vote.
+async fn atomic_write(
+    primary: Arc<Primary>,
+    message: Arc<str>,
+    request_id: Option<Arc<str>>,
+    received: tokio::time::Instant,
+) -> Response {
+    let total = primary.config.total_nodes() as u64;
+    let task = tokio::spawn(primary.clone().atomic_write(message.clone()));
+    let decided = match task.await {
+        Ok(decided) => decided,
+        Err(e) => Err(super::coordinator::AtomicError::Storage(Arc::from(
+            format!("the atomic write's task failed: {e}"),
+        ))),
+    };
+    let (status, seq, response) = match decided {
+        Ok(d) if d.outcome == api::Outcome::Committed => (
+            StatusCode::CREATED,
+            Some(d.seq),
+            (
+                StatusCode::CREATED,
+                Json(api::AtomicReply {
+                    seq: d.seq,
+                    message: message.to_string(),
+                    outcome: d.outcome,
+                    votes: d.votes,
+                }),
+            )
+                .into_response(),
+        ),
+        Ok(d) => (
+            StatusCode::CONFLICT,
+            Some(d.seq),
+            ApiError::with_body(
+                StatusCode::CONFLICT,
+                ErrorBody {
+                    seq: Some(d.seq),
+                    outcome: Some(d.outcome),
+                    votes: Some(d.votes),
+                    ..ErrorBody::new(format!("aborted: {}", d.why))
+                },
+            )
+            .into_response(),
+        ),
+        Err(e @ super::coordinator::AtomicError::SteppedDown { seq }) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(seq),
+            ApiError::with_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorBody {
+                    seq: Some(seq),
+                    outcome: Some(api::Outcome::Aborted),
+                    ..ErrorBody::new(e.to_string())
+                },
+            )
+            .into_response(),
+        ),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            ApiError::storage(e.to_string())
+                .retry_after(1)
+                .into_response(),
+        ),
+    };
+    if let Some(seq) = seq {
+        primary.journal.record(Happened::Answered {
+            seq,
+            status: status.as_u16(),
+            acks: 0,
+        });
+    }
+    primary.answered.record(Answered {
+        seq,
+        w: total,
+        acks: 0,
+        status: status.as_u16(),
+        message,
+        request_id,
+        received,
+        answered: tokio::time::Instant::now(),
+    });
+    response
 }
 
 /// The body of a write that was stored but stopped waiting for its `w`.

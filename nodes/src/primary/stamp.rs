@@ -25,6 +25,9 @@ pub struct Stamper {
     log: Arc<PrimaryLog>,
     board: Arc<PeerBoard>,
     leadership: Arc<Leadership>,
+    /// `disk` or `memory`: whether this coordinator could recover a
+    /// decision after a crash (participants in doubt say so).
+    storage: HeaderValue,
 }
 
 impl Stamper {
@@ -39,7 +42,8 @@ impl Stamper {
         let header = |v: &str| {
             HeaderValue::from_str(v).map_err(|_| format!("{v:?} cannot be sent in a header"))
         };
-        let (earlier, last) = log.with_store(|s| (s.term_runs(), s.last_seq()));
+        let (earlier, last, disk) =
+            log.with_store(|s| (s.term_runs(), s.last_seq(), s.disk_report().is_some()));
         Ok(Self {
             term,
             leader: header(id)?,
@@ -49,6 +53,7 @@ impl Stamper {
             log,
             board,
             leadership,
+            storage: HeaderValue::from_static(if disk { "disk" } else { "memory" }),
         })
     }
 
@@ -88,7 +93,8 @@ impl Stamper {
 
     /// The headers of one replication request.
     pub fn headers(&self) -> HeaderMap {
-        let mut headers = HeaderMap::with_capacity(5);
+        let mut headers = HeaderMap::with_capacity(6);
+        headers.insert(crate::participant::STORAGE_HEADER, self.storage.clone());
         headers.insert(TERM_HEADER, HeaderValue::from(self.term));
         headers.insert(LEADER_HEADER, self.leader.clone());
         if let Some(url) = &self.leader_url {

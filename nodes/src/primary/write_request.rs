@@ -20,6 +20,9 @@ pub struct WriteRequest {
     pub message: Arc<str>,
     pub w: u64,
     pub timeout: Option<Duration>,
+    /// All or nothing on every node, by two-phase commit (`w` is then the
+    /// number of nodes).
+    pub atomic: bool,
 }
 
 impl WriteRequest {
@@ -41,11 +44,13 @@ impl WriteRequest {
             if body.message.len() <= max_message_bytes
                 && (1..=total_nodes as u64).contains(&w)
                 && timeout_ok
+                && body.atomic != Some(true)
             {
                 return Ok(WriteRequest {
                     message: Arc::from(body.message),
                     w,
                     timeout: body.timeout_ms.map(Duration::from_millis),
+                    atomic: false,
                 });
             }
         }
@@ -80,6 +85,34 @@ impl WriteRequest {
                 },
             ));
         }
+        let atomic = match body.get("atomic") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "field `atomic` must be true or false",
+                ))
+            }
+        };
+        if atomic {
+            for (field, why) in [
+                ("w", "an atomic write goes to every node: leave out `w`"),
+                (
+                    "timeout_ms",
+                    "an atomic write is decided within the primary's --prepare-timeout-ms: leave out `timeout_ms`",
+                ),
+            ] {
+                if body.get(field).is_some_and(|v| !v.is_null()) {
+                    return Err(ApiError::bad_request(why));
+                }
+            }
+            return Ok(WriteRequest {
+                message,
+                w: total_nodes as u64,
+                timeout: None,
+                atomic,
+            });
+        }
         let w = match body.get("w") {
             None | Some(Value::Null) => default_w,
             Some(v) => whole_number(v, "w")?,
@@ -105,6 +138,7 @@ impl WriteRequest {
             message,
             w,
             timeout,
+            atomic,
         })
     }
 }
@@ -157,8 +191,15 @@ mod tests {
             Some(WriteRequest {
                 message: "a".into(),
                 w: 1,
-                timeout: None
+                timeout: None,
+                atomic: false,
             })
+        );
+        let r = parse(json!({"message": "a", "atomic": true})).map_err(|e| e.body);
+        assert_eq!(
+            r.ok().map(|r| (r.w, r.atomic)),
+            Some((3, true)),
+            "atomic: every node"
         );
         let r = parse(json!({"message": "a", "w": 3, "timeout_ms": 5})).map_err(|e| e.body);
         assert_eq!(
@@ -181,6 +222,11 @@ mod tests {
             r#" {"message": "a", "w": 3, "timeout_ms": 5, "extra": [1]}"#,
             r#"{"message": "a", "w": null, "timeout_ms": null}"#,
             r#"{"message": "a", "w": 2.0}"#,
+            r#"{"message": "a", "atomic": true}"#,
+            r#"{"message": "a", "atomic": false, "w": 2}"#,
+            r#"{"message": "a", "atomic": true, "w": 2}"#,
+            r#"{"message": "a", "atomic": true, "timeout_ms": 5}"#,
+            r#"{"message": "a", "atomic": "yes"}"#,
             r#"{"message": "a", "message": "b"}"#,
             r#"{"message": "a", "w": 4}"#,
             r#"{"message": "a", "w": 0}"#,
@@ -229,6 +275,12 @@ mod tests {
             (json!({"message": "a", "w": 4}), 400),
             (json!({"message": "a", "timeout_ms": -1}), 400),
             (json!({"message": "this is too long"}), 413),
+            (json!({"message": "a", "atomic": true, "w": 3}), 400),
+            (
+                json!({"message": "a", "atomic": true, "timeout_ms": 5}),
+                400,
+            ),
+            (json!({"message": "a", "atomic": 1}), 400),
         ] {
             let err = parse(body.clone()).err();
             assert_eq!(err.map(|e| e.status.as_u16()), Some(status), "{body}");

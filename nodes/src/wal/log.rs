@@ -15,6 +15,7 @@
 //! [`begin_sync`]: DiskLog::begin_sync
 //! [`finish_sync`]: DiskLog::finish_sync
 
+use super::atomic_marks::{Mark, MarkFile};
 use super::dir::DataDir;
 use super::error::WalError;
 use super::meta::{self, LogId, Meta};
@@ -23,7 +24,7 @@ use super::recovery::{self, Recovered, SegmentInfo};
 use super::rollback;
 use super::segment::{self, Segment, DEFAULT_SEGMENT_BYTES};
 use super::terms::Terms;
-use crate::api::DiskReport;
+use crate::api::{AtomicState, DiskReport};
 use crate::entry::Entry;
 use crate::store::{LogStore, MemoryLog, Rollback};
 use std::fs::File;
@@ -111,6 +112,8 @@ pub struct DiskLog {
     options: WalOptions,
     /// Every entry, for reads.
     entries: MemoryLog,
+    /// Atomic entries' two-phase-commit marks (`2pc.jsonl`).
+    marks: MarkFile,
     /// Every entry's term, as runs (for the log's shape).
     terms: Terms,
     /// Full segments, for their sizes.
@@ -165,11 +168,25 @@ impl DiskLog {
         if options.fsync == FsyncPolicy::Batch {
             active.sync()?;
         }
+        let (mut marks, written) = MarkFile::open(dir.path())?;
+        let mut stale = false;
+        for mark in written {
+            if entries.term_at(mark.seq) == Some(mark.term) {
+                entries.set_state(mark.seq, mark.state);
+            } else {
+                // Its entry was lost with an unsynced tail or cut since.
+                stale = true;
+            }
+        }
+        if stale {
+            marks.rewrite(&current_marks(&entries))?;
+        }
         let last_seq = entries.last_seq();
         Ok(Self {
             dir,
             meta,
             entries,
+            marks,
             terms,
             sealed,
             durable_seq: last_seq,
@@ -212,10 +229,21 @@ impl DiskLog {
             &mut self.frame,
         );
         let frame_len = self.frame.len() as u64;
-        if !self.active.is_empty() && self.active.len() + frame_len > self.options.segment_bytes {
-            self.roll()?;
+        if let Some(state) = entry.atomic {
+            // Durable before anyone acts on the entry (a YES vote).
+            self.marks.record(Mark {
+                seq: entry.seq,
+                term: entry.term,
+                state,
+            })?;
         }
-        self.active.append(&self.frame)?;
+        let written = self.write_frame(frame_len);
+        if written.is_err() && entry.atomic.is_some() {
+            // The mark must not outlive the entry it names (best effort:
+            // on open, a mark whose entry is missing is dropped anyway).
+            let _ = self.marks.rewrite(&current_marks(&self.entries));
+        }
+        written?;
         self.stats.bytes_appended += frame_len;
         self.terms.push(entry.seq, entry.term);
         self.entries.push(entry);
@@ -223,6 +251,13 @@ impl DiskLog {
             self.durable_seq = self.last_seq();
         }
         Ok(())
+    }
+
+    fn write_frame(&mut self, frame_len: u64) -> Result<(), WalError> {
+        if !self.active.is_empty() && self.active.len() + frame_len > self.options.segment_bytes {
+            self.roll()?;
+        }
+        self.active.append(&self.frame)
     }
 
     /// Makes every appended entry durable with one fsync (none if there is
@@ -346,6 +381,7 @@ impl DiskLog {
         self.dir.sync()?;
         self.entries.truncate(seq);
         self.terms.truncate(seq);
+        self.marks.rewrite(&current_marks(&self.entries))?;
         // The cut itself was fsynced: what is left is durable.
         self.durable_seq = seq;
         self.durable_len = self.active.len();
@@ -379,6 +415,7 @@ impl DiskLog {
         }
         let active = Segment::create(self.dir.path(), 1, self.options.segment_bytes)?;
         self.dir.sync()?;
+        self.marks.rewrite(&[])?;
         self.active = active;
         self.sealed.clear();
         self.entries = MemoryLog::new();
@@ -480,6 +517,15 @@ impl DiskLog {
         self.rewrite_needed = false;
         Ok(())
     }
+}
+
+/// The marks a log's atomic entries need: each one's current state.
+fn current_marks(entries: &MemoryLog) -> Vec<Mark> {
+    entries
+        .atomic_entries()
+        .into_iter()
+        .map(|(seq, term, state)| Mark { seq, term, state })
+        .collect()
 }
 
 fn load_or_create_meta(dir: &DataDir, node_id: &str) -> Result<Meta, WalError> {
@@ -587,6 +633,23 @@ impl LogStore for DiskLog {
 
     fn vote(&self) -> (u64, Option<String>) {
         DiskLog::vote(self)
+    }
+
+    fn set_atomic(&mut self, seq: u64, state: AtomicState) -> Result<(), WalError> {
+        let Some(term) = self.entries.atomic_at(seq).and(self.entries.term_at(seq)) else {
+            return Ok(());
+        };
+        self.marks.record(Mark { seq, term, state })?;
+        self.entries.set_state(seq, state);
+        Ok(())
+    }
+
+    fn undecided(&self) -> Vec<(u64, AtomicState)> {
+        self.entries.undecided()
+    }
+
+    fn atomic_at(&self, seq: u64) -> Option<AtomicState> {
+        self.entries.atomic_at(seq)
     }
 
     fn rolled_back(&self) -> u64 {

@@ -1,0 +1,433 @@
+//! The primary as two-phase-commit coordinator: drives the pure
+//! [`Coordinator`] core of each atomic write being decided, and sends the
+//! decisions.
+//!
+//! - The atomic entry is appended like any write (state `prepared`) and
+//!   travels through each secondary's one replication cursor; the batch
+//!   that carries it is the VoteRequest ([`Coordinators::vote_requested`]).
+//! - Every answer of a secondary, to a batch or a heartbeat, lists its votes
+//!   on the atomic entries it holds undecided ([`Coordinators::on_votes`]):
+//!   a vote on a write being decided counts; a vote on a decided one is the
+//!   participant asking for the outcome, and gets the decision again. That
+//!   is how participants learn a decision after a coordinator's restart.
+//! - The driver ([`Primary::atomic_write`]) records the decision before
+//!   sending it, and crashes where the `crash_after` fault says.
+
+use super::Primary;
+use crate::api::journal::Happened;
+use crate::api::{
+    AtomicState, BallotReport, DecisionRequest, Outcome, TransactionReport, VoteReport,
+    DECISION_PATH,
+};
+use crate::journal::Journal;
+use crate::two_phase::{Coordinator, CoordinatorAction, CoordinatorEvent};
+use axum::http::HeaderMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+/// One atomic write being decided.
+struct Txn {
+    core: Coordinator,
+    wake: Arc<Notify>,
+}
+
+/// What the decision sender needs of the primary.
+struct Sender {
+    id: String,
+    client: reqwest::Client,
+    /// Each participant's id and base URL.
+    peers: Vec<(String, String)>,
+    stamp: Box<dyn Fn() -> HeaderMap + Send + Sync>,
+}
+
+/// Every atomic write this primary is deciding, and the decisions on their
+/// way to participants.
+pub struct Coordinators {
+    txns: Mutex<BTreeMap<u64, Txn>>,
+    /// (participant, seq) with a decision request in flight: one at a time.
+    sending: Mutex<BTreeSet<(String, u64)>>,
+    sender: Mutex<Option<Arc<Sender>>>,
+    journal: Arc<Journal>,
+    id: String,
+}
+
+/// How an atomic write ended, for the client.
+pub struct Decided {
+    pub seq: u64,
+    pub outcome: Outcome,
+    pub why: String,
+    pub votes: BTreeMap<String, BallotReport>,
+}
+
+/// Why an atomic write got no decision.
+#[derive(Debug, thiserror::Error)]
+pub enum AtomicError {
+    #[error("{0}")]
+    Storage(Arc<str>),
+    #[error("this node stopped being the primary before #{seq} was decided: it is aborted")]
+    SteppedDown { seq: u64 },
+}
+
+impl Coordinators {
+    pub fn new(id: &str, journal: Arc<Journal>) -> Self {
+        Self {
+            txns: Mutex::new(BTreeMap::new()),
+            sending: Mutex::new(BTreeSet::new()),
+            sender: Mutex::new(None),
+            journal,
+            id: id.to_string(),
+        }
+    }
+
+    fn txns(&self) -> MutexGuard<'_, BTreeMap<u64, Txn>> {
+        self.txns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lets this coordinator send decisions (once the primary's HTTP client
+    /// and stamp exist).
+    pub fn connect(
+        &self,
+        client: reqwest::Client,
+        peers: Vec<(String, String)>,
+        stamp: Box<dyn Fn() -> HeaderMap + Send + Sync>,
+    ) {
+        *self.sender.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Sender {
+            id: self.id.clone(),
+            client,
+            peers,
+            stamp,
+        }));
+    }
+
+    /// A new atomic write at `seq`: its coordinator starts (before any
+    /// replicator can ship the entry, so no vote finds it missing).
+    pub fn begin(&self, seq: u64, participants: &[String], timeout: Duration) -> Arc<Notify> {
+        let wake = Arc::new(Notify::new());
+        self.txns().insert(
+            seq,
+            Txn {
+                core: Coordinator::new(participants, timeout),
+                wake: wake.clone(),
+            },
+        );
+        wake
+    }
+
+    /// Steps `seq`'s core; its actions (none if it is not being decided).
+    fn step(&self, seq: u64, event: CoordinatorEvent) -> Vec<CoordinatorAction> {
+        let mut txns = self.txns();
+        let Some(txn) = txns.get_mut(&seq) else {
+            return Vec::new();
+        };
+        txn.core.step(event, Instant::now().into_std())
+    }
+
+    fn end(&self, seq: u64) {
+        self.txns().remove(&seq);
+    }
+
+    /// The batch carrying prepared entry `seq` left for `to`.
+    pub fn vote_requested(&self, seq: u64, to: &str) {
+        self.journal.record(Happened::VoteRequested {
+            seq,
+            to: to.to_string(),
+        });
+        info!(seq, secondary = %to, "{} sends VoteRequest #{seq} to {to}", self.id);
+    }
+
+    /// A participant's answer listed `votes`. Votes on writes being decided
+    /// count; the others ask for the outcome, which `state_of` (the
+    /// primary's log) tells, and which is sent again.
+    pub fn on_votes(
+        self: &Arc<Self>,
+        from: &str,
+        votes: &[VoteReport],
+        state_of: impl Fn(u64) -> Option<AtomicState>,
+        last_seq: u64,
+    ) {
+        for report in votes {
+            let seq = report.seq;
+            let deciding = {
+                let mut txns = self.txns();
+                match txns.get_mut(&seq) {
+                    Some(txn) => {
+                        let before = txn.core.outcome();
+                        txn.core.step(
+                            CoordinatorEvent::VoteArrived {
+                                from: from.to_string(),
+                                vote: report.vote,
+                            },
+                            Instant::now().into_std(),
+                        );
+                        if before.is_none() {
+                            txn.wake.notify_one();
+                        }
+                        true
+                    }
+                    None => false,
+                }
+            };
+            if deciding {
+                continue;
+            }
+            let outcome = match state_of(seq) {
+                Some(AtomicState::Committed) => Outcome::Committed,
+                // Aborted, or never decided here (presumed abort: a
+                // coordinator without a decision record answers abort).
+                Some(_) => Outcome::Aborted,
+                None if seq > last_seq => Outcome::Aborted,
+                // An ordinary entry here: not ours to decide.
+                None => continue,
+            };
+            self.send(from, seq, outcome);
+        }
+    }
+
+    /// Sends `outcome` for `seq` to participant `to`, unless one is on its
+    /// way already. A lost one is asked for again by the participant.
+    pub fn send(self: &Arc<Self>, to: &str, seq: u64, outcome: Outcome) {
+        let Some(sender) = self
+            .sender
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        else {
+            return;
+        };
+        let Some(url) = sender
+            .peers
+            .iter()
+            .find(|(id, _)| id == to)
+            .map(|(_, url)| format!("{url}{DECISION_PATH}"))
+        else {
+            return;
+        };
+        let key = (to.to_string(), seq);
+        if !self
+            .sending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.clone())
+        {
+            return;
+        }
+        self.journal.record(Happened::DecisionSent {
+            seq,
+            to: to.to_string(),
+            outcome,
+        });
+        info!(seq, secondary = %to, "{} sends {} #{seq} to {to}", sender.id, outcome.message());
+        let stamp = (sender.stamp)();
+        let this = self.clone();
+        tokio::spawn(async move {
+            let sent = sender
+                .client
+                .post(url)
+                .headers(stamp)
+                .timeout(Duration::from_secs(2))
+                .json(&DecisionRequest { seq, outcome })
+                .send()
+                .await;
+            let ok = matches!(&sent, Ok(r) if r.status().is_success());
+            this.sending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+            if ok {
+                this.step(seq, CoordinatorEvent::DecisionAcked { from: key.0 });
+            }
+        });
+    }
+
+    /// `/health`'s `transactions`.
+    pub fn reports(&self) -> Vec<TransactionReport> {
+        self.txns()
+            .iter()
+            .map(|(seq, txn)| TransactionReport {
+                seq: *seq,
+                phase: txn.core.phase_name().to_string(),
+                votes: txn.core.ballots(),
+                outcome: txn.core.outcome(),
+            })
+            .collect()
+    }
+}
+
+impl Primary {
+    /// One atomic write, start to decision: appended as prepared (its
+    /// VoteRequests go out with the replication batches), the votes counted
+    /// until all are in, a NO, or the prepare timeout, the decision
+    /// recorded, then sent. Runs in a task of its own: a client that hangs
+    /// up does not stop a decision half-way.
+    pub async fn atomic_write(self: Arc<Self>, message: Arc<str>) -> Result<Decided, AtomicError> {
+        let participants: Vec<String> = self
+            .config
+            .secondaries
+            .iter()
+            .map(|p| p.id.clone())
+            .collect();
+        let timeout = self.timing.borrow().prepare_timeout();
+        let coordinators = self.coordinators.clone();
+        let journal = self.journal.clone();
+        let mut wake = None;
+        let seq = self
+            .log
+            .assign(message, Some(AtomicState::Prepared), |seq| {
+                journal.record(Happened::Appended { seq });
+                info!(
+                    seq,
+                    "{} prepares #{seq}: VoteRequest to {}",
+                    coordinators.id,
+                    participants.join(", ")
+                );
+                wake = Some(coordinators.begin(seq, &participants, timeout));
+            })
+            .map_err(|e| AtomicError::Storage(Arc::from(e.to_string())))?;
+        let Some(wake) = wake else {
+            return Err(AtomicError::Storage(Arc::from("the write was not stored")));
+        };
+        self.commit.appended(seq);
+        let outcome = self.decide(seq, &wake).await;
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                self.coordinators.end(seq);
+                return Err(e);
+            }
+        };
+        let why = self
+            .coordinators
+            .txns()
+            .get(&seq)
+            .map(|t| t.core.why())
+            .unwrap_or_default();
+        self.crash_if(crate::api::faults::CrashAfter::Prepare, seq);
+        // The decision is on disk before anyone hears of it.
+        if let Err(e) = self.log.with_store(|s| s.set_atomic(seq, outcome.state())) {
+            self.coordinators.end(seq);
+            warn!(seq, error = %e, "decision on #{seq} not recorded: participants learn abort when they ask");
+            return Err(AtomicError::Storage(Arc::from(e.to_string())));
+        }
+        self.journal.record(Happened::Decided {
+            seq,
+            outcome,
+            why: why.clone(),
+        });
+        info!(
+            seq,
+            "{} decides {} on #{seq}: {why}",
+            self.config.id,
+            outcome.message()
+        );
+        self.crash_if(crate::api::faults::CrashAfter::Decision, seq);
+        let mut votes = BTreeMap::new();
+        for action in self
+            .coordinators
+            .step(seq, CoordinatorEvent::DecisionRecorded)
+        {
+            match action {
+                CoordinatorAction::SendDecision { to, decision } => {
+                    self.coordinators.send(&to, seq, decision)
+                }
+                CoordinatorAction::Reply { votes: v, .. } => votes = v,
+                _ => {}
+            }
+        }
+        self.coordinators.end(seq);
+        Ok(Decided {
+            seq,
+            outcome,
+            why,
+            votes,
+        })
+    }
+
+    /// Waits for this primary's own prepare record, then for the votes.
+    async fn decide(&self, seq: u64, wake: &Notify) -> Result<Outcome, AtomicError> {
+        let mut stopping = self.stopping.subscribe();
+        tokio::select! {
+            durable = self.commit.wait_for(seq) => {
+                durable.map_err(AtomicError::Storage)?;
+            }
+            _ = stopping.wait_for(|s| *s) => return Err(AtomicError::SteppedDown { seq }),
+        }
+        self.coordinators.step(seq, CoordinatorEvent::Prepared);
+        loop {
+            let (outcome, deadline) = {
+                let mut txns = self.coordinators.txns();
+                let Some(txn) = txns.get_mut(&seq) else {
+                    return Err(AtomicError::SteppedDown { seq });
+                };
+                txn.core
+                    .step(CoordinatorEvent::Tick, Instant::now().into_std());
+                (txn.core.outcome(), txn.core.deadline())
+            };
+            if let Some(outcome) = outcome {
+                return Ok(outcome);
+            }
+            let until = deadline.map_or_else(
+                || Instant::now() + Duration::from_secs(1),
+                Instant::from_std,
+            );
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep_until(until) => {}
+                _ = stopping.wait_for(|s| *s) => return Err(AtomicError::SteppedDown { seq }),
+            }
+        }
+    }
+
+    /// The `crash_after` fault: the process exits here, as a coordinator
+    /// that crashes would.
+    fn crash_if(&self, at: crate::api::faults::CrashAfter, seq: u64) {
+        if self.faults.crash_after() != Some(at) {
+            return;
+        }
+        let what = match at {
+            crate::api::faults::CrashAfter::Prepare => {
+                "every vote is in, no decision recorded: participants that voted YES stay in doubt"
+            }
+            crate::api::faults::CrashAfter::Decision => {
+                "the decision is recorded but not sent: a restart sends it"
+            }
+        };
+        tracing::error!(
+            seq,
+            "{} crashes after {} on #{seq} (injected fault): {what}",
+            self.config.id,
+            at.as_str()
+        );
+        crate::crash::now();
+    }
+
+    /// Presumed abort: atomic entries this primary holds undecided (it
+    /// restarted after a crash, or was just elected and never saw their
+    /// decision) are aborted, durably; participants asking are told so.
+    pub fn presume_abort(&self) {
+        let undecided = self.log.with_store(|s| s.undecided());
+        for (seq, _) in undecided {
+            match self
+                .log
+                .with_store(|s| s.set_atomic(seq, AtomicState::Aborted))
+            {
+                Ok(()) => {
+                    let why = "no decision recorded here: presumed abort".to_string();
+                    self.journal.record(Happened::Decided {
+                        seq,
+                        outcome: Outcome::Aborted,
+                        why: why.clone(),
+                    });
+                    info!(
+                        seq,
+                        "{} decides GlobalAbort on #{seq}: {why}", self.config.id
+                    );
+                }
+                Err(e) => warn!(seq, error = %e, "could not record the presumed abort of #{seq}"),
+            }
+        }
+    }
+}
