@@ -86,7 +86,9 @@ pub async fn accepted(
                 seen: format!("no write #{id} was sent"),
             });
         };
-        if record.done.is_some() {
+        // Waiting in this client for a primary that is down: as far as
+        // the primary can take it in now.
+        if record.done.is_some() || record.queued {
             return Ok(Outcome::Accepted);
         }
         if Instant::now() >= deadline {
@@ -100,9 +102,15 @@ pub async fn accepted(
         if let Some(url) = primary {
             let health =
                 http_client::get::<NodeHealth>(&join(&url, HEALTH_PATH), READ_TIMEOUT).await;
+            // An atomic write is not among the writes waiting for acks: it
+            // is taken in once the primary decides a transaction (the
+            // transactions carry no request id; any one will do).
+            let atomic = record.concern == crate::controller::command::Concern::Atomic;
             let listed = health.ok().is_some_and(|h| {
-                h.primary()
-                    .is_some_and(|p| is_waiting(&record, &p.waiting_writes))
+                h.primary().is_some_and(|p| {
+                    is_waiting(&record, &p.waiting_writes)
+                        || (atomic && !p.atomic.transactions.is_empty())
+                })
             });
             if listed {
                 return Ok(Outcome::Accepted);
@@ -739,6 +747,7 @@ mod tests {
             request_id: "r-1".into(),
             sent: Instant::now(),
             done: Some((Duration::from_millis(30), reply)),
+            queued: false,
         };
         assert!(matches!(
             completed_verdict(&sent, Some(503), None),

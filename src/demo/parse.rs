@@ -238,14 +238,15 @@ impl Validator<'_> {
                 "actions",
                 "vote is a participant's fault: p coordinates and does not vote (name a secondary)",
             )),
-            Command::Crash { node, .. } if !self.failover && node != "p" => return Err(self
-                .error(
-                &span,
-                "actions",
-                format!(
+            Command::Crash { node, .. } if !self.failover && node != "p" => {
+                return Err(self.error(
+                    &span,
+                    "actions",
+                    format!(
                     "crash after … is the coordinator's fault: only p coordinates, not {node:?}"
                 ),
-            )),
+                ))
+            }
             Command::Wait(e) => self.condition(&e.condition, &span, "actions")?,
             Command::Status | Command::Help | Command::Quit | Command::Demo(_) => {
                 return Err(self.error(

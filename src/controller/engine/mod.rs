@@ -59,6 +59,11 @@ pub enum AppEvent {
         id: u64,
         result: Result<Reply, ClientError>,
     },
+    /// A write waits for the fixed primary, which is down, to run again.
+    WriteQueued {
+        id: u64,
+        primary: String,
+    },
     FaultsApplied {
         what: String,
     },
@@ -458,6 +463,7 @@ impl Engine {
                     request_id: request_id.clone(),
                     sent: Instant::now(),
                     done: None,
+                    queued: false,
                 },
             )
         });
@@ -490,7 +496,32 @@ impl Engine {
                 let deadline = Instant::now() + within;
                 let dir = self.dir.subscribe();
                 let known = self.dir.subscribe();
+                let mut gate = self.dir.subscribe();
                 tokio::spawn(async move {
+                    // A fixed primary that is down (crashed, killed,
+                    // restarting): the client waits for it to run again,
+                    // as it waits out an election, until `within`.
+                    let down = down_primary(&gate.borrow_and_update());
+                    let mut first = first;
+                    if let Some(primary) = down {
+                        let _ = tx.send(AppEvent::WriteQueued { id, primary });
+                        let back = tokio::time::timeout_at(
+                            tokio::time::Instant::from_std(deadline),
+                            async {
+                                while down_primary(&gate.borrow_and_update()).is_some() {
+                                    if gate.changed().await.is_err() {
+                                        break;
+                                    }
+                                }
+                            },
+                        )
+                        .await;
+                        if back.is_ok() {
+                            if let Some(url) = gate.borrow().primary() {
+                                first = url.to_string();
+                            }
+                        }
+                    }
                     let body = WriteBody {
                         message: text,
                         w: concern.w(),
@@ -577,6 +608,16 @@ impl Engine {
         match event {
             AppEvent::Polled { idx, polled } => self.apply_poll(idx, *polled),
             AppEvent::WriteFinished { id, result } => self.finish_write(id, result),
+            AppEvent::WriteQueued { id, primary } => {
+                let mut text = None;
+                self.book.send_modify(|book| text = book.queue(id));
+                if let Some(text) = text {
+                    self.event(
+                        EventKind::Info,
+                        format!("{text:?} waits for {primary} to run again: the primary is down"),
+                    );
+                }
+            }
             AppEvent::FaultsApplied { what } => {
                 self.event(EventKind::Fault, what.clone());
                 self.status(what);
@@ -669,5 +710,18 @@ impl Engine {
     /// Whether a node is gone (killed or exited): nothing to poll.
     fn gone(process: ProcState) -> bool {
         matches!(process, ProcState::Killed | ProcState::Exited(_))
+    }
+}
+
+/// The fixed primary's id while its process is down (starting, killed,
+/// exited); `None` when it runs, or when members elect their primary.
+fn down_primary(dir: &Directory) -> Option<String> {
+    if !dir.elects.is_empty() {
+        return None;
+    }
+    let (id, _) = dir.leader.as_ref()?;
+    match dir.process(id)? {
+        ProcState::Starting | ProcState::Killed | ProcState::Exited(_) => Some(id.clone()),
+        ProcState::Running | ProcState::Paused | ProcState::Partitioned => None,
     }
 }

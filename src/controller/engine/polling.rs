@@ -176,6 +176,7 @@ impl Engine {
         let was_reachable = node.reachable;
         node.reachable = polled.health.is_some();
         let id = node.id.clone();
+        let elects = node.elects;
         // What a secondary's log did between two polls, for the timeline.
         let mut noted = Vec::new();
         if let Some(messages) = polled.messages {
@@ -247,7 +248,7 @@ impl Engine {
                 *cursor = last;
             }
             for e in &fresh {
-                if let Some((kind, text)) = journal_words(&id, &e.what) {
+                if let Some((kind, text)) = journal_words(&id, &e.what, elects) {
                     self.journal_buffer.push((e.at_ms, kind, text));
                 }
             }
@@ -326,11 +327,15 @@ impl Engine {
 /// A node's journal event in words for the timeline, when it is part of
 /// an election or of a two-phase commit (`None` for the message events the
 /// journeys use).
-pub fn journal_words(node: &str, what: &Happened) -> Option<(EventKind, String)> {
+/// Elections only for members (`elects`): a fixed secondary's journal
+/// says it follows its primary, which is no news.
+pub fn journal_words(node: &str, what: &Happened, elects: bool) -> Option<(EventKind, String)> {
     if let Some(text) = two_phase_words(node, what) {
         return Some((EventKind::TwoPc, text));
     }
-    election_words(node, what).map(|text| (EventKind::Election, text))
+    election_words(node, what)
+        .filter(|_| elects)
+        .map(|text| (EventKind::Election, text))
 }
 
 /// Two-phase commit in the course's words, short enough for a timeline

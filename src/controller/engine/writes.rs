@@ -74,6 +74,10 @@ pub struct WriteRecord {
     pub sent: Instant,
     /// How long it took and what came back, once the reply is in.
     pub done: Option<(Duration, Result<Reply, ClientError>)>,
+    /// It waits (or waited) in this client for a fixed primary that was
+    /// down to run again. Several such writes go out when it is back, in
+    /// no promised order among themselves.
+    pub queued: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -94,6 +98,13 @@ impl WriteBook {
         let took = record.sent.elapsed();
         record.done = Some((took, result));
         Some(took)
+    }
+
+    /// Marks write `id` as waiting for the primary; its text.
+    pub fn queue(&mut self, id: u64) -> Option<String> {
+        let record = self.records.get_mut(&id)?;
+        record.queued = true;
+        Some(record.text.clone())
     }
 
     pub fn get(&self, id: u64) -> Option<&WriteRecord> {
