@@ -170,6 +170,11 @@ pub async fn wait(
                     Some(url) => read(&join(&url, path), path).await,
                 };
                 match http_verdict(&condition, observed) {
+                    // An entry in doubt: its node's own words say for how
+                    // long, and whose decision it waits for.
+                    pass @ Verdict::Pass(_) if matches!(condition, Condition::InDoubt { .. }) => {
+                        pass
+                    }
                     // The condition already says what was seen: tell how
                     // long it took to hold instead.
                     Verdict::Pass(_) => Verdict::Pass(format!("after {}", millis(took))),

@@ -90,6 +90,9 @@ impl Engine {
             }
             if Engine::gone(node.process) {
                 node.reachable = false;
+                // Faults live in the process: a crash fault that fired,
+                // like any other, is gone with it.
+                node.faults = Default::default();
                 if self.primary_of.as_deref() == Some(node.id.as_str()) {
                     self.state.primary = None;
                     self.primary_of = None;
