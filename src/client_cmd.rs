@@ -200,12 +200,13 @@ fn primary_table(h: &PrimaryHealth) -> String {
             s.url,
         ));
     }
+    out.push_str(&atomic_lines(&h.atomic));
     out
 }
 
 fn secondary_table(h: &SecondaryHealth, role: &str) -> String {
     let faults = &h.faults;
-    format!(
+    let table = format!(
         "{} ({role}{})  last_seq {}\n  held behind a gap: [{}]\n  faults: delay_ms {}, fail_next {} ({}), block {}\n",
         h.id,
         election_words(&h.id, &h.election),
@@ -219,7 +220,26 @@ fn secondary_table(h: &SecondaryHealth, role: &str) -> String {
         faults.fail_next,
         faults.fail_at.as_str(),
         faults.block,
-    )
+    );
+    table + &atomic_lines(&h.atomic)
+}
+
+/// Two-phase commit: each entry in doubt in the node's own words, and (on
+/// the primary) each atomic write being decided with its votes.
+fn atomic_lines(a: &replog_node::api::AtomicHealth) -> String {
+    let mut out = String::new();
+    for d in &a.in_doubt {
+        out.push_str(&format!("  in doubt: {} ({} ms)\n", d.note, d.for_ms));
+    }
+    for tx in &a.transactions {
+        out.push_str(&format!(
+            "  deciding #{} ({}): votes {}\n",
+            tx.seq,
+            tx.phase,
+            votes_words(&tx.votes)
+        ));
+    }
+    out
 }
 
 fn ms(v: Option<u64>) -> String {
