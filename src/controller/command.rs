@@ -153,7 +153,7 @@ vote <node> no|yes | crash <node> after prepare|decision | wait <condition> [wit
 conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
 <label> pending [for=MS] | writes | <node> is primary|secondary|candidate | primary elected | \
-primary is not <node> | <node> rolled back N|[..] | <node> in doubt #N | <node> not in doubt | \
+primary is not <node> | <node> rolled back N|[..] | <node> in doubt [#N] | <node> not in doubt | \
 #N|<label> committed|aborted everywhere | <node> exited";
 
 /// Which parked requests `release` lets go.

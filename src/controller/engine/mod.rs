@@ -475,10 +475,7 @@ impl Engine {
                 self.status(format!("sent {text:?} at w={w}"));
             }
             Concern::Atomic => {
-                self.event(
-                    EventKind::Send,
-                    format!("{text:?} atomic: two-phase commit across every node"),
-                );
+                self.event(EventKind::Send, format!("{text:?} atomic (2PC)"));
                 self.status(format!("sent {text:?} atomically (all nodes or none)"));
             }
         }

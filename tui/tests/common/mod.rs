@@ -534,11 +534,7 @@ pub fn coordinator_crashed() -> DashboardState {
     s.events = vec![];
     s.status_message = None;
     for (at, kind, text) in [
-        (
-            "19:42:05.000",
-            EventKind::Send,
-            "\"T3\" atomic: two-phase commit across every node",
-        ),
+        ("19:42:05.000", EventKind::Send, "\"T3\" atomic (2PC)"),
         ("19:42:05.002", EventKind::TwoPc, "p → s1: VoteRequest #3"),
         ("19:42:05.002", EventKind::TwoPc, "p → s2: VoteRequest #3"),
         ("19:42:05.010", EventKind::TwoPc, "s1 votes YES on #3"),
