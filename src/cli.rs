@@ -551,7 +551,7 @@ mod tests {
         assert_eq!(
             args.primary_timing_args().join(" "),
             "--heartbeat-ms 100 --unhealthy-after 3 --replication-timeout-ms 1000 \
-             --retry-base-ms 50 --retry-cap-ms 900"
+             --retry-base-ms 50 --retry-cap-ms 900 --prepare-timeout-ms 2000"
         );
         let env = args.primary_timing_env();
         assert!(
@@ -559,6 +559,7 @@ mod tests {
             "{env:?}"
         );
         assert!(env.contains(&("REPLOG_REPLICATION_TIMEOUT_MS".into(), "1000".into())));
-        assert_eq!(env.len(), 5);
+        assert!(env.contains(&("REPLOG_PREPARE_TIMEOUT_MS".into(), "2000".into())));
+        assert_eq!(env.len(), 6);
     }
 }

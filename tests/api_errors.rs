@@ -155,11 +155,15 @@ async fn faults_merge_show_and_clear() {
     let s1 = Node::secondary("s1", 0, &[]);
     let url = format!("{}/faults", s1.url);
     set_faults(&s1.url, json!({"delay_ms": 3000})).await;
-    set_faults(&s1.url, json!({"fail_next": 2, "fail_at": "after_store"})).await;
+    set_faults(
+        &s1.url,
+        json!({"fail_next": 2, "fail_at": "after_store", "vote": "no"}),
+    )
+    .await;
     let now = get_json(&url).await;
     assert_eq!(
         now,
-        json!({"delay_ms": 3000, "fail_next": 2, "fail_at": "after_store", "block": false, "lose_seq": 0, "hold": false})
+        json!({"delay_ms": 3000, "fail_next": 2, "fail_at": "after_store", "block": false, "lose_seq": 0, "hold": false, "vote": "no"})
     );
     let (status, cleared, _) = request(Method::DELETE, &url, None)
         .await
@@ -167,7 +171,7 @@ async fn faults_merge_show_and_clear() {
     assert_eq!(status, 200);
     assert_eq!(
         cleared,
-        json!({"delay_ms": 0, "fail_next": 0, "fail_at": "before_store", "block": false, "lose_seq": 0, "hold": false})
+        json!({"delay_ms": 0, "fail_next": 0, "fail_at": "before_store", "block": false, "lose_seq": 0, "hold": false, "vote": "yes"})
     );
 }
 

@@ -241,8 +241,9 @@ async fn health_documents_have_the_documented_fields() {
     assert_eq!(sh["buffered"], json!([]));
     assert_eq!(
         sh["faults"],
-        json!({"delay_ms": 0, "fail_next": 0, "fail_at": "before_store", "block": false, "lose_seq": 0, "hold": false})
+        json!({"delay_ms": 0, "fail_next": 0, "fail_at": "before_store", "block": false, "lose_seq": 0, "hold": false, "vote": "yes"})
     );
+    assert_eq!(sh["in_doubt"], json!([]));
 }
 
 /// While deliveries fail on a healthy-heartbeat secondary, the primary shows

@@ -110,6 +110,20 @@ async fn merge(State(c): State<FaultControl>, body: Body) -> Result<Json<Faults>
             c.node_id
         )));
     }
+    if patch.crash_after.is_some() && c.parking.is_none() {
+        return Err(ApiError::bad_request(format!(
+            "crash_after ends a coordinator of atomic writes, and {} (a secondary) coordinates none; \
+             set it on the primary",
+            c.node_id
+        )));
+    }
+    if patch.vote == Some(crate::api::Vote::No) && !c.receives_replication {
+        return Err(ApiError::bad_request(format!(
+            "vote applies to a participant of atomic writes, and {} (the primary) is their coordinator; \
+             set it on a secondary",
+            c.node_id
+        )));
+    }
     if let Some((field, _)) = receive_only.iter().find(|(_, set)| *set) {
         if !c.receives_replication {
             return Err(ApiError::bad_request(format!(

@@ -239,6 +239,10 @@ pub struct Replicator {
     /// The first entry the secondary holds in doubt, minus one: what it
     /// acknowledges stops there (`u64::MAX`: nothing in doubt).
     acked_cap: u64,
+    /// The position of the answer `acked_cap` came from: an older answer,
+    /// overtaken on the way, must not lift the cap.
+    /// (instance, last_seq); a restarted secondary's answers start anew.
+    cap_from: (u64, u64),
 }
 
 impl Replicator {
@@ -279,6 +283,7 @@ impl Replicator {
             leadership: None,
             coordinators: None,
             acked_cap: u64::MAX,
+            cap_from: (0, 0),
         }
     }
 
@@ -290,11 +295,18 @@ impl Replicator {
     /// An answer's votes: counted, or answered with the decision; and a YES
     /// (in doubt) caps what the secondary acknowledges.
     fn on_votes(&mut self, position: &Position) {
+        let (instance, last) = self.cap_from;
+        if position.instance != instance || position.last_seq >= last {
+            self.cap_from = (position.instance, position.last_seq);
+            self.acked_cap = if position.votes.is_empty() {
+                u64::MAX
+            } else {
+                position.acked_seq()
+            };
+        }
         if position.votes.is_empty() {
-            self.acked_cap = u64::MAX;
             return;
         }
-        self.acked_cap = position.acked_seq();
         if let Some(coordinators) = &self.coordinators {
             let log = &self.log;
             coordinators.on_votes(

@@ -514,4 +514,80 @@ mod tests {
         assert_eq!(c.why(), "s2 voted NO");
         assert_eq!(c.ballots().get("s1"), Some(&BallotReport::Pending));
     }
+
+    proptest::proptest! {
+        /// Whatever arrives in whatever order: the decision is taken once
+        /// and never changes; it is Commit exactly when every participant
+        /// voted YES before the deadline; it is recorded before anything
+        /// is sent or answered; and the reply's votes agree with it.
+        #[test]
+        fn the_decision_is_taken_once_and_commits_only_on_every_yes_in_time(
+            steps in proptest::collection::vec((0usize..4, proptest::bool::ANY, 0u64..3000), 0..20),
+        ) {
+            let names = ["s1", "s2", "s3"];
+            let t0 = Instant::now();
+            let mut c = Coordinator::new(&names.map(String::from), ms(2000));
+            let mut actions = c.step(CoordinatorEvent::Prepared, t0);
+            let mut yes_in_time = std::collections::BTreeSet::new();
+            let mut refused = false;
+            let mut clock = 0;
+            for (who, yes, advance) in steps {
+                clock = (clock + advance / 4).min(5000);
+                let now = t0 + ms(clock);
+                let event = match names.get(who) {
+                    Some(from) => {
+                        let decided = decision_of(&actions).is_some();
+                        if !decided && now < t0 + ms(2000) {
+                            if yes && !refused {
+                                yes_in_time.insert(*from);
+                            } else if !yes && !yes_in_time.contains(from) {
+                                refused = true;
+                            }
+                        }
+                        CoordinatorEvent::VoteArrived {
+                            from: from.to_string(),
+                            vote: if yes { Vote::Yes } else { Vote::No },
+                        }
+                    }
+                    None => CoordinatorEvent::Tick,
+                };
+                // A late vote still arrives as a vote: the core only looks at
+                // the clock on ticks and at decision time.
+                let event = if matches!(event, CoordinatorEvent::VoteArrived { .. })
+                    && now >= t0 + ms(2000)
+                {
+                    CoordinatorEvent::Tick
+                } else {
+                    event
+                };
+                actions.extend(c.step(event, now));
+            }
+            actions.extend(c.step(CoordinatorEvent::Tick, t0 + ms(6000)));
+            let recorded: Vec<Decision> = actions
+                .iter()
+                .filter_map(|a| match a {
+                    CoordinatorAction::RecordDecision(d) => Some(*d),
+                    _ => None,
+                })
+                .collect();
+            proptest::prop_assert_eq!(recorded.len(), 1, "decided exactly once");
+            let want = if yes_in_time.len() == names.len() && !refused {
+                Decision::Committed
+            } else {
+                Decision::Aborted
+            };
+            proptest::prop_assert_eq!(recorded[0], want);
+            proptest::prop_assert_eq!(c.decision(), None, "nothing sent before it is recorded");
+            let sent = c.step(CoordinatorEvent::DecisionRecorded, t0 + ms(6000));
+            let reply = sent.iter().find_map(|a| match a {
+                CoordinatorAction::Reply { decision, votes } => Some((*decision, votes.clone())),
+                _ => None,
+            });
+            let (decision, votes) = reply.expect("a reply");
+            proptest::prop_assert_eq!(decision, want);
+            let all_yes = votes.values().all(|v| *v == BallotReport::Yes);
+            proptest::prop_assert_eq!(all_yes, want == Decision::Committed);
+            proptest::prop_assert_eq!(c.decision(), Some(want));
+        }
+    }
 }

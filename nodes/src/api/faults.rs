@@ -202,7 +202,7 @@ pub struct ParkedReport {
     pub id: u64,
     /// The secondary it is for.
     pub to: String,
-    /// "batch #5–#7" or "heartbeat".
+    /// "batch #5–#7", "heartbeat", or a 2PC decision: "GlobalCommit #7".
     pub what: String,
     pub parked_ms: u64,
 }

@@ -42,6 +42,9 @@ struct Sender {
     /// Each participant's id and base URL.
     peers: Vec<(String, String)>,
     stamp: Box<dyn Fn() -> HeaderMap + Send + Sync>,
+    /// Step mode (`hold`): a decision waits to be released like a batch.
+    faults: Arc<crate::faults::FaultSet>,
+    parking: Arc<crate::parking::Parking>,
 }
 
 /// Every atomic write this primary is deciding, and the decisions on their
@@ -68,7 +71,7 @@ pub struct Decided {
 pub enum AtomicError {
     #[error("{0}")]
     Storage(Arc<str>),
-    #[error("this node stopped being the primary before #{seq} was decided: it is aborted")]
+    #[error("the primary stopped (shut down or stepped down) before #{seq} was decided: no decision was recorded, so it is aborted (presumed abort)")]
     SteppedDown { seq: u64 },
 }
 
@@ -94,12 +97,15 @@ impl Coordinators {
         client: reqwest::Client,
         peers: Vec<(String, String)>,
         stamp: Box<dyn Fn() -> HeaderMap + Send + Sync>,
+        (faults, parking): (Arc<crate::faults::FaultSet>, Arc<crate::parking::Parking>),
     ) {
         *self.sender.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Sender {
             id: self.id.clone(),
             client,
             peers,
             stamp,
+            faults,
+            parking,
         }));
     }
 
@@ -223,16 +229,27 @@ impl Coordinators {
         info!(seq, secondary = %to, "{} sends {} #{seq} to {to}", sender.id, outcome.message());
         let stamp = (sender.stamp)();
         let this = self.clone();
+        let parked = sender.faults.holding().then(|| {
+            sender
+                .parking
+                .park(to, format!("{} #{seq}", outcome.message()))
+        });
         tokio::spawn(async move {
-            let sent = sender
-                .client
-                .post(url)
-                .headers(stamp)
-                .timeout(Duration::from_secs(2))
-                .json(&DecisionRequest { seq, outcome })
-                .send()
-                .await;
-            let ok = matches!(&sent, Ok(r) if r.status().is_success());
+            if let Some(go) = parked {
+                // Released, or the parking went away at shutdown.
+                let _ = go.await;
+            }
+            // A blocked primary reaches nobody, as its batches do not.
+            let ok = !sender.faults.blocked()
+                && sender
+                    .client
+                    .post(url)
+                    .headers(stamp)
+                    .timeout(Duration::from_secs(2))
+                    .json(&DecisionRequest { seq, outcome })
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
             this.sending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())

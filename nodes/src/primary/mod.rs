@@ -134,6 +134,7 @@ impl Primary {
             board.clone(),
             parts.leadership.clone(),
         )?);
+        let parking = Arc::new(crate::parking::Parking::default());
         let coordinators = Arc::new(coordinator::Coordinators::new(
             &config.id,
             parts.journal.clone(),
@@ -147,6 +148,7 @@ impl Primary {
                 .map(|p| (p.id.clone(), p.url.clone()))
                 .collect(),
             Box::new(move || stamp_for_decisions.headers()),
+            (parts.faults.clone(), parking.clone()),
         );
         let primary = Arc::new(Self {
             instance,
@@ -158,7 +160,7 @@ impl Primary {
             stopping: watch::Sender::new(false),
             answered: answered::AnsweredWrites::default(),
             journal: parts.journal,
-            parking: Arc::new(crate::parking::Parking::default()),
+            parking,
             leadership: parts.leadership,
             stamper,
             coordinators,

@@ -843,3 +843,73 @@ fn term_and_vote_survive_a_restart() {
     let text = fs::read_to_string(dir.path().join(meta::META_FILE)).expect("read");
     assert!(text.contains("\"voted_for\": \"m2\""), "{text}");
 }
+
+/// Two-phase commit: an atomic entry's state survives a restart, a decision
+/// recorded after it wins, and a mark whose entry never reached the disk
+/// (an unsynced tail lost in a crash) is dropped rather than applied to the
+/// entry that later takes its seq.
+#[test]
+fn atomic_marks_are_recovered_with_their_entries_and_only_with_them() {
+    use crate::api::AtomicState;
+    let dir = TempDir::new("wal-atomic-marks");
+    {
+        let mut log = open(dir.path(), 1 << 20);
+        log.append(entry(1)).expect("append");
+        log.append(Entry {
+            atomic: Some(AtomicState::Prepared),
+            ..entry(2)
+        })
+        .expect("append");
+        log.append(Entry {
+            atomic: Some(AtomicState::Prepared),
+            ..entry(3)
+        })
+        .expect("append");
+        log.sync().expect("sync");
+        LogStore::set_atomic(&mut log, 2, AtomicState::Committed).expect("decide");
+        assert_eq!(log.undecided(), vec![(3, AtomicState::Prepared)]);
+    }
+    let log = open(dir.path(), 1 << 20);
+    assert_eq!(log.atomic_at(1), None, "an ordinary entry");
+    assert_eq!(log.atomic_at(2), Some(AtomicState::Committed));
+    assert_eq!(log.undecided(), vec![(3, AtomicState::Prepared)]);
+    let states: Vec<Option<AtomicState>> = log.all().iter().map(|e| e.atomic).collect();
+    assert_eq!(
+        states,
+        vec![
+            None,
+            Some(AtomicState::Committed),
+            Some(AtomicState::Prepared)
+        ]
+    );
+    drop(log);
+
+    // Seq 3's frame lost (as an unsynced tail would be), its mark kept:
+    // the mark goes, and a new ordinary seq 3 is not taken for atomic.
+    let mut log = open(dir.path(), 1 << 20);
+    let _ = log.truncate_after(2).expect("cut");
+    drop(log);
+    let marks = fs::read_to_string(dir.path().join(atomic_marks::FILE_NAME)).expect("marks");
+    assert!(!marks.contains("\"seq\":3"), "{marks}");
+    let mut log = open(dir.path(), 1 << 20);
+    log.append(entry(3)).expect("append");
+    log.sync().expect("sync");
+    drop(log);
+    let log = open(dir.path(), 1 << 20);
+    assert_eq!(log.atomic_at(3), None);
+    assert!(log.undecided().is_empty());
+    drop(log);
+
+    // A mark for a seq the segments never got (the crash came between the
+    // fsynced mark and the entry's group commit) is dropped on open.
+    let path = dir.path().join(atomic_marks::FILE_NAME);
+    let mut marks = fs::read_to_string(&path).expect("marks");
+    marks.push_str("{\"seq\":4,\"term\":1,\"state\":\"prepared\"}\n");
+    fs::write(&path, marks).expect("write marks");
+    let mut log = open(dir.path(), 1 << 20);
+    assert!(!fs::read_to_string(&path)
+        .expect("marks")
+        .contains("\"seq\":4"));
+    log.append(entry(4)).expect("append");
+    assert_eq!(log.atomic_at(4), None);
+}
