@@ -41,6 +41,8 @@ struct RawCluster {
     replication_timeout_ms: Option<Spanned<u64>>,
     retry_base_ms: Option<Spanned<u64>>,
     retry_cap_ms: Option<Spanned<u64>>,
+    /// Two-phase commit: a vote not in within this counts as NO.
+    prepare_timeout_ms: Option<Spanned<u64>>,
     /// Members `n1`, `n2`, … that elect their primary.
     failover: Option<bool>,
 }
@@ -135,6 +137,9 @@ impl Validator<'_> {
             }
             if let Some(cap) = &c.retry_cap_ms {
                 timing.retry_cap_ms = self.range(cap, "retry_cap_ms", 1, 60_000)?;
+            }
+            if let Some(p) = &c.prepare_timeout_ms {
+                timing.prepare_timeout_ms = self.range(p, "prepare_timeout_ms", 50, 600_000)?;
             }
             if timing.retry_base_ms > timing.retry_cap_ms {
                 let span = c

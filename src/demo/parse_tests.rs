@@ -166,7 +166,7 @@ fn every_timer_is_a_cluster_key_checked_with_its_line() {
         "t.toml",
         &with(
             "heartbeat_ms = 200\nunhealthy_after = 4\nreplication_timeout_ms = 800\n\
-             retry_base_ms = 100\nretry_cap_ms = 3000",
+             retry_base_ms = 100\nretry_cap_ms = 3000\nprepare_timeout_ms = 5000",
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -180,8 +180,13 @@ fn every_timer_is_a_cluster_key_checked_with_its_line() {
             retry_cap_ms: 3000,
             election_timeout_min_ms: None,
             election_timeout_max_ms: None,
-            prepare_timeout_ms: replog_node::api::timing::DEFAULT_PREPARE_TIMEOUT_MS,
+            prepare_timeout_ms: 5000,
         }
+    );
+    let e = error_of(&with("prepare_timeout_ms = 10"));
+    assert_eq!(
+        e,
+        "t.toml:4: field `prepare_timeout_ms`: bad value 10 (expected 50 to 600000)"
     );
     let e = error_of(&with("replication_timeout_ms = 0"));
     assert_eq!(
