@@ -417,6 +417,46 @@ impl DashboardState {
         self.events_back = self.events_back.min(self.events.len().saturating_sub(1));
     }
 
+    /// An event told late (a node's journal, read a poll after it
+    /// happened) goes among the newest events in time order, so a two-phase
+    /// commit or an election reads in the order it happened. Labels are
+    /// `HH:MM:SS.mmm`; an event over a minute apart (midnight) is not passed.
+    pub fn insert_event(
+        &mut self,
+        at: impl Into<String>,
+        kind: EventKind,
+        text: impl Into<String>,
+    ) {
+        let at = at.into();
+        let mut pos = self.events.len();
+        if let Some(new) = ms_of_day(&at) {
+            while pos > 0 {
+                match ms_of_day(&self.events[pos - 1].at) {
+                    Some(old) if old > new && old - new < 60_000 => pos -= 1,
+                    _ => break,
+                }
+            }
+        }
+        let end = self.events.len() - self.events_back.min(self.events.len());
+        self.events.insert(
+            pos,
+            EventLine {
+                at,
+                kind,
+                text: text.into(),
+            },
+        );
+        if self.events_back > 0 && pos >= end {
+            // Among the newer events below a scrolled view: it stays put.
+            self.events_back += 1;
+        }
+        if self.events.len() > MAX_EVENTS {
+            let excess = self.events.len() - MAX_EVENTS;
+            self.events.drain(..excess);
+        }
+        self.events_back = self.events_back.min(self.events.len().saturating_sub(1));
+    }
+
     /// The events the filter lets through, oldest first. A word matches
     /// an event's kind as `kind:retry`, a node id as a whole word (`s1`
     /// is not `s10`), anything else as text, ignoring case.
@@ -458,9 +498,34 @@ impl DashboardState {
     }
 }
 
+/// `HH:MM:SS.mmm` as milliseconds since midnight.
+fn ms_of_day(label: &str) -> Option<u64> {
+    let (hms, ms) = label.split_once('.')?;
+    let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(((h * 60 + m) * 60 + s) * 1000 + ms.parse::<u64>().ok()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_late_event_goes_in_time_order_among_the_newest() {
+        let mut s = DashboardState::default();
+        s.push_event("10:00:00.100", EventKind::Send, "a");
+        s.push_event("10:00:00.500", EventKind::Ack, "c");
+        s.insert_event("10:00:00.300", EventKind::TwoPc, "b");
+        s.insert_event("10:00:00.600", EventKind::TwoPc, "d");
+        let texts: Vec<&str> = s.events.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["a", "b", "c", "d"]);
+        // Midnight: a minute apart or more is not passed.
+        s.push_event("23:59:59.900", EventKind::Info, "e");
+        s.insert_event("00:00:00.100", EventKind::TwoPc, "f");
+        assert_eq!(s.events.last().map(|e| e.text.as_str()), Some("f"));
+        assert_eq!(ms_of_day("01:02:03.004"), Some(3_723_004));
+        assert_eq!(ms_of_day("nonsense"), None);
+    }
 
     fn three_nodes() -> DashboardState {
         DashboardState {

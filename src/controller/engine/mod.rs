@@ -196,13 +196,14 @@ impl Engine {
         self.event_at(now_label(), kind, text);
     }
 
-    /// An event that happened at `at` (a node's own clock label), told now.
+    /// An event that happened at `at` (a node's own clock label), told
+    /// now: on the timeline among the newest events in time order.
     pub fn event_at(&mut self, at: String, kind: EventKind, text: String) {
         let line = EventLine { at, kind, text };
         if let Some(sink) = self.sink.as_mut() {
             sink(&line);
         }
-        self.state.push_event(line.at, line.kind, line.text);
+        self.state.insert_event(line.at, line.kind, line.text);
     }
 
     pub fn status(&mut self, text: String) {

@@ -150,25 +150,32 @@ impl Engine {
         let newest = &theirs[theirs.len().saturating_sub(OTHERS_FINISHED_SHOWN)..];
         let mut others: Vec<WriteView> = newest
             .iter()
-            .map(|a| WriteView {
-                text: a.message.clone(),
-                w: a.w,
-                acks: a.acks,
-                elapsed_ms: a.took_ms,
-                status: match (a.status, a.seq) {
-                    (201, Some(seq)) => WriteStatus::Done { seq, acks: a.acks },
-                    (status, _) => WriteStatus::Failed {
-                        status: Some(status),
-                        error: match status {
-                            503 => "refused or cut short (503)".into(),
-                            504 => "write concern not met in time (504)".into(),
-                            other => format!("HTTP {other}"),
+            .map(|a| {
+                // The primary reports an atomic write with no acks: a 201
+                // without acks, or a 409 abort, can only be one.
+                let atomic = a.status == 409 || (a.status == 201 && a.acks == 0);
+                WriteView {
+                    text: a.message.clone(),
+                    w: a.w,
+                    acks: a.acks,
+                    elapsed_ms: a.took_ms,
+                    status: match (a.status, a.seq) {
+                        (201, Some(seq)) => WriteStatus::Done { seq, acks: a.acks },
+                        (status, _) => WriteStatus::Failed {
+                            status: Some(status),
+                            error: match status {
+                                409 => "aborted by two-phase commit (409)".into(),
+                                503 => "refused or cut short (503)".into(),
+                                504 => "write concern not met in time (504)".into(),
+                                other => format!("HTTP {other}"),
+                            },
                         },
                     },
-                },
-                seq: a.seq,
-                external: true,
-                ..WriteView::default()
+                    seq: a.seq,
+                    external: true,
+                    atomic,
+                    ..WriteView::default()
+                }
             })
             .collect();
         others.extend(
