@@ -514,10 +514,13 @@ impl Engine {
                             },
                         )
                         .await;
-                        if back.is_ok() {
-                            if let Some(url) = gate.borrow().primary() {
-                                first = url.to_string();
-                            }
+                        let url = gate.borrow().primary().map(str::to_string);
+                        if let (Ok(()), Some(url)) = (back, url) {
+                            // A primary that has just started counts no
+                            // secondary until one answers a heartbeat, so
+                            // it is read-only for a moment: wait that out.
+                            writable(&url, deadline).await;
+                            first = url;
                         }
                     }
                     let body = WriteBody {
@@ -721,5 +724,17 @@ fn down_primary(dir: &Directory) -> Option<String> {
     match dir.process(id)? {
         ProcState::Starting | ProcState::Killed | ProcState::Exited(_) => Some(id.clone()),
         ProcState::Running | ProcState::Paused | ProcState::Partitioned => None,
+    }
+}
+
+/// Waits until the primary at `url` says it accepts writes, or `deadline`.
+async fn writable(url: &str, deadline: Instant) {
+    let health = join(url, replog_node::api::HEALTH_PATH);
+    while Instant::now() < deadline {
+        let answer = http_client::get::<replog_node::api::NodeHealth>(&health, FAULT_TIMEOUT).await;
+        if answer.is_ok_and(|h| h.primary().is_some_and(|p| !p.read_only)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
