@@ -740,6 +740,54 @@ mod tests {
     }
 
     #[test]
+    fn an_atomic_write_is_named_by_seq_or_by_its_answer() {
+        let everywhere =
+            |write: WriteRef, outcome: Decided| Condition::Everywhere { write, outcome };
+        let mut book = WriteBook::default();
+        assert!(matches!(
+            everywhere_seq(&everywhere(WriteRef::Seq(7), Decided::Aborted), &book),
+            Ok(7)
+        ));
+        let record = |done| WriteRecord {
+            id: 1,
+            text: "T".into(),
+            concern: crate::controller::command::Concern::Atomic,
+            request_id: "r-1".into(),
+            sent: Instant::now(),
+            done,
+            queued: false,
+        };
+        book.insert("T", record(None));
+        let by_label = |outcome| everywhere(WriteRef::Label("T".into()), outcome);
+        match everywhere_seq(&by_label(Decided::Aborted), &book) {
+            Err(Verdict::NotYet(seen)) => assert!(seen.contains("name it as #N"), "{seen}"),
+            _ => panic!("no answer yet: no seq yet"),
+        }
+        let aborted = ErrorBody {
+            seq: Some(2),
+            outcome: Some(replog_node::api::Outcome::Aborted),
+            votes: Some([("s2".to_string(), replog_node::api::BallotReport::No)].into()),
+            ..ErrorBody::new("aborted: s2 voted NO")
+        };
+        let answer = Err(ClientError::Status {
+            code: 409,
+            body: Box::new(aborted),
+        });
+        book.insert("T", record(Some((Duration::from_millis(4), answer))));
+        assert!(matches!(
+            everywhere_seq(&by_label(Decided::Aborted), &book),
+            Ok(2)
+        ));
+        match everywhere_seq(&by_label(Decided::Committed), &book) {
+            Err(Verdict::Fail(seen)) => assert_eq!(
+                seen,
+                "#2 was answered 409 (aborted: s2 voted NO (votes s2 NO))"
+            ),
+            _ => panic!("an abort can never be committed everywhere"),
+        }
+    }
+
+    #[test]
     fn a_completed_write_is_judged_by_status_and_time() {
         let reply = Err(ClientError::Status {
             code: 503,

@@ -253,6 +253,60 @@ mod tests {
     }
 
     #[test]
+    fn an_atomic_write_tells_its_votes_and_its_decision() {
+        use replog_node::api::{Outcome, Vote};
+        let events = vec![
+            at("p", 1, 100, Happened::Appended { seq: 3 }),
+            at(
+                "p",
+                2,
+                101,
+                Happened::VoteRequested {
+                    seq: 3,
+                    to: "s1".into(),
+                },
+            ),
+            at(
+                "s1",
+                1,
+                105,
+                Happened::VoteCast {
+                    seq: 3,
+                    vote: Vote::Yes,
+                },
+            ),
+            at(
+                "p",
+                3,
+                110,
+                Happened::Decided {
+                    seq: 3,
+                    outcome: Outcome::Aborted,
+                    why: "no decision recorded here: presumed abort".into(),
+                },
+            ),
+            at(
+                "s1",
+                2,
+                120,
+                Happened::Applied {
+                    seq: 3,
+                    outcome: Outcome::Aborted,
+                },
+            ),
+        ];
+        let text = describe(3, events, &[]).join("\n");
+        for want in [
+            "p    → s1: VoteRequest",
+            "s1   votes YES: prepared, in doubt until the decision",
+            "p    decides GlobalAbort: no decision recorded here: presumed abort",
+            "s1   aborts it: never visible",
+        ] {
+            assert!(text.contains(want), "{want:?} in\n{text}");
+        }
+    }
+
+    #[test]
     fn an_unknown_seq_says_why_it_is_empty() {
         let lines = describe(9, vec![], &[]);
         assert!(lines[1].contains("nothing recorded for #9"));

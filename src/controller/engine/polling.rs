@@ -417,3 +417,77 @@ fn election_words(node: &str, what: &Happened) -> Option<String> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use replog_node::api::{Outcome, Vote};
+
+    #[test]
+    fn two_phase_commit_reads_in_the_course_words() {
+        let words = |node: &str, what: Happened| journal_words(node, &what, false);
+        assert_eq!(
+            words(
+                "p",
+                Happened::VoteRequested {
+                    seq: 7,
+                    to: "s1".into()
+                }
+            ),
+            Some((EventKind::TwoPc, "p → s1: VoteRequest #7".into()))
+        );
+        assert_eq!(
+            words(
+                "s2",
+                Happened::VoteCast {
+                    seq: 7,
+                    vote: Vote::No
+                }
+            )
+            .map(|w| w.1),
+            Some("s2 votes NO on #7".into())
+        );
+        assert_eq!(
+            words(
+                "p",
+                Happened::Decided {
+                    seq: 7,
+                    outcome: Outcome::Aborted,
+                    why: "s2 voted NO".into()
+                }
+            )
+            .map(|w| w.1),
+            Some("p decides GlobalAbort on #7: s2 voted NO".into())
+        );
+        assert_eq!(
+            words(
+                "p",
+                Happened::DecisionSent {
+                    seq: 7,
+                    to: "s1".into(),
+                    outcome: Outcome::Committed
+                }
+            )
+            .map(|w| w.1),
+            Some("p → s1: GlobalCommit #7".into())
+        );
+        assert_eq!(
+            words(
+                "s1",
+                Happened::Applied {
+                    seq: 7,
+                    outcome: Outcome::Committed
+                }
+            )
+            .map(|w| w.1),
+            Some("s1 commits #7".into())
+        );
+        // A fixed secondary following its primary is no news; a member's is.
+        let follows = Happened::Follows {
+            primary: "p".into(),
+            term: 1,
+        };
+        assert_eq!(journal_words("s1", &follows, false), None);
+        assert!(journal_words("n1", &follows, true).is_some());
+    }
+}
