@@ -415,6 +415,7 @@ pub fn router(member: Arc<Member>) -> Router {
         .route(APPEND_PATH, post(replication))
         .route(HEARTBEAT_PATH, get(replication))
         .route(crate::api::DECISION_PATH, post(replication))
+        .route(crate::api::OUTCOME_PATH, post(replication))
         .with_state(member.clone());
     Router::new()
         .route(MESSAGES_PATH, get(forward).post(write))

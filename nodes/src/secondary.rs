@@ -4,7 +4,7 @@
 use crate::api::journal::Happened;
 use crate::api::{
     self, AppendRequest, DecisionRequest, ErrorBody, MessageList, NodeHealth, Position,
-    SecondaryHealth, APPEND_PATH, DECISION_PATH, HEARTBEAT_PATH, PRIMARY_HEADER,
+    SecondaryHealth, APPEND_PATH, DECISION_PATH, HEARTBEAT_PATH, OUTCOME_PATH, PRIMARY_HEADER,
 };
 use crate::api_error::{self, ApiError};
 use crate::auth::{self, Gate};
@@ -345,11 +345,14 @@ impl Secondary {
                     .map_err(storage_error)?;
             }
             Some(state) if state != outcome.state() => {
-                // Only failover can do this (a new primary presumed abort
-                // where the old one had committed): 2PC's own hazard. The
-                // first decision stands.
-                tracing::warn!(node = %self.id, seq, "{} for #{seq} ignored: it is already {}", outcome.message(), state.as_str());
-                return Ok(());
+                // Only failover does this: this node, as an old primary,
+                // recorded a decision that no majority ever applied (so no
+                // client was told), and the new primary decided otherwise.
+                // The primary's log is the one everybody follows.
+                tracing::warn!(node = %self.id, seq, "{} for #{seq} overrides this node's own {} (never applied by a majority)", outcome.message(), state.as_str());
+                store
+                    .set_atomic(seq, outcome.state())
+                    .map_err(storage_error)?;
             }
             // Decided already (a re-sent decision), or not held here.
             _ => return Ok(()),
@@ -486,6 +489,7 @@ pub fn router(node: Arc<Secondary>) -> Router {
         .route(APPEND_PATH, post(receive_batch))
         .route(HEARTBEAT_PATH, get(heartbeat))
         .route(DECISION_PATH, post(receive_decision))
+        .route(OUTCOME_PATH, post(report_outcomes))
         .with_state(node.clone())
         .merge(faults)
         .merge(timing);
@@ -602,6 +606,30 @@ async fn receive_decision(
     let request: DecisionRequest = read_json(body, 4096).await?;
     node.apply_decision(request)?;
     Ok(Json(node.position()))
+}
+
+/// A newly elected primary asks what this member knows of entries it holds
+/// undecided.
+async fn report_outcomes(
+    State(node): State<Arc<Secondary>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<api::OutcomeReport>, ApiError> {
+    blocked(&node)?;
+    node.follow_primary(&headers)?;
+    node.admit(&headers)?;
+    let query: api::OutcomeQuery = read_json(body, 1024 * 1024).await?;
+    let mut log = node.log();
+    let store = log.store_mut();
+    let states = query
+        .seqs
+        .iter()
+        .map(|&seq| api::HeldState {
+            seq,
+            state: store.atomic_at(seq),
+        })
+        .collect();
+    Ok(Json(api::OutcomeReport { states }))
 }
 
 async fn receive_batch(

@@ -116,6 +116,11 @@ impl Coordinator {
         }
     }
 
+    /// Participants that applied the decision so far.
+    pub fn applied(&self) -> usize {
+        self.acked.values().filter(|a| **a).count()
+    }
+
     /// Every participant has applied the decision.
     pub fn finished(&self) -> bool {
         self.decision().is_some() && self.acked.values().all(|a| *a)

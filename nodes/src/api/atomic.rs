@@ -16,6 +16,9 @@ use utoipa::ToSchema;
 
 /// GlobalCommit / GlobalAbort, coordinator → participant.
 pub const DECISION_PATH: &str = "/2pc/decision";
+/// Automatic failover: a newly elected primary asks the members what they
+/// know of the atomic entries it holds undecided.
+pub const OUTCOME_PATH: &str = "/2pc/outcome";
 
 /// Where an atomic entry stands on one node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -131,6 +134,28 @@ pub struct DecisionRequest {
     #[serde(deserialize_with = "super::int::int64")]
     pub seq: u64,
     pub outcome: Outcome,
+}
+
+/// The body of `POST /2pc/outcome`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeQuery {
+    pub seqs: Vec<u64>,
+}
+
+/// One atomic entry as a member holds it (`state` absent: an ordinary entry,
+/// or not held).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HeldState {
+    pub seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<AtomicState>,
+}
+
+/// The answer of `POST /2pc/outcome`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct OutcomeReport {
+    pub states: Vec<HeldState>,
 }
 
 /// `201 Created` for an atomic write: every node voted YES and it committed.

@@ -33,8 +33,9 @@ pub mod timing;
 
 pub use crate::entry::Entry;
 pub use atomic::{
-    AtomicHealth, AtomicReply, AtomicState, BallotReport, DecisionRequest, InDoubtReport, Outcome,
-    TransactionReport, Vote, VoteReport, DECISION_PATH,
+    AtomicHealth, AtomicReply, AtomicState, BallotReport, DecisionRequest, HeldState,
+    InDoubtReport, Outcome, OutcomeQuery, OutcomeReport, TransactionReport, Vote, VoteReport,
+    DECISION_PATH, OUTCOME_PATH,
 };
 pub use election::{ElectionReport, LogShape, VoteReply, VoteRequest, VOTE_PATH};
 pub use errors::ErrorBody;

@@ -11,8 +11,8 @@
 #![allow(dead_code)]
 
 use super::atomic::{
-    AtomicHealth, AtomicReply, AtomicState, BallotReport, DecisionRequest, InDoubtReport, Outcome,
-    TransactionReport, Vote, VoteReport,
+    AtomicHealth, AtomicReply, AtomicState, BallotReport, DecisionRequest, HeldState,
+    InDoubtReport, Outcome, OutcomeQuery, OutcomeReport, TransactionReport, Vote, VoteReport,
 };
 use super::election::{ElectionReport, VoteReply, VoteRequest, VOTE_PATH};
 use super::errors::ErrorBody;
@@ -59,6 +59,7 @@ pub const INTERNAL_TAG: &str = "internal";
         heartbeat,
         vote,
         decision,
+        outcome,
         openapi_json,
     ),
     components(schemas(
@@ -73,6 +74,9 @@ pub const INTERNAL_TAG: &str = "internal";
         BallotReport,
         VoteReport,
         DecisionRequest,
+        OutcomeQuery,
+        OutcomeReport,
+        HeldState,
         InDoubtReport,
         TransactionReport,
         AtomicHealth,
@@ -453,6 +457,29 @@ fn vote() {}
 fn decision() {}
 
 #[utoipa::path(
+    post,
+    path = super::atomic::OUTCOME_PATH,
+    tag = INTERNAL_TAG,
+    summary = "What a member holds of atomic entries (internal)",
+    description = "Members only, asked by a newly elected primary for the atomic entries it \
+        holds undecided: each seq with this member's state (absent: an ordinary entry, or not \
+        held). The primary commits what anyone holds committed, aborts what anyone holds \
+        aborted, and presumes abort once a majority holds it undecided or not at all.",
+    request_body(content = OutcomeQuery, content_type = "application/json"),
+    responses(
+        (status = 200, description = "This member's state of each seq", body = OutcomeReport),
+        (status = 400, description = "Not a query", body = ErrorBody),
+        (status = 401, description = "The node runs with a cluster token and the request's \
+            `Authorization: Bearer <token>` is missing or wrong", body = ErrorBody),
+        (status = 404, description = "Sent to a primary", body = ErrorBody),
+        (status = 409, description = "The sender's term is older than this node's (`term`)",
+            body = ErrorBody),
+        (status = 503, description = "Blocked by fault injection", body = ErrorBody),
+    ),
+)]
+fn outcome() {}
+
+#[utoipa::path(
     get,
     path = OPENAPI_PATH,
     tag = CLIENT_TAG,
@@ -512,6 +539,7 @@ mod tests {
         assert_eq!(ops(RELEASE_PATH), ["post"]);
         assert_eq!(ops(VOTE_PATH), ["post"]);
         assert_eq!(ops(crate::api::DECISION_PATH), ["post"]);
+        assert_eq!(ops(crate::api::OUTCOME_PATH), ["post"]);
         let statuses = |path: &str, method: &str| -> Vec<String> {
             doc["paths"][path][method]["responses"]
                 .as_object()

@@ -16,8 +16,8 @@
 use super::Primary;
 use crate::api::journal::Happened;
 use crate::api::{
-    AtomicState, BallotReport, DecisionRequest, Outcome, TransactionReport, VoteReport,
-    DECISION_PATH,
+    AtomicState, BallotReport, DecisionRequest, Outcome, OutcomeQuery, OutcomeReport,
+    TransactionReport, VoteReport, DECISION_PATH, OUTCOME_PATH,
 };
 use crate::journal::Journal;
 use crate::two_phase::{Coordinator, CoordinatorAction, CoordinatorEvent};
@@ -45,6 +45,9 @@ struct Sender {
     /// Step mode (`hold`): a decision waits to be released like a batch.
     faults: Arc<crate::faults::FaultSet>,
     parking: Arc<crate::parking::Parking>,
+    /// Set when the primary stops: decisions still being retried give up
+    /// (the next primary decides again).
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Every atomic write this primary is deciding, and the decisions on their
@@ -73,6 +76,8 @@ pub enum AtomicError {
     Storage(Arc<str>),
     #[error("the primary stopped (shut down or stepped down) before #{seq} was decided: no decision was recorded, so it is aborted (presumed abort)")]
     SteppedDown { seq: u64 },
+    #[error("the primary stepped down after deciding GlobalCommit on #{seq} but before a majority applied it: the next primary commits it if any member it asks holds it committed, else aborts it")]
+    Unconfirmed { seq: u64 },
 }
 
 impl Coordinators {
@@ -98,6 +103,7 @@ impl Coordinators {
         peers: Vec<(String, String)>,
         stamp: Box<dyn Fn() -> HeaderMap + Send + Sync>,
         (faults, parking): (Arc<crate::faults::FaultSet>, Arc<crate::parking::Parking>),
+        stopping: tokio::sync::watch::Receiver<bool>,
     ) {
         *self.sender.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(Sender {
             id: self.id.clone(),
@@ -106,6 +112,7 @@ impl Coordinators {
             stamp,
             faults,
             parking,
+            stopping,
         }));
     }
 
@@ -123,13 +130,16 @@ impl Coordinators {
         wake
     }
 
-    /// Steps `seq`'s core; its actions (none if it is not being decided).
+    /// Steps `seq`'s core and wakes its driver; its actions (none if it is
+    /// not being decided).
     fn step(&self, seq: u64, event: CoordinatorEvent) -> Vec<CoordinatorAction> {
         let mut txns = self.txns();
         let Some(txn) = txns.get_mut(&seq) else {
             return Vec::new();
         };
-        txn.core.step(event, Instant::now().into_std())
+        let actions = txn.core.step(event, Instant::now().into_std());
+        txn.wake.notify_one();
+        actions
     }
 
     fn end(&self, seq: u64) {
@@ -182,9 +192,11 @@ impl Coordinators {
             }
             let outcome = match state_of(seq) {
                 Some(AtomicState::Committed) => Outcome::Committed,
-                // Aborted, or never decided here (presumed abort: a
-                // coordinator without a decision record answers abort).
-                Some(_) => Outcome::Aborted,
+                Some(AtomicState::Aborted) => Outcome::Aborted,
+                // Undecided here too: a new primary still finding out what
+                // the members know (it answers once it has decided).
+                Some(_) => continue,
+                // Not in this log at all: presumed abort.
                 None if seq > last_seq => Outcome::Aborted,
                 // An ordinary entry here: not ours to decide.
                 None => continue,
@@ -194,7 +206,8 @@ impl Coordinators {
     }
 
     /// Sends `outcome` for `seq` to participant `to`, unless one is on its
-    /// way already. A lost one is asked for again by the participant.
+    /// way already, and again until it is applied or this primary stops (a
+    /// participant that was away gets it when it is back).
     pub fn send(self: &Arc<Self>, to: &str, seq: u64, outcome: Outcome) {
         let Some(sender) = self
             .sender
@@ -234,29 +247,44 @@ impl Coordinators {
                 .parking
                 .park(to, format!("{} #{seq}", outcome.message()))
         });
+        let mut stopping = sender.stopping.clone();
         tokio::spawn(async move {
             if let Some(go) = parked {
                 // Released, or the parking went away at shutdown.
                 let _ = go.await;
             }
-            // A blocked primary reaches nobody, as its batches do not.
-            let ok = !sender.faults.blocked()
-                && sender
-                    .client
-                    .post(url)
-                    .headers(stamp)
-                    .timeout(Duration::from_secs(2))
-                    .json(&DecisionRequest { seq, outcome })
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status().is_success());
+            let mut pause = Duration::from_millis(100);
+            loop {
+                // A blocked primary reaches nobody, as its batches do not.
+                let ok = !sender.faults.blocked()
+                    && sender
+                        .client
+                        .post(url.as_str())
+                        .headers(stamp.clone())
+                        .timeout(Duration::from_secs(2))
+                        .json(&DecisionRequest { seq, outcome })
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                if ok {
+                    this.step(
+                        seq,
+                        CoordinatorEvent::DecisionAcked {
+                            from: key.0.clone(),
+                        },
+                    );
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = stopping.wait_for(|s| *s) => break,
+                }
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
             this.sending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&key);
-            if ok {
-                this.step(seq, CoordinatorEvent::DecisionAcked { from: key.0 });
-            }
         });
     }
 
@@ -354,6 +382,15 @@ impl Primary {
                 _ => {}
             }
         }
+        if outcome == Outcome::Committed && self.is_member() {
+            // A member elected next asks the members what they hold before
+            // it presumes abort: a commit a majority applied is found by
+            // any majority it asks, so an acknowledged commit survives.
+            if let Err(e) = self.majority_applied(seq, &wake).await {
+                self.coordinators.end(seq);
+                return Err(e);
+            }
+        }
         self.coordinators.end(seq);
         Ok(Decided {
             seq,
@@ -361,6 +398,115 @@ impl Primary {
             why,
             votes,
         })
+    }
+
+    /// Waits until a majority of members (this one included) applied the
+    /// decision on `seq`.
+    async fn majority_applied(&self, seq: u64, wake: &Notify) -> Result<(), AtomicError> {
+        let majority = self.config.total_nodes() / 2 + 1;
+        let mut stopping = self.stopping.subscribe();
+        loop {
+            let applied = self
+                .coordinators
+                .txns()
+                .get(&seq)
+                .map_or(0, |t| t.core.applied());
+            if applied + 1 >= majority {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = stopping.wait_for(|s| *s) => return Err(AtomicError::Unconfirmed { seq }),
+            }
+        }
+    }
+
+    /// A newly elected member's atomic entries it holds undecided: it asks
+    /// every member what it holds, until it can decide each. Someone holds
+    /// it committed: commit (the old primary decided so, and a client may
+    /// have been told). Someone holds it aborted: abort. A majority, this
+    /// member included, holds it undecided or not at all: presumed abort (no
+    /// commit was acknowledged, as that needs a majority to have applied
+    /// it). Participants asking meanwhile wait for the answer.
+    pub async fn resolve_in_doubt(self: Arc<Self>) {
+        let majority = self.config.total_nodes() / 2 + 1;
+        let mut stopping = self.stopping.subscribe();
+        loop {
+            let undecided = self.log.with_store(|s| s.undecided());
+            if undecided.is_empty() {
+                return;
+            }
+            let seqs: Vec<u64> = undecided.iter().map(|(s, _)| *s).collect();
+            let answers = self.ask_members(&seqs).await;
+            for (seq, own) in undecided {
+                if let Some((outcome, why)) = settle(seq, own, &answers, majority, &self.config.id)
+                {
+                    self.record_settled(seq, outcome, why);
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.heartbeat()) => {}
+                _ = stopping.wait_for(|s| *s) => return,
+            }
+        }
+    }
+
+    /// What each member that answers within a second holds of `seqs`.
+    async fn ask_members(&self, seqs: &[u64]) -> Vec<(String, OutcomeReport)> {
+        let mut asks = tokio::task::JoinSet::new();
+        for peer in &self.config.secondaries {
+            let (client, stamp, id) =
+                (self.client.clone(), self.stamper.headers(), peer.id.clone());
+            let target = format!("{}{OUTCOME_PATH}", peer.url);
+            let query = OutcomeQuery {
+                seqs: seqs.to_vec(),
+            };
+            asks.spawn(async move {
+                let answer = client
+                    .post(target)
+                    .headers(stamp)
+                    .timeout(Duration::from_secs(1))
+                    .json(&query)
+                    .send()
+                    .await
+                    .ok()?
+                    .error_for_status()
+                    .ok()?
+                    .json::<OutcomeReport>()
+                    .await
+                    .ok()?;
+                Some((id, answer))
+            });
+        }
+        let mut answers = Vec::new();
+        while let Some(joined) = asks.join_next().await {
+            if let Ok(Some(answer)) = joined {
+                answers.push(answer);
+            }
+        }
+        answers
+    }
+
+    /// Records a decision a new primary reached, and sends it to everyone.
+    fn record_settled(&self, seq: u64, outcome: Outcome, why: String) {
+        if let Err(e) = self.log.with_store(|s| s.set_atomic(seq, outcome.state())) {
+            warn!(seq, error = %e, "could not record the decision on #{seq}");
+            return;
+        }
+        self.journal.record(Happened::Decided {
+            seq,
+            outcome,
+            why: why.clone(),
+        });
+        info!(
+            seq,
+            "{} decides {} on #{seq}: {why}",
+            self.config.id,
+            outcome.message()
+        );
+        for peer in &self.config.secondaries {
+            self.coordinators.send(&peer.id, seq, outcome);
+        }
     }
 
     /// Waits for this primary's own prepare record, then for the votes.
@@ -409,7 +555,7 @@ impl Primary {
                 "every vote is in, no decision recorded: participants that voted YES stay in doubt"
             }
             crate::api::faults::CrashAfter::Decision => {
-                "the decision is recorded but not sent: a restart sends it"
+                "the decision is recorded but not sent: a restarted primary sends it"
             }
         };
         tracing::error!(
@@ -445,6 +591,106 @@ impl Primary {
                 }
                 Err(e) => warn!(seq, error = %e, "could not record the presumed abort of #{seq}"),
             }
+        }
+    }
+}
+
+/// A new primary's decision on undecided `seq` (its own state `own`) from
+/// what the members that answered hold, if it can take one yet.
+fn settle(
+    seq: u64,
+    own: AtomicState,
+    answers: &[(String, OutcomeReport)],
+    majority: usize,
+    me: &str,
+) -> Option<(Outcome, String)> {
+    let holding = |want: AtomicState| {
+        answers.iter().find_map(|(id, report)| {
+            report
+                .states
+                .iter()
+                .any(|h| h.seq == seq && h.state == Some(want))
+                .then_some(id.as_str())
+        })
+    };
+    if let Some(id) = holding(AtomicState::Committed) {
+        return Some((Outcome::Committed, format!("{id} holds it committed")));
+    }
+    if let Some(id) = holding(AtomicState::Aborted) {
+        return Some((Outcome::Aborted, format!("{id} holds it aborted")));
+    }
+    if own == AtomicState::Refused {
+        return Some((Outcome::Aborted, format!("{me} voted NO on it")));
+    }
+    let unsure: Vec<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
+    (unsure.len() + 1 >= majority).then(|| {
+        (
+            Outcome::Aborted,
+            format!(
+                "no decision on a majority ({me}, {}): presumed abort",
+                unsure.join(", ")
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::HeldState;
+
+    fn report(id: &str, state: Option<AtomicState>) -> (String, OutcomeReport) {
+        (
+            id.to_string(),
+            OutcomeReport {
+                states: vec![HeldState { seq: 7, state }],
+            },
+        )
+    }
+
+    /// (what the members hold, its own state, the decision, why)
+    type Case = (
+        &'static [(&'static str, Option<AtomicState>)],
+        AtomicState,
+        Option<Outcome>,
+        &'static str,
+    );
+
+    #[test]
+    fn a_new_primary_commits_what_anyone_committed_and_presumes_abort_only_on_a_majority() {
+        use AtomicState::*;
+        let cases: [Case; 6] = [
+            (
+                &[("n2", Some(Prepared)), ("n3", Some(Committed))],
+                Prepared,
+                Some(Outcome::Committed),
+                "n3 applied the commit",
+            ),
+            (
+                &[("n2", Some(Aborted))],
+                Prepared,
+                Some(Outcome::Aborted),
+                "n2 applied an abort",
+            ),
+            (
+                &[("n2", Some(Prepared))],
+                Prepared,
+                Some(Outcome::Aborted),
+                "two of three undecided",
+            ),
+            (
+                &[("n2", None)],
+                Prepared,
+                Some(Outcome::Aborted),
+                "n2 lacks it: undecided too",
+            ),
+            (&[], Prepared, None, "alone: not a majority, wait"),
+            (&[], Refused, Some(Outcome::Aborted), "it voted NO itself"),
+        ];
+        for (answers, own, want, why) in cases {
+            let answers: Vec<_> = answers.iter().map(|(id, s)| report(id, *s)).collect();
+            let got = settle(7, own, &answers, 2, "n1").map(|(o, _)| o);
+            assert_eq!(got, want, "{why}");
         }
     }
 }

@@ -135,6 +135,7 @@ impl Primary {
             parts.leadership.clone(),
         )?);
         let parking = Arc::new(crate::parking::Parking::default());
+        let stopping = watch::Sender::new(false);
         let coordinators = Arc::new(coordinator::Coordinators::new(
             &config.id,
             parts.journal.clone(),
@@ -149,6 +150,7 @@ impl Primary {
                 .collect(),
             Box::new(move || stamp_for_decisions.headers()),
             (parts.faults.clone(), parking.clone()),
+            stopping.subscribe(),
         );
         let primary = Arc::new(Self {
             instance,
@@ -157,7 +159,7 @@ impl Primary {
             board,
             faults: parts.faults,
             timing: parts.timing,
-            stopping: watch::Sender::new(false),
+            stopping,
             answered: answered::AnsweredWrites::default(),
             journal: parts.journal,
             parking,
@@ -168,7 +170,11 @@ impl Primary {
             append_urls,
             config,
         });
-        primary.presume_abort();
+        if !primary.is_member() {
+            // The course's fixed primary is the only coordinator there is:
+            // what it never recorded was never decided.
+            primary.presume_abort();
+        }
         Ok(primary)
     }
 
@@ -178,6 +184,11 @@ impl Primary {
         self.stopping.send_replace(true);
         self.commit.stop();
         self.log.retire()
+    }
+
+    /// An elected member (automatic failover), not the fixed primary.
+    pub fn is_member(&self) -> bool {
+        self.config.url.is_some()
     }
 
     /// The term this primary leads.
@@ -223,6 +234,9 @@ impl Primary {
                 }
                 Err(e) => tracing::error!("startup probe task failed: {e}"),
             }
+        }
+        if self.is_member() {
+            tokio::spawn(self.clone().resolve_in_doubt());
         }
     }
 

@@ -290,6 +290,18 @@ async fn atomic_write(
             )
             .into_response(),
         ),
+        Err(e @ super::coordinator::AtomicError::Unconfirmed { seq }) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(seq),
+            ApiError::with_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorBody {
+                    seq: Some(seq),
+                    ..ErrorBody::new(e.to_string())
+                },
+            )
+            .into_response(),
+        ),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             None,
