@@ -247,6 +247,10 @@ pub struct SendArgs {
     /// Give up waiting for w after this long (the message stays stored)
     #[arg(long)]
     pub timeout_ms: Option<u64>,
+    /// All or nothing on every node, by two-phase commit (not with -w or
+    /// --timeout-ms): prints the outcome and every node's vote
+    #[arg(long)]
+    pub atomic: bool,
     /// The primary's URL, or any member's: a member that is not the
     /// primary redirects the write to it (`host:port` is enough)
     #[arg(

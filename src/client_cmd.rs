@@ -1,16 +1,20 @@
 //! `replog send`, `replog get`, `replog health`: small clients with readable output.
 
 use crate::cli::{GetArgs, HealthArgs, SendArgs};
-use crate::http_client::{self, join};
+use crate::controller::engine::writes::votes_words;
+use crate::http_client::{self, join, ClientError};
 use replog_node::api::{
-    MessageList, NodeHealth, PrimaryHealth, SecondaryHealth, WriteBody, WriteReply, HEALTH_PATH,
-    MESSAGES_PATH,
+    AtomicReply, MessageList, NodeHealth, PrimaryHealth, SecondaryHealth, WriteBody, WriteReply,
+    HEALTH_PATH, MESSAGES_PATH,
 };
 use std::time::Duration;
 
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn send(args: SendArgs) -> Result<(), String> {
+    if args.atomic {
+        return send_atomic(args).await;
+    }
     let body = WriteBody {
         message: args.message.clone(),
         w: args.w,
@@ -40,6 +44,67 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
                 reply.seq, reply.acks, reply.w, args.message
             );
             Ok(())
+        }
+        Err(e) if trail.elections > 0 && e.status() == Some(503) => Err(format!(
+            "no primary was elected within {} ms ({e}); the message was not stored",
+            args.within_ms
+        )),
+        Err(e) => Err(format!("{e}{via}")),
+    }
+}
+
+/// `replog send --atomic`: a two-phase commit across every node. Prints
+/// the outcome and each node's vote; an abort (409) is an error, like any
+/// refused write.
+async fn send_atomic(args: SendArgs) -> Result<(), String> {
+    if args.w.is_some() || args.timeout_ms.is_some() {
+        let which = if args.w.is_some() {
+            "-w"
+        } else {
+            "--timeout-ms"
+        };
+        return Err(format!(
+            "--atomic cannot go with {which}: an atomic write is all or nothing on every node, there is no w to wait for"
+        ));
+    }
+    let body = WriteBody {
+        message: args.message.clone(),
+        w: None,
+        timeout_ms: None,
+        atomic: Some(true),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_millis(args.within_ms);
+    let client = http_client::client()?;
+    let base = args.primary.clone();
+    let mut target = move || base.clone();
+    let reach = |_: Option<&str>, url: &str| url.to_string();
+    let (reply, trail) =
+        http_client::write::<AtomicReply>(&client, &mut target, &reach, &body, &[], deadline).await;
+    let via = match trail.redirects.last() {
+        Some(primary) => format!(" (via the primary at {primary})"),
+        None => String::new(),
+    };
+    match reply {
+        Ok(reply) => {
+            println!(
+                "committed: seq {} on every node (votes: {}){via}: {}",
+                reply.seq,
+                votes_words(&reply.votes),
+                args.message
+            );
+            Ok(())
+        }
+        Err(ClientError::Status { code: 409, body }) => {
+            let seq = body
+                .seq
+                .map(|s| format!(" seq {s} is an aborted marker, visible nowhere;"))
+                .unwrap_or_default();
+            let votes = body
+                .votes
+                .as_ref()
+                .map(|v| format!(" votes: {}", votes_words(v)))
+                .unwrap_or_default();
+            Err(format!("{} (HTTP 409);{seq}{votes}{via}", body.error))
         }
         Err(e) if trail.elections > 0 && e.status() == Some(503) => Err(format!(
             "no primary was elected within {} ms ({e}); the message was not stored",
@@ -135,12 +200,13 @@ fn primary_table(h: &PrimaryHealth) -> String {
             s.url,
         ));
     }
+    out.push_str(&atomic_lines(&h.atomic));
     out
 }
 
 fn secondary_table(h: &SecondaryHealth, role: &str) -> String {
     let faults = &h.faults;
-    format!(
+    let table = format!(
         "{} ({role}{})  last_seq {}\n  held behind a gap: [{}]\n  faults: delay_ms {}, fail_next {} ({}), block {}\n",
         h.id,
         election_words(&h.id, &h.election),
@@ -154,7 +220,26 @@ fn secondary_table(h: &SecondaryHealth, role: &str) -> String {
         faults.fail_next,
         faults.fail_at.as_str(),
         faults.block,
-    )
+    );
+    table + &atomic_lines(&h.atomic)
+}
+
+/// Two-phase commit: each entry in doubt in the node's own words, and (on
+/// the primary) each atomic write being decided with its votes.
+fn atomic_lines(a: &replog_node::api::AtomicHealth) -> String {
+    let mut out = String::new();
+    for d in &a.in_doubt {
+        out.push_str(&format!("  in doubt: {} ({} ms)\n", d.note, d.for_ms));
+    }
+    for tx in &a.transactions {
+        out.push_str(&format!(
+            "  deciding #{} ({}): votes {}\n",
+            tx.seq,
+            tx.phase,
+            votes_words(&tx.votes)
+        ));
+    }
+    out
 }
 
 fn ms(v: Option<u64>) -> String {

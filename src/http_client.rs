@@ -68,9 +68,16 @@ impl ClientError {
                 why: e.to_string(),
             }
         } else {
+            // reqwest's own text ("error sending request for url (…)")
+            // repeats the URL and hides the cause: the innermost source
+            // says it ("connection closed before message completed").
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
             ClientError::Transport {
                 url,
-                why: e.to_string(),
+                why: cause.to_string(),
             }
         }
     }

@@ -274,3 +274,59 @@ fn dashboard_follows_the_primary_through_an_election_at_80x24() {
     }
     let _ = std::fs::remove_dir_all(&run_dir);
 }
+
+/// Issue 14 at 80×24, as a class would drive it: `v` makes s2 vote NO and
+/// an atomic write from the compose popup (↓ from w=1 reaches `atomic`) is
+/// aborted with its votes; `x` arms the primary's crash and the next one
+/// leaves s1 and s2 in doubt; `r` on p restarts it and the doubt is gone.
+#[test]
+fn two_phase_commit_from_the_keys_at_80x24() {
+    if !tmux::available() {
+        return;
+    }
+    let session = format!("replog-test-2pc-{}", std::process::id());
+    let run_dir = std::env::temp_dir().join(format!("{session}-run"));
+    let command = format!(
+        "{} up --heartbeat-ms 200 --run-dir {}",
+        support::BIN,
+        run_dir.display()
+    );
+    let tmux = Tmux::start(session, (80, 24), &command, LONG);
+    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
+    tmux.wait_for("a cluster with its quorum", |s| s.contains("quorum 3/3"));
+    tmux.keys(&["3", "v"]);
+    tmux.wait_for("s2 voting NO", |s| panel_has(s, "s2", "votes NO"));
+    tmux.keys(&["s"]);
+    tmux.wait_for("the compose popup", |s| s.contains("write concern"));
+    tmux.text("refused");
+    tmux.keys(&["Down"]);
+    tmux.wait_for("atomic chosen", |s| s.contains("[atomic]"));
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the abort with its votes", |s| {
+        s.contains("s2 NO") && s.contains("409")
+    });
+    tmux.keys(&["v", "x"]);
+    tmux.wait_for("the crash armed, s2 voting YES", |s| {
+        panel_has(s, "p", "crash after prepare") && !panel_has(s, "s2", "votes NO")
+    });
+    tmux.keys(&["s"]);
+    tmux.wait_for("the compose popup on atomic", |s| s.contains("[atomic]"));
+    tmux.text("doomed");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("p exited, s1 and s2 in doubt", |s| {
+        panel_has(s, "p", "exited")
+            && panel_has(s, "s1", "in doubt")
+            && panel_has(s, "s2", "in doubt")
+    });
+    tmux.keys(&["1", "r"]);
+    tmux.wait_for("p back, nothing in doubt", |s| {
+        panel_has(s, "p", "running") && !s.contains("in doubt")
+    });
+    tmux.keys(&["q"]);
+    let deadline = Instant::now() + LONG;
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(pid), "replog exits on q");
+    let _ = std::fs::remove_dir_all(run_dir);
+}

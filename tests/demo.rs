@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use support::procs::alive;
 use support::tmux::{self, Tmux};
 
-const SCENARIOS: [&str; 9] = [
+const SCENARIOS: [&str; 10] = [
     "acceptance",
     "write-concern",
     "retry",
@@ -21,6 +21,7 @@ const SCENARIOS: [&str; 9] = [
     "parallel-clients",
     "failover",
     "rollback",
+    "two-phase-commit",
 ];
 
 struct Run {
@@ -243,7 +244,7 @@ fn every_shipped_scenario_passes_headless_with_a_junit_report() {
     assert!(!run.stdout.contains('✘'), "{}", run.stdout);
     assert!(
         run.stdout
-            .contains("demo: 9 scenario(s): 9 passed, 0 failed"),
+            .contains("demo: 10 scenario(s): 10 passed, 0 failed"),
         "{}",
         run.stdout
     );

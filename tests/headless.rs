@@ -616,3 +616,61 @@ fn a_restarted_secondary_keeps_its_log() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("s1 is up at"), "{out}");
 }
+
+/// Issue 14 from the client's side: `replog send --atomic` prints the
+/// outcome and every vote; after `vote s2 no` (the command language) it is
+/// a 409 abort on one line with the seq and the votes, exit code 1; with
+/// `-w` it is refused before anything is sent.
+#[test]
+fn send_atomic_prints_the_votes_and_an_abort_is_an_error() {
+    let refused = Command::new(support::BIN)
+        .args([
+            "send",
+            "--atomic",
+            "-w",
+            "2",
+            "x",
+            "--primary",
+            "127.0.0.1:9",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--atomic cannot go with -w") && stderr.trim_end().lines().count() == 1,
+        "{stderr}"
+    );
+    let mut live = Live::start("atomic");
+    live.send("wait s1 healthy\nwait s2 healthy\nstatus\n");
+    live.wait_for("status:");
+    let primary = format!("127.0.0.1:{}", live.base);
+    let send = |text: &str| {
+        Command::new(support::BIN)
+            .args(["send", "--atomic", text, "--primary", &primary])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let ok = send("all-or-nothing");
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("committed: seq 1 on every node (votes: s1 YES, s2 YES)"),
+        "{stdout}"
+    );
+    live.send("vote s2 no\n");
+    live.wait_for("s2: votes NO on every atomic write");
+    let aborted = send("refused");
+    let stderr = String::from_utf8_lossy(&aborted.stderr);
+    assert_eq!(aborted.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("aborted: s2 voted NO (HTTP 409); seq 2 is an aborted marker")
+            && stderr.contains("s2 NO")
+            && stderr.trim_end().lines().count() == 1,
+        "{stderr}"
+    );
+    live.send("wait #2 aborted everywhere\nwait s1 shows [all-or-nothing]\n");
+    let (code, out) = live.finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("error:"), "{out}");
+}

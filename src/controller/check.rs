@@ -4,12 +4,13 @@
 //! longer hold, or when its time is up. One implementation for `wait` in
 //! the line mode and for a demo step's expectations and waits.
 
-use super::condition::{list as list_words, seconds, Condition, Expectation};
-use super::engine::writes::{is_waiting, WriteBook, WriteRecord};
+use super::condition::{list as list_words, seconds, Condition, Decided, Expectation, WriteRef};
+use super::engine::writes::{is_waiting, reply_seq, votes_words, Reply, WriteBook, WriteRecord};
 use super::engine::Directory;
 use super::outcome::{CommandError, Outcome};
 use crate::http_client::{self, join, ClientError};
-use replog_node::api::{MessageList, NodeHealth, WriteReply, HEALTH_PATH, MESSAGES_PATH};
+use replog_node::api::{AtomicHealth, MessageList, NodeHealth, HEALTH_PATH, MESSAGES_PATH};
+use replog_tui::model::ProcState;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -54,7 +55,7 @@ pub async fn reply(
         if let Some((took, reply)) = record.done {
             return Ok(Outcome::Replied {
                 text: record.text,
-                w: record.w,
+                concern: record.concern,
                 took,
                 reply,
             });
@@ -63,7 +64,7 @@ pub async fn reply(
         if !matches!(changed, Ok(Ok(()))) {
             return Err(CommandError::NoReply {
                 text: record.text,
-                w: record.w,
+                concern: record.concern,
                 within,
             });
         }
@@ -85,13 +86,15 @@ pub async fn accepted(
                 seen: format!("no write #{id} was sent"),
             });
         };
-        if record.done.is_some() {
+        // Waiting in this client for a primary that is down: as far as
+        // the primary can take it in now.
+        if record.done.is_some() || record.queued {
             return Ok(Outcome::Accepted);
         }
         if Instant::now() >= deadline {
             return Err(CommandError::NotAccepted {
                 text: record.text,
-                w: record.w,
+                concern: record.concern,
                 within,
             });
         }
@@ -99,9 +102,15 @@ pub async fn accepted(
         if let Some(url) = primary {
             let health =
                 http_client::get::<NodeHealth>(&join(&url, HEALTH_PATH), READ_TIMEOUT).await;
+            // An atomic write is not among the writes waiting for acks: it
+            // is taken in once the primary decides a transaction (the
+            // transactions carry no request id; any one will do).
+            let atomic = record.concern == crate::controller::command::Concern::Atomic;
             let listed = health.ok().is_some_and(|h| {
-                h.primary()
-                    .is_some_and(|p| is_waiting(&record, &p.waiting_writes))
+                h.primary().is_some_and(|p| {
+                    is_waiting(&record, &p.waiting_writes)
+                        || (atomic && !p.atomic.transactions.is_empty())
+                })
             });
             if listed {
                 return Ok(Outcome::Accepted);
@@ -136,6 +145,17 @@ pub async fn wait(
                 let dirs = dir.borrow().data_dirs.clone();
                 rollback_verdict(&condition, &dirs)
             }
+            None if matches!(condition, Condition::Exited { .. }) => {
+                exited_verdict(&condition, &dir.borrow())
+            }
+            None if matches!(condition, Condition::Everywhere { .. }) => {
+                let nodes = dir.borrow().clone();
+                let seq = everywhere_seq(&condition, &book.borrow_and_update());
+                match seq {
+                    Ok(seq) => everywhere_verdict(&condition, seq, &nodes).await,
+                    Err(verdict) => verdict,
+                }
+            }
             None => writes_verdict(&condition, &book.borrow_and_update(), took),
             Some((node, path)) => {
                 let url = {
@@ -150,6 +170,11 @@ pub async fn wait(
                     Some(url) => read(&join(&url, path), path).await,
                 };
                 match http_verdict(&condition, observed) {
+                    // An entry in doubt: its node's own words say for how
+                    // long, and whose decision it waits for.
+                    pass @ Verdict::Pass(_) if matches!(condition, Condition::InDoubt { .. }) => {
+                        pass
+                    }
                     // The condition already says what was seen: tell how
                     // long it took to hold instead.
                     Verdict::Pass(_) => Verdict::Pass(format!("after {}", millis(took))),
@@ -253,6 +278,139 @@ fn rollback_verdict(condition: &Condition, dirs: &[(String, std::path::PathBuf)]
     }
 }
 
+/// `p exited`: the process ended on its own (a crash fault, a failed start).
+fn exited_verdict(condition: &Condition, dir: &Directory) -> Verdict {
+    let Condition::Exited { node } = condition else {
+        return Verdict::Fail("not a process check".into());
+    };
+    match dir.process(node) {
+        None => Verdict::Fail("the cluster has no such node".into()),
+        Some(ProcState::Exited(code)) => Verdict::Pass(match code {
+            Some(code) => format!("exited with code {code}"),
+            None => "exited".into(),
+        }),
+        Some(other) => Verdict::NotYet(format!("saw it {}", process_word(other))),
+    }
+}
+
+fn process_word(p: ProcState) -> &'static str {
+    match p {
+        ProcState::Starting => "starting",
+        ProcState::Running => "running",
+        ProcState::Paused => "paused",
+        ProcState::Killed => "killed",
+        ProcState::Exited(_) => "exited",
+        ProcState::Partitioned => "cut off",
+    }
+}
+
+/// The seq an `… everywhere` condition is about: given, or from the
+/// labelled write's answer. `Err`: the verdict already (no answer yet, or
+/// an answer that settles it the other way).
+fn everywhere_seq(condition: &Condition, book: &WriteBook) -> Result<u64, Verdict> {
+    let Condition::Everywhere { write, outcome } = condition else {
+        return Err(Verdict::Fail("not an atomic write check".into()));
+    };
+    let label = match write {
+        WriteRef::Seq(seq) => return Ok(*seq),
+        WriteRef::Label(label) => label,
+    };
+    let Some(sent) = book.by_label(label) else {
+        return Err(Verdict::Fail(format!("nothing was sent as {label:?}")));
+    };
+    let Some((_, result)) = &sent.done else {
+        return Err(Verdict::NotYet(
+            "no reply yet, so its seq is not known (name it as #N)".into(),
+        ));
+    };
+    let Some(seq) = reply_seq(result) else {
+        return Err(Verdict::Fail(format!(
+            "its answer names no seq: {}",
+            reply_detail(result)
+        )));
+    };
+    // The client's answer already says how it ended.
+    let answered = match result {
+        Ok(_) => Some(Decided::Committed),
+        Err(ClientError::Status { body, .. }) => body.outcome.map(|o| match o {
+            replog_node::api::Outcome::Committed => Decided::Committed,
+            replog_node::api::Outcome::Aborted => Decided::Aborted,
+        }),
+        Err(_) => None,
+    };
+    if answered.is_some_and(|a| a != *outcome) {
+        return Err(Verdict::Fail(format!(
+            "#{seq} was answered {}",
+            reply_summary(result)
+        )));
+    }
+    Ok(seq)
+}
+
+/// The two-phase-commit part of a node's `/health`.
+fn atomic_of(h: &NodeHealth) -> &AtomicHealth {
+    match h {
+        NodeHealth::Primary(p) => &p.atomic,
+        NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => &s.atomic,
+    }
+}
+
+/// `#7 committed everywhere`: every node shows it. `#7 aborted
+/// everywhere`: the log has reached #7, and no running node shows it or
+/// holds it in doubt (a stopped node is looked at once it runs again).
+async fn everywhere_verdict(condition: &Condition, seq: u64, dir: &Directory) -> Verdict {
+    let Condition::Everywhere { outcome, .. } = condition else {
+        return Verdict::Fail("not an atomic write check".into());
+    };
+    let reads = dir.nodes.iter().map(|(id, _, url)| async move {
+        let (messages_url, health_url) = (join(url, MESSAGES_PATH), join(url, HEALTH_PATH));
+        let (messages, health) = tokio::join!(
+            http_client::get::<MessageList>(&messages_url, READ_TIMEOUT),
+            http_client::get::<NodeHealth>(&health_url, READ_TIMEOUT),
+        );
+        (id.clone(), messages.ok(), health.ok())
+    });
+    let answers = futures::future::join_all(reads).await;
+    let mut problems = Vec::new();
+    let mut looked = Vec::new();
+    let mut reached = false;
+    for (id, messages, health) in &answers {
+        let running = dir.process(id) == Some(ProcState::Running);
+        let (Some(messages), Some(health)) = (messages, health) else {
+            if running || *outcome == Decided::Committed {
+                problems.push(format!("{id} not answering"));
+            }
+            continue;
+        };
+        looked.push(id.clone());
+        reached |= health.last_seq() >= seq;
+        let shows = messages.messages.iter().any(|e| e.seq == seq);
+        let doubt = atomic_of(health).in_doubt.iter().find(|d| d.seq == seq);
+        match (outcome, shows, doubt) {
+            (Decided::Committed, true, _) | (Decided::Aborted, false, None) => {}
+            (Decided::Committed, false, Some(d)) => problems.push(format!("{id}: {}", d.note)),
+            (Decided::Committed, false, None) => {
+                problems.push(format!("{id} does not show #{seq}"))
+            }
+            (Decided::Aborted, true, _) => problems.push(format!("{id} shows #{seq}")),
+            (Decided::Aborted, false, Some(d)) => problems.push(format!("{id}: {}", d.note)),
+        }
+    }
+    if *outcome == Decided::Aborted && !reached && problems.is_empty() {
+        problems.push(format!("no node's log has reached #{seq} yet"));
+    }
+    if !problems.is_empty() {
+        return Verdict::NotYet(format!("saw {}", problems.join("; ")));
+    }
+    Verdict::Pass(match outcome {
+        Decided::Committed => format!("{} show #{seq}", looked.join(", ")),
+        Decided::Aborted => format!(
+            "#{seq} visible nowhere and in doubt nowhere ({})",
+            looked.join(", ")
+        ),
+    })
+}
+
 async fn read(url: &str, path: &str) -> Result<Observed, String> {
     if path == MESSAGES_PATH {
         http_client::get::<MessageList>(url, READ_TIMEOUT)
@@ -299,6 +457,7 @@ fn writes_verdict(condition: &Condition, book: &WriteBook, took: Duration) -> Ve
 }
 
 fn completed_verdict(sent: &WriteRecord, status: Option<u16>, min: Option<Duration>) -> Verdict {
+    // Every 2xx a write gets is a 201.
     let Some((took, reply)) = &sent.done else {
         return Verdict::NotYet(format!(
             "no reply yet after {}",
@@ -324,22 +483,31 @@ fn completed_verdict(sent: &WriteRecord, status: Option<u16>, min: Option<Durati
     Verdict::Pass(summary)
 }
 
-/// A reply without its status code: "seq 3, 2 acks", or the error.
-fn reply_detail(r: &Result<WriteReply, ClientError>) -> String {
+/// A reply without its status code: "seq 3, 2 acks", "seq 4 committed
+/// (votes s1 YES, s2 YES)", or the error (an abort with its votes).
+fn reply_detail(r: &Result<Reply, ClientError>) -> String {
     match r {
-        Ok(reply) => format!(
+        Ok(Reply::Write(reply)) => format!(
             "seq {}, {} ack{}",
             reply.seq,
             reply.acks,
             if reply.acks == 1 { "" } else { "s" }
         ),
-        Err(ClientError::Status { body, .. }) => body.error.clone(),
+        Ok(Reply::Atomic(reply)) => format!(
+            "seq {} committed (votes {})",
+            reply.seq,
+            votes_words(&reply.votes)
+        ),
+        Err(ClientError::Status { body, .. }) => match &body.votes {
+            Some(votes) => format!("{} (votes {})", body.error, votes_words(votes)),
+            None => body.error.clone(),
+        },
         Err(e) => format!("failed: {e}"),
     }
 }
 
 /// "201 (seq 3, 2 acks)", "503 (read-only: …)" or "failed: cannot connect …".
-pub fn reply_summary(r: &Result<WriteReply, ClientError>) -> String {
+pub fn reply_summary(r: &Result<Reply, ClientError>) -> String {
     match r {
         Ok(_) => format!("{CREATED} ({})", reply_detail(r)),
         Err(ClientError::Status { code, .. }) => format!("{code} ({})", reply_detail(r)),
@@ -363,20 +531,42 @@ fn reads(condition: &Condition) -> Option<(Option<&str>, &'static str)> {
         Condition::Held { node, .. } | Condition::Duplicates { node, .. } => {
             Some((Some(node), HEALTH_PATH))
         }
-        Condition::Role { node, .. } | Condition::RolledBack { node, .. } => {
-            Some((Some(node), HEALTH_PATH))
-        }
+        Condition::Role { node, .. }
+        | Condition::RolledBack { node, .. }
+        | Condition::InDoubt { node, .. }
+        | Condition::NotInDoubt { node } => Some((Some(node), HEALTH_PATH)),
         Condition::Health { .. } | Condition::ReadOnly(_) => Some((None, HEALTH_PATH)),
         Condition::Completed { .. }
         | Condition::Pending { .. }
         | Condition::WritesSettled
         | Condition::Leader { .. }
-        | Condition::RolledBackMessages { .. } => None,
+        | Condition::RolledBackMessages { .. }
+        | Condition::Everywhere { .. }
+        | Condition::Exited { .. } => None,
     }
 }
 
 fn texts(list: &[replog_node::api::Entry]) -> Vec<String> {
     list.iter().map(|e| e.message.to_string()).collect()
+}
+
+/// "nothing in doubt", or each entry's note ("#7 prepared, waiting for p's
+/// decision") with how long.
+fn doubt_words(doubts: &[replog_node::api::InDoubtReport]) -> String {
+    if doubts.is_empty() {
+        return "nothing in doubt".into();
+    }
+    doubts
+        .iter()
+        .map(|d| {
+            format!(
+                "{} (for {})",
+                d.note,
+                millis(Duration::from_millis(d.for_ms))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn http_verdict(condition: &Condition, reply: Result<Observed, String>) -> Verdict {
@@ -412,6 +602,18 @@ fn http_verdict(condition: &Condition, reply: Result<Observed, String>) -> Verdi
                 got == role.as_str(),
                 format!("{got} in term {}", h.election().term),
             )
+        }
+        (Condition::InDoubt { seq, .. }, Observed::Health(h)) => {
+            let doubts = &atomic_of(h).in_doubt;
+            let holds = match seq {
+                Some(seq) => doubts.iter().any(|d| d.seq == *seq),
+                None => !doubts.is_empty(),
+            };
+            (holds, doubt_words(&atomic_of(h).in_doubt))
+        }
+        (Condition::NotInDoubt { .. }, Observed::Health(h)) => {
+            let doubts = &atomic_of(h).in_doubt;
+            (doubts.is_empty(), doubt_words(doubts))
         }
         (Condition::RolledBack { count, .. }, Observed::Health(h)) => {
             let got = h.election().rolled_back;
@@ -538,6 +740,54 @@ mod tests {
     }
 
     #[test]
+    fn an_atomic_write_is_named_by_seq_or_by_its_answer() {
+        let everywhere =
+            |write: WriteRef, outcome: Decided| Condition::Everywhere { write, outcome };
+        let mut book = WriteBook::default();
+        assert!(matches!(
+            everywhere_seq(&everywhere(WriteRef::Seq(7), Decided::Aborted), &book),
+            Ok(7)
+        ));
+        let record = |done| WriteRecord {
+            id: 1,
+            text: "T".into(),
+            concern: crate::controller::command::Concern::Atomic,
+            request_id: "r-1".into(),
+            sent: Instant::now(),
+            done,
+            queued: false,
+        };
+        book.insert("T", record(None));
+        let by_label = |outcome| everywhere(WriteRef::Label("T".into()), outcome);
+        match everywhere_seq(&by_label(Decided::Aborted), &book) {
+            Err(Verdict::NotYet(seen)) => assert!(seen.contains("name it as #N"), "{seen}"),
+            _ => panic!("no answer yet: no seq yet"),
+        }
+        let aborted = ErrorBody {
+            seq: Some(2),
+            outcome: Some(replog_node::api::Outcome::Aborted),
+            votes: Some([("s2".to_string(), replog_node::api::BallotReport::No)].into()),
+            ..ErrorBody::new("aborted: s2 voted NO")
+        };
+        let answer = Err(ClientError::Status {
+            code: 409,
+            body: Box::new(aborted),
+        });
+        book.insert("T", record(Some((Duration::from_millis(4), answer))));
+        assert!(matches!(
+            everywhere_seq(&by_label(Decided::Aborted), &book),
+            Ok(2)
+        ));
+        match everywhere_seq(&by_label(Decided::Committed), &book) {
+            Err(Verdict::Fail(seen)) => assert_eq!(
+                seen,
+                "#2 was answered 409 (aborted: s2 voted NO (votes s2 NO))"
+            ),
+            _ => panic!("an abort can never be committed everywhere"),
+        }
+    }
+
+    #[test]
     fn a_completed_write_is_judged_by_status_and_time() {
         let reply = Err(ClientError::Status {
             code: 503,
@@ -546,10 +796,11 @@ mod tests {
         let sent = WriteRecord {
             id: 1,
             text: "m".into(),
-            w: 1,
+            concern: crate::controller::command::Concern::W(1),
             request_id: "r-1".into(),
             sent: Instant::now(),
             done: Some((Duration::from_millis(30), reply)),
+            queued: false,
         };
         assert!(matches!(
             completed_verdict(&sent, Some(503), None),
@@ -566,12 +817,12 @@ mod tests {
         let created = WriteRecord {
             done: Some((
                 Duration::from_millis(5),
-                Ok(WriteReply {
+                Ok(Reply::Write(replog_node::api::WriteReply {
                     seq: 3,
                     message: "m".into(),
                     w: 1,
                     acks: 2,
-                }),
+                })),
             )),
             ..sent.clone()
         };

@@ -10,14 +10,15 @@ use super::grammar_error::GrammarError;
 use super::outcome::{DemoKey, Outcome};
 use super::process::ProcessOp;
 use super::words::{quote, Words};
-use replog_node::api::{FailAt, FaultPatch, ReleaseRequest};
+use replog_node::api::faults::CrashAfter;
+use replog_node::api::{FailAt, FaultPatch, ReleaseRequest, Vote};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// `send <w> [await|nowait] [label=L] [within=MS] [--] <text>`
+    /// `send <w>|atomic [await|nowait] [label=L] [within=MS] [--] <text>`
     Send(Write),
     Pause(String),
     Resume(String),
@@ -65,6 +66,18 @@ pub enum Command {
     },
     /// `clear <node>`: all its faults.
     Clear(String),
+    /// `vote <node> no|yes`: how a participant votes on atomic writes
+    /// (two-phase commit).
+    Vote {
+        node: String,
+        vote: Vote,
+    },
+    /// `crash <node> after prepare|decision`: the coordinator exits at that
+    /// point of its next atomic write (two-phase commit).
+    Crash {
+        node: String,
+        after: CrashAfter,
+    },
     /// `wait <condition> [within=MS]`
     Wait(Expectation),
     /// `sleep <ms>`: pacing, never the basis of a check.
@@ -83,10 +96,38 @@ pub enum Command {
     Demo(DemoKey),
 }
 
+/// What a write asks of the cluster: `w` nodes to hold it, or every node
+/// to commit it or none (two-phase commit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concern {
+    W(u64),
+    Atomic,
+}
+
+impl Concern {
+    /// The `w` the request carries (none for an atomic write).
+    pub fn w(self) -> Option<u64> {
+        match self {
+            Concern::W(w) => Some(w),
+            Concern::Atomic => None,
+        }
+    }
+}
+
+/// `w=2` or `atomic`, as the timeline and errors name it.
+impl fmt::Display for Concern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Concern::W(w) => write!(f, "w={w}"),
+            Concern::Atomic => f.write_str("atomic"),
+        }
+    }
+}
+
 /// A client write and how the script waits for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Write {
-    pub w: u64,
+    pub concern: Concern,
     pub text: String,
     /// How checks refer to it; the text unless given.
     pub label: Option<String>,
@@ -105,13 +146,15 @@ impl Write {
 }
 
 /// Every verb with its arguments, for `help` and error messages.
-pub const HELP: &str = "commands: send <w> [await|nowait] [label=L] [within=MS] <text> | \
+pub const HELP: &str = "commands: send <w>|atomic [await|nowait] [label=L] [within=MS] <text> | \
 pause|resume|kill|restart|wipe|block|unblock|partition|heal|clear <node> | delay <node> <ms> | \
-fail <node> [n] [before|after] | lose <node> <seq> | hold|unhold <node> | release [all|<id>] | wait <condition> [within=MS] | sleep <ms> | slow [1-100] | status | journey <seq> | export [name] | help | quit\n\
+fail <node> [n] [before|after] | lose <node> <seq> | hold|unhold <node> | release [all|<id>] | \
+vote <node> no|yes | crash <node> after prepare|decision | wait <condition> [within=MS] | sleep <ms> | slow [1-100] | status | journey <seq> | export [name] | help | quit\n\
 conditions: <node> shows [a, b] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
 <label> pending [for=MS] | writes | <node> is primary|secondary|candidate | primary elected | \
-primary is not <node> | <node> rolled back N|[..]";
+primary is not <node> | <node> rolled back N|[..] | <node> in doubt [#N] | <node> not in doubt | \
+#N|<label> committed|aborted everywhere | <node> exited";
 
 /// Which parked requests `release` lets go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +179,9 @@ impl Command {
             | Command::Fail { node: n, .. }
             | Command::Lose { node: n, .. }
             | Command::Hold { node: n, .. }
-            | Command::Block { node: n, .. } => Some(n),
+            | Command::Block { node: n, .. }
+            | Command::Vote { node: n, .. }
+            | Command::Crash { node: n, .. } => Some(n),
             Command::Wait(e) => e.condition.node(),
             _ => None,
         }
@@ -151,7 +196,12 @@ impl Command {
                 } else {
                     ""
                 };
-                format!("send {:?} w={}{how}", s.text, s.w)
+                match s.concern {
+                    Concern::W(w) => format!("send {:?} w={w}{how}", s.text),
+                    Concern::Atomic => {
+                        format!("send {:?} atomically (all nodes or none){how}", s.text)
+                    }
+                }
             }
             Command::Pause(n) => format!("pause {n}"),
             Command::Resume(n) => format!("resume {n}"),
@@ -181,6 +231,26 @@ impl Command {
             Command::Block { node, on: true } => format!("block {node}"),
             Command::Block { node, on: false } => format!("unblock {node}"),
             Command::Clear(n) => format!("clear {n}'s faults"),
+            Command::Vote {
+                node,
+                vote: Vote::No,
+            } => format!("{node} votes NO on every atomic write"),
+            Command::Vote {
+                node,
+                vote: Vote::Yes,
+            } => format!("{node} votes YES again"),
+            Command::Crash {
+                node,
+                after: CrashAfter::Prepare,
+            } => format!(
+                "{node} will crash on its next atomic write once the votes are in, before deciding"
+            ),
+            Command::Crash {
+                node,
+                after: CrashAfter::Decision,
+            } => format!(
+                "{node} will crash on its next atomic write after recording its decision, before sending it"
+            ),
             Command::Wait(e) => format!("wait until {}", e.condition.describe()),
             Command::Sleep(d) => format!("pause {}", seconds(*d)),
             Command::Status => "show the status".into(),
@@ -305,6 +375,32 @@ impl Command {
                 let what = format!("{node}: faults cleared");
                 engine.faults(&node, None, what)
             }
+            Command::Vote { node, vote } => {
+                let what = match vote {
+                    Vote::No => format!("{node}: votes NO on every atomic write"),
+                    Vote::Yes => format!("{node}: votes YES on atomic writes again"),
+                };
+                let patch = FaultPatch {
+                    vote: Some(vote),
+                    ..FaultPatch::default()
+                };
+                engine.faults(&node, Some(patch), what)
+            }
+            Command::Crash { node, after } => {
+                let what = match after {
+                    CrashAfter::Prepare => format!(
+                        "{node}: crashes on the next atomic write once every vote is in, before deciding"
+                    ),
+                    CrashAfter::Decision => format!(
+                        "{node}: crashes on the next atomic write after recording the decision, before sending it"
+                    ),
+                };
+                let patch = FaultPatch {
+                    crash_after: Some(after),
+                    ..FaultPatch::default()
+                };
+                engine.faults(&node, Some(patch), what)
+            }
             Command::Wait(expectation) => engine.wait(expectation),
             Command::Sleep(d) => Box::pin(async move {
                 tokio::time::sleep(d).await;
@@ -370,7 +466,10 @@ impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Command::Send(s) => {
-                write!(f, "send {}", s.w)?;
+                match s.concern {
+                    Concern::W(w) => write!(f, "send {w}")?,
+                    Concern::Atomic => f.write_str("send atomic")?,
+                }
                 match s.awaited {
                     Some(true) => f.write_str(" await")?,
                     Some(false) => f.write_str(" nowait")?,
@@ -412,6 +511,16 @@ impl fmt::Display for Command {
             Command::Block { node, on: true } => write!(f, "block {}", quote(node)),
             Command::Block { node, on: false } => write!(f, "unblock {}", quote(node)),
             Command::Clear(n) => write!(f, "clear {}", quote(n)),
+            Command::Vote { node, vote } => {
+                let vote = match vote {
+                    Vote::Yes => "yes",
+                    Vote::No => "no",
+                };
+                write!(f, "vote {} {vote}", quote(node))
+            }
+            Command::Crash { node, after } => {
+                write!(f, "crash {} after {}", quote(node), after.as_str())
+            }
             Command::Wait(e) => write!(f, "wait {e}"),
             Command::Sleep(d) => write!(f, "sleep {}", d.as_millis()),
             Command::Status => f.write_str("status"),
@@ -440,9 +549,13 @@ fn is_send_option(word: &str) -> bool {
 pub const MAX_TEXT_LEN: usize = 200;
 
 fn parse_send(words: &mut Words) -> Result<Write, GrammarError> {
-    let w = in_range(number(words.string("w").ok(), "w")?, "w", 1, 64)?;
+    let first = words.string("w").ok();
+    let concern = match first.as_deref() {
+        Some("atomic") => Concern::Atomic,
+        _ => Concern::W(in_range(number(first, "w")?, "w", 1, 64)?),
+    };
     let mut send = Write {
-        w,
+        concern,
         text: String::new(),
         label: None,
         awaited: None,
@@ -530,6 +643,44 @@ impl FromStr for Command {
                 on: false,
             },
             "clear" => Command::Clear(node()?),
+            "vote" => {
+                let node = node()?;
+                let vote = match words.string("yes or no")?.as_str() {
+                    "yes" | "YES" => Vote::Yes,
+                    "no" | "NO" => Vote::No,
+                    other => {
+                        return Err(GrammarError::BadWord {
+                            what: "vote",
+                            expected: "yes or no",
+                            got: other.to_string(),
+                        })
+                    }
+                };
+                Command::Vote { node, vote }
+            }
+            "crash" => {
+                let node = node()?;
+                let after = words.string("\"after\"")?;
+                if after != "after" {
+                    return Err(GrammarError::BadWord {
+                        what: "crash",
+                        expected: "after prepare or after decision",
+                        got: after,
+                    });
+                }
+                let after = match words.string("prepare or decision")?.as_str() {
+                    "prepare" => CrashAfter::Prepare,
+                    "decision" => CrashAfter::Decision,
+                    other => {
+                        return Err(GrammarError::BadWord {
+                            what: "crash",
+                            expected: "after prepare or after decision",
+                            got: other.to_string(),
+                        })
+                    }
+                };
+                Command::Crash { node, after }
+            }
             "delay" => {
                 let node = node()?;
                 let ms = millis(words.string("ms").ok(), "ms")?.as_millis() as u64;

@@ -2,11 +2,12 @@
 //! key of the dashboard produces a line of it, and mistakes read as
 //! sentences.
 
-use super::command::{Command, Write};
-use super::condition::{Condition, Expectation, RoleWord};
+use super::command::{Command, Concern, Write};
+use super::condition::{Condition, Decided, Expectation, RoleWord, WriteRef};
 use super::outcome::DemoKey;
 use proptest::prelude::*;
-use replog_node::api::{FailAt, Health};
+use replog_node::api::faults::CrashAfter;
+use replog_node::api::{FailAt, Health, Vote};
 use replog_tui::bindings::{Run, ViewAction, BINDINGS};
 use replog_tui::model::{DashboardState, NodeView, ProcState};
 use std::time::Duration;
@@ -73,6 +74,20 @@ fn condition() -> impl Strategy<Value = Condition> {
         (node(), 0u64..1000).prop_map(|(node, count)| Condition::RolledBack { node, count }),
         (node(), prop::collection::vec(item(), 0..4))
             .prop_map(|(node, equal)| Condition::RolledBackMessages { node, equal }),
+        (node(), prop::option::of(0u64..1_000_000))
+            .prop_map(|(node, seq)| Condition::InDoubt { node, seq }),
+        node().prop_map(|node| Condition::NotInDoubt { node }),
+        node().prop_map(|node| Condition::Exited { node }),
+        (
+            prop_oneof![
+                (0u64..1_000_000).prop_map(WriteRef::Seq),
+                text().prop_map(WriteRef::Label),
+                // A label that reads like a seq stays a label.
+                (0u64..100).prop_map(|n| WriteRef::Label(format!("#{n}"))),
+            ],
+            prop_oneof![Just(Decided::Committed), Just(Decided::Aborted)]
+        )
+            .prop_map(|(write, outcome)| Condition::Everywhere { write, outcome }),
     ]
 }
 
@@ -80,19 +95,21 @@ fn command() -> impl Strategy<Value = Command> {
     let at = prop_oneof![Just(FailAt::BeforeStore), Just(FailAt::AfterStore)];
     prop_oneof![
         (
-            1u64..=64,
+            prop_oneof![(1u64..=64).prop_map(Concern::W), Just(Concern::Atomic)],
             text(),
             prop::option::of(text()),
             prop::option::of(any::<bool>()),
             prop::option::of(ms())
         )
-            .prop_map(|(w, text, label, awaited, within)| Command::Send(Write {
-                w,
-                text,
-                label,
-                awaited,
-                within
-            })),
+            .prop_map(
+                |(concern, text, label, awaited, within)| Command::Send(Write {
+                    concern,
+                    text,
+                    label,
+                    awaited,
+                    within
+                })
+            ),
         node().prop_map(Command::Pause),
         node().prop_map(Command::Resume),
         node().prop_map(Command::Kill),
@@ -105,6 +122,13 @@ fn command() -> impl Strategy<Value = Command> {
         (node(), 1u64..=1000, at).prop_map(|(node, n, at)| Command::Fail { node, n, at }),
         (node(), 0u64..=1_000_000).prop_map(|(node, seq)| Command::Lose { node, seq }),
         (node(), any::<bool>()).prop_map(|(node, on)| Command::Hold { node, on }),
+        (node(), prop_oneof![Just(Vote::Yes), Just(Vote::No)])
+            .prop_map(|(node, vote)| Command::Vote { node, vote }),
+        (
+            node(),
+            prop_oneof![Just(CrashAfter::Prepare), Just(CrashAfter::Decision)]
+        )
+            .prop_map(|(node, after)| Command::Crash { node, after }),
         Just(Command::Release(super::command::Parked::Oldest)),
         Just(Command::Release(super::command::Parked::All)),
         (1u64..=1_000_000).prop_map(|id| Command::Release(super::command::Parked::Id(id))),
@@ -253,6 +277,21 @@ fn mistakes_read_as_sentences() {
         ("wait s1 sleepy", "unknown condition \"s1 sleepy\""),
         ("send 2", "send needs a text: send <w> <text>"),
         ("wait s1 shows [a, b", "a [ is not closed"),
+        ("vote s2 maybe", "vote takes yes or no, got \"maybe\""),
+        (
+            "crash p after lunch",
+            "crash takes after prepare or after decision, got \"lunch\"",
+        ),
+        ("crash p", "missing \"after\" (found the end of the line)"),
+        ("wait s1 in trouble", "in takes doubt, got \"trouble\""),
+        (
+            "wait #7 committed somewhere",
+            "committed takes everywhere, got \"somewhere\"",
+        ),
+        (
+            "send atomically x",
+            "w must be a whole number, got \"atomically\"",
+        ),
     ] {
         let got = line.parse::<Command>().map_err(|e| e.to_string());
         match got {
@@ -336,5 +375,78 @@ fn failover_conditions_read_as_written() {
     assert!(
         e.as_ref().is_err_and(|e| e.contains("rolled takes back N")),
         "{e:?}"
+    );
+}
+
+#[test]
+fn two_phase_commit_reads_as_written() {
+    let wait = |line: &str| match line.parse::<Command>() {
+        Ok(Command::Wait(e)) => Some(e),
+        other => panic!("{line:?} gave {other:?}"),
+    };
+    assert_eq!(
+        "send atomic nowait Tx1".parse::<Command>(),
+        Ok(Command::Send(Write {
+            concern: Concern::Atomic,
+            text: "Tx1".into(),
+            label: None,
+            awaited: Some(false),
+            within: None,
+        }))
+    );
+    assert_eq!(
+        "vote s2 no".parse::<Command>(),
+        Ok(Command::Vote {
+            node: "s2".into(),
+            vote: Vote::No
+        })
+    );
+    assert_eq!(
+        "crash p after prepare".parse::<Command>(),
+        Ok(Command::Crash {
+            node: "p".into(),
+            after: CrashAfter::Prepare
+        })
+    );
+    // `#7`: the seq; a bare number after a condition stays its `within`.
+    let e = wait("wait s1 in doubt #7 500");
+    assert_eq!(
+        e.map(|e| (e.condition, e.within)),
+        Some((
+            Condition::InDoubt {
+                node: "s1".into(),
+                seq: Some(7)
+            },
+            Some(Duration::from_millis(500))
+        ))
+    );
+    assert_eq!(
+        wait("wait #3 aborted everywhere").map(|e| e.condition),
+        Some(Condition::Everywhere {
+            write: WriteRef::Seq(3),
+            outcome: Decided::Aborted
+        })
+    );
+    assert_eq!(
+        wait("wait \"#3\" committed everywhere").map(|e| e.condition),
+        Some(Condition::Everywhere {
+            write: WriteRef::Label("#3".into()),
+            outcome: Decided::Committed
+        })
+    );
+    assert_eq!(
+        wait("wait p exited").map(|e| e.condition.describe()),
+        Some("p's process exited".to_string())
+    );
+    assert_eq!(
+        Command::Send(Write {
+            concern: Concern::Atomic,
+            text: "T".into(),
+            label: None,
+            awaited: None,
+            within: None,
+        })
+        .describe(),
+        "send \"T\" atomically (all nodes or none)"
     );
 }

@@ -46,6 +46,64 @@ pub enum Condition {
     /// messages, oldest first (local clusters: the controller reads the
     /// node's data directory).
     RolledBackMessages { node: String, equal: Vec<String> },
+    /// `s1 in doubt #7`: the node holds atomic entry 7 prepared and
+    /// undecided (its `/health` `in_doubt`); `s1 in doubt`: any entry.
+    InDoubt { node: String, seq: Option<u64> },
+    /// `s1 not in doubt`: it holds no entry in doubt.
+    NotInDoubt { node: String },
+    /// `#7 committed everywhere` / `Tx aborted everywhere`: an atomic
+    /// write's outcome on every node. Committed: every node shows it.
+    /// Aborted: no running node shows it or holds it in doubt.
+    Everywhere { write: WriteRef, outcome: Decided },
+    /// `p exited`: the node's process ended on its own (a crash), not by
+    /// the controller's hand.
+    Exited { node: String },
+}
+
+/// A write a condition names: by its seq (`#7`), or by its label, whose
+/// seq the reply gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteRef {
+    Seq(u64),
+    Label(String),
+}
+
+impl fmt::Display for WriteRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteRef::Seq(seq) => write!(f, "#{seq}"),
+            // A label that reads like a seq must stay a label.
+            WriteRef::Label(label) if seq_word(label).is_some() => {
+                write!(f, "\"{label}\"")
+            }
+            WriteRef::Label(label) => f.write_str(&quote(label)),
+        }
+    }
+}
+
+/// `#7` → 7.
+fn seq_word(word: &str) -> Option<u64> {
+    let digits = word.strip_prefix('#')?;
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// An atomic write's outcome, as conditions name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    Committed,
+    Aborted,
+}
+
+impl Decided {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decided::Committed => "committed",
+            Decided::Aborted => "aborted",
+        }
+    }
 }
 
 /// A role a member's `/health` names.
@@ -94,7 +152,10 @@ impl Condition {
             | Condition::Health { node, .. }
             | Condition::Role { node, .. }
             | Condition::RolledBack { node, .. }
-            | Condition::RolledBackMessages { node, .. } => Some(node),
+            | Condition::RolledBackMessages { node, .. }
+            | Condition::InDoubt { node, .. }
+            | Condition::NotInDoubt { node }
+            | Condition::Exited { node } => Some(node),
             Condition::Leader { except } => except.as_deref(),
             _ => None,
         }
@@ -112,6 +173,10 @@ impl Condition {
     pub fn label(&self) -> Option<&str> {
         match self {
             Condition::Completed { label, .. } | Condition::Pending { label, .. } => Some(label),
+            Condition::Everywhere {
+                write: WriteRef::Label(label),
+                ..
+            } => Some(label),
             _ => None,
         }
     }
@@ -171,6 +236,21 @@ impl Condition {
             Condition::RolledBackMessages { node, equal } => {
                 format!("{node}'s rollback file holds {}", list(equal))
             }
+            Condition::InDoubt {
+                node,
+                seq: Some(seq),
+            } => format!("{node} holds #{seq} in doubt"),
+            Condition::InDoubt { node, seq: None } => format!("{node} holds an entry in doubt"),
+            Condition::NotInDoubt { node } => format!("{node} holds nothing in doubt"),
+            Condition::Everywhere {
+                write: WriteRef::Seq(seq),
+                outcome,
+            } => format!("#{seq} is {} everywhere", outcome.as_str()),
+            Condition::Everywhere {
+                write: WriteRef::Label(label),
+                outcome,
+            } => format!("{label:?} is {} everywhere", outcome.as_str()),
+            Condition::Exited { node } => format!("{node}'s process exited"),
         }
     }
 }
@@ -238,6 +318,18 @@ impl fmt::Display for Condition {
             Condition::RolledBackMessages { node, equal } => {
                 write!(f, "{} rolled back {}", quote(node), quote_list(equal))
             }
+            Condition::InDoubt { node, seq } => {
+                write!(f, "{} in doubt", quote(node))?;
+                if let Some(seq) = seq {
+                    write!(f, " #{seq}")?;
+                }
+                Ok(())
+            }
+            Condition::NotInDoubt { node } => write!(f, "{} not in doubt", quote(node)),
+            Condition::Everywhere { write, outcome } => {
+                write!(f, "{write} {} everywhere", outcome.as_str())
+            }
+            Condition::Exited { node } => write!(f, "{} exited", quote(node)),
         }
     }
 }
@@ -315,7 +407,19 @@ pub fn option<'a>(word: &'a str, key: &str) -> Option<&'a str> {
 fn is_verb(word: &str) -> bool {
     matches!(
         word,
-        "shows" | "holds" | "duplicates" | "is" | "completed" | "pending" | "elected" | "rolled"
+        "shows"
+            | "holds"
+            | "duplicates"
+            | "is"
+            | "completed"
+            | "pending"
+            | "elected"
+            | "rolled"
+            | "in"
+            | "not"
+            | "committed"
+            | "aborted"
+            | "exited"
     ) || health(word).is_some()
 }
 
@@ -416,6 +520,56 @@ impl Condition {
                     node,
                 }
             }
+            "in" => {
+                doubt(words, "in")?;
+                let seq = match words.peek_word() {
+                    // `#7`: a bare number after a condition is its `within`.
+                    Some(word) if word.starts_with('#') => {
+                        let seq = number(Some(word[1..].to_string()), "the seq")?;
+                        words.skip(word.len());
+                        Some(seq)
+                    }
+                    _ => None,
+                };
+                Condition::InDoubt { node, seq }
+            }
+            "not" => {
+                let word = words.string("\"in doubt\"")?;
+                if word != "in" {
+                    return Err(GrammarError::BadWord {
+                        what: "not",
+                        expected: "in doubt",
+                        got: word,
+                    });
+                }
+                doubt(words, "not in")?;
+                Condition::NotInDoubt { node }
+            }
+            "committed" | "aborted" => {
+                let outcome = if verb == "committed" {
+                    Decided::Committed
+                } else {
+                    Decided::Aborted
+                };
+                let word = words.string("\"everywhere\"")?;
+                if word != "everywhere" {
+                    return Err(GrammarError::BadWord {
+                        what: if verb == "committed" {
+                            "committed"
+                        } else {
+                            "aborted"
+                        },
+                        expected: "everywhere",
+                        got: word,
+                    });
+                }
+                let write = match seq_word(&node) {
+                    Some(seq) if !quoted => WriteRef::Seq(seq),
+                    _ => WriteRef::Label(node),
+                };
+                Condition::Everywhere { write, outcome }
+            }
+            "exited" => Condition::Exited { node },
             // `wait s1 unhealthy`: the headless shorthand.
             word if health(word).is_some() => Condition::Health {
                 is: health(word).unwrap_or_default(),
@@ -455,6 +609,19 @@ impl Condition {
             }
         })
     }
+}
+
+/// The `doubt` after `in` / `not in`.
+fn doubt(words: &mut Words, after: &'static str) -> Result<(), GrammarError> {
+    let word = words.string("\"doubt\"")?;
+    if word != "doubt" {
+        return Err(GrammarError::BadWord {
+            what: after,
+            expected: "doubt",
+            got: word,
+        });
+    }
+    Ok(())
 }
 
 impl Expectation {

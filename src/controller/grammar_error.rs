@@ -45,4 +45,5 @@ pub enum GrammarError {
 pub const CONDITIONS: &str = "<node> shows [..] | <node> holds [..] | <node> duplicates >= N | \
 <node> is healthy|suspected|unhealthy | read-only | writable | <label> completed [status] [took>=MS] | \
 <label> pending [for=MS] | writes | <node> is primary|secondary|candidate | primary elected | \
-primary is not <node> | <node> rolled back N|[..]";
+primary is not <node> | <node> rolled back N|[..] | <node> in doubt [#N] | <node> not in doubt | \
+#N|<label> committed|aborted everywhere | <node> exited";

@@ -2,8 +2,9 @@
 //! a sentence for the user.
 
 use super::cluster::ClusterError;
+use super::command::Concern;
+use super::engine::writes::Reply;
 use crate::http_client::ClientError;
-use replog_node::api::WriteReply;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -23,9 +24,9 @@ pub enum Outcome {
     /// command did its part, the cluster answered).
     Replied {
         text: String,
-        w: u64,
+        concern: Concern,
         took: Duration,
-        reply: Result<WriteReply, ClientError>,
+        reply: Result<Reply, ClientError>,
     },
     /// A write left in flight was taken in by the primary.
     Accepted,
@@ -63,16 +64,16 @@ pub enum CommandError {
         #[source]
         source: ClientError,
     },
-    #[error("{text:?} w={w} got no reply within {}", super::condition::seconds(*within))]
+    #[error("{text:?} {concern} got no reply within {}", super::condition::seconds(*within))]
     NoReply {
         text: String,
-        w: u64,
+        concern: Concern,
         within: Duration,
     },
-    #[error("{text:?} w={w}: the primary did not take it in within {}", super::condition::seconds(*within))]
+    #[error("{text:?} {concern}: the primary did not take it in within {}", super::condition::seconds(*within))]
     NotAccepted {
         text: String,
-        w: u64,
+        concern: Concern,
         within: Duration,
     },
     /// A condition did not hold in time (or can no longer hold); `seen`

@@ -1,9 +1,12 @@
 //! Reading the nodes' HTTP APIs into the dashboard's view types.
 
+use super::engine::writes::ballot_word;
 use crate::http_client::{self, join};
 use replog_node::api::journal::{JournalEvent, JournalPage, EVENTS_PATH};
 use replog_node::api::{Entry, MessageList, NodeHealth, PrimaryHealth, HEALTH_PATH, MESSAGES_PATH};
-use replog_tui::model::{DiskView, PrimaryView, SecondaryHealthView, StorageView};
+use replog_tui::model::{
+    DiskView, InDoubtView, PrimaryView, SecondaryHealthView, StorageView, TransactionView,
+};
 use std::time::Duration;
 
 /// A paused node must not stall the dashboard: polls give up quickly.
@@ -92,5 +95,37 @@ pub fn primary_view(h: &PrimaryHealth) -> PrimaryView {
             .iter()
             .map(|p| format!("#{} → {} {}", p.id, p.to, p.what))
             .collect(),
+        transactions: h
+            .atomic
+            .transactions
+            .iter()
+            .map(|tx| TransactionView {
+                seq: tx.seq,
+                phase: tx.phase.clone(),
+                votes: tx
+                    .votes
+                    .iter()
+                    .map(|(node, b)| (node.clone(), ballot_word(*b).to_string()))
+                    .collect(),
+                outcome: tx.outcome.map(|o| o.as_str().to_string()),
+            })
+            .collect(),
     }
+}
+
+/// The entries a node holds in doubt, from its own `/health`.
+pub fn in_doubt_view(h: &NodeHealth) -> Vec<InDoubtView> {
+    let atomic = match h {
+        NodeHealth::Primary(p) => &p.atomic,
+        NodeHealth::Secondary(s) | NodeHealth::Candidate(s) => &s.atomic,
+    };
+    atomic
+        .in_doubt
+        .iter()
+        .map(|d| InDoubtView {
+            seq: d.seq,
+            note: d.note.clone(),
+            for_ms: d.for_ms,
+        })
+        .collect()
 }

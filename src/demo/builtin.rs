@@ -36,6 +36,10 @@ pub const FILES: &[(&str, &str)] = &[
         "demo/rollback.toml",
         include_str!("../../demo/rollback.toml"),
     ),
+    (
+        "demo/two-phase-commit.toml",
+        include_str!("../../demo/two-phase-commit.toml"),
+    ),
 ];
 
 /// Every shipped scenario, parsed.
@@ -89,6 +93,7 @@ mod tests {
             "total-order",
             "health-quorum",
             "parallel-clients",
+            "two-phase-commit",
         ] {
             assert!(names.iter().any(|n| n == wanted), "{wanted} is missing");
         }

@@ -41,6 +41,8 @@ struct RawCluster {
     replication_timeout_ms: Option<Spanned<u64>>,
     retry_base_ms: Option<Spanned<u64>>,
     retry_cap_ms: Option<Spanned<u64>>,
+    /// Two-phase commit: a vote not in within this counts as NO.
+    prepare_timeout_ms: Option<Spanned<u64>>,
     /// Members `n1`, `n2`, … that elect their primary.
     failover: Option<bool>,
 }
@@ -136,6 +138,9 @@ impl Validator<'_> {
             if let Some(cap) = &c.retry_cap_ms {
                 timing.retry_cap_ms = self.range(cap, "retry_cap_ms", 1, 60_000)?;
             }
+            if let Some(p) = &c.prepare_timeout_ms {
+                timing.prepare_timeout_ms = self.range(p, "prepare_timeout_ms", 50, 600_000)?;
+            }
             if timing.retry_base_ms > timing.retry_cap_ms {
                 let span = c
                     .retry_base_ms
@@ -223,14 +228,29 @@ impl Validator<'_> {
         match command {
             Command::Send(send) => {
                 let max = self.nodes.len() as u64;
-                if send.w > max {
+                if let Some(w) = send.concern.w().filter(|w| *w > max) {
                     return Err(self.error(
                         &span,
                         "actions",
-                        format!("w={} but this cluster has {max} nodes", send.w),
+                        format!("w={w} but this cluster has {max} nodes"),
                     ));
                 }
                 self.labels.insert(send.label().to_string());
+            }
+            // The fixed roles: p coordinates, the secondaries vote.
+            Command::Vote { node, .. } if !self.failover && node == "p" => return Err(self.error(
+                &span,
+                "actions",
+                "vote is a participant's fault: p coordinates and does not vote (name a secondary)",
+            )),
+            Command::Crash { node, .. } if !self.failover && node != "p" => {
+                return Err(self.error(
+                    &span,
+                    "actions",
+                    format!(
+                    "crash after … is the coordinator's fault: only p coordinates, not {node:?}"
+                ),
+                ))
             }
             Command::Wait(e) => self.condition(&e.condition, &span, "actions")?,
             Command::Status | Command::Help | Command::Quit | Command::Demo(_) => {

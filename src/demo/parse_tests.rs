@@ -2,7 +2,7 @@
 //! are reported (file, line, step, field, on one line).
 
 use super::parse::{parse, DEFAULT_HEARTBEAT_MS};
-use crate::controller::command::{Command, Write};
+use crate::controller::command::{Command, Concern, Write};
 use crate::controller::condition::{Condition, Expectation};
 use replog_node::api::{FailAt, Health};
 use std::time::Duration;
@@ -47,7 +47,7 @@ fn a_full_step_parses_into_commands_and_conditions() {
         vec![
             Command::Kill("s2".into()),
             Command::Send(Write {
-                w: 3,
+                concern: Concern::W(3),
                 text: "Msg3".into(),
                 label: None,
                 awaited: Some(false),
@@ -166,7 +166,7 @@ fn every_timer_is_a_cluster_key_checked_with_its_line() {
         "t.toml",
         &with(
             "heartbeat_ms = 200\nunhealthy_after = 4\nreplication_timeout_ms = 800\n\
-             retry_base_ms = 100\nretry_cap_ms = 3000",
+             retry_base_ms = 100\nretry_cap_ms = 3000\nprepare_timeout_ms = 5000",
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -180,8 +180,13 @@ fn every_timer_is_a_cluster_key_checked_with_its_line() {
             retry_cap_ms: 3000,
             election_timeout_min_ms: None,
             election_timeout_max_ms: None,
-            prepare_timeout_ms: replog_node::api::timing::DEFAULT_PREPARE_TIMEOUT_MS,
+            prepare_timeout_ms: 5000,
         }
+    );
+    let e = error_of(&with("prepare_timeout_ms = 10"));
+    assert_eq!(
+        e,
+        "t.toml:4: field `prepare_timeout_ms`: bad value 10 (expected 50 to 600000)"
     );
     let e = error_of(&with("replication_timeout_ms = 0"));
     assert_eq!(

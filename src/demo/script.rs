@@ -410,13 +410,13 @@ impl DemoScript {
             (
                 Ok(Outcome::Replied {
                     text,
-                    w,
+                    concern,
                     took,
                     reply,
                 }),
                 _,
             ) => Note::Info(format!(
-                "{text:?} w={w} → {} in {}",
+                "{text:?} {concern} → {} in {}",
                 reply_summary(&reply),
                 millis(took)
             )),

@@ -6,8 +6,8 @@ use crate::model::{DashboardState, NodeView, ProcState};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a key does in normal mode: a command line for the controller (its
-/// one command language; `{node}` stands for the selected node), or a
-/// change of the view itself.
+/// one command language; `{node}` stands for the selected node, `{primary}`
+/// for the node that leads now), or a change of the view itself.
 #[derive(Debug, Clone, Copy)]
 pub enum Run {
     /// A command line, e.g. `kill {node}`.
@@ -191,7 +191,7 @@ pub const BINDINGS: &[Binding] = &[
         triggers: &[Char('s')],
         run: Run::View(ViewAction::Compose),
         short: "send",
-        long: "send a client write (choose text and write concern w)",
+        long: "send a client write (choose its text, and w or atomic: all nodes or none)",
         when: When::Always,
     },
     Binding {
@@ -277,6 +277,34 @@ pub const BINDINGS: &[Binding] = &[
         short: "partition",
         long: "cut the selected node off the network / reconnect it",
         when: When::CanPartition,
+    },
+    Binding {
+        keys: "v",
+        triggers: &[Char('v')],
+        run: Run::Toggle {
+            off: "vote {node} no",
+            on: "vote {node} yes",
+            is_on: votes_no,
+        },
+        short: "vote",
+        long: "2PC: the selected secondary votes NO on every atomic write / YES again",
+        when: When::Always,
+    },
+    Binding {
+        keys: "x",
+        triggers: &[Char('x')],
+        run: Run::Line("crash {primary} after prepare"),
+        short: "crash@prep",
+        long: "2PC: the primary crashes at its next atomic write: votes in, undecided",
+        when: When::Always,
+    },
+    Binding {
+        keys: "X",
+        triggers: &[Char('X')],
+        run: Run::Line("crash {primary} after decision"),
+        short: "crash@dec",
+        long: "2PC: the primary crashes at its next atomic write: decided, not sent",
+        when: When::Always,
     },
     Binding {
         keys: "PgUp/PgDn",
@@ -379,6 +407,10 @@ pub const BINDINGS: &[Binding] = &[
 
 fn paused(node: &NodeView) -> bool {
     node.process == ProcState::Paused
+}
+
+fn votes_no(node: &NodeView) -> bool {
+    node.faults.vote == crate::model::Vote::No
 }
 
 fn holding(node: &NodeView) -> bool {

@@ -32,7 +32,7 @@ pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<String> {
         InputMode::Normal => normal(state, key),
         // Any key closes help.
         InputMode::Help => None,
-        InputMode::Compose { text, w } => compose(state, key, text, w),
+        InputMode::Compose { text, w, atomic } => compose(state, key, text, w, atomic),
         InputMode::Delay { input } => delay(state, key, input),
         InputMode::Fail { input, after } => fail(state, key, input, after),
         InputMode::Filter { input } => filter(state, key, input),
@@ -43,12 +43,17 @@ pub fn handle_key(state: &mut DashboardState, key: KeyEvent) -> Option<String> {
 fn normal(state: &mut DashboardState, key: KeyEvent) -> Option<String> {
     let binding = bindings::lookup(state, &key)?;
     let node = state.selected_node();
-    // Fills `{node}` and `{last}` (the newest seq the selected node shows);
-    // a line that needs one does nothing without it.
+    let primary = state.primary_node();
+    // Fills `{node}`, `{primary}` (the node that leads now) and `{last}`
+    // (the newest seq the selected node shows); a line that needs one does
+    // nothing without it.
     let fill = |line: &str| -> Option<String> {
         let mut line = line.to_string();
         if line.contains("{node}") {
             line = line.replace("{node}", &node?.id);
+        }
+        if line.contains("{primary}") {
+            line = line.replace("{primary}", &primary?.id);
         }
         if line.contains("{last}") {
             let last = node?.messages.last()?.0;
@@ -84,6 +89,7 @@ fn view(state: &mut DashboardState, action: ViewAction, key: KeyEvent) {
             state.mode = InputMode::Compose {
                 text: String::new(),
                 w,
+                atomic: state.last_atomic,
             };
         }
         ViewAction::Help => state.mode = InputMode::Help,
@@ -125,13 +131,15 @@ fn view(state: &mut DashboardState, action: ViewAction, key: KeyEvent) {
     }
 }
 
-/// Compose popup: printable keys type, ↑/Tab raise w, ↓/⇧Tab lower it
-/// (wrapping within 1..=nodes), Enter sends, Esc cancels.
+/// Compose popup: printable keys type, ↑/Tab step the write concern up,
+/// ↓/⇧Tab down, through w=1..=nodes and then `atomic` (wrapping), Enter
+/// sends, Esc cancels.
 fn compose(
     state: &mut DashboardState,
     key: KeyEvent,
     mut text: String,
     mut w: u64,
+    mut atomic: bool,
 ) -> Option<String> {
     let max = state.max_w();
     match key.code {
@@ -142,12 +150,26 @@ fn compose(
                 state.status_message = Some("type a message first (Esc cancels)".into());
             } else {
                 state.last_w = w;
+                state.last_atomic = atomic;
                 // `--`: whatever the text is, it is text, not an option.
-                return Some(format!("send {w} -- {trimmed}"));
+                return Some(if atomic {
+                    format!("send atomic -- {trimmed}")
+                } else {
+                    format!("send {w} -- {trimmed}")
+                });
             }
         }
-        KeyCode::Up | KeyCode::Tab => w = if w >= max { 1 } else { w + 1 },
-        KeyCode::Down | KeyCode::BackTab => w = if w <= 1 { max } else { w - 1 },
+        // The choices in order: w=1 … w=max, atomic, then w=1 again.
+        KeyCode::Up | KeyCode::Tab => match (atomic, w >= max) {
+            (true, _) => (atomic, w) = (false, 1),
+            (false, true) => atomic = true,
+            (false, false) => w += 1,
+        },
+        KeyCode::Down | KeyCode::BackTab => match (atomic, w <= 1) {
+            (true, _) => (atomic, w) = (false, max),
+            (false, true) => atomic = true,
+            (false, false) => w -= 1,
+        },
         KeyCode::Backspace => {
             text.pop();
         }
@@ -161,7 +183,7 @@ fn compose(
         }
         _ => {}
     }
-    state.mode = InputMode::Compose { text, w };
+    state.mode = InputMode::Compose { text, w, atomic };
     None
 }
 

@@ -9,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use replog_node::api::{FailAt, Faults, FsyncPolicy, Health, Role};
+pub use replog_node::api::faults::CrashAfter;
+pub use replog_node::api::{FailAt, Faults, FsyncPolicy, Health, Role, Vote};
 
 /// How many timeline events are kept; older ones are dropped so a long
 /// session does not grow without bound.
@@ -51,6 +52,8 @@ pub struct DashboardState {
     /// The write concern last used in the compose popup (0 = none yet, use 1);
     /// the popup starts from it so repeated sends keep the same w.
     pub last_w: u64,
+    /// The last write sent was atomic: the compose popup starts there.
+    pub last_atomic: bool,
     /// How many events back from the newest the timeline is scrolled
     /// (0: it follows the newest). New events do not move a scrolled view.
     pub events_back: usize,
@@ -111,6 +114,32 @@ pub struct NodeView {
     /// Entries it cut from its log because they diverged from an elected
     /// primary's (they are in its rollback file).
     pub rolled_back: u64,
+    /// Two-phase commit: atomic entries it holds prepared and undecided,
+    /// oldest first; the first holds back every later entry.
+    pub in_doubt: Vec<InDoubtView>,
+}
+
+/// An atomic entry a node holds in doubt, as its `/health` says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InDoubtView {
+    pub seq: u64,
+    /// In words, e.g. "#7 prepared, waiting for p's decision".
+    pub note: String,
+    pub for_ms: u64,
+}
+
+/// An atomic write the primary is deciding (two-phase commit).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TransactionView {
+    pub seq: u64,
+    /// `preparing`, `voting`, `recording` or `sending`.
+    pub phase: String,
+    /// Each participant's ballot: (node, "YES" | "NO" | "timeout" | "pending").
+    pub votes: Vec<(String, String)>,
+    /// `committed` / `aborted` once decided.
+    pub outcome: Option<String>,
 }
 
 /// A node's storage as its panel shows it.
@@ -152,6 +181,8 @@ pub struct PrimaryView {
     /// Step mode: requests the primary parked, oldest first, as
     /// "#3 → s1 batch #5–#7".
     pub parked: Vec<String>,
+    /// Two-phase commit: atomic writes being decided, oldest first.
+    pub transactions: Vec<TransactionView>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +231,11 @@ pub struct WriteView {
     /// Sent by another client (`replog send`, curl), as the primary
     /// reports it; not by this dashboard.
     pub external: bool,
+    /// An atomic write (two-phase commit): `w` does not apply.
+    pub atomic: bool,
+    /// An atomic write's answer: each participant's ballot, as (node,
+    /// "YES" | "NO" | "timeout").
+    pub votes: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,6 +252,10 @@ pub enum EventKind {
     /// Elections: a member stood, voted, was elected, stepped down, rolled
     /// back entries.
     Election,
+    /// Two-phase commit: VoteRequest, votes, the decision, GlobalCommit /
+    /// GlobalAbort, commits and aborts.
+    #[serde(rename = "2pc")]
+    TwoPc,
     #[default]
     Info,
 }
@@ -233,6 +273,7 @@ impl EventKind {
             EventKind::Quorum => "quorum",
             EventKind::Error => "error",
             EventKind::Election => "election",
+            EventKind::TwoPc => "2pc",
             EventKind::Info => "info",
         }
     }
@@ -268,10 +309,12 @@ pub enum InputMode {
     #[default]
     Normal,
     Help,
-    /// Composing a client write: message text and chosen write concern.
+    /// Composing a client write: message text and chosen write concern
+    /// (`atomic`: all or nothing by two-phase commit; `w` is then unused).
     Compose {
         text: String,
         w: u64,
+        atomic: bool,
     },
     /// Typing an artificial delay in ms for the selected node.
     Delay {
@@ -374,6 +417,46 @@ impl DashboardState {
         self.events_back = self.events_back.min(self.events.len().saturating_sub(1));
     }
 
+    /// An event told late (a node's journal, read a poll after it
+    /// happened) goes among the newest events in time order, so a two-phase
+    /// commit or an election reads in the order it happened. Labels are
+    /// `HH:MM:SS.mmm`; an event over a minute apart (midnight) is not passed.
+    pub fn insert_event(
+        &mut self,
+        at: impl Into<String>,
+        kind: EventKind,
+        text: impl Into<String>,
+    ) {
+        let at = at.into();
+        let mut pos = self.events.len();
+        if let Some(new) = ms_of_day(&at) {
+            while pos > 0 {
+                match ms_of_day(&self.events[pos - 1].at) {
+                    Some(old) if old > new && old - new < 60_000 => pos -= 1,
+                    _ => break,
+                }
+            }
+        }
+        let end = self.events.len() - self.events_back.min(self.events.len());
+        self.events.insert(
+            pos,
+            EventLine {
+                at,
+                kind,
+                text: text.into(),
+            },
+        );
+        if self.events_back > 0 && pos >= end {
+            // Among the newer events below a scrolled view: it stays put.
+            self.events_back += 1;
+        }
+        if self.events.len() > MAX_EVENTS {
+            let excess = self.events.len() - MAX_EVENTS;
+            self.events.drain(..excess);
+        }
+        self.events_back = self.events_back.min(self.events.len().saturating_sub(1));
+    }
+
     /// The events the filter lets through, oldest first. A word matches
     /// an event's kind as `kind:retry`, a node id as a whole word (`s1`
     /// is not `s10`), anything else as text, ignoring case.
@@ -415,9 +498,34 @@ impl DashboardState {
     }
 }
 
+/// `HH:MM:SS.mmm` as milliseconds since midnight.
+fn ms_of_day(label: &str) -> Option<u64> {
+    let (hms, ms) = label.split_once('.')?;
+    let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(((h * 60 + m) * 60 + s) * 1000 + ms.parse::<u64>().ok()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_late_event_goes_in_time_order_among_the_newest() {
+        let mut s = DashboardState::default();
+        s.push_event("10:00:00.100", EventKind::Send, "a");
+        s.push_event("10:00:00.500", EventKind::Ack, "c");
+        s.insert_event("10:00:00.300", EventKind::TwoPc, "b");
+        s.insert_event("10:00:00.600", EventKind::TwoPc, "d");
+        let texts: Vec<&str> = s.events.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(texts, ["a", "b", "c", "d"]);
+        // Midnight: a minute apart or more is not passed.
+        s.push_event("23:59:59.900", EventKind::Info, "e");
+        s.insert_event("00:00:00.100", EventKind::TwoPc, "f");
+        assert_eq!(s.events.last().map(|e| e.text.as_str()), Some("f"));
+        assert_eq!(ms_of_day("01:02:03.004"), Some(3_723_004));
+        assert_eq!(ms_of_day("nonsense"), None);
+    }
 
     fn three_nodes() -> DashboardState {
         DashboardState {

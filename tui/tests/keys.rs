@@ -34,7 +34,8 @@ fn compose_flow_sends_with_chosen_w() {
         s.mode,
         InputMode::Compose {
             text: String::new(),
-            w: 1
+            w: 1,
+            atomic: false,
         }
     );
     // Letters used as commands elsewhere just type here.
@@ -324,4 +325,52 @@ fn capital_j_asks_for_a_seq_and_shows_its_journey() {
     assert_eq!(press(KeyCode::Enter), Some("journey 12".to_string()));
     press(KeyCode::Char('J'));
     assert_eq!(press(KeyCode::Enter), None, "nothing typed");
+}
+
+/// The compose popup steps through w=1..=3, then `atomic`, and wraps;
+/// Enter on atomic sends `send atomic -- text`, and the next popup
+/// starts there again.
+#[test]
+fn compose_offers_atomic_after_the_largest_w() {
+    let mut s = healthy();
+    s.last_w = 3;
+    handle_key(&mut s, ch('s'));
+    type_str(&mut s, "tx");
+    handle_key(&mut s, key(KeyCode::Up)); // atomic
+    assert!(matches!(s.mode, InputMode::Compose { atomic: true, .. }));
+    handle_key(&mut s, key(KeyCode::Up)); // wraps to w=1
+    assert!(matches!(
+        s.mode,
+        InputMode::Compose {
+            atomic: false,
+            w: 1,
+            ..
+        }
+    ));
+    handle_key(&mut s, key(KeyCode::Down)); // back to atomic
+    assert_eq!(
+        handle_key(&mut s, key(KeyCode::Enter)),
+        Some("send atomic -- tx".to_string())
+    );
+    handle_key(&mut s, ch('s'));
+    assert!(matches!(s.mode, InputMode::Compose { atomic: true, .. }));
+}
+
+/// `v` toggles the selected node's NO vote; `x` / `X` arm the primary's
+/// crash, whichever node is selected.
+#[test]
+fn two_phase_commit_fault_keys() {
+    let mut s = healthy();
+    s.selected = 2;
+    assert_eq!(handle_key(&mut s, ch('v')), Some("vote n3 no".to_string()));
+    s.nodes[2].faults.vote = replog_tui::Vote::No;
+    assert_eq!(handle_key(&mut s, ch('v')), Some("vote n3 yes".to_string()));
+    assert_eq!(
+        handle_key(&mut s, ch('x')),
+        Some("crash n1 after prepare".to_string())
+    );
+    assert_eq!(
+        handle_key(&mut s, ch('X')),
+        Some("crash n1 after decision".to_string())
+    );
 }

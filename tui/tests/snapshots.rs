@@ -67,6 +67,7 @@ fn compose_popup() {
     s.mode = InputMode::Compose {
         text: "hello lecture hall".into(),
         w: 2,
+        atomic: false,
     };
     assert_snapshot!(render(&s, W, H));
 }
@@ -78,6 +79,7 @@ fn compose_long_text_keeps_cursor_end_in_view() {
     s.mode = InputMode::Compose {
         text: format!("{text}END"),
         w: 1,
+        atomic: false,
     };
     let screen = render(&s, W, H);
     let row = screen
@@ -367,4 +369,57 @@ fn storage_lines_at_80x24() {
         assert!(wide.contains(needle), "no {needle:?}:\n{wide}");
     }
     assert_snapshot!(render(&s, 80, 24));
+}
+
+/// Two-phase commit's blocking at the two projector sizes: the crashed
+/// coordinator, both participants' in-doubt notes, the waiting w=2 write,
+/// the aborted atomic write with its votes, the 2PC timeline.
+#[test]
+fn coordinator_crash_leaves_participants_in_doubt_at_80x24() {
+    let screen = render(&coordinator_crashed(), 80, 24);
+    for want in ["⧖ in doubt:", "p's decision", "exited (code 70)"] {
+        assert!(screen.contains(want), "missing {want:?} in\n{screen}");
+    }
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn coordinator_crash_leaves_participants_in_doubt_at_120x36() {
+    let screen = render(&coordinator_crashed(), 120, 36);
+    for want in [
+        "⧖ in doubt: #3 prepared, waiting for",
+        "votes: s1 YES · s2 NO",
+        "p → s2: VoteRequest #3",
+        "2PC",
+        "s2 votes YES on #3",
+    ] {
+        assert!(screen.contains(want), "missing {want:?} in\n{screen}");
+    }
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn votes_being_counted_on_the_primary_panel() {
+    let screen = render(&votes_being_counted(), W, H);
+    for want in [
+        "2PC #5 voting: n2 YES · n3 pending",
+        "✋ votes NO",
+        "☠ crash after decision",
+    ] {
+        assert!(screen.contains(want), "missing {want:?} in\n{screen}");
+    }
+    assert_snapshot!(screen);
+}
+
+#[test]
+fn compose_popup_offers_atomic() {
+    let mut s = healthy();
+    s.mode = InputMode::Compose {
+        text: "all or nothing".into(),
+        w: 3,
+        atomic: true,
+    };
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("[atomic]"), "{screen}");
+    assert_snapshot!(screen);
 }

@@ -21,6 +21,7 @@ fn all_states() -> Vec<DashboardState> {
         InputMode::Compose {
             text: "x".repeat(300),
             w: 3,
+            atomic: false,
         },
         InputMode::Delay { input: "99".into() },
         InputMode::Fail {

@@ -110,6 +110,26 @@ pub fn describe(
             Happened::RolledBack { term, file, .. } => {
                 format!("↶ rolled back (term {term}, not in the elected primary's log): saved in {file}")
             }
+            Happened::VoteRequested { to, .. } => format!("→ {to}: VoteRequest"),
+            Happened::VoteCast { vote, .. } => format!(
+                "votes {}{}",
+                vote.word(),
+                if *vote == replog_node::api::Vote::Yes {
+                    ": prepared, in doubt until the decision"
+                } else {
+                    ""
+                }
+            ),
+            Happened::Decided { outcome, why, .. } => {
+                format!("decides {}: {why}", outcome.message())
+            }
+            Happened::DecisionSent { to, outcome, .. } => {
+                format!("→ {to}: {}", outcome.message())
+            }
+            Happened::Applied { outcome, .. } => match outcome {
+                replog_node::api::Outcome::Committed => "commits it: visible".into(),
+                replog_node::api::Outcome::Aborted => "aborts it: never visible".into(),
+            },
             _ => continue,
         };
         lines.push(format!(
@@ -230,6 +250,60 @@ mod tests {
         assert!(lines[5].contains("s1   stored (batch #2–#3)"), "{text}");
         assert_eq!(text.matches("acknowledged").count(), 1, "{text}");
         assert!(!text.contains("#4"), "later messages stay out:\n{text}");
+    }
+
+    #[test]
+    fn an_atomic_write_tells_its_votes_and_its_decision() {
+        use replog_node::api::{Outcome, Vote};
+        let events = vec![
+            at("p", 1, 100, Happened::Appended { seq: 3 }),
+            at(
+                "p",
+                2,
+                101,
+                Happened::VoteRequested {
+                    seq: 3,
+                    to: "s1".into(),
+                },
+            ),
+            at(
+                "s1",
+                1,
+                105,
+                Happened::VoteCast {
+                    seq: 3,
+                    vote: Vote::Yes,
+                },
+            ),
+            at(
+                "p",
+                3,
+                110,
+                Happened::Decided {
+                    seq: 3,
+                    outcome: Outcome::Aborted,
+                    why: "no decision recorded here: presumed abort".into(),
+                },
+            ),
+            at(
+                "s1",
+                2,
+                120,
+                Happened::Applied {
+                    seq: 3,
+                    outcome: Outcome::Aborted,
+                },
+            ),
+        ];
+        let text = describe(3, events, &[]).join("\n");
+        for want in [
+            "p    → s1: VoteRequest",
+            "s1   votes YES: prepared, in doubt until the decision",
+            "p    decides GlobalAbort: no decision recorded here: presumed abort",
+            "s1   aborts it: never visible",
+        ] {
+            assert!(text.contains(want), "{want:?} in\n{text}");
+        }
     }
 
     #[test]

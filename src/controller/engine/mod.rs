@@ -18,7 +18,7 @@ pub mod writes;
 use super::check;
 use super::clock::now_label;
 use super::cluster::{Cluster, ClusterError, ClusterNotice};
-use super::command::Write;
+use super::command::{Concern, Write};
 use super::condition::Expectation;
 use super::outcome::{CommandError, Outcome};
 use super::poll::Polled;
@@ -26,8 +26,8 @@ use super::process::ProcessOp;
 use crate::http_client::{self, join, ClientError};
 use replog_node::api::Role;
 use replog_node::api::{
-    FaultPatch, Faults, ReleaseRequest, Released, WriteBody, WriteReply, FAULTS_PATH, RELEASE_PATH,
-    REQUEST_ID_HEADER,
+    AtomicReply, FaultPatch, Faults, ReleaseRequest, Released, WriteBody, WriteReply, FAULTS_PATH,
+    RELEASE_PATH, REQUEST_ID_HEADER,
 };
 use replog_node::auth;
 use replog_tui::model::{DashboardState, EventKind, EventLine, NodeView, ProcState};
@@ -35,7 +35,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
-use writes::{WriteBook, WriteRecord};
+use writes::{Reply, WriteBook, WriteRecord};
 
 pub use polling::Directory;
 
@@ -57,7 +57,12 @@ pub enum AppEvent {
     },
     WriteFinished {
         id: u64,
-        result: Result<WriteReply, ClientError>,
+        result: Result<Reply, ClientError>,
+    },
+    /// A write waits for the fixed primary, which is down, to run again.
+    WriteQueued {
+        id: u64,
+        primary: String,
     },
     FaultsApplied {
         what: String,
@@ -107,7 +112,7 @@ pub struct Engine {
     data_dirs: Vec<(String, std::path::PathBuf)>,
     /// Members' election events read but not yet told, as (at_ms, text):
     /// they go on the timeline in the order they happened.
-    journal_buffer: Vec<(u64, String)>,
+    journal_buffer: Vec<(u64, EventKind, String)>,
 }
 
 impl Engine {
@@ -191,13 +196,14 @@ impl Engine {
         self.event_at(now_label(), kind, text);
     }
 
-    /// An event that happened at `at` (a node's own clock label), told now.
+    /// An event that happened at `at` (a node's own clock label), told
+    /// now: on the timeline among the newest events in time order.
     pub fn event_at(&mut self, at: String, kind: EventKind, text: String) {
         let line = EventLine { at, kind, text };
         if let Some(sink) = self.sink.as_mut() {
             sink(&line);
         }
-        self.state.push_event(line.at, line.kind, line.text);
+        self.state.insert_event(line.at, line.kind, line.text);
     }
 
     pub fn status(&mut self, text: String) {
@@ -427,17 +433,25 @@ impl Engine {
         let id = self.next_write;
         self.next_write += 1;
         let text = send.text.clone();
-        let w = send.w;
-        self.state.last_w = w;
+        let concern = send.concern;
+        match concern {
+            Concern::W(w) => {
+                self.state.last_w = w;
+                self.state.last_atomic = false;
+            }
+            Concern::Atomic => self.state.last_atomic = true,
+        }
         self.state.writes.push(replog_tui::model::WriteView {
             id,
             text: text.clone(),
-            w,
+            w: concern.w().unwrap_or(0),
+            atomic: concern == Concern::Atomic,
             acks: 0,
             elapsed_ms: 0,
             status: replog_tui::model::WriteStatus::Pending,
             seq: None,
             external: false,
+            votes: Vec::new(),
         });
         let request_id = format!("{}-{id}", self.run_tag);
         self.book.send_modify(|book| {
@@ -446,17 +460,26 @@ impl Engine {
                 WriteRecord {
                     id,
                     text: text.clone(),
-                    w,
+                    concern,
                     request_id: request_id.clone(),
                     sent: Instant::now(),
                     done: None,
+                    queued: false,
                 },
             )
         });
         // No number yet: a write is numbered by its seq, which the primary
         // assigns (the reply and the writes panel show it).
-        self.event(EventKind::Send, format!("{text:?} w={w}"));
-        self.status(format!("sent {text:?} at w={w}"));
+        match concern {
+            Concern::W(w) => {
+                self.event(EventKind::Send, format!("{text:?} w={w}"));
+                self.status(format!("sent {text:?} at w={w}"));
+            }
+            Concern::Atomic => {
+                self.event(EventKind::Send, format!("{text:?} atomic (2PC)"));
+                self.status(format!("sent {text:?} atomically (all nodes or none)"));
+            }
+        }
         let tx = self.tx.clone();
         let within = send.within.unwrap_or(check::DEFAULT_WITHIN);
         match self.write_target() {
@@ -471,12 +494,40 @@ impl Engine {
                 let deadline = Instant::now() + within;
                 let dir = self.dir.subscribe();
                 let known = self.dir.subscribe();
+                let mut gate = self.dir.subscribe();
                 tokio::spawn(async move {
+                    // A fixed primary that is down (crashed, killed,
+                    // restarting): the client waits for it to run again,
+                    // as it waits out an election, until `within`.
+                    let down = down_primary(&gate.borrow_and_update());
+                    let mut first = first;
+                    if let Some(primary) = down {
+                        let _ = tx.send(AppEvent::WriteQueued { id, primary });
+                        let back = tokio::time::timeout_at(
+                            tokio::time::Instant::from_std(deadline),
+                            async {
+                                while down_primary(&gate.borrow_and_update()).is_some() {
+                                    if gate.changed().await.is_err() {
+                                        break;
+                                    }
+                                }
+                            },
+                        )
+                        .await;
+                        let url = gate.borrow().primary().map(str::to_string);
+                        if let (Ok(()), Some(url)) = (back, url) {
+                            // A primary that has just started counts no
+                            // secondary until one answers a heartbeat, so
+                            // it is read-only for a moment: wait that out.
+                            writable(&url, deadline).await;
+                            first = url;
+                        }
+                    }
                     let body = WriteBody {
                         message: text,
-                        w: Some(w),
+                        w: concern.w(),
                         timeout_ms: None,
-                        atomic: None,
+                        atomic: (concern == Concern::Atomic).then_some(true),
                     };
                     // After an election answer: the primary the dashboard
                     // knows by now, else the next running member in turn (a
@@ -509,9 +560,30 @@ impl Engine {
                             .unwrap_or_else(|| url.to_string())
                     };
                     let headers = [(REQUEST_ID_HEADER, request_id)];
-                    let (result, _trail) =
-                        http_client::write(&client, &mut target, &reach, &body, &headers, deadline)
-                            .await;
+                    let result = match concern {
+                        Concern::W(_) => http_client::write::<WriteReply>(
+                            &client,
+                            &mut target,
+                            &reach,
+                            &body,
+                            &headers,
+                            deadline,
+                        )
+                        .await
+                        .0
+                        .map(Reply::Write),
+                        Concern::Atomic => http_client::write::<AtomicReply>(
+                            &client,
+                            &mut target,
+                            &reach,
+                            &body,
+                            &headers,
+                            deadline,
+                        )
+                        .await
+                        .0
+                        .map(Reply::Atomic),
+                    };
                     let _ = tx.send(AppEvent::WriteFinished { id, result });
                 });
             }
@@ -537,6 +609,16 @@ impl Engine {
         match event {
             AppEvent::Polled { idx, polled } => self.apply_poll(idx, *polled),
             AppEvent::WriteFinished { id, result } => self.finish_write(id, result),
+            AppEvent::WriteQueued { id, primary } => {
+                let mut text = None;
+                self.book.send_modify(|book| text = book.queue(id));
+                if let Some(text) = text {
+                    self.event(
+                        EventKind::Info,
+                        format!("{text:?} waits for {primary} to run again: the primary is down"),
+                    );
+                }
+            }
             AppEvent::FaultsApplied { what } => {
                 self.event(EventKind::Fault, what.clone());
                 self.status(what);
@@ -629,5 +711,30 @@ impl Engine {
     /// Whether a node is gone (killed or exited): nothing to poll.
     fn gone(process: ProcState) -> bool {
         matches!(process, ProcState::Killed | ProcState::Exited(_))
+    }
+}
+
+/// The fixed primary's id while its process is down (starting, killed,
+/// exited); `None` when it runs, or when members elect their primary.
+fn down_primary(dir: &Directory) -> Option<String> {
+    if !dir.elects.is_empty() {
+        return None;
+    }
+    let (id, _) = dir.leader.as_ref()?;
+    match dir.process(id)? {
+        ProcState::Starting | ProcState::Killed | ProcState::Exited(_) => Some(id.clone()),
+        ProcState::Running | ProcState::Paused | ProcState::Partitioned => None,
+    }
+}
+
+/// Waits until the primary at `url` says it accepts writes, or `deadline`.
+async fn writable(url: &str, deadline: Instant) {
+    let health = join(url, replog_node::api::HEALTH_PATH);
+    while Instant::now() < deadline {
+        let answer = http_client::get::<replog_node::api::NodeHealth>(&health, FAULT_TIMEOUT).await;
+        if answer.is_ok_and(|h| h.primary().is_some_and(|p| !p.read_only)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

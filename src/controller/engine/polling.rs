@@ -90,6 +90,9 @@ impl Engine {
             }
             if Engine::gone(node.process) {
                 node.reachable = false;
+                // Faults live in the process: a crash fault that fired,
+                // like any other, is gone with it.
+                node.faults = Default::default();
                 if self.primary_of.as_deref() == Some(node.id.as_str()) {
                     self.state.primary = None;
                     self.primary_of = None;
@@ -98,10 +101,9 @@ impl Engine {
             }
             self.polling[idx] = true;
             let url = node.url.clone();
-            // Only members have elections to tell of.
-            let journal = node
-                .elects
-                .then(|| self.journal_cursor.get(idx).copied().unwrap_or(0));
+            // Members tell their elections, every node its part in
+            // two-phase commit.
+            let journal = Some(self.journal_cursor.get(idx).copied().unwrap_or(0));
             let tx = self.tx.clone();
             tokio::spawn(async move {
                 let polled = poll::poll_node(url, journal).await;
@@ -125,9 +127,7 @@ impl Engine {
             .enumerate()
             .filter(|(_, n)| !Engine::gone(n.process))
             .map(|(i, n)| {
-                let journal = n
-                    .elects
-                    .then(|| self.journal_cursor.get(i).copied().unwrap_or(0));
+                let journal = Some(self.journal_cursor.get(i).copied().unwrap_or(0));
                 (i, n.url.clone(), journal)
             })
             .collect();
@@ -150,9 +150,7 @@ impl Engine {
         let at = primary.and_then(|id| self.state.nodes.iter().position(|n| n.id == id));
         if let Some(idx) = at {
             let url = self.state.nodes[idx].url.clone();
-            let journal = self.state.nodes[idx]
-                .elects
-                .then(|| self.journal_cursor.get(idx).copied().unwrap_or(0));
+            let journal = Some(self.journal_cursor.get(idx).copied().unwrap_or(0));
             let polled = poll::poll_node(url, journal).await;
             self.apply_poll(idx, polled);
         }
@@ -181,6 +179,7 @@ impl Engine {
         let was_reachable = node.reachable;
         node.reachable = polled.health.is_some();
         let id = node.id.clone();
+        let elects = node.elects;
         // What a secondary's log did between two polls, for the timeline.
         let mut noted = Vec::new();
         if let Some(messages) = polled.messages {
@@ -214,6 +213,7 @@ impl Engine {
             node.term = election.term;
             node.rolled_back = election.rolled_back;
             node.storage = poll::storage_view(h);
+            node.in_doubt = poll::in_doubt_view(h);
             node.faults = h.faults().clone();
             node.held = h
                 .secondary()
@@ -251,8 +251,8 @@ impl Engine {
                 *cursor = last;
             }
             for e in &fresh {
-                if let Some(text) = election_words(&id, &e.what) {
-                    self.journal_buffer.push((e.at_ms, text));
+                if let Some((kind, text)) = journal_words(&id, &e.what, elects) {
+                    self.journal_buffer.push((e.at_ms, kind, text));
                 }
             }
         }
@@ -296,14 +296,15 @@ impl Engine {
     }
 }
 
-/// How long a member's journal event waits for those of the other members
-/// before it goes on the timeline: each member is polled on its own, and an
-/// election reads right only in the order it happened (stood, voted,
-/// elected), whichever poll came back first.
+/// How long a node's journal event waits for those of the other nodes
+/// before it goes on the timeline: each node is polled on its own, and an
+/// election (stood, voted, elected) or a two-phase commit (VoteRequest,
+/// votes, decision, commits) reads right only in the order it happened,
+/// whichever poll came back first.
 const JOURNAL_SETTLE_MS: u64 = 300;
 
 impl Engine {
-    /// Puts the members' journal events that have settled on the timeline,
+    /// Puts the nodes' journal events that have settled on the timeline,
     /// oldest first (`all`: every one, at shutdown).
     pub(super) fn flush_journal(&mut self, all: bool) {
         let now = std::time::SystemTime::now()
@@ -311,27 +312,63 @@ impl Engine {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(u64::MAX);
         // Stable: one member's events keep their own order.
-        self.journal_buffer.sort_by_key(|(at, _)| *at);
+        self.journal_buffer.sort_by_key(|(at, ..)| *at);
         let due = self
             .journal_buffer
             .iter()
-            .take_while(|(at, _)| all || at.saturating_add(JOURNAL_SETTLE_MS) <= now)
+            .take_while(|(at, ..)| all || at.saturating_add(JOURNAL_SETTLE_MS) <= now)
             .count();
-        let ready: Vec<(u64, String)> = self.journal_buffer.drain(..due).collect();
-        for (at, text) in ready {
-            // The member's own time: the nodes share this machine's clock
+        let ready: Vec<(u64, EventKind, String)> = self.journal_buffer.drain(..due).collect();
+        for (at, kind, text) in ready {
+            // The node's own time: the nodes share this machine's clock
             // (or, in Docker, its kernel's).
-            self.event_at(
-                crate::controller::clock::label_of(at),
-                EventKind::Election,
-                text,
-            );
+            self.event_at(crate::controller::clock::label_of(at), kind, text);
         }
     }
 }
 
+/// A node's journal event in words for the timeline, when it is part of
+/// an election or of a two-phase commit (`None` for the message events the
+/// journeys use).
+/// Elections only for members (`elects`): a fixed secondary's journal
+/// says it follows its primary, which is no news.
+pub fn journal_words(node: &str, what: &Happened, elects: bool) -> Option<(EventKind, String)> {
+    if let Some(text) = two_phase_words(node, what) {
+        return Some((EventKind::TwoPc, text));
+    }
+    election_words(node, what)
+        .filter(|_| elects)
+        .map(|text| (EventKind::Election, text))
+}
+
+/// Two-phase commit in the course's words, short enough for a timeline
+/// row at 120 columns (a message reads as on a Lamport diagram): `p → s1:
+/// VoteRequest #7`, `s1 votes YES on #7`, `p decides GlobalCommit on #7:
+/// all voted YES`, `p → s1: GlobalCommit #7`, `s1 commits #7`.
+pub fn two_phase_words(node: &str, what: &Happened) -> Option<String> {
+    Some(match what {
+        Happened::VoteRequested { seq, to } => format!("{node} → {to}: VoteRequest #{seq}"),
+        Happened::VoteCast { seq, vote } => format!("{node} votes {} on #{seq}", vote.word()),
+        Happened::Decided { seq, outcome, why } => {
+            format!("{node} decides {} on #{seq}: {why}", outcome.message())
+        }
+        Happened::DecisionSent { seq, to, outcome } => {
+            format!("{node} → {to}: {} #{seq}", outcome.message())
+        }
+        Happened::Applied {
+            seq,
+            outcome: replog_node::api::Outcome::Committed,
+        } => format!("{node} commits #{seq}"),
+        Happened::Applied {
+            seq,
+            outcome: replog_node::api::Outcome::Aborted,
+        } => format!("{node} aborts #{seq}"),
+        _ => return None,
+    })
+}
+
 /// A member's journal event in words for the timeline, when it is part of
-/// an election (`None` for the message events the journeys use).
+/// an election.
 fn election_words(node: &str, what: &Happened) -> Option<String> {
     // Short and front-loaded: a timeline row is cut at the panel's width.
     Some(match what {
@@ -379,4 +416,78 @@ fn election_words(node: &str, what: &Happened) -> Option<String> {
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use replog_node::api::{Outcome, Vote};
+
+    #[test]
+    fn two_phase_commit_reads_in_the_course_words() {
+        let words = |node: &str, what: Happened| journal_words(node, &what, false);
+        assert_eq!(
+            words(
+                "p",
+                Happened::VoteRequested {
+                    seq: 7,
+                    to: "s1".into()
+                }
+            ),
+            Some((EventKind::TwoPc, "p → s1: VoteRequest #7".into()))
+        );
+        assert_eq!(
+            words(
+                "s2",
+                Happened::VoteCast {
+                    seq: 7,
+                    vote: Vote::No
+                }
+            )
+            .map(|w| w.1),
+            Some("s2 votes NO on #7".into())
+        );
+        assert_eq!(
+            words(
+                "p",
+                Happened::Decided {
+                    seq: 7,
+                    outcome: Outcome::Aborted,
+                    why: "s2 voted NO".into()
+                }
+            )
+            .map(|w| w.1),
+            Some("p decides GlobalAbort on #7: s2 voted NO".into())
+        );
+        assert_eq!(
+            words(
+                "p",
+                Happened::DecisionSent {
+                    seq: 7,
+                    to: "s1".into(),
+                    outcome: Outcome::Committed
+                }
+            )
+            .map(|w| w.1),
+            Some("p → s1: GlobalCommit #7".into())
+        );
+        assert_eq!(
+            words(
+                "s1",
+                Happened::Applied {
+                    seq: 7,
+                    outcome: Outcome::Committed
+                }
+            )
+            .map(|w| w.1),
+            Some("s1 commits #7".into())
+        );
+        // A fixed secondary following its primary is no news; a member's is.
+        let follows = Happened::Follows {
+            primary: "p".into(),
+            term: 1,
+        };
+        assert_eq!(journal_words("s1", &follows, false), None);
+        assert!(journal_words("n1", &follows, true).is_some());
+    }
 }

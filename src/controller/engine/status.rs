@@ -36,8 +36,20 @@ impl Engine {
                 Role::Primary => format!(" primary term {}", node.term),
                 Role::Secondary => format!(" secondary term {}", node.term),
             };
+            // Two-phase commit: what it holds in doubt, by seq.
+            let doubt = match node.in_doubt.as_slice() {
+                [] => String::new(),
+                entries => format!(
+                    " in doubt {}",
+                    entries
+                        .iter()
+                        .map(|d| format!("#{}", d.seq))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            };
             parts.push(format!(
-                "{} {}{role}{health} shows {}",
+                "{} {}{role}{health} shows {}{doubt}",
                 node.id,
                 process_word(&node.process),
                 node.messages.len()

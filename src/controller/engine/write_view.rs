@@ -2,9 +2,10 @@
 //! primary's waiting list, matched by the request id it echoes), then the
 //! last few finished.
 
+use super::writes::{ballot_word, reply_seq, reply_votes, votes_words, Reply};
 use super::Engine;
 use crate::http_client::ClientError;
-use replog_node::api::{AnsweredWriteReport, WaitingWriteReport, WriteReply};
+use replog_node::api::{AnsweredWriteReport, WaitingWriteReport};
 use replog_tui::model::{EventKind, WriteStatus, WriteView};
 
 /// Finished writes kept on screen next to the pending ones.
@@ -13,17 +14,33 @@ const FINISHED_WRITES_KEPT: usize = 6;
 const OTHERS_FINISHED_SHOWN: usize = 6;
 
 impl Engine {
-    pub(super) fn finish_write(&mut self, id: u64, result: Result<WriteReply, ClientError>) {
+    pub(super) fn finish_write(&mut self, id: u64, result: Result<Reply, ClientError>) {
         let status = match &result {
-            Ok(reply) => WriteStatus::Done {
+            Ok(Reply::Write(reply)) => WriteStatus::Done {
                 seq: reply.seq,
                 acks: reply.acks,
+            },
+            // Every node holds a committed atomic write: the primary and
+            // each participant that voted.
+            Ok(Reply::Atomic(reply)) => WriteStatus::Done {
+                seq: reply.seq,
+                acks: reply.votes.len() as u64 + 1,
             },
             Err(e) => WriteStatus::Failed {
                 status: e.status(),
                 error: e.message(),
             },
         };
+        let votes: Vec<(String, String)> = reply_votes(&result)
+            .map(|votes| {
+                votes
+                    .iter()
+                    .map(|(node, b)| (node.clone(), ballot_word(*b).to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let votes_line = reply_votes(&result).map(votes_words);
+        let seq = reply_seq(&result);
         let mut took = None;
         self.book.send_modify(|book| took = book.finish(id, result));
         let elapsed = took.map(|t| t.as_millis() as u64).unwrap_or(0);
@@ -34,8 +51,28 @@ impl Engine {
                 w.acks = acks;
                 w.seq = Some(seq);
             }
+            if w.seq.is_none() {
+                // An abort names the seq its marker keeps.
+                w.seq = seq;
+            }
+            w.votes = votes;
             w.status = status.clone();
+            let concern = if w.atomic {
+                "atomic".to_string()
+            } else {
+                format!("w={}", w.w)
+            };
+            let votes = votes_line
+                .map(|v| format!(" (votes {v})"))
+                .unwrap_or_default();
             line = match &status {
+                WriteStatus::Done { seq, .. } if w.atomic => Some((
+                    EventKind::Ack,
+                    format!(
+                        "{:?} atomic committed on every node: seq {seq}{votes}, {elapsed} ms",
+                        w.text
+                    ),
+                )),
                 WriteStatus::Done { seq, acks } => Some((
                     EventKind::Ack,
                     format!(
@@ -46,9 +83,8 @@ impl Engine {
                 WriteStatus::Failed { status, error } => Some((
                     EventKind::Error,
                     format!(
-                        "{:?} w={} failed{}: {error}",
+                        "{:?} {concern} failed{}: {error}{votes}",
                         w.text,
-                        w.w,
                         status.map(|s| format!(" (HTTP {s})")).unwrap_or_default()
                     ),
                 )),
@@ -114,25 +150,32 @@ impl Engine {
         let newest = &theirs[theirs.len().saturating_sub(OTHERS_FINISHED_SHOWN)..];
         let mut others: Vec<WriteView> = newest
             .iter()
-            .map(|a| WriteView {
-                text: a.message.clone(),
-                w: a.w,
-                acks: a.acks,
-                elapsed_ms: a.took_ms,
-                status: match (a.status, a.seq) {
-                    (201, Some(seq)) => WriteStatus::Done { seq, acks: a.acks },
-                    (status, _) => WriteStatus::Failed {
-                        status: Some(status),
-                        error: match status {
-                            503 => "refused or cut short (503)".into(),
-                            504 => "write concern not met in time (504)".into(),
-                            other => format!("HTTP {other}"),
+            .map(|a| {
+                // The primary reports an atomic write with no acks: a 201
+                // without acks, or a 409 abort, can only be one.
+                let atomic = a.status == 409 || (a.status == 201 && a.acks == 0);
+                WriteView {
+                    text: a.message.clone(),
+                    w: a.w,
+                    acks: a.acks,
+                    elapsed_ms: a.took_ms,
+                    status: match (a.status, a.seq) {
+                        (201, Some(seq)) => WriteStatus::Done { seq, acks: a.acks },
+                        (status, _) => WriteStatus::Failed {
+                            status: Some(status),
+                            error: match status {
+                                409 => "aborted by two-phase commit (409)".into(),
+                                503 => "refused or cut short (503)".into(),
+                                504 => "write concern not met in time (504)".into(),
+                                other => format!("HTTP {other}"),
+                            },
                         },
                     },
-                },
-                seq: a.seq,
-                external: true,
-                ..WriteView::default()
+                    seq: a.seq,
+                    external: true,
+                    atomic,
+                    ..WriteView::default()
+                }
             })
             .collect();
         others.extend(

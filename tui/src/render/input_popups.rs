@@ -30,6 +30,7 @@ pub fn compose(
     state: &DashboardState,
     text: &str,
     w: u64,
+    atomic: bool,
     t: Theme,
 ) {
     let width = 70.min(area.width);
@@ -37,20 +38,33 @@ pub fn compose(
     // All choices in a row with the chosen one in brackets, readable without colour.
     let mut choices = vec![Span::raw("write concern: ")];
     for i in 1..=max {
-        if i == w {
+        if i == w && !atomic {
             choices.push(Span::styled(format!("[w={i}]"), t.ok()));
         } else {
             choices.push(Span::styled(format!(" w={i} "), t.dim()));
         }
         choices.push(Span::raw(" "));
     }
+    if atomic {
+        choices.push(Span::styled("[atomic]", t.ok()));
+    } else {
+        choices.push(Span::styled(" atomic ", t.dim()));
+    }
+    let meaning = if atomic {
+        "atomic: two-phase commit — every node votes; all commit or none".to_string()
+    } else {
+        w_meaning(w, max)
+    };
     let lines = vec![
         input_line("message: ", text, width),
         Line::raw(""),
         Line::from(choices),
-        Line::styled(w_meaning(w, max), t.info()),
+        Line::styled(meaning, t.info()),
         Line::raw(""),
-        Line::styled("↑/Tab w+1 · ↓/⇧Tab w−1 · Enter send · Esc cancel", t.dim()),
+        Line::styled(
+            "↑/Tab next · ↓/⇧Tab previous · Enter send · Esc cancel",
+            t.dim(),
+        ),
     ];
     popup::draw(frame, area, " send a client write ".into(), lines, width, t);
 }

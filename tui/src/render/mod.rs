@@ -109,7 +109,9 @@ pub fn draw_in(frame: &mut Frame, area: Rect, state: &DashboardState) {
     match &state.mode {
         InputMode::Normal => {}
         InputMode::Help => help::draw(frame, area, state, t),
-        InputMode::Compose { text, w } => input_popups::compose(frame, area, state, text, *w, t),
+        InputMode::Compose { text, w, atomic } => {
+            input_popups::compose(frame, area, state, text, *w, *atomic, t)
+        }
         InputMode::Delay { input } => input_popups::delay(frame, area, state, input, t),
         InputMode::Fail { input, after } => {
             input_popups::fail(frame, area, state, input, *after, t)

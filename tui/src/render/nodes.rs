@@ -5,8 +5,8 @@ use super::format::{bytes, duration, sanitize, tail_with_ellipsis};
 use super::pack::{pack, Group};
 use super::theme::Theme;
 use crate::model::{
-    DashboardState, FailAt, FsyncPolicy, NodeView, PrimaryView, Role, SecondaryHealthView,
-    StorageView,
+    CrashAfter, DashboardState, FailAt, FsyncPolicy, NodeView, PrimaryView, Role,
+    SecondaryHealthView, StorageView, Vote,
 };
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -167,6 +167,8 @@ fn status_lines<'a>(
     if !(compact && node.faults.is_clear()) {
         groups.push(faults_group(node, t));
     }
+    // Two-phase commit's blocking: never left out, whatever the size.
+    groups.extend(doubt_groups(node, compact, t));
 
     if node.elects {
         groups.push(election_group(node, t));
@@ -316,7 +318,85 @@ fn faults_group<'a>(node: &NodeView, t: Theme) -> Group<'a> {
     if f.block {
         g = g.then(" · ", vec![Span::styled("⊘ blocked", t.bad())]);
     }
+    if f.vote == Vote::No {
+        g = g.then(" · ", vec![Span::styled("✋ votes NO", t.warn())]);
+    }
+    if let Some(at) = f.crash_after {
+        let at = match at {
+            CrashAfter::Prepare => "☠ crash after prepare",
+            CrashAfter::Decision => "☠ crash after decision",
+        };
+        g = g.then(" · ", vec![Span::styled(at, t.bad())]);
+    }
     g
+}
+
+/// Entries in doubt, each as its node says it ("#7 prepared, waiting for
+/// p's decision"), word-wrapped to the panel. A compact panel shows the
+/// first (the one that holds everything after it back) and counts the rest.
+fn doubt_groups<'a>(node: &NodeView, compact: bool, t: Theme) -> Vec<Group<'a>> {
+    let shown = if compact { 1 } else { DOUBTS_SHOWN };
+    let mut groups: Vec<Group> = node
+        .in_doubt
+        .iter()
+        .take(shown)
+        .map(|d| {
+            let mut g = Group::one(vec![Span::styled("⧖ in doubt:", t.doubt())]);
+            for word in sanitize(&d.note).split_whitespace() {
+                g = g.then(" ", vec![Span::styled(word.to_string(), t.doubt())]);
+            }
+            if d.for_ms >= 1000 {
+                g = g.then(
+                    " ",
+                    vec![Span::styled(format!("({})", duration(d.for_ms)), t.warn())],
+                );
+            }
+            g
+        })
+        .collect();
+    let more = node.in_doubt.len().saturating_sub(shown);
+    if more > 0 {
+        groups.push(Group::one(vec![Span::styled(
+            format!("⧖ {more} more in doubt"),
+            t.doubt(),
+        )]));
+    }
+    groups
+}
+
+/// In-doubt entries listed on a panel; a count says the rest.
+const DOUBTS_SHOWN: usize = 3;
+
+/// Atomic writes the primary is deciding: `2PC #7 voting: s1 YES · s2
+/// pending`, then the decision once it is made.
+fn transaction_groups<'a>(p: &PrimaryView, t: Theme) -> Vec<Group<'a>> {
+    p.transactions
+        .iter()
+        .map(|tx| {
+            let mut g = Group::one(vec![Span::styled(
+                format!("2PC #{} {}:", tx.seq, tx.phase),
+                t.info(),
+            )]);
+            for (i, (node, vote)) in tx.votes.iter().enumerate() {
+                let style = match vote.as_str() {
+                    "YES" => t.ok(),
+                    "pending" => t.warn(),
+                    _ => t.bad(),
+                };
+                let sep = if i == 0 { " " } else { " · " };
+                g = g.then(sep, vec![Span::styled(format!("{node} {vote}"), style)]);
+            }
+            if let Some(outcome) = &tx.outcome {
+                let style = if outcome == "committed" {
+                    t.ok()
+                } else {
+                    t.bad()
+                };
+                g = g.then(" ", vec![Span::styled(format!("→ {outcome}"), style)]);
+            }
+            g
+        })
+        .collect()
 }
 
 fn primary_groups<'a>(p: &PrimaryView, t: Theme) -> Vec<Group<'a>> {
@@ -338,6 +418,7 @@ fn primary_groups<'a>(p: &PrimaryView, t: Theme) -> Vec<Group<'a>> {
             vec![Span::raw(format!("need {}", p.quorum_required))],
         ]),
     ];
+    groups.extend(transaction_groups(p, t));
     // Step mode: what waits to be released (> the oldest, * all).
     if !p.parked.is_empty() {
         groups.push(Group::one(vec![Span::styled(

@@ -66,6 +66,19 @@ impl Theme {
         }
     }
 
+    /// An entry in doubt (two-phase commit's blocking): black on yellow
+    /// with colour; its ⧖ mark and words carry the meaning without.
+    pub fn doubt(self) -> Style {
+        if self.color {
+            Style::default()
+                .fg(Color::Black)
+                .bg(Color::Yellow)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        }
+    }
+
     /// Border of the selected node's panel (its double border and ▶ mark
     /// carry the meaning; colour only helps).
     pub fn selected_border(self) -> Style {
@@ -110,6 +123,7 @@ impl Theme {
             EventKind::Quorum => (self.bad(), "QUORUM"),
             EventKind::Error => (self.bad(), "ERROR "),
             EventKind::Election => (self.accent(), "ELECT "),
+            EventKind::TwoPc => (self.info(), "2PC   "),
             EventKind::Info => (self.dim(), "INFO  "),
         }
     }

@@ -84,13 +84,18 @@ fn write_lines<'a>(w: &WriteView, width: usize, t: Theme) -> Vec<Line<'a>> {
     };
     // A column of 10, and always a space after it (a long seq widens it).
     let status = format!("{status:<9} ");
-    let numbers = format!(
-        "w={} acks {}/{} {:>6} ",
-        w.w,
-        acks,
-        w.w,
-        duration(w.elapsed_ms)
-    );
+    // An atomic write has no w: every node votes, all commit or none.
+    let numbers = if w.atomic {
+        format!("atomic      {:>6} ", duration(w.elapsed_ms))
+    } else {
+        format!(
+            "w={} acks {}/{} {:>6} ",
+            w.w,
+            acks,
+            w.w,
+            duration(w.elapsed_ms)
+        )
+    };
     // ↗: another client sent it (replog send, curl), not this dashboard.
     let mark = if w.external { "↗" } else { "" };
     let used = status.chars().count() + numbers.chars().count() + mark.chars().count();
@@ -110,6 +115,20 @@ fn write_lines<'a>(w: &WriteView, width: usize, t: Theme) -> Vec<Line<'a>> {
         lines.push(Line::from(first));
         let room = width.saturating_sub(6);
         lines.push(Line::raw(format!("  └ {mark}\"{}\"", clip(&text, room))));
+    }
+    if !w.votes.is_empty() {
+        // Each participant's ballot: the reason an atomic write ended so.
+        let no = w.votes.iter().any(|(_, v)| v != "YES");
+        let votes: Vec<String> = w.votes.iter().map(|(n, v)| format!("{n} {v}")).collect();
+        let text = format!("votes: {}", votes.join(" · "));
+        let style = if no { t.bad() } else { t.ok() };
+        for (i, row) in wrap_words(&text, width.saturating_sub(4))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if i == 0 { "  └ " } else { "    " };
+            lines.push(Line::styled(format!("{lead}{row}"), style));
+        }
     }
     if let WriteStatus::Failed { status, error } = &w.status {
         // The error says why, so it is wrapped rather than cut.

@@ -31,6 +31,7 @@ pub fn node(id: &str, role: Role, port: u16, msgs: u64) -> NodeView {
         candidate: false,
         term: 1,
         rolled_back: 0,
+        in_doubt: vec![],
     }
 }
 
@@ -60,6 +61,7 @@ pub fn after_failover() -> DashboardState {
         quorum_total: 3,
         secondaries: vec![sec_health("n1", 7001, 2, 2), sec_health("n3", 7003, 2, 2)],
         parked: vec![],
+        transactions: vec![],
     });
     s.writes = vec![];
     s.events = vec![];
@@ -114,6 +116,7 @@ pub fn healthy() -> DashboardState {
             quorum_total: 3,
             secondaries: vec![sec_health("n2", 7002, 3, 3), sec_health("n3", 7003, 3, 3)],
             parked: vec![],
+            transactions: vec![],
         }),
         writes: vec![WriteView {
             id: 3,
@@ -124,6 +127,8 @@ pub fn healthy() -> DashboardState {
             status: WriteStatus::Done { seq: 3, acks: 3 },
             seq: Some(3),
             external: false,
+            atomic: false,
+            votes: vec![],
         }],
         events: vec![],
         log_tail: vec![
@@ -138,6 +143,7 @@ pub fn healthy() -> DashboardState {
         can_partition: false,
         status_message: Some("sent Msg3 at w=3: ok seq 3".into()),
         last_w: 3,
+        last_atomic: false,
         events_back: 0,
         narration_scroll: 0,
         events_filter: String::new(),
@@ -230,6 +236,8 @@ pub fn read_only() -> DashboardState {
             },
             seq: None,
             external: false,
+            atomic: false,
+            votes: vec![],
         },
     );
     s.push_event(
@@ -284,6 +292,8 @@ pub fn retrying() -> DashboardState {
             status: WriteStatus::Pending,
             seq: None,
             external: false,
+            atomic: false,
+            votes: vec![],
         },
     );
     s.push_event(
@@ -349,6 +359,8 @@ pub fn writes_in_flight() -> DashboardState {
             status: WriteStatus::Pending,
             seq: Some(7),
             external: false,
+            atomic: false,
+            votes: vec![],
         },
         WriteView {
             id: 8,
@@ -359,6 +371,8 @@ pub fn writes_in_flight() -> DashboardState {
             status: WriteStatus::Pending,
             seq: None,
             external: false,
+            atomic: false,
+            votes: vec![],
         },
         WriteView {
             id: 6,
@@ -369,6 +383,8 @@ pub fn writes_in_flight() -> DashboardState {
             status: WriteStatus::Done { seq: 6, acks: 2 },
             seq: Some(6),
             external: false,
+            atomic: false,
+            votes: vec![],
         },
         WriteView {
             id: 5,
@@ -380,6 +396,8 @@ pub fn writes_in_flight() -> DashboardState {
             status: WriteStatus::Done { seq: 5, acks: 2 },
             seq: Some(5),
             external: true,
+            atomic: false,
+            votes: vec![],
         },
         WriteView {
             id: 4,
@@ -393,6 +411,8 @@ pub fn writes_in_flight() -> DashboardState {
             },
             seq: None,
             external: false,
+            atomic: false,
+            votes: vec![],
         },
     ];
     // As the controller holds them: in the order they were sent.
@@ -451,4 +471,105 @@ pub fn buffer_text(buffer: &Buffer) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Two-phase commit, the coordinator crashed after prepare: p exited
+/// before deciding #3, s1 and s2 voted YES and hold #3 in doubt; the w=2
+/// write #4 after it waits; the atomic write before it (#2) was aborted
+/// by s2's NO vote.
+pub fn coordinator_crashed() -> DashboardState {
+    let mut s = healthy();
+    s.nodes = vec![
+        node("p", Role::Primary, 7000, 1),
+        node("s1", Role::Secondary, 7001, 1),
+        node("s2", Role::Secondary, 7002, 1),
+    ];
+    for n in &mut s.nodes {
+        n.messages = vec![(1, "T1".into())];
+    }
+    s.nodes[0].process = ProcState::Exited(Some(70));
+    s.nodes[0].reachable = false;
+    for id in [1, 2] {
+        s.nodes[id].in_doubt = vec![InDoubtView {
+            seq: 3,
+            note: "#3 prepared, waiting for p's decision".into(),
+            for_ms: 4_200,
+        }];
+    }
+    s.primary = None;
+    s.selected = 1;
+    s.writes = vec![
+        WriteView {
+            id: 2,
+            text: "T2".into(),
+            elapsed_ms: 31,
+            status: WriteStatus::Failed {
+                status: Some(409),
+                error: "aborted: s2 voted no".into(),
+            },
+            seq: Some(2),
+            atomic: true,
+            votes: vec![("s1".into(), "YES".into()), ("s2".into(), "NO".into())],
+            ..WriteView::default()
+        },
+        WriteView {
+            id: 3,
+            text: "T3".into(),
+            elapsed_ms: 4_300,
+            status: WriteStatus::Pending,
+            atomic: true,
+            ..WriteView::default()
+        },
+        WriteView {
+            id: 4,
+            text: "W4".into(),
+            w: 2,
+            acks: 1,
+            elapsed_ms: 3_900,
+            status: WriteStatus::Pending,
+            seq: Some(4),
+            ..WriteView::default()
+        },
+    ];
+    s.events = vec![];
+    s.status_message = None;
+    for (at, kind, text) in [
+        ("19:42:05.000", EventKind::Send, "\"T3\" atomic (2PC)"),
+        ("19:42:05.002", EventKind::TwoPc, "p → s1: VoteRequest #3"),
+        ("19:42:05.002", EventKind::TwoPc, "p → s2: VoteRequest #3"),
+        ("19:42:05.010", EventKind::TwoPc, "s1 votes YES on #3"),
+        ("19:42:05.011", EventKind::TwoPc, "s2 votes YES on #3"),
+        ("19:42:05.020", EventKind::Process, "p exited (code 70)"),
+        ("19:42:05.400", EventKind::Send, "\"W4\" w=2"),
+    ] {
+        s.push_event(at, kind, text);
+    }
+    s
+}
+
+/// Two-phase commit while the primary decides: #5 has s1's YES, s2's vote
+/// is still out; s2 is set to vote NO.
+pub fn votes_being_counted() -> DashboardState {
+    let mut s = healthy();
+    s.nodes[2].faults.vote = Vote::No;
+    s.nodes[0].faults.crash_after = Some(CrashAfter::Decision);
+    if let Some(p) = s.primary.as_mut() {
+        p.transactions = vec![TransactionView {
+            seq: 5,
+            phase: "voting".into(),
+            votes: vec![("n2".into(), "YES".into()), ("n3".into(), "pending".into())],
+            outcome: None,
+        }];
+    }
+    s.writes.push(WriteView {
+        id: 5,
+        text: "Tx".into(),
+        elapsed_ms: 800,
+        status: WriteStatus::Pending,
+        atomic: true,
+        ..WriteView::default()
+    });
+    s.push_event("19:42:04.000", EventKind::TwoPc, "n1 → n2: VoteRequest #5");
+    s.push_event("19:42:04.010", EventKind::TwoPc, "n2 votes YES on #5");
+    s
 }
