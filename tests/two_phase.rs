@@ -6,9 +6,15 @@
 //! (`{"crash_after": "decision"}`), so that the participants stay in doubt
 //! until it comes back.
 //!
-//! The randomized test prints its seed: `REPLOG_2PC_SEED=N` replays its
-//! faults and clients' choices (not the timing); `REPLOG_2PC_SECS=N` runs
-//! its fault loop longer than the default 20 s.
+//! With automatic failover (`replog node member`), the leader coordinates:
+//! a newly elected one asks the members before it presumes abort, and a
+//! commit is acknowledged once a majority applied it.
+//!
+//! The two randomized tests (fixed primary; members) print their seed:
+//! `REPLOG_2PC_SEED=N` replays their faults and clients' choices (not the
+//! timing); `REPLOG_2PC_SECS=N` runs their fault loops longer than the
+//! default 20 s, e.g.
+//! `REPLOG_2PC_SECS=60 cargo nextest run --test two_phase randomized`.
 
 mod support;
 
