@@ -1461,6 +1461,95 @@ async fn client_loop(
     }
 }
 
+/// Reads every node's `GET /messages` all along a randomized test, to catch
+/// what the end state cannot show: an entry visible for a moment that
+/// should never have been, one that disappears again, or one seq showing
+/// two different messages.
+struct Sightings {
+    stop: Arc<AtomicBool>,
+    state: Arc<Mutex<SightingState>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Default)]
+struct SightingState {
+    samples: usize,
+    /// Every message ever seen visible, with the seq and node first seen.
+    ever: BTreeMap<String, (u64, String)>,
+    /// seq → message, first seen.
+    at: BTreeMap<u64, String>,
+    /// Each node's visible seqs at its last sample.
+    last: BTreeMap<String, BTreeSet<u64>>,
+    conflicts: Vec<String>,
+    vanished: Vec<String>,
+}
+
+impl Sightings {
+    fn start(nodes: Vec<(String, String)>) -> Sightings {
+        let stop = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(Mutex::new(SightingState::default()));
+        let (stop2, state2) = (stop.clone(), state.clone());
+        let task = tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_millis(400))
+                .build()
+                .expect("HTTP client");
+            while !stop2.load(Ordering::Relaxed) {
+                for (id, url) in &nodes {
+                    let Ok(response) = client.get(format!("{url}/messages")).send().await else {
+                        continue; // down or paused
+                    };
+                    let Ok(v) = response.json::<Value>().await else {
+                        continue;
+                    };
+                    let log = seen_of(&v);
+                    let mut s = state2.lock().expect("lock");
+                    s.samples += 1;
+                    for e in &log {
+                        match s.at.get(&e.seq) {
+                            Some(m) if *m != e.message => {
+                                let c = format!(
+                                    "#{} shows {:?} on {id}, {m:?} before",
+                                    e.seq, e.message
+                                );
+                                s.conflicts.push(c);
+                            }
+                            Some(_) => {}
+                            None => {
+                                s.at.insert(e.seq, e.message.clone());
+                            }
+                        }
+                        if !s.ever.contains_key(&e.message) {
+                            s.ever.insert(e.message.clone(), (e.seq, id.clone()));
+                        }
+                    }
+                    let now: BTreeSet<u64> = log.iter().map(|e| e.seq).collect();
+                    let gone: Vec<u64> = s
+                        .last
+                        .get(id)
+                        .map(|before| before.difference(&now).copied().collect())
+                        .unwrap_or_default();
+                    for seq in gone {
+                        let m = s.at.get(&seq).cloned().unwrap_or_default();
+                        s.vanished.push(format!("#{seq} {m:?} vanished from {id}"));
+                    }
+                    s.last.insert(id.clone(), now);
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+        });
+        Sightings { stop, state, task }
+    }
+
+    async fn finish(self) -> SightingState {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = tokio::time::timeout(LONG, self.task).await;
+        std::mem::take(&mut *self.state.lock().expect("lock"))
+    }
+}
+
 /// Prints the seed when the test fails, however it fails.
 struct SeedGuard(u64);
 
@@ -1560,6 +1649,11 @@ async fn randomized_atomic_and_ordinary_writes_under_faults() {
     let mut p = start_primary(&s);
     let url = p.url.clone();
     let mut dead: Vec<Node> = Vec::new();
+    let sightings = Sightings::start(vec![
+        ("p".to_string(), p.url.clone()),
+        ("s1".to_string(), s[0].url.clone()),
+        ("s2".to_string(), s[1].url.clone()),
+    ]);
 
     let record = Arc::new(Mutex::new(Record::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -1773,6 +1867,26 @@ async fn randomized_atomic_and_ordinary_writes_under_faults() {
             Fate::Unsure(_) => {}
         }
     }
+    // And all along: nothing aborted or refused was ever visible, no entry
+    // vanished once shown, no seq showed two messages.
+    let seen = sightings.finish().await;
+    println!(
+        "{} samples of /messages; {} messages seen visible",
+        seen.samples,
+        seen.ever.len()
+    );
+    assert!(seen.samples > 0, "the sampler never reached a node");
+    assert!(seen.conflicts.is_empty(), "{:#?}", seen.conflicts);
+    assert!(seen.vanished.is_empty(), "{:#?}", seen.vanished);
+    for (text, _, fate) in &record.writes {
+        if matches!(fate, Fate::Aborted(_) | Fate::Refused) {
+            assert!(
+                !seen.ever.contains_key(text),
+                "{text} ({fate:?}) was visible for a while: {:?}",
+                seen.ever.get(text)
+            );
+        }
+    }
     let committed = count(|f| matches!(f, Fate::Committed(_)));
     let aborted = count(|f| matches!(f, Fate::Aborted(_)));
     assert!(
@@ -1948,6 +2062,11 @@ async fn randomized_atomic_writes_with_failover() {
     );
     m.wait_primary(0).await;
     let urls: Vec<String> = (0..3).map(|i| m.url(i)).collect();
+    let sightings = Sightings::start(
+        (0..3)
+            .map(|i| (m.ids[i].clone(), urls[i].clone()))
+            .collect(),
+    );
     let probe = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
@@ -2229,6 +2348,25 @@ async fn randomized_atomic_writes_with_failover() {
             atomic.then(|| "committed".to_string()),
             "{e:?}: marked wrongly"
         );
+    }
+    // All along: nothing aborted or refused was ever visible. (A member
+    // may drop entries on failover: w=1 writes rolled back, an old
+    // primary's commit that never reached a majority.)
+    let seen = sightings.finish().await;
+    println!(
+        "{} samples of /messages; {} messages seen visible; {} sightings of a vanishing entry",
+        seen.samples,
+        seen.ever.len(),
+        seen.vanished.len()
+    );
+    for (text, _, fate) in &writes {
+        if matches!(fate, MemberFate::Aborted | MemberFate::Refused) {
+            assert!(
+                !seen.ever.contains_key(text),
+                "{text} ({fate:?}) was visible for a while: {:?}",
+                seen.ever.get(text)
+            );
+        }
     }
     let at: BTreeMap<&str, u64> = log.iter().map(|e| (e.message.as_str(), e.seq)).collect();
     for (text, _, fate) in &writes {
