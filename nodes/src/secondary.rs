@@ -235,6 +235,20 @@ impl Secondary {
         Ok(())
     }
 
+    /// What every request from a primary goes through: the `block` fault,
+    /// then a new primary log (the course's fixed roles) starts this one
+    /// over, then the term's primary is checked and its log matched.
+    fn accept_primary(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if self.faults.blocked() {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "replication blocked by fault injection",
+            ));
+        }
+        self.follow_primary(headers)?;
+        self.admit(headers)
+    }
+
     fn log(&self) -> MutexGuard<'_, SecondaryLog> {
         self.log.lock()
     }
@@ -573,25 +587,11 @@ async fn events(
     crate::journal::serve(node.journal.clone(), query).await
 }
 
-fn blocked(node: &Secondary) -> Result<(), ApiError> {
-    if node.faults.blocked() {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "replication blocked by fault injection",
-        ));
-    }
-    Ok(())
-}
-
 async fn heartbeat(
     State(node): State<Arc<Secondary>>,
     headers: HeaderMap,
 ) -> Result<Json<Position>, ApiError> {
-    blocked(&node)?;
-    // A new primary log (the course's fixed roles) starts this one over
-    // first; then the term's primary is checked and its log matched.
-    node.follow_primary(&headers)?;
-    node.admit(&headers)?;
+    node.accept_primary(&headers)?;
     Ok(Json(node.position()))
 }
 
@@ -600,9 +600,7 @@ async fn receive_decision(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Position>, ApiError> {
-    blocked(&node)?;
-    node.follow_primary(&headers)?;
-    node.admit(&headers)?;
+    node.accept_primary(&headers)?;
     let request: DecisionRequest = read_json(body, 4096).await?;
     node.apply_decision(request)?;
     Ok(Json(node.position()))
@@ -615,9 +613,7 @@ async fn report_outcomes(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<api::OutcomeReport>, ApiError> {
-    blocked(&node)?;
-    node.follow_primary(&headers)?;
-    node.admit(&headers)?;
+    node.accept_primary(&headers)?;
     let query: api::OutcomeQuery = read_json(body, 1024 * 1024).await?;
     let mut log = node.log();
     let store = log.store_mut();
@@ -637,11 +633,7 @@ async fn receive_batch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Position>, ApiError> {
-    blocked(&node)?;
-    // A new primary log (the course's fixed roles) starts this one over
-    // first; then the term's primary is checked and its log matched.
-    node.follow_primary(&headers)?;
-    node.admit(&headers)?;
+    node.accept_primary(&headers)?;
     let request: AppendRequest = read_json(body, APPEND_BODY_LIMIT).await?;
     if request.entries.iter().any(|e| e.seq == 0) {
         return Err(ApiError::bad_request("seq numbers start at 1"));

@@ -352,22 +352,11 @@ impl Primary {
             .unwrap_or_default();
         self.crash_if(crate::api::faults::CrashAfter::Prepare, seq);
         // The decision is on disk before anyone hears of it.
-        if let Err(e) = self.log.with_store(|s| s.set_atomic(seq, outcome.state())) {
+        if let Err(e) = self.record_decision(seq, outcome, &why) {
             self.coordinators.end(seq);
-            warn!(seq, error = %e, "decision on #{seq} not recorded: participants learn abort when they ask");
+            warn!(seq, error = %e, "decision on #{seq} not recorded: participants stay in doubt until this primary restarts");
             return Err(AtomicError::Storage(Arc::from(e.to_string())));
         }
-        self.journal.record(Happened::Decided {
-            seq,
-            outcome,
-            why: why.clone(),
-        });
-        info!(
-            seq,
-            "{} decides {} on #{seq}: {why}",
-            self.config.id,
-            outcome.message()
-        );
         self.crash_if(crate::api::faults::CrashAfter::Decision, seq);
         let mut votes = BTreeMap::new();
         for action in self
@@ -489,21 +478,10 @@ impl Primary {
 
     /// Records a decision a new primary reached, and sends it to everyone.
     fn record_settled(&self, seq: u64, outcome: Outcome, why: String) {
-        if let Err(e) = self.log.with_store(|s| s.set_atomic(seq, outcome.state())) {
+        if let Err(e) = self.record_decision(seq, outcome, &why) {
             warn!(seq, error = %e, "could not record the decision on #{seq}");
             return;
         }
-        self.journal.record(Happened::Decided {
-            seq,
-            outcome,
-            why: why.clone(),
-        });
-        info!(
-            seq,
-            "{} decides {} on #{seq}: {why}",
-            self.config.id,
-            outcome.message()
-        );
         for peer in &self.config.secondaries {
             self.coordinators.send(&peer.id, seq, outcome);
         }
@@ -573,25 +551,34 @@ impl Primary {
     pub fn presume_abort(&self) {
         let undecided = self.log.with_store(|s| s.undecided());
         for (seq, _) in undecided {
-            match self
-                .log
-                .with_store(|s| s.set_atomic(seq, AtomicState::Aborted))
-            {
-                Ok(()) => {
-                    let why = "no decision recorded here: presumed abort".to_string();
-                    self.journal.record(Happened::Decided {
-                        seq,
-                        outcome: Outcome::Aborted,
-                        why: why.clone(),
-                    });
-                    info!(
-                        seq,
-                        "{} decides GlobalAbort on #{seq}: {why}", self.config.id
-                    );
-                }
-                Err(e) => warn!(seq, error = %e, "could not record the presumed abort of #{seq}"),
+            let why = "no decision recorded here: presumed abort";
+            if let Err(e) = self.record_decision(seq, Outcome::Aborted, why) {
+                warn!(seq, error = %e, "could not record the presumed abort of #{seq}");
             }
         }
+    }
+
+    /// Records the decision on `seq` durably, then says so (journal, log).
+    fn record_decision(
+        &self,
+        seq: u64,
+        outcome: Outcome,
+        why: &str,
+    ) -> Result<(), crate::wal::WalError> {
+        self.log
+            .with_store(|s| s.set_atomic(seq, outcome.state()))?;
+        self.journal.record(Happened::Decided {
+            seq,
+            outcome,
+            why: why.to_string(),
+        });
+        info!(
+            seq,
+            "{} decides {} on #{seq}: {why}",
+            self.config.id,
+            outcome.message()
+        );
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The primary's HTTP API.
 
 use super::answered::Answered;
+use super::coordinator::AtomicError;
 use super::{health_view, Primary, WaitError, WriteRequest};
 use crate::api::journal::Happened;
 use crate::api::{self, ErrorBody, MessageList, NodeHealth, WriteReply, REQUEST_ID_HEADER};
@@ -244,9 +245,9 @@ async fn atomic_write(
     let task = tokio::spawn(primary.clone().atomic_write(message.clone()));
     let decided = match task.await {
         Ok(decided) => decided,
-        Err(e) => Err(super::coordinator::AtomicError::Storage(Arc::from(
-            format!("the atomic write's task failed: {e}"),
-        ))),
+        Err(e) => Err(AtomicError::Storage(Arc::from(format!(
+            "the atomic write's task failed: {e}"
+        )))),
     };
     let (status, seq, response) = match decided {
         Ok(d) if d.outcome == api::Outcome::Committed => (
@@ -277,26 +278,18 @@ async fn atomic_write(
             )
             .into_response(),
         ),
-        Err(e @ super::coordinator::AtomicError::SteppedDown { seq }) => (
+        // Stopped before a decision (aborted: presumed abort), or a
+        // member's commit not yet applied by a majority (the next primary
+        // decides).
+        Err(e @ (AtomicError::SteppedDown { seq } | AtomicError::Unconfirmed { seq })) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Some(seq),
             ApiError::with_body(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorBody {
                     seq: Some(seq),
-                    outcome: Some(api::Outcome::Aborted),
-                    ..ErrorBody::new(e.to_string())
-                },
-            )
-            .into_response(),
-        ),
-        Err(e @ super::coordinator::AtomicError::Unconfirmed { seq }) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some(seq),
-            ApiError::with_body(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorBody {
-                    seq: Some(seq),
+                    outcome: matches!(e, AtomicError::SteppedDown { .. })
+                        .then_some(api::Outcome::Aborted),
                     ..ErrorBody::new(e.to_string())
                 },
             )
