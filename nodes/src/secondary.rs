@@ -337,12 +337,26 @@ impl Secondary {
     /// votes on the atomic entries in it that are undecided (the coordinator
     /// counts a YES as the end of what this node acknowledges).
     fn position(&self) -> Position {
-        let log = self.log();
+        let mut log = self.log();
         let last_seq = log.durable_seq();
+        let mut votes = Participant::votes(&log.undecided(), last_seq);
+        // An old primary's own commit that no majority is known to have
+        // applied: asked about as if in doubt, until the primary's decision
+        // confirms or overrides it.
+        votes.extend(
+            log.store_mut()
+                .unconfirmed()
+                .into_iter()
+                .map(|seq| api::VoteReport {
+                    seq,
+                    vote: api::Vote::Yes,
+                }),
+        );
+        votes.sort_by_key(|v| v.seq);
         Position {
             instance: self.instance.load(Ordering::Relaxed),
             last_seq,
-            votes: Participant::votes(&log.undecided(), last_seq),
+            votes,
         }
     }
 
@@ -368,8 +382,14 @@ impl Secondary {
                     .set_atomic(seq, outcome.state())
                     .map_err(storage_error)?;
             }
-            // Decided already (a re-sent decision), or not held here.
-            _ => return Ok(()),
+            Some(_) => {
+                // Decided already the same way: a re-sent decision, or the
+                // one that confirms this node's own commit as old primary.
+                store.confirm(seq).map_err(storage_error)?;
+                return Ok(());
+            }
+            // Not held here.
+            None => return Ok(()),
         }
         drop(log);
         self.participant.decided(seq);

@@ -80,6 +80,22 @@ pub trait LogStore: Send {
     fn set_atomic(&mut self, seq: u64, state: AtomicState) -> Result<(), WalError>;
     /// Atomic entries prepared or refused and not yet decided, in seq order.
     fn undecided(&self) -> Vec<(u64, AtomicState)>;
+    /// Automatic failover: records this node's own GlobalCommit on `seq` as
+    /// its coordinator, durably, as *unconfirmed* until a majority is known
+    /// to have applied it ([`confirm`](Self::confirm)). An unconfirmed
+    /// commit may still be overridden by a later primary's abort (no client
+    /// was told of it), so the node keeps asking about it.
+    fn commit_unconfirmed(&mut self, seq: u64) -> Result<(), WalError> {
+        self.set_atomic(seq, AtomicState::Committed)
+    }
+    /// A majority applied this node's GlobalCommit on `seq`: settled.
+    fn confirm(&mut self, _seq: u64) -> Result<(), WalError> {
+        Ok(())
+    }
+    /// This node's own commits not yet confirmed, in seq order.
+    fn unconfirmed(&self) -> Vec<u64> {
+        Vec::new()
+    }
     /// Atomic entry `seq`'s state (`None`: an ordinary entry, or absent).
     fn atomic_at(&self, seq: u64) -> Option<AtomicState>;
     /// The persisted election term and vote (automatic failover).
@@ -223,6 +239,9 @@ pub struct MemoryLog {
     /// Atomic entries not decided yet (prepared or refused), so finding
     /// them never scans the log.
     undecided: std::collections::BTreeMap<u64, AtomicState>,
+    /// Commits of this node's own as coordinator, not yet known to be
+    /// applied by a majority (automatic failover).
+    unconfirmed: std::collections::BTreeSet<u64>,
 }
 
 impl MemoryLog {
@@ -240,6 +259,7 @@ impl MemoryLog {
         self.entries
             .truncate(usize::try_from(last).unwrap_or(usize::MAX));
         self.undecided.split_off(&(last.saturating_add(1)));
+        self.unconfirmed.split_off(&(last.saturating_add(1)));
     }
 
     /// Appends `entry` (seq `last_seq() + 1`); cannot fail.
@@ -258,6 +278,7 @@ impl MemoryLog {
             return false;
         };
         entry.atomic = Some(state);
+        self.unconfirmed.remove(&seq);
         if state.decided() {
             self.undecided.remove(&seq);
         } else {
@@ -269,6 +290,19 @@ impl MemoryLog {
     fn entry_mut(&mut self, seq: u64) -> Option<&mut Entry> {
         let index = usize::try_from(seq.checked_sub(1)?).ok()?;
         self.entries.get_mut(index)
+    }
+
+    /// Marks `seq` (committed) as this node's unconfirmed commit, or not.
+    pub fn set_unconfirmed(&mut self, seq: u64, unconfirmed: bool) {
+        if !unconfirmed {
+            self.unconfirmed.remove(&seq);
+        } else if self.atomic_at(seq) == Some(AtomicState::Committed) {
+            self.unconfirmed.insert(seq);
+        }
+    }
+
+    pub fn is_unconfirmed(&self, seq: u64) -> bool {
+        self.unconfirmed.contains(&seq)
     }
 
     /// Every atomic entry as (seq, term, state), in seq order.
@@ -307,7 +341,23 @@ impl LogStore for MemoryLog {
     fn clear(&mut self) -> Result<(), WalError> {
         self.entries.clear();
         self.undecided.clear();
+        self.unconfirmed.clear();
         Ok(())
+    }
+
+    fn commit_unconfirmed(&mut self, seq: u64) -> Result<(), WalError> {
+        self.set_atomic(seq, AtomicState::Committed)?;
+        self.set_unconfirmed(seq, true);
+        Ok(())
+    }
+
+    fn confirm(&mut self, seq: u64) -> Result<(), WalError> {
+        self.set_unconfirmed(seq, false);
+        Ok(())
+    }
+
+    fn unconfirmed(&self) -> Vec<u64> {
+        self.unconfirmed.iter().copied().collect()
     }
 
     fn set_atomic(&mut self, seq: u64, state: AtomicState) -> Result<(), WalError> {
@@ -343,6 +393,7 @@ impl LogStore for MemoryLog {
             Vec::new()
         };
         self.undecided.split_off(&(seq.saturating_add(1)));
+        self.unconfirmed.split_off(&(seq.saturating_add(1)));
         Ok(Rollback {
             entries,
             file: None,

@@ -352,7 +352,10 @@ impl Primary {
             .unwrap_or_default();
         self.crash_if(crate::api::faults::CrashAfter::Prepare, seq);
         // The decision is on disk before anyone hears of it.
-        if let Err(e) = self.record_decision(seq, outcome, &why) {
+        // A member's own commit stays unconfirmed until a majority applied
+        // it: until then a later primary may still abort it.
+        let own_commit = outcome == Outcome::Committed && self.is_member();
+        if let Err(e) = self.record_decision(seq, outcome, &why, own_commit) {
             self.coordinators.end(seq);
             warn!(seq, error = %e, "decision on #{seq} not recorded: participants stay in doubt until this primary restarts");
             return Err(AtomicError::Storage(Arc::from(e.to_string())));
@@ -378,6 +381,10 @@ impl Primary {
             if let Err(e) = self.majority_applied(seq, &wake).await {
                 self.coordinators.end(seq);
                 return Err(e);
+            }
+            if let Err(e) = self.log.with_store(|s| s.confirm(seq)) {
+                // It keeps asking about #seq: the primary answers commit.
+                warn!(seq, error = %e, "could not record that a majority applied #{seq}");
             }
         }
         self.coordinators.end(seq);
@@ -420,16 +427,51 @@ impl Primary {
     pub async fn resolve_in_doubt(self: Arc<Self>) {
         let majority = self.config.total_nodes() / 2 + 1;
         let mut stopping = self.stopping.subscribe();
+        // Own unconfirmed commits this primary already stood by.
+        let mut kept = std::collections::BTreeSet::new();
+        // Only what the log held when this primary took over: the atomic
+        // writes it coordinates itself are decided by their own drivers.
+        let inherited = self.stamper.first_own() - 1;
         loop {
-            let undecided = self.log.with_store(|s| s.undecided());
-            if undecided.is_empty() {
+            let todo: Vec<(u64, AtomicState)> = self.log.with_store(|s| {
+                let mut todo = s.undecided();
+                todo.extend(
+                    s.unconfirmed()
+                        .into_iter()
+                        .filter(|seq| !kept.contains(seq))
+                        .map(|seq| (seq, AtomicState::Committed)),
+                );
+                todo.retain(|(seq, _)| *seq <= inherited);
+                todo
+            });
+            if todo.is_empty() {
                 return;
             }
-            let seqs: Vec<u64> = undecided.iter().map(|(s, _)| *s).collect();
+            let seqs: Vec<u64> = todo.iter().map(|(s, _)| *s).collect();
             let answers = self.ask_members(&seqs).await;
-            for (seq, own) in undecided {
-                if let Some((outcome, why)) = settle(seq, own, &answers, majority, &self.config.id)
-                {
+            for (seq, own) in todo {
+                let Some((outcome, why)) = settle(seq, own, &answers, majority, &self.config.id)
+                else {
+                    continue;
+                };
+                if own == AtomicState::Committed && outcome == Outcome::Committed {
+                    // Its own commit as an old primary: it stands, and goes
+                    // to everyone (it stays unconfirmed here: this node asks
+                    // again once it follows another primary).
+                    kept.insert(seq);
+                    self.journal.record(Happened::Decided {
+                        seq,
+                        outcome,
+                        why: why.clone(),
+                    });
+                    info!(
+                        seq,
+                        "{} decides GlobalCommit on #{seq}: {why}", self.config.id
+                    );
+                    for peer in &self.config.secondaries {
+                        self.coordinators.send(&peer.id, seq, outcome);
+                    }
+                } else {
                     self.record_settled(seq, outcome, why);
                 }
             }
@@ -478,7 +520,7 @@ impl Primary {
 
     /// Records a decision a new primary reached, and sends it to everyone.
     fn record_settled(&self, seq: u64, outcome: Outcome, why: String) {
-        if let Err(e) = self.record_decision(seq, outcome, &why) {
+        if let Err(e) = self.record_decision(seq, outcome, &why, false) {
             warn!(seq, error = %e, "could not record the decision on #{seq}");
             return;
         }
@@ -552,21 +594,29 @@ impl Primary {
         let undecided = self.log.with_store(|s| s.undecided());
         for (seq, _) in undecided {
             let why = "no decision recorded here: presumed abort";
-            if let Err(e) = self.record_decision(seq, Outcome::Aborted, why) {
+            if let Err(e) = self.record_decision(seq, Outcome::Aborted, why, false) {
                 warn!(seq, error = %e, "could not record the presumed abort of #{seq}");
             }
         }
     }
 
     /// Records the decision on `seq` durably, then says so (journal, log).
+    /// `own_commit`: a member's own GlobalCommit, unconfirmed until a
+    /// majority applied it.
     fn record_decision(
         &self,
         seq: u64,
         outcome: Outcome,
         why: &str,
+        own_commit: bool,
     ) -> Result<(), crate::wal::WalError> {
-        self.log
-            .with_store(|s| s.set_atomic(seq, outcome.state()))?;
+        self.log.with_store(|s| {
+            if own_commit {
+                s.commit_unconfirmed(seq)
+            } else {
+                s.set_atomic(seq, outcome.state())
+            }
+        })?;
         self.journal.record(Happened::Decided {
             seq,
             outcome,
@@ -609,6 +659,21 @@ fn settle(
     if own == AtomicState::Refused {
         return Some((Outcome::Aborted, format!("{me} voted NO on it")));
     }
+    if own == AtomicState::Committed {
+        // Its own commit as an old primary, never known to reach a
+        // majority: it stands unless a later primary aborted it, which a
+        // majority of answers would show.
+        let answered: Vec<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
+        return (answered.len() + 1 >= majority).then(|| {
+            (
+                Outcome::Committed,
+                format!(
+                    "its own GlobalCommit as the old primary, and no member of a majority ({me}, {}) holds it aborted",
+                    answered.join(", ")
+                ),
+            )
+        });
+    }
     let unsure: Vec<&str> = answers.iter().map(|(id, _)| id.as_str()).collect();
     (unsure.len() + 1 >= majority).then(|| {
         (
@@ -646,7 +711,7 @@ mod tests {
     #[test]
     fn a_new_primary_commits_what_anyone_committed_and_presumes_abort_only_on_a_majority() {
         use AtomicState::*;
-        let cases: [Case; 6] = [
+        let cases: [Case; 9] = [
             (
                 &[("n2", Some(Prepared)), ("n3", Some(Committed))],
                 Prepared,
@@ -673,6 +738,19 @@ mod tests {
             ),
             (&[], Prepared, None, "alone: not a majority, wait"),
             (&[], Refused, Some(Outcome::Aborted), "it voted NO itself"),
+            (
+                &[("n2", Some(Aborted))],
+                Committed,
+                Some(Outcome::Aborted),
+                "its unconfirmed commit, aborted by a later primary",
+            ),
+            (
+                &[("n2", Some(Prepared))],
+                Committed,
+                Some(Outcome::Committed),
+                "its unconfirmed commit stands",
+            ),
+            (&[], Committed, None, "alone: wait for a majority"),
         ];
         for (answers, own, want, why) in cases {
             let answers: Vec<_> = answers.iter().map(|(id, s)| report(id, *s)).collect();

@@ -57,6 +57,12 @@ impl Stamper {
         })
     }
 
+    /// The first seq this primary writes: everything before it, it took
+    /// over from earlier terms.
+    pub fn first_own(&self) -> u64 {
+        self.first_own
+    }
+
     pub fn term(&self) -> u64 {
         self.term
     }

@@ -31,6 +31,10 @@ pub struct Mark {
     pub seq: u64,
     pub term: u64,
     pub state: AtomicState,
+    /// Automatic failover: this node's own commit as coordinator, not yet
+    /// known to be applied by a majority (see `LogStore::commit_unconfirmed`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unconfirmed: bool,
 }
 
 #[derive(Debug)]
@@ -121,6 +125,7 @@ mod tests {
             seq: 7,
             term: 1,
             state: AtomicState::Prepared,
+            unconfirmed: false,
         };
         let committed = Mark {
             state: AtomicState::Committed,

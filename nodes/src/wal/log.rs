@@ -173,6 +173,7 @@ impl DiskLog {
         for mark in written {
             if entries.term_at(mark.seq) == Some(mark.term) {
                 entries.set_state(mark.seq, mark.state);
+                entries.set_unconfirmed(mark.seq, mark.unconfirmed);
             } else {
                 // Its entry was lost with an unsynced tail or cut since.
                 stale = true;
@@ -235,6 +236,7 @@ impl DiskLog {
                 seq: entry.seq,
                 term: entry.term,
                 state,
+                unconfirmed: false,
             })?;
         }
         let written = self.write_frame(frame_len);
@@ -519,12 +521,35 @@ impl DiskLog {
     }
 }
 
+impl DiskLog {
+    /// Records `seq` committed, (un)confirmed as this node's own commit.
+    fn mark_commit(&mut self, seq: u64, unconfirmed: bool) -> Result<(), WalError> {
+        let Some(term) = self.entries.atomic_at(seq).and(self.entries.term_at(seq)) else {
+            return Ok(());
+        };
+        self.marks.record(Mark {
+            seq,
+            term,
+            state: AtomicState::Committed,
+            unconfirmed,
+        })?;
+        self.entries.set_state(seq, AtomicState::Committed);
+        self.entries.set_unconfirmed(seq, unconfirmed);
+        Ok(())
+    }
+}
+
 /// The marks a log's atomic entries need: each one's current state.
 fn current_marks(entries: &MemoryLog) -> Vec<Mark> {
     entries
         .atomic_entries()
         .into_iter()
-        .map(|(seq, term, state)| Mark { seq, term, state })
+        .map(|(seq, term, state)| Mark {
+            seq,
+            term,
+            state,
+            unconfirmed: entries.is_unconfirmed(seq),
+        })
         .collect()
 }
 
@@ -639,9 +664,29 @@ impl LogStore for DiskLog {
         let Some(term) = self.entries.atomic_at(seq).and(self.entries.term_at(seq)) else {
             return Ok(());
         };
-        self.marks.record(Mark { seq, term, state })?;
+        self.marks.record(Mark {
+            seq,
+            term,
+            state,
+            unconfirmed: false,
+        })?;
         self.entries.set_state(seq, state);
         Ok(())
+    }
+
+    fn commit_unconfirmed(&mut self, seq: u64) -> Result<(), WalError> {
+        self.mark_commit(seq, true)
+    }
+
+    fn confirm(&mut self, seq: u64) -> Result<(), WalError> {
+        if !self.entries.is_unconfirmed(seq) {
+            return Ok(());
+        }
+        self.mark_commit(seq, false)
+    }
+
+    fn unconfirmed(&self) -> Vec<u64> {
+        LogStore::unconfirmed(&self.entries)
     }
 
     fn undecided(&self) -> Vec<(u64, AtomicState)> {
