@@ -1218,7 +1218,6 @@ async fn an_acknowledged_atomic_commit_survives_failover() {
 ///     L's unapplied commit is never overridden: L shows the write, O and N
 ///     do not. The members must end with one history.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails on main: a decision reaches a member only from the primary that took it, while it lives (see the report on branch tests-2pc); run with --run-ignored"]
 async fn an_old_primarys_unapplied_commit_is_overridden_for_good() {
     let mut m = Members::start("2pc-gap");
     let (l, term) = m.wait_primary(0).await;
