@@ -2124,11 +2124,6 @@ async fn randomized_atomic_writes_with_failover() {
     let _guard = SeedGuard(seed);
     println!("randomized 2PC failover: seed {seed} (REPLOG_2PC_SEED={seed} replays it), {secs} s");
     let mut rng = Rng(seed);
-    // Crashes after the decision leave an old primary's own GlobalCommit
-    // that a later primary never overrides when the one that aborted it
-    // dies first (see `an_old_primarys_unapplied_commit_is_overridden_for_good`):
-    // off unless asked for.
-    let decision_crashes = std::env::var("REPLOG_2PC_DECISION_CRASHES").is_ok_and(|v| v == "1");
     let mut m = Members::start_with(
         "2pc-chaos-members",
         (300, 600),
@@ -2227,8 +2222,7 @@ async fn randomized_atomic_writes_with_failover() {
         let i = rng.range(0, 2) as usize;
         let fault = match (rng.range(0, 99), leader) {
             (0..=19, Some(l)) => MemberFault::Crash(l, "prepare"),
-            (20..=39, Some(l)) if decision_crashes => MemberFault::Crash(l, "decision"),
-            (20..=39, Some(l)) => MemberFault::Crash(l, "prepare"),
+            (20..=39, Some(l)) => MemberFault::Crash(l, "decision"),
             (40..=54, Some(l)) if l != i => MemberFault::VoteNo(i),
             (40..=59, _) => MemberFault::Kill(i),
             (60..=79, _) => MemberFault::Pause(i),
