@@ -138,7 +138,7 @@ impl SecondaryLog {
     /// What readers see: the gap-free prefix up to the first entry in
     /// doubt, without atomic entries that are not committed.
     pub fn visible(&self) -> Vec<Entry> {
-        crate::two_phase::visible(self.store.all())
+        crate::two_phase::visible(self.store.all(), &self.store.unconfirmed())
     }
 
     /// Entries held behind a gap, in seq order.

@@ -305,11 +305,17 @@ pub fn standing_vote(state: AtomicState) -> Option<Vote> {
 /// What readers see of a gap-free log: every entry up to the first one in
 /// doubt (prepared, undecided), which holds back everything after it (2PC's
 /// blocking), minus atomic entries that are not committed (an aborted one
-/// keeps its seq as a marker and is never visible).
-pub fn visible(entries: Vec<Entry>) -> Vec<Entry> {
+/// keeps its seq as a marker and is never visible). `unconfirmed`: a
+/// member's own commits as coordinator that no majority is known to have
+/// applied yet (a later primary may still abort them): held back as if in
+/// doubt, so nobody reads a write that may vanish.
+pub fn visible(entries: Vec<Entry>, unconfirmed: &[u64]) -> Vec<Entry> {
     entries
         .into_iter()
-        .take_while(|e| e.atomic != Some(AtomicState::Prepared))
+        .take_while(|e| {
+            e.atomic != Some(AtomicState::Prepared)
+                && !(e.atomic.is_some() && unconfirmed.contains(&e.seq))
+        })
         .filter(|e| matches!(e.atomic, None | Some(AtomicState::Committed)))
         .collect()
 }
@@ -440,9 +446,14 @@ mod tests {
             entry(7, None),
         ];
         assert_eq!(
-            seqs(visible(log)),
+            seqs(visible(log.clone(), &[])),
             vec![1, 2, 5],
             "aborted and refused hidden; #7 waits behind #6 in doubt"
+        );
+        assert_eq!(
+            seqs(visible(log, &[2])),
+            vec![1],
+            "an unconfirmed own commit holds back what follows it"
         );
         // What the participant answers, and what the coordinator counts.
         let votes = [(4, Vote::No), (6, Vote::Yes)]

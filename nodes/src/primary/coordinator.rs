@@ -438,7 +438,6 @@ impl Primary {
                 todo.extend(
                     s.unconfirmed()
                         .into_iter()
-                        .filter(|seq| !kept.contains(seq))
                         .map(|seq| (seq, AtomicState::Committed)),
                 );
                 todo.retain(|(seq, _)| *seq <= inherited);
@@ -450,14 +449,30 @@ impl Primary {
             let seqs: Vec<u64> = todo.iter().map(|(s, _)| *s).collect();
             let answers = self.ask_members(&seqs).await;
             for (seq, own) in todo {
+                if kept.contains(&seq) {
+                    // Confirmed, and readable here, once a majority holds it.
+                    let holding = answers
+                        .iter()
+                        .filter(|(_, r)| {
+                            r.states
+                                .iter()
+                                .any(|h| h.seq == seq && h.state == Some(AtomicState::Committed))
+                        })
+                        .count();
+                    if holding + 1 >= majority {
+                        if let Err(e) = self.log.with_store(|s| s.confirm(seq)) {
+                            warn!(seq, error = %e, "could not record that a majority applied #{seq}");
+                        }
+                    }
+                    continue;
+                }
                 let Some((outcome, why)) = settle(seq, own, &answers, majority, &self.config.id)
                 else {
                     continue;
                 };
                 if own == AtomicState::Committed && outcome == Outcome::Committed {
                     // Its own commit as an old primary: it stands, and goes
-                    // to everyone (it stays unconfirmed here: this node asks
-                    // again once it follows another primary).
+                    // to everyone; confirmed once a majority applied it.
                     kept.insert(seq);
                     self.journal.record(Happened::Decided {
                         seq,

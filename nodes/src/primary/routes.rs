@@ -50,7 +50,8 @@ pub fn router(primary: Arc<Primary>) -> Router {
 
 async fn list_messages(State(primary): State<Arc<Primary>>) -> Json<MessageList> {
     let commit_seq = primary.stamper.commit_seq();
-    let visible = crate::two_phase::visible(primary.entries());
+    let unconfirmed = primary.log.with_store(|s| s.unconfirmed());
+    let visible = crate::two_phase::visible(primary.entries(), &unconfirmed);
     Json(MessageList::marked(visible, commit_seq))
 }
 
