@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::rng::Rng;
 use support::*;
 
 const LONG: Duration = Duration::from_secs(30);
@@ -1135,29 +1136,6 @@ async fn a_whole_cluster_restarted_keeps_its_log_and_moves_to_a_later_term() {
         assert_holds(&log, *seq, text, "the converged log");
     }
     c.finish().await;
-}
-
-/// A small seeded generator (SplitMix64): the randomized test prints its
-/// seed, and `REPLOG_CHAOS_SEED` replays it.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// In `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
 }
 
 /// What the clients of the randomized test saw.

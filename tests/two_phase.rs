@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::rng::Rng;
 use support::*;
 
 const LONG: Duration = Duration::from_secs(20);
@@ -74,17 +75,22 @@ async fn visible(node: &str) -> Vec<Seen> {
     seen_of(&get_json(&format!("{node}/messages")).await)
 }
 
-/// Waits until every node shows exactly `want`; fails with what each showed.
-async fn wait_visible(nodes: &[&Node], want: &[Seen]) {
+/// Waits until `read` gives `want` on every node; fails with what each gave.
+async fn wait_all<T, F, Fut>(nodes: &[&Node], what: &str, want: &T, read: F)
+where
+    T: PartialEq + std::fmt::Debug,
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
     eventually(
-        &format!("every node to show exactly {want:?}"),
+        &format!("{what} to be {want:?} on every node"),
         LONG,
         || async {
             let mut seen = Vec::new();
             let mut all = true;
             for node in nodes {
-                let got = visible(&node.url).await;
-                all &= got == want;
+                let got = read(node.url.clone()).await;
+                all &= got == *want;
                 seen.push(format!("{}: {got:?}", node.id));
             }
             if all {
@@ -94,6 +100,15 @@ async fn wait_visible(nodes: &[&Node], want: &[Seen]) {
             }
         },
     )
+    .await
+}
+
+/// Waits until every node shows exactly `want`.
+async fn wait_visible(nodes: &[&Node], want: &[Seen]) {
+    let want = want.to_vec();
+    wait_all(nodes, "what is shown", &want, |url| async move {
+        visible(&url).await
+    })
     .await
 }
 
@@ -108,24 +123,10 @@ async fn in_doubt(node: &str) -> Vec<u64> {
 
 /// Waits until each of `nodes` lists exactly `seqs` in doubt.
 async fn wait_in_doubt(nodes: &[&Node], seqs: &[u64]) {
-    eventually(
-        &format!("in_doubt to be {seqs:?} on every node"),
-        LONG,
-        || async {
-            let mut seen = Vec::new();
-            let mut all = true;
-            for node in nodes {
-                let got = in_doubt(&node.url).await;
-                all &= got == seqs;
-                seen.push(format!("{}: {got:?}", node.id));
-            }
-            if all {
-                Ok(())
-            } else {
-                Err(seen.join("; "))
-            }
-        },
-    )
+    let want = seqs.to_vec();
+    wait_all(nodes, "in_doubt", &want, |url| async move {
+        in_doubt(&url).await
+    })
     .await
 }
 
@@ -1383,28 +1384,6 @@ async fn atomic_request_errors() {
 
 // ---------------------------------------------------------------------
 // 8. The randomized test.
-
-/// A small seeded generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// In `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 /// What became of one write of the randomized test.
 #[derive(Clone, Debug)]

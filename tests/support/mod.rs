@@ -5,6 +5,7 @@
 
 pub mod docker;
 pub mod procs;
+pub mod rng;
 pub mod tmux;
 
 use serde_json::{json, Value};
