@@ -140,6 +140,7 @@ pub struct DecisionRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeQuery {
+    #[serde(deserialize_with = "super::int::vec_int64")]
     pub seqs: Vec<u64>,
 }
 

@@ -47,6 +47,14 @@ pub fn int64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     d.deserialize_any(Int64)
 }
 
+/// `#[serde(deserialize_with = "int::vec_int64")]`: a list of them.
+pub fn vec_int64<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct One(#[serde(deserialize_with = "int64")] u64);
+    let list = <Vec<One> as serde::Deserialize>::deserialize(d)?;
+    Ok(list.into_iter().map(|One(v)| v).collect())
+}
+
 /// `#[serde(default, deserialize_with = "int::opt_int64")]`: also `null`.
 pub fn opt_int64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     struct Opt;
@@ -106,5 +114,18 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_list_takes_int64_items_only() {
+        #[derive(Deserialize)]
+        struct L {
+            #[serde(deserialize_with = "vec_int64")]
+            seqs: Vec<u64>,
+        }
+        let parse = |json: &str| serde_json::from_str::<L>(json).ok().map(|l| l.seqs);
+        assert_eq!(parse(r#"{"seqs": [1, 2.0]}"#), Some(vec![1, 2]));
+        assert_eq!(parse(r#"{"seqs": [9223372036854775808]}"#), None);
+        assert_eq!(parse(r#"{"seqs": [1, -1]}"#), None);
     }
 }
