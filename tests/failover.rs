@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::rng::Rng;
+use support::rng::{number_from_env, seed_from_env, Rng};
 use support::*;
 
 const LONG: Duration = Duration::from_secs(30);
@@ -1160,25 +1160,11 @@ enum Fault {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn randomized_kills_pauses_and_partitions_lose_no_majority_write() {
-    let seed = std::env::var("REPLOG_CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
-    let secs: u64 = std::env::var("REPLOG_CHAOS_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(40);
+    let seed = seed_from_env("REPLOG_CHAOS_SEED");
+    let secs: u64 = number_from_env("REPLOG_CHAOS_SECS", 40);
     println!("randomized failover: seed {seed} (REPLOG_CHAOS_SEED={seed} replays it), {secs} s");
     let mut rng = Rng(seed);
-    let n: usize = std::env::var("REPLOG_CHAOS_MEMBERS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let n: usize = number_from_env("REPLOG_CHAOS_MEMBERS", 3);
     let majority = n as u64 / 2 + 1;
     let mut c = Cluster::start("chaos", n, FAST);
     let all: Vec<usize> = (0..n).collect();

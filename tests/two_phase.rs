@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::rng::Rng;
+use support::rng::{number_from_env, seed_from_env, Rng};
 use support::*;
 
 const LONG: Duration = Duration::from_secs(20);
@@ -1661,19 +1661,8 @@ impl Fault {
 ///    stored ordinary write is there at its seq, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn randomized_atomic_and_ordinary_writes_under_faults() {
-    let seed = std::env::var("REPLOG_2PC_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
-    let secs: u64 = std::env::var("REPLOG_2PC_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let seed = seed_from_env("REPLOG_2PC_SEED");
+    let secs: u64 = number_from_env("REPLOG_2PC_SECS", 20);
     let _guard = SeedGuard(seed);
     println!("randomized 2PC: seed {seed} (REPLOG_2PC_SEED={seed} replays it), {secs} s of faults");
     let mut rng = Rng(seed);
@@ -2087,19 +2076,8 @@ fn differences(
 ///     nowhere, every majority-acknowledged ordinary write at its seq.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn randomized_atomic_writes_with_failover() {
-    let seed = std::env::var("REPLOG_2PC_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
-    let secs: u64 = std::env::var("REPLOG_2PC_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
+    let seed = seed_from_env("REPLOG_2PC_SEED");
+    let secs: u64 = number_from_env("REPLOG_2PC_SECS", 20);
     let _guard = SeedGuard(seed);
     println!("randomized 2PC failover: seed {seed} (REPLOG_2PC_SEED={seed} replays it), {secs} s");
     let mut rng = Rng(seed);
