@@ -27,20 +27,27 @@ fn panel_has(screen: &str, id: &str, needle: &str) -> bool {
     })
 }
 
+/// `replog up FLAGS` in a new tmux session of `size`, with its run
+/// directory under the temp dir: the session, replog's pid, the directory.
+fn up_in_tmux(name: &str, size: (u16, u16), flags: &str) -> (Tmux, u32, std::path::PathBuf) {
+    let session = format!("replog-test-{name}{}", std::process::id());
+    let run_dir = std::env::temp_dir().join(format!("{session}-run"));
+    let command = format!(
+        "{} up {flags} --run-dir {}",
+        support::BIN,
+        run_dir.display()
+    );
+    let tmux = Tmux::start(session, size, &command, LONG);
+    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
+    (tmux, pid, run_dir)
+}
+
 #[test]
 fn dashboard_sends_kills_restarts_and_quits_cleanly() {
     if !tmux::available() {
         return;
     }
-    let session = format!("replog-test-{}", std::process::id());
-    let run_dir = std::env::temp_dir().join(format!("{session}-run"));
-    let command = format!(
-        "{} up --heartbeat-ms 200 --run-dir {}",
-        support::BIN,
-        run_dir.display()
-    );
-    let tmux = Tmux::start(session, (170, 48), &command, LONG);
-    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
+    let (tmux, pid, run_dir) = up_in_tmux("", (170, 48), "--heartbeat-ms 200");
     tmux.wait_for("three running nodes", |s| {
         s.matches("running").count() >= 3 && s.contains("quorum 3/3")
     });
@@ -111,15 +118,7 @@ fn writes_from_another_client_show_at_80x24() {
     if !tmux::available() {
         return;
     }
-    let session = format!("replog-test-other-{}", std::process::id());
-    let run_dir = std::env::temp_dir().join(format!("{session}-run"));
-    let command = format!(
-        "{} up --heartbeat-ms 200 --run-dir {}",
-        support::BIN,
-        run_dir.display()
-    );
-    let tmux = Tmux::start(session, (80, 24), &command, LONG);
-    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
+    let (tmux, pid, run_dir) = up_in_tmux("other-", (80, 24), "--heartbeat-ms 200");
     tmux.wait_for("a cluster with its quorum", |s| s.contains("quorum 3/3"));
     let primary = primary_address(pid).unwrap_or_else(|| panic!("no primary under {pid}"));
     let send = |text: &str, w: &str, wait: bool| {
@@ -176,15 +175,7 @@ fn t_slows_the_primary_down_and_the_header_says_so() {
     if !tmux::available() {
         return;
     }
-    let session = format!("replog-test-slow-{}", std::process::id());
-    let run_dir = std::env::temp_dir().join(format!("{session}-run"));
-    let command = format!(
-        "{} up --heartbeat-ms 200 --run-dir {}",
-        support::BIN,
-        run_dir.display()
-    );
-    let tmux = Tmux::start(session, (100, 30), &command, LONG);
-    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
+    let (tmux, pid, run_dir) = up_in_tmux("slow-", (100, 30), "--heartbeat-ms 200");
     tmux.wait_for("three running nodes", |s| {
         s.matches("running").count() >= 3 && s.contains("quorum 3/3")
     });
@@ -232,15 +223,7 @@ fn dashboard_follows_the_primary_through_an_election_at_80x24() {
     if !tmux::available() {
         return;
     }
-    let session = format!("replog-test-failover-{}", std::process::id());
-    let run_dir = std::env::temp_dir().join(format!("{session}-run"));
-    let command = format!(
-        "{} up --failover --run-dir {}",
-        support::BIN,
-        run_dir.display()
-    );
-    let tmux = Tmux::start(session, (80, 24), &command, LONG);
-    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
+    let (tmux, pid, run_dir) = up_in_tmux("failover-", (80, 24), "--failover");
     tmux.wait_for("n1 leading term 1", |s| {
         s.contains("1 n1 · primary") && s.contains("term 1") && s.contains("quorum 3/3")
     });
@@ -284,15 +267,7 @@ fn two_phase_commit_from_the_keys_at_80x24() {
     if !tmux::available() {
         return;
     }
-    let session = format!("replog-test-2pc-{}", std::process::id());
-    let run_dir = std::env::temp_dir().join(format!("{session}-run"));
-    let command = format!(
-        "{} up --heartbeat-ms 200 --run-dir {}",
-        support::BIN,
-        run_dir.display()
-    );
-    let tmux = Tmux::start(session, (80, 24), &command, LONG);
-    let pid = tmux.pane_pid().unwrap_or_else(|_| panic!("replog's pid"));
+    let (tmux, pid, run_dir) = up_in_tmux("2pc-", (80, 24), "--heartbeat-ms 200");
     tmux.wait_for("a cluster with its quorum", |s| s.contains("quorum 3/3"));
     tmux.keys(&["3", "v"]);
     tmux.wait_for("s2 voting NO", |s| panel_has(s, "s2", "votes NO"));

@@ -121,6 +121,16 @@ async fn in_doubt(node: &str) -> Vec<u64> {
         .unwrap_or_default()
 }
 
+/// Waits until every node holds nothing in doubt and shows exactly `want`
+/// (seq, message); fails with what each held and showed.
+async fn wait_settled(nodes: &[&Node], what: &str, want: &[(u64, String)]) {
+    let want = (Vec::<u64>::new(), want.to_vec());
+    wait_all(nodes, what, &want, |url| async move {
+        (in_doubt(&url).await, pairs(&url).await)
+    })
+    .await
+}
+
 /// Waits until each of `nodes` lists exactly `seqs` in doubt.
 async fn wait_in_doubt(nodes: &[&Node], seqs: &[u64]) {
     let want = seqs.to_vec();
@@ -1055,21 +1065,11 @@ async fn leader_crash_ends_in_abort(at: &str) {
     assert_ne!(next, leader);
     let next_url = m.url(next);
     // The two left agree that A is aborted: nothing in doubt, nothing shown.
-    eventually("the survivors to abort A", LONG, || async {
-        let mut seen = Vec::new();
-        let mut done = true;
-        for node in m.running() {
-            let d = in_doubt(&node.url).await;
-            let shown = pairs(&node.url).await;
-            done &= d.is_empty() && shown == [(before, "before".to_string())];
-            seen.push(format!("{}: in doubt {d:?}, shows {shown:?}", node.id));
-        }
-        if done {
-            Ok(())
-        } else {
-            Err(seen.join("; "))
-        }
-    })
+    wait_settled(
+        &m.running(),
+        "the survivors to abort A",
+        &[(before, "before".to_string())],
+    )
     .await;
     let b = write_ok(&next_url, "B", 2).await;
     assert!(
@@ -1085,22 +1085,7 @@ async fn leader_crash_ends_in_abort(at: &str) {
         (b, "B".to_string()),
         (c, "C".to_string()),
     ];
-    eventually("every member to show the same log", LONG, || async {
-        let mut seen = Vec::new();
-        let mut done = true;
-        for node in m.running() {
-            let d = in_doubt(&node.url).await;
-            let shown = pairs(&node.url).await;
-            done &= d.is_empty() && shown == want;
-            seen.push(format!("{}: in doubt {d:?}, shows {shown:?}", node.id));
-        }
-        if done {
-            Ok(())
-        } else {
-            Err(seen.join("; "))
-        }
-    })
-    .await;
+    wait_settled(&m.running(), "every member to show the same log", &want).await;
     wait_event(m.node(next), "decided", |e| {
         e["seq"] == before + 1 && e["outcome"] == "aborted"
     })
@@ -1189,24 +1174,10 @@ async fn an_acknowledged_atomic_commit_survives_failover() {
 
     // The acknowledged write is there, on every member.
     let want = vec![(before, "before".to_string()), (seq, "A".to_string())];
-    eventually(
+    wait_settled(
+        &m.running(),
         "every member to show the acknowledged write",
-        LONG,
-        || async {
-            let mut seen = Vec::new();
-            let mut done = true;
-            for node in m.running() {
-                let d = in_doubt(&node.url).await;
-                let shown = pairs(&node.url).await;
-                done &= d.is_empty() && shown == want;
-                seen.push(format!("{}: in doubt {d:?}, shows {shown:?}", node.id));
-            }
-            if done {
-                Ok(())
-            } else {
-                Err(seen.join("; "))
-            }
-        },
+        &want,
     )
     .await;
 }
@@ -1262,22 +1233,7 @@ async fn an_old_primarys_unapplied_commit_is_overridden_for_good() {
     m.nodes[n] = Some(m.spawn(n));
     let c = write_ok(&m.url(p), "C", 3).await;
     let want = vec![(before, "before".to_string()), (c, "C".to_string())];
-    eventually("every member to show one history", LONG, || async {
-        let mut seen = Vec::new();
-        let mut done = true;
-        for node in m.running() {
-            let d = in_doubt(&node.url).await;
-            let shown = pairs(&node.url).await;
-            done &= d.is_empty() && shown == want;
-            seen.push(format!("{}: in doubt {d:?}, shows {shown:?}", node.id));
-        }
-        if done {
-            Ok(())
-        } else {
-            Err(seen.join("; "))
-        }
-    })
-    .await;
+    wait_settled(&m.running(), "every member to show one history", &want).await;
 }
 
 /// 9. Request errors: `atomic` with `w` or `timeout_ms`, or not a boolean,
