@@ -2,7 +2,7 @@
 
 use crate::cli::{GetArgs, HealthArgs, SendArgs};
 use crate::controller::engine::writes::votes_words;
-use crate::http_client::{self, join, ClientError};
+use crate::http_client::{self, join, ClientError, WriteTrail};
 use replog_node::api::{
     AtomicReply, MessageList, NodeHealth, PrimaryHealth, SecondaryHealth, WriteBody, WriteReply,
     HEALTH_PATH, MESSAGES_PATH,
@@ -21,22 +21,8 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
         timeout_ms: args.timeout_ms,
         atomic: None,
     };
-    let within = Duration::from_millis(args.within_ms);
-    let deadline = std::time::Instant::now() + within;
-    let client = http_client::client()?;
-    // No request timeout: the write blocks until w is met, by design. Only
-    // finding the primary (redirects, elections) is bounded by `within`.
-    // The one URL the user gave: that member redirects, or says an
-    // election is on until it knows the new primary.
-    let base = args.primary.clone();
-    let mut target = move || base.clone();
-    let reach = |_: Option<&str>, url: &str| url.to_string();
-    let (reply, trail) =
-        http_client::write::<WriteReply>(&client, &mut target, &reach, &body, &[], deadline).await;
-    let via = match trail.redirects.last() {
-        Some(primary) => format!(" (via the primary at {primary})"),
-        None => String::new(),
-    };
+    let (reply, trail) = post_write::<WriteReply>(&args, &body).await?;
+    let via = via(&trail);
     match reply {
         Ok(reply) => {
             println!(
@@ -45,11 +31,7 @@ pub async fn send(args: SendArgs) -> Result<(), String> {
             );
             Ok(())
         }
-        Err(e) if trail.elections > 0 && e.status() == Some(503) => Err(format!(
-            "no primary was elected within {} ms ({e}); the message was not stored",
-            args.within_ms
-        )),
-        Err(e) => Err(format!("{e}{via}")),
+        Err(e) => Err(refused(e, &trail, &via, &args)),
     }
 }
 
@@ -73,17 +55,8 @@ async fn send_atomic(args: SendArgs) -> Result<(), String> {
         timeout_ms: None,
         atomic: Some(true),
     };
-    let deadline = std::time::Instant::now() + Duration::from_millis(args.within_ms);
-    let client = http_client::client()?;
-    let base = args.primary.clone();
-    let mut target = move || base.clone();
-    let reach = |_: Option<&str>, url: &str| url.to_string();
-    let (reply, trail) =
-        http_client::write::<AtomicReply>(&client, &mut target, &reach, &body, &[], deadline).await;
-    let via = match trail.redirects.last() {
-        Some(primary) => format!(" (via the primary at {primary})"),
-        None => String::new(),
-    };
+    let (reply, trail) = post_write::<AtomicReply>(&args, &body).await?;
+    let via = via(&trail);
     match reply {
         Ok(reply) => {
             println!(
@@ -106,11 +79,44 @@ async fn send_atomic(args: SendArgs) -> Result<(), String> {
                 .unwrap_or_default();
             Err(format!("{} (HTTP 409);{seq}{votes}{via}", body.error))
         }
-        Err(e) if trail.elections > 0 && e.status() == Some(503) => Err(format!(
+        Err(e) => Err(refused(e, &trail, &via, &args)),
+    }
+}
+
+/// Posts `body` to the node `args.primary` names, following redirects and
+/// waiting out elections for up to `--within-ms`. No request timeout: the
+/// write blocks until it is answered, by design; only finding the primary
+/// is bounded. The one URL the user gave redirects, or says an election is
+/// on until it knows the new primary.
+async fn post_write<T: serde::de::DeserializeOwned>(
+    args: &SendArgs,
+    body: &WriteBody,
+) -> Result<(Result<T, ClientError>, WriteTrail), String> {
+    let deadline = std::time::Instant::now() + Duration::from_millis(args.within_ms);
+    let client = http_client::client()?;
+    let base = args.primary.clone();
+    let mut target = move || base.clone();
+    let reach = |_: Option<&str>, url: &str| url.to_string();
+    Ok(http_client::write::<T>(&client, &mut target, &reach, body, &[], deadline).await)
+}
+
+/// " (via the primary at URL)" when the write was redirected.
+fn via(trail: &WriteTrail) -> String {
+    match trail.redirects.last() {
+        Some(primary) => format!(" (via the primary at {primary})"),
+        None => String::new(),
+    }
+}
+
+/// The one line of a write that failed.
+fn refused(e: ClientError, trail: &WriteTrail, via: &str, args: &SendArgs) -> String {
+    if trail.elections > 0 && e.status() == Some(503) {
+        format!(
             "no primary was elected within {} ms ({e}); the message was not stored",
             args.within_ms
-        )),
-        Err(e) => Err(format!("{e}{via}")),
+        )
+    } else {
+        format!("{e}{via}")
     }
 }
 
