@@ -40,12 +40,23 @@ pub struct WriteReply {
 }
 
 /// What `201 Created` carries: a [`WriteReply`], or an [`AtomicReply`] for
-/// an atomic write (for the schema; each handler returns its own type).
+/// an atomic write. The schema documents it; a client that may send either
+/// kind reads it (untagged: an atomic reply has no `w`). The handler
+/// returns the one type it has.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum Created {
     Write(WriteReply),
     Atomic(super::AtomicReply),
+}
+
+impl Created {
+    pub fn seq(&self) -> u64 {
+        match self {
+            Created::Write(r) => r.seq,
+            Created::Atomic(r) => r.seq,
+        }
+    }
 }
 
 /// `GET /messages`: the node's visible log (on a secondary, the gap-free prefix).

@@ -44,7 +44,7 @@ pub use health::{
     AnsweredWriteReport, Health, NodeHealth, PrimaryHealth, QuorumReport, SecondaryHealth,
     SecondaryReport, WaitingWriteReport,
 };
-pub use messages::{MessageList, WriteBody, WriteReply};
+pub use messages::{Created, MessageList, WriteBody, WriteReply};
 pub use replication::{AppendRequest, Position, APPEND_PATH, HEARTBEAT_PATH, PRIMARY_HEADER};
 pub use role::Role;
 pub use storage::{DiskReport, FsyncPolicy, StorageKind};

@@ -26,8 +26,8 @@ use super::process::ProcessOp;
 use crate::http_client::{self, join, ClientError};
 use replog_node::api::Role;
 use replog_node::api::{
-    AtomicReply, FaultPatch, Faults, ReleaseRequest, Released, WriteBody, WriteReply, FAULTS_PATH,
-    RELEASE_PATH, REQUEST_ID_HEADER,
+    FaultPatch, Faults, ReleaseRequest, Released, WriteBody, FAULTS_PATH, RELEASE_PATH,
+    REQUEST_ID_HEADER,
 };
 use replog_node::auth;
 use replog_tui::model::{DashboardState, EventKind, EventLine, NodeView, ProcState};
@@ -560,30 +560,16 @@ impl Engine {
                             .unwrap_or_else(|| url.to_string())
                     };
                     let headers = [(REQUEST_ID_HEADER, request_id)];
-                    let result = match concern {
-                        Concern::W(_) => http_client::write::<WriteReply>(
-                            &client,
-                            &mut target,
-                            &reach,
-                            &body,
-                            &headers,
-                            deadline,
-                        )
-                        .await
-                        .0
-                        .map(Reply::Write),
-                        Concern::Atomic => http_client::write::<AtomicReply>(
-                            &client,
-                            &mut target,
-                            &reach,
-                            &body,
-                            &headers,
-                            deadline,
-                        )
-                        .await
-                        .0
-                        .map(Reply::Atomic),
-                    };
+                    let result = http_client::write::<Reply>(
+                        &client,
+                        &mut target,
+                        &reach,
+                        &body,
+                        &headers,
+                        deadline,
+                    )
+                    .await
+                    .0;
                     let _ = tx.send(AppEvent::WriteFinished { id, result });
                 });
             }

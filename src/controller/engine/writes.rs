@@ -5,26 +5,13 @@
 
 use crate::controller::command::Concern;
 use crate::http_client::ClientError;
-use replog_node::api::{AtomicReply, BallotReport, WaitingWriteReport, WriteReply};
+use replog_node::api::{BallotReport, WaitingWriteReport};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 /// A write's `201` answer: a write concern met, or an atomic write
-/// committed on every node.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    Write(WriteReply),
-    Atomic(AtomicReply),
-}
-
-impl Reply {
-    pub fn seq(&self) -> u64 {
-        match self {
-            Reply::Write(r) => r.seq,
-            Reply::Atomic(r) => r.seq,
-        }
-    }
-}
+/// committed on every node (the API's own type).
+pub use replog_node::api::Created as Reply;
 
 /// The seq a write got, from its answer: a 201, or an error that names
 /// it (an atomic write's 409 abort, a 504).
