@@ -337,21 +337,16 @@ impl Secondary {
     /// votes on the atomic entries in it that are undecided (the coordinator
     /// counts a YES as the end of what this node acknowledges).
     fn position(&self) -> Position {
-        let mut log = self.log();
+        let log = self.log();
         let last_seq = log.durable_seq();
         let mut votes = Participant::votes(&log.undecided(), last_seq);
         // An old primary's own commit that no majority is known to have
         // applied: asked about as if in doubt, until the primary's decision
         // confirms or overrides it.
-        votes.extend(
-            log.store_mut()
-                .unconfirmed()
-                .into_iter()
-                .map(|seq| api::VoteReport {
-                    seq,
-                    vote: api::Vote::Yes,
-                }),
-        );
+        votes.extend(log.unconfirmed().into_iter().map(|seq| api::VoteReport {
+            seq,
+            vote: api::Vote::Yes,
+        }));
         votes.sort_by_key(|v| v.seq);
         Position {
             instance: self.instance.load(Ordering::Relaxed),

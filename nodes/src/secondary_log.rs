@@ -75,6 +75,11 @@ impl SecondaryLog {
         self.store.undecided()
     }
 
+    /// This node's own commits as an old primary, not yet confirmed.
+    pub fn unconfirmed(&self) -> Vec<u64> {
+        self.store.unconfirmed()
+    }
+
     /// The term of a stored seq.
     pub fn term_at(&self, seq: u64) -> Option<u64> {
         self.store.term_at(seq)
@@ -138,7 +143,7 @@ impl SecondaryLog {
     /// What readers see: the gap-free prefix up to the first entry in
     /// doubt, without atomic entries that are not committed.
     pub fn visible(&self) -> Vec<Entry> {
-        crate::two_phase::visible(self.store.all(), &self.store.unconfirmed())
+        crate::two_phase::visible(self.store.all(), &self.unconfirmed())
     }
 
     /// Entries held behind a gap, in seq order.

@@ -121,11 +121,6 @@ impl Coordinator {
         self.acked.values().filter(|a| **a).count()
     }
 
-    /// Every participant has applied the decision.
-    pub fn finished(&self) -> bool {
-        self.decision().is_some() && self.acked.values().all(|a| *a)
-    }
-
     pub fn step(&mut self, event: CoordinatorEvent, now: Instant) -> Vec<CoordinatorAction> {
         let mut actions = Vec::new();
         match (event, self.phase) {
@@ -421,10 +416,10 @@ mod tests {
             votes.and_then(|v| v.get("s2").copied()),
             Some(BallotReport::No)
         );
-        assert!(!c.finished());
+        assert_eq!(c.applied(), 0);
         c.step(CoordinatorEvent::DecisionAcked { from: "s1".into() }, t0);
         c.step(CoordinatorEvent::DecisionAcked { from: "s2".into() }, t0);
-        assert!(c.finished());
+        assert_eq!(c.applied(), 2, "every participant applied it");
         assert_eq!(after_restart(c.decision()), Decision::Aborted);
         assert_eq!(after_restart(None), Decision::Aborted, "presumed abort");
     }

@@ -609,7 +609,8 @@ impl Primary {
         let undecided = self.log.with_store(|s| s.undecided());
         for (seq, _) in undecided {
             let why = "no decision recorded here: presumed abort";
-            if let Err(e) = self.record_decision(seq, Outcome::Aborted, why, false) {
+            let outcome = crate::two_phase::after_restart(None);
+            if let Err(e) = self.record_decision(seq, outcome, why, false) {
                 warn!(seq, error = %e, "could not record the presumed abort of #{seq}");
             }
         }
