@@ -79,13 +79,21 @@ pub fn recover(
     let mut truncated = None;
     // The next segment is read while this one is checked: the disk and the
     // CPU work side by side (one segment ahead, so memory stays bounded).
+    // Two buffers go back and forth between the threads: a fresh 64 MiB
+    // buffer per segment cost more than the checks (every page faulted in
+    // and zeroed, the two threads queueing on the process's memory map).
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>, WalError>>(1);
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let paths: Vec<PathBuf> = listed.iter().map(|(_, p)| p.clone()).collect();
     let reader = std::thread::Builder::new()
         .name("wal-recovery-read".into())
         .spawn(move || {
+            let mut spares = vec![Vec::new(), Vec::new()];
             for path in paths {
-                let mut buf = Vec::new();
+                let mut buf = spares
+                    .pop()
+                    .or_else(|| spare_rx.recv().ok())
+                    .unwrap_or_default();
                 let read = read_all(&path, &mut buf).map(|()| buf);
                 let failed = read.is_err();
                 if tx.send(read).is_err() || failed {
@@ -156,6 +164,8 @@ pub fn recover(
             path: path.clone(),
             len: end,
         });
+        // The reader may have finished: then the buffer is simply dropped.
+        let _ = spare_tx.send(buf);
     }
     drop(rx);
     let _ = reader.join();
