@@ -13,6 +13,7 @@
 //! printed by `main`, a panic).
 
 mod batch;
+mod clock;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -66,6 +67,7 @@ pub fn init_node(target: &LogTarget, default_level: &str) -> Result<LogGuard, St
         .with_env_filter(filter)
         .with_writer(writer)
         .with_target(false)
+        .with_timer(clock::Clock)
         .with_ansi(ansi)
         .try_init();
     Ok(LogGuard {

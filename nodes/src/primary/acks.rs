@@ -53,6 +53,14 @@ struct Inner {
     /// Per secondary (config order): its acknowledged gap-free position.
     matched: Vec<u64>,
     waiters: BTreeMap<u64, Waiter>,
+    /// `held[w - 1]`: the highest seq that `w` nodes hold, as of the last
+    /// position change. Every waiter for `w` waits above it (a write already
+    /// held by `w` nodes never waits), so a change releases only the range
+    /// between the old and the new value, not every waiter: under load the
+    /// primary's own position moves on each write.
+    held: Vec<u64>,
+    /// Reused for each change (no allocation per write).
+    scratch: Vec<u64>,
 }
 
 impl Inner {
@@ -64,29 +72,31 @@ impl Inner {
     fn release_ready(&mut self) {
         // Every node's position, highest first: a seq is held by `w` nodes
         // when it is at or below the w-th of them.
-        let mut sorted = self.matched.clone();
+        let mut sorted = std::mem::take(&mut self.scratch);
+        sorted.clear();
+        sorted.extend_from_slice(&self.matched);
         sorted.push(self.own);
         sorted.sort_unstable_by(|a, b| b.cmp(a));
-        let Some(&best) = sorted.first() else {
-            return;
-        };
-        let held_by = |w: u64| -> u64 {
-            (w as usize)
-                .checked_sub(1)
-                .and_then(|i| sorted.get(i).copied())
-                .unwrap_or(0)
-        };
-        let ready: Vec<u64> = self
-            .waiters
-            .range(..=best)
-            .filter(|(seq, waiter)| **seq <= held_by(waiter.write.w))
-            .map(|(seq, _)| *seq)
-            .collect();
-        for seq in ready {
-            if let Some(waiter) = self.waiters.remove(&seq) {
-                let _ = waiter.release.send(Ok(self.acks_for(seq)));
+        for (i, &now) in sorted.iter().enumerate() {
+            let w = i as u64 + 1;
+            let before = std::mem::replace(&mut self.held[i], now);
+            if now <= before {
+                // Lower after a secondary's wiped log: waiters stay above it.
+                continue;
+            }
+            let ready: Vec<u64> = self
+                .waiters
+                .range(before + 1..=now)
+                .filter(|(_, waiter)| waiter.write.w == w)
+                .map(|(seq, _)| *seq)
+                .collect();
+            for seq in ready {
+                if let Some(waiter) = self.waiters.remove(&seq) {
+                    let _ = waiter.release.send(Ok(self.acks_for(seq)));
+                }
             }
         }
+        self.scratch = sorted;
     }
 }
 
@@ -107,6 +117,8 @@ impl Acks {
                 own: 0,
                 matched: vec![0; secondaries],
                 waiters: BTreeMap::new(),
+                held: vec![0; secondaries + 1],
+                scratch: Vec::with_capacity(secondaries + 1),
             }),
         }
     }
@@ -311,5 +323,91 @@ mod tests {
             w3.await.ok(),
             Some(Err(WaitError::Storage { acks: 0, error }))
         );
+    }
+
+    /// A secondary whose disk was wiped starts again from zero: writes
+    /// that wait while it is behind are released once it catches up.
+    #[tokio::test]
+    async fn a_position_that_went_back_releases_again_when_it_climbs() {
+        let acks = Arc::new(Acks::new(2));
+        let stop = watch::Sender::new(false);
+        acks.update_own(10);
+        acks.update(0, 10);
+        acks.update(0, 0);
+        let a = acks.clone();
+        let rx = stop.subscribe();
+        let w2 = tokio::spawn(async move { a.wait(write(5, 2), None, rx).await });
+        while acks.lock().waiters.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        acks.update(0, 4);
+        assert!(!w2.is_finished());
+        acks.update(0, 5);
+        assert_eq!(w2.await.ok(), Some(Ok(2)));
+    }
+
+    mod model {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Clone, Debug)]
+        enum Op {
+            Own(u64),
+            Matched(usize, u64),
+            Wait { seq: u64, w: u64 },
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            prop_oneof![
+                (0..40u64).prop_map(Op::Own),
+                (0..2usize, 0..40u64).prop_map(|(i, m)| Op::Matched(i, m)),
+                (1..40u64, 1..=3u64).prop_map(|(seq, w)| Op::Wait { seq, w }),
+            ]
+        }
+
+        proptest! {
+            /// After any sequence of position changes and new waiters
+            /// (positions may go back, as after a wiped disk), exactly the
+            /// waiters whose `w` the positions meet have been released: the
+            /// range-by-range release finds what a scan of every waiter finds.
+            #[test]
+            fn releases_exactly_the_writes_whose_w_is_met(ops in proptest::collection::vec(op(), 1..60)) {
+                let acks = Acks::new(2);
+                let mut pending: Vec<(u64, u64, oneshot::Receiver<Release>)> = Vec::new();
+                for op in ops {
+                    match op {
+                        Op::Own(own) => {
+                            // The primary's own position only moves forward.
+                            acks.update_own(own);
+                        }
+                        Op::Matched(i, m) => acks.update(i, m),
+                        Op::Wait { seq, w } => {
+                            let mut inner = acks.lock();
+                            if inner.acks_for(seq) >= w || inner.waiters.contains_key(&seq) {
+                                continue; // answered at once, as `wait` does
+                            }
+                            let (release, released) = oneshot::channel();
+                            let write = write(seq, w);
+                            inner.waiters.insert(seq, Waiter { write, release });
+                            pending.push((seq, w, released));
+                        }
+                    }
+                    let inner = acks.lock();
+                    for (seq, w, released) in &mut pending {
+                        if inner.waiters.contains_key(seq) {
+                            // Still waiting: its w must not be met yet.
+                            prop_assert!(inner.acks_for(*seq) < *w,
+                                "seq {} (w={}) still waits with {} acks", seq, w, inner.acks_for(*seq));
+                        } else {
+                            // Let go: with its w met at that moment.
+                            let acks = released.try_recv();
+                            prop_assert!(matches!(acks, Ok(Ok(a)) if a >= *w),
+                                "seq {} (w={}) let go with {:?}", seq, w, acks);
+                        }
+                    }
+                    pending.retain(|(seq, _, _)| inner.waiters.contains_key(seq));
+                }
+            }
+        }
     }
 }

@@ -106,7 +106,9 @@ async fn post_message(
     let mut quorum = primary.quorum_view();
     if quorum.read_only() {
         // Decide on fresh evidence, not on the last heartbeat.
-        quorum = primary.board.probe_for_quorum(primary.heartbeat()).await;
+        // Boxed, as the atomic path below: rare paths kept out of the
+        // future every write allocates.
+        quorum = Box::pin(primary.board.probe_for_quorum(primary.heartbeat())).await;
     }
     if quorum.read_only() {
         return Err(refused(
@@ -126,7 +128,7 @@ async fn post_message(
             warn!(%error, "write refused: storage");
             return Err(refused(ApiError::storage(&*error)));
         }
-        return Ok(atomic_write(primary, request.message, request_id, received).await);
+        return Ok(Box::pin(atomic_write(primary, request.message, request_id, received)).await);
     }
     let accepted = match primary.storage_error() {
         Some(error) => Err(error),
