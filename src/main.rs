@@ -1,5 +1,6 @@
 //! The `replog` binary: nodes, client commands, and the cluster controller.
 
+mod alloc;
 mod bench;
 mod cli;
 mod client_cmd;
@@ -14,12 +15,6 @@ use clap::Parser;
 use cli::{Cli, Command};
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc's malloc: under the benchmark's w=3 load the
-/// primary spent 11% of its CPU in malloc and free (a request's headers,
-/// futures and buffers, an entry per write), and its writes/s rose by about
-/// a tenth with mimalloc (w=3 0.55x -> 0.61x the bare append, which uses it
-/// too, in interleaved runs). Its stable line (v2), linked statically: the
-/// binary needs no new library, in Docker either.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -46,6 +41,7 @@ fn runtime_for(command: &Option<Command>) -> std::io::Result<tokio::runtime::Run
 }
 
 fn main() -> ExitCode {
+    alloc::configure();
     let cli = Cli::parse();
     // Declared before the runtime, so dropped after it: every line logged
     // while the node shuts down is flushed when main returns (also after
