@@ -7,6 +7,7 @@ pub mod auth;
 pub mod backoff;
 pub mod base_url;
 pub mod body;
+pub mod calendar;
 pub mod config;
 pub mod crash;
 pub mod election;

@@ -28,26 +28,14 @@ pub struct RolledBack {
 }
 
 /// `ms` since the Unix epoch as an RFC 3339 UTC time, e.g.
-/// `2026-11-24T00:31:02.123Z` (days to a civil date: Howard Hinnant's
-/// algorithm, so no calendar dependency for one field).
+/// `2026-11-24T00:31:02.123Z`.
 pub fn rfc3339(ms: u64) -> String {
-    let (days, rest) = ((ms / 86_400_000) as i64, ms % 86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s, milli) = (
-        rest / 3_600_000,
-        rest / 60_000 % 60,
-        rest / 1000 % 60,
-        rest % 1000,
-    );
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(24);
+    // Writing into a String cannot fail.
+    let _ = crate::calendar::write_second(&mut out, ms / 1000);
+    let _ = write!(out, ".{:03}Z", ms % 1000);
+    out
 }
 
 /// How many entries the rollback files under `data_dir` hold (one per
@@ -107,4 +95,16 @@ pub fn write(
     sync_dir(&dir)?;
     sync_dir(data_dir)?;
     Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_print_as_rfc3339_with_milliseconds() {
+        assert_eq!(
+            super::rfc3339(1_795_418_507_123),
+            "2026-11-23T07:21:47.123Z"
+        );
+        assert_eq!(super::rfc3339(7), "1970-01-01T00:00:00.007Z");
+    }
 }
