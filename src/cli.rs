@@ -189,8 +189,7 @@ pub struct LeadArgs {
     #[arg(long, env = "REPLOG_UNHEALTHY_AFTER", default_value_t = 3)]
     pub unhealthy_after: u32,
     /// Tuning: with a batch in flight to a secondary, ship the next one only
-    /// once this many entries are ready [default: 64 in memory, 8 with
-    /// --data-dir and fsync batch]
+    /// once this many entries are ready [default: 64]
     #[arg(long, hide = true)]
     pub min_batch_in_flight: Option<usize>,
     /// Tuning: batches in flight to one secondary at most [default: 4]

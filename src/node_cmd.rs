@@ -81,7 +81,7 @@ fn apply_lead(
     config.faults_enabled = common.faults;
     config.journal = common.journal;
     config.cluster_token = cluster_token(common)?;
-    config.set_storage(storage(common));
+    config.storage = storage(common);
     if let Some(n) = lead.min_batch_in_flight {
         config.min_batch_in_flight = n;
     }

@@ -109,18 +109,6 @@ impl PrimaryConfig {
         }
     }
 
-    /// Sets where the log is kept, and the batching that suits it: with a
-    /// batch in flight waiting for a secondary's fsync, a disk primary ships
-    /// the next one sooner (8 entries instead of 64), so that secondary's
-    /// next fsync covers it (measured: w=3 on disk 11.3k → 15.6–17.3k
-    /// writes/s).
-    pub fn set_storage(&mut self, storage: StorageConfig) {
-        if storage.data_dir.is_some() && storage.fsync == crate::api::FsyncPolicy::Batch {
-            self.min_batch_in_flight = 8;
-        }
-        self.storage = storage;
-    }
-
     /// The timers as the API shows them (`GET /timing` starts from these).
     pub fn timing(&self) -> crate::api::Timing {
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
