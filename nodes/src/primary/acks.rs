@@ -343,7 +343,12 @@ mod tests {
         acks.update(0, 4);
         assert!(!w2.is_finished());
         acks.update(0, 5);
-        assert_eq!(w2.await.ok(), Some(Ok(2)));
+        let released = tokio::time::timeout(Duration::from_secs(5), w2).await;
+        assert_eq!(
+            released.ok().and_then(|joined| joined.ok()),
+            Some(Ok(2)),
+            "not released once the position climbed back to its seq"
+        );
     }
 
     mod model {
