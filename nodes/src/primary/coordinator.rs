@@ -473,19 +473,10 @@ impl Primary {
                 if own == AtomicState::Committed && outcome == Outcome::Committed {
                     // Its own commit as an old primary: it stands, and goes
                     // to everyone; confirmed once a majority applied it.
+                    // Already on its disk as committed: said and sent only.
                     kept.insert(seq);
-                    self.journal.record(Happened::Decided {
-                        seq,
-                        outcome,
-                        why: why.clone(),
-                    });
-                    info!(
-                        seq,
-                        "{} decides GlobalCommit on #{seq}: {why}", self.config.id
-                    );
-                    for peer in &self.config.secondaries {
-                        self.coordinators.send(&peer.id, seq, outcome);
-                    }
+                    self.announce_decision(seq, outcome, &why);
+                    self.send_to_all(seq, outcome);
                 } else {
                     self.record_settled(seq, outcome, why);
                 }
@@ -539,6 +530,11 @@ impl Primary {
             warn!(seq, error = %e, "could not record the decision on #{seq}");
             return;
         }
+        self.send_to_all(seq, outcome);
+    }
+
+    /// Sends the decision on `seq` to every secondary (again until applied).
+    fn send_to_all(&self, seq: u64, outcome: Outcome) {
         for peer in &self.config.secondaries {
             self.coordinators.send(&peer.id, seq, outcome);
         }
@@ -633,6 +629,12 @@ impl Primary {
                 s.set_atomic(seq, outcome.state())
             }
         })?;
+        self.announce_decision(seq, outcome, why);
+        Ok(())
+    }
+
+    /// Says that this primary decided `seq` (journal and log line).
+    fn announce_decision(&self, seq: u64, outcome: Outcome, why: &str) {
         self.journal.record(Happened::Decided {
             seq,
             outcome,
@@ -644,7 +646,6 @@ impl Primary {
             self.config.id,
             outcome.message()
         );
-        Ok(())
     }
 }
 

@@ -522,19 +522,29 @@ impl DiskLog {
 }
 
 impl DiskLog {
-    /// Records `seq` committed, (un)confirmed as this node's own commit.
-    fn mark_commit(&mut self, seq: u64, unconfirmed: bool) -> Result<(), WalError> {
+    /// Records atomic entry `seq`'s `state` durably, then in memory;
+    /// `unconfirmed`: this node's own commit, not yet applied by a majority.
+    /// An ordinary or absent entry has no state to record.
+    fn record_state(
+        &mut self,
+        seq: u64,
+        state: AtomicState,
+        unconfirmed: bool,
+    ) -> Result<(), WalError> {
         let Some(term) = self.entries.atomic_at(seq).and(self.entries.term_at(seq)) else {
             return Ok(());
         };
         self.marks.record(Mark {
             seq,
             term,
-            state: AtomicState::Committed,
+            state,
             unconfirmed,
         })?;
-        self.entries.set_state(seq, AtomicState::Committed);
-        self.entries.set_unconfirmed(seq, unconfirmed);
+        // Setting the state clears "unconfirmed"; only an own commit sets it.
+        self.entries.set_state(seq, state);
+        if unconfirmed {
+            self.entries.set_unconfirmed(seq, true);
+        }
         Ok(())
     }
 }
@@ -661,28 +671,18 @@ impl LogStore for DiskLog {
     }
 
     fn set_atomic(&mut self, seq: u64, state: AtomicState) -> Result<(), WalError> {
-        let Some(term) = self.entries.atomic_at(seq).and(self.entries.term_at(seq)) else {
-            return Ok(());
-        };
-        self.marks.record(Mark {
-            seq,
-            term,
-            state,
-            unconfirmed: false,
-        })?;
-        self.entries.set_state(seq, state);
-        Ok(())
+        self.record_state(seq, state, false)
     }
 
     fn commit_unconfirmed(&mut self, seq: u64) -> Result<(), WalError> {
-        self.mark_commit(seq, true)
+        self.record_state(seq, AtomicState::Committed, true)
     }
 
     fn confirm(&mut self, seq: u64) -> Result<(), WalError> {
         if !self.entries.is_unconfirmed(seq) {
             return Ok(());
         }
-        self.mark_commit(seq, false)
+        self.record_state(seq, AtomicState::Committed, false)
     }
 
     fn unconfirmed(&self) -> Vec<u64> {
