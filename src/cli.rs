@@ -440,8 +440,9 @@ pub struct BenchArgs {
     /// stopped after it
     #[arg(long, value_name = "URL", value_parser = base_url::normalize)]
     pub primary: Option<String>,
-    /// A running bare server (`replog node bare`): the baseline for --primary
-    #[arg(long, value_name = "URL", requires = "primary")]
+    /// A running bare server (`replog node bare`; `host:port` is enough):
+    /// the baseline for --primary
+    #[arg(long, value_name = "URL", requires = "primary", value_parser = base_url::normalize)]
     pub bare: Option<String>,
     /// Secondaries of the local cluster
     #[arg(long, default_value_t = 2, value_parser = secondaries_count)]

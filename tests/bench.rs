@@ -104,7 +104,9 @@ async fn a_running_primary_is_measured_without_a_ratio_unless_a_bare_server_is_g
         &support::strings(&["node", "bare", "--listen", "127.0.0.1:0"]),
     );
     let mut with_bare = args.to_vec();
-    with_bare.extend(["--bare", &bare.url]);
+    // `host:port` is enough, as for --primary.
+    let bare_addr = bare.url.trim_start_matches("http://");
+    with_bare.extend(["--bare", bare_addr]);
     let (code, stdout, stderr) = bench(&with_bare);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("bare append"), "{stdout}");

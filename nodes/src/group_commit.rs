@@ -1,17 +1,19 @@
 //! Group commit: the one task per node that makes appends durable.
 //!
-//! Appends only reach the page cache; this task fsyncs. While one fsync
-//! runs, appends go on, and the next fsync covers all of them: one fsync per
-//! round, however many writers there are (as Kafka and etcd do). Each round
+//! Appends are only framed in memory; this task writes them and fsyncs.
+//! While one round runs, appends go on, and the next round covers all of
+//! them: one write and one fsync per round, however many writers there are
+//! (as Kafka and etcd do). Each round
 //! publishes the new durable seq, which is what acknowledgements may count:
 //! the primary's own ack toward `w`, a secondary's reported position.
 //!
 //! The task is an OS thread of its own, not an async task handing each
 //! fsync to tokio's blocking pool: under load every hand-over between
 //! threads costs a scheduling delay, and this loop is on the latency path of
-//! every acknowledgement. The fsync runs with no lock held; the log's lock is
-//! taken only to note what the fsync covers and to record its outcome (the
-//! split `begin_sync` / `finish_sync` of the log).
+//! every acknowledgement. The write and the fsync run with no lock held; the
+//! log's lock is taken only to take what the round covers and to record its
+//! outcome (the split `begin_sync` / `finish_sync` of the log). Its wake-ups
+//! do not preempt the request thread (see [`crate::background`]).
 //!
 //! A failed round publishes the error (the primary refuses writes with it, a
 //! secondary fails deliveries) and is retried with a growing pause, so service
@@ -19,7 +21,6 @@
 
 use crate::api::DiskReport;
 use crate::wal::{PendingSync, WalError};
-use std::io;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -29,7 +30,11 @@ use tokio::sync::watch;
 pub trait Syncable: Send + Sync + 'static {
     /// `None` when there is nothing to make durable.
     fn begin_sync(&self) -> Result<Option<PendingSync>, WalError>;
-    fn finish_sync(&self, pending: PendingSync, result: io::Result<()>) -> Result<u64, WalError>;
+    fn finish_sync(
+        &self,
+        pending: PendingSync,
+        result: Result<(), WalError>,
+    ) -> Result<u64, WalError>;
 }
 
 /// What the last round of group commit achieved.
@@ -205,6 +210,7 @@ impl GroupCommit {
     }
 
     fn run(self: Arc<Self>, target: Arc<dyn Syncable>) {
+        crate::background::yield_on_wakeup();
         loop {
             self.wait_for_kick();
             if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
@@ -241,7 +247,7 @@ impl GroupCommit {
                 return false;
             }
             if error.is_none() && d.error.is_some() {
-                tracing::info!(seq, "storage recovered: fsync succeeded again");
+                tracing::info!(seq, "storage recovered: the disk takes writes again");
             }
             d.seq = seq;
             d.error = error.clone();
@@ -254,7 +260,8 @@ impl GroupCommit {
     }
 }
 
-/// One fsync: `None` when there was nothing to do, else the durable seq.
+/// One round (a write and an fsync): `None` when there was nothing to do,
+/// else the durable seq.
 fn round(target: &Arc<dyn Syncable>) -> Result<Option<u64>, WalError> {
     let Some(mut pending) = target.begin_sync()? else {
         return Ok(None);
@@ -291,7 +298,7 @@ mod tests {
         fn begin_sync(&self) -> Result<Option<PendingSync>, WalError> {
             LogStore::begin_sync(&mut *self.0.lock().expect("lock"))
         }
-        fn finish_sync(&self, p: PendingSync, r: io::Result<()>) -> Result<u64, WalError> {
+        fn finish_sync(&self, p: PendingSync, r: Result<(), WalError>) -> Result<u64, WalError> {
             LogStore::finish_sync(&mut *self.0.lock().expect("lock"), p, r)
         }
     }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod api_error;
 pub mod auth;
+pub mod background;
 pub mod backoff;
 pub mod base_url;
 pub mod body;

@@ -50,7 +50,7 @@ impl Syncable for SharedLog {
     fn finish_sync(
         &self,
         pending: PendingSync,
-        result: std::io::Result<()>,
+        result: Result<(), WalError>,
     ) -> Result<u64, WalError> {
         self.lock().finish_sync(pending, result)
     }
@@ -401,10 +401,9 @@ impl Secondary {
     /// failures.
     async fn deliver(&self, entries: Vec<Entry>) -> Result<Position, ApiError> {
         let (upto, failure) = self.store_batch(entries)?;
-        self.commit
-            .wait_for(upto)
-            .await
-            .map_err(|e| ApiError::storage(&*e))?;
+        if let Err(e) = self.commit.wait_for(upto).await {
+            return Err(self.delivery_failed(&e));
+        }
         let position = self.position();
         if failure == Some(FailAt::AfterStore) {
             info!(node = %self.id, "injected failure after store: ACK lost");
@@ -495,10 +494,16 @@ impl Secondary {
         // yet durable waits for the next round, which this asks for.
         self.commit.appended(upto);
         if let Some(e) = failed {
-            tracing::warn!(node = %self.id, error = %e, "delivery failed: storage");
-            return Err(storage_error(e));
+            return Err(self.delivery_failed(&e.to_string()));
         }
         Ok((upto, failure))
+    }
+
+    /// A delivery this node could not store or make durable: said in its
+    /// log, and answered as a storage failure (the primary retries it).
+    fn delivery_failed(&self, error: &str) -> ApiError {
+        tracing::warn!(node = %self.id, error = %error, "delivery failed: storage");
+        ApiError::storage(error)
     }
 }
 

@@ -135,7 +135,7 @@ impl SecondaryLog {
     pub fn finish_sync(
         &mut self,
         pending: PendingSync,
-        result: std::io::Result<()>,
+        result: Result<(), WalError>,
     ) -> Result<u64, WalError> {
         self.store.finish_sync(pending, result)
     }

@@ -38,7 +38,7 @@ pub trait LogStore: Send {
     fn finish_sync(
         &mut self,
         _pending: PendingSync,
-        _result: std::io::Result<()>,
+        _result: Result<(), WalError>,
     ) -> Result<u64, WalError> {
         Ok(self.durable_seq())
     }

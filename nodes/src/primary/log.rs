@@ -184,7 +184,7 @@ impl Syncable for PrimaryLog {
     fn finish_sync(
         &self,
         pending: PendingSync,
-        result: std::io::Result<()>,
+        result: Result<(), WalError>,
     ) -> Result<u64, WalError> {
         self.inner().store.finish_sync(pending, result)
     }

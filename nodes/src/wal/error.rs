@@ -16,8 +16,9 @@ pub enum WalError {
         source: io::Error,
     },
 
-    /// Writing a record failed; the file was cut back to `offset`, the end of
-    /// the last complete record, and the record is not in the log.
+    /// Writing a round's records at `offset` failed: they stay in the log,
+    /// not durable, and the next round cuts the file back to the durable
+    /// records and writes them again.
     #[error("storage: could not append a record to {} at byte {offset}: {source}", path.display())]
     Append {
         path: PathBuf,

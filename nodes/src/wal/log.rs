@@ -1,14 +1,20 @@
 //! `DiskLog`: the durable [`LogStore`].
 //!
-//! Every entry is written to the active segment as it is appended, and kept
-//! in memory too, so reads never touch the disk (the price: memory the size of
-//! the log). Appends are not fsynced one by one: a driver calls [`sync`] and
-//! one fsync covers every append made since the last one — group commit, as
-//! Kafka and etcd do. [`durable_seq`] is what an acknowledgement may cover.
+//! Every entry is kept in memory, so reads never touch the disk (the price:
+//! memory the size of the log). An append only frames the entry into a
+//! buffer: the request thread that appends never waits on the disk. A
+//! driver calls [`sync`] and one round writes every record framed since the
+//! last round and fsyncs them with one call — group commit, as Kafka and
+//! etcd do. [`durable_seq`] is what an acknowledgement may cover.
 //!
-//! For a driver that must not hold its lock across the fsync, [`sync`] comes
-//! in three parts: [`begin_sync`] (under the lock), [`PendingSync::run`]
-//! (without it, while appends go on) and [`finish_sync`] (under the lock).
+//! For a driver that must not hold its lock across the disk, [`sync`] comes
+//! in three parts: [`begin_sync`] (under the lock: takes the buffer),
+//! [`PendingSync::run`] (without it, while appends go on: the write and the
+//! fsync) and [`finish_sync`] (under the lock: the outcome).
+//!
+//! Why not write each record as it is appended: the append then waits
+//! whenever the fsync in flight is writing back the file's last page (ext4
+//! holds it), and with it every request on the node's one runtime thread.
 //!
 //! [`sync`]: DiskLog::sync
 //! [`durable_seq`]: DiskLog::durable_seq
@@ -22,8 +28,9 @@ use super::meta::{self, LogId, Meta};
 use super::record::{self, MAX_PAYLOAD};
 use super::recovery::{self, Recovered, SegmentInfo};
 use super::rollback;
-use super::segment::{self, Segment, DEFAULT_SEGMENT_BYTES};
+use super::segment::{self, Reserved, Segment, DEFAULT_SEGMENT_BYTES};
 use super::terms::Terms;
+use super::turn::{Turn, Turns};
 use crate::api::{AtomicState, DiskReport};
 use crate::entry::Entry;
 use crate::store::{LogStore, MemoryLog, Rollback};
@@ -70,38 +77,61 @@ pub struct WalStats {
     pub sync_micros: u64,
 }
 
-/// An fsync prepared under the log's lock, to run without it.
+/// A round of group commit prepared under the log's lock, to run without it:
+/// the records framed since the last round, where they go, and the fsync.
 #[derive(Debug)]
 #[must_use = "run it, then hand the result to DiskLog::finish_sync"]
 pub struct PendingSync {
     file: Arc<File>,
     path: PathBuf,
     segment_base: u64,
+    frames: Vec<u8>,
+    reserved: Reserved,
     /// The last seq and the file length it covers.
     upto_seq: u64,
     upto_len: u64,
     epoch: u64,
-    /// How long `run` took.
+    /// How long the fsync took.
     took: Duration,
-    /// `false` with fsync never: the round only publishes what was appended.
+    /// `false` with fsync never: the round writes to the page cache only.
     fsync: bool,
+    /// Held until the write and the fsync are done.
+    turn: Option<Turn>,
 }
 
 impl PendingSync {
-    /// The fsync itself: slow, and needs no lock.
-    pub fn run(&mut self) -> io::Result<()> {
-        if !self.fsync {
-            return Ok(());
+    /// The write and the fsync: slow, and need no lock.
+    pub fn run(&mut self) -> Result<(), WalError> {
+        let result = self.write_and_sync();
+        if let Some(turn) = self.turn.take() {
+            turn.end(result.is_err());
         }
-        let started = Instant::now();
-        let result = self.file.sync_data();
-        self.took = started.elapsed();
         result
     }
 
-    /// The highest seq this fsync covers.
+    fn write_and_sync(&mut self) -> Result<(), WalError> {
+        self.reserved.write(&self.file, &self.path, &self.frames)?;
+        if self.fsync {
+            let started = Instant::now();
+            let result = self.file.sync_data();
+            self.took = started.elapsed();
+            result.map_err(|e| WalError::io("fsync", &self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// The highest seq this round covers.
     pub fn upto_seq(&self) -> u64 {
         self.upto_seq
+    }
+
+    /// Makes the round's write fail as a disk would: the file handle is
+    /// swapped for a read-only one.
+    #[cfg(test)]
+    pub(crate) fn break_file(&mut self) {
+        if let Ok(file) = File::open(&self.path) {
+            self.file = Arc::new(file);
+        }
     }
 }
 
@@ -119,24 +149,29 @@ pub struct DiskLog {
     /// Full segments, for their sizes.
     sealed: Vec<SegmentInfo>,
     active: Segment,
+    /// Records framed since the last round took them: the next one writes
+    /// them. Only ever records after `durable_seq`.
+    buffer: Vec<u8>,
+    /// Where a roll falls in `buffer`: (first seq of the new segment, its
+    /// offset in `buffer`).
+    rolls: Vec<(u64, usize)>,
+    /// How long the newest segment will be once `buffer` is written.
+    tail_len: u64,
+    /// The last round's buffer, kept for the next (no allocation per round).
+    spare: Vec<u8>,
+    /// One round writes at a time.
+    turns: Arc<Turns>,
     durable_seq: u64,
     /// Where `durable_seq`'s record ends in the active segment.
     durable_len: u64,
-    /// An fsync failed. Linux may then have dropped the dirty pages and
-    /// report the next fsync as a success, so the unsynced records are
-    /// written again from memory before the next fsync counts.
+    /// A round's write or fsync failed (see `write_failed`): the unsynced
+    /// records are written again from memory before the next fsync counts.
     rewrite_needed: bool,
     /// Bumped when an fsync fails, so a sync begun before that cannot mark
     /// the rewritten records durable.
     epoch: u64,
     stats: WalStats,
     recovered: Recovered,
-    frame: Vec<u8>,
-    /// With fsync never: the durable seq the last round reported. The group
-    /// commit publishes only what a round returns, so a round is still owed
-    /// whenever appends moved past it (else nothing would ever be
-    /// acknowledged).
-    reported_seq: u64,
 }
 
 impl DiskLog {
@@ -192,21 +227,25 @@ impl DiskLog {
             sealed,
             durable_seq: last_seq,
             durable_len: active.len(),
+            tail_len: active.len(),
             active,
+            buffer: Vec::new(),
+            rolls: Vec::new(),
+            spare: Vec::new(),
+            turns: Arc::default(),
             rewrite_needed: false,
             epoch: 0,
             stats: WalStats::default(),
             recovered,
-            frame: Vec::new(),
-            reported_seq: 0,
             options,
         })
     }
 
-    /// Appends `entry` (seq `last_seq() + 1`) to the page cache. It is not
-    /// durable until a [`sync`](Self::sync) covers it. On error nothing was
-    /// appended and the log stays usable: a later append, once the disk has
-    /// recovered, goes on from the same place.
+    /// Appends `entry` (seq `last_seq() + 1`): in memory, and framed for
+    /// the next round of [`sync`](Self::sync), which writes it and makes it
+    /// durable. Fails only for an entry the log cannot take (out of order,
+    /// too large) or when an atomic entry's mark cannot be stored; then
+    /// nothing was appended.
     pub fn append(&mut self, entry: Entry) -> Result<(), WalError> {
         let expected = self.last_seq() + 1;
         if entry.seq != expected {
@@ -222,16 +261,9 @@ impl DiskLog {
                 max: MAX_PAYLOAD,
             });
         }
-        self.frame.clear();
-        record::encode(
-            entry.seq,
-            entry.term,
-            entry.message.as_bytes(),
-            &mut self.frame,
-        );
-        let frame_len = self.frame.len() as u64;
         if let Some(state) = entry.atomic {
-            // Durable before anyone acts on the entry (a YES vote).
+            // Durable before anyone acts on the entry (a YES vote). A mark
+            // whose entry is lost with an unsynced tail is dropped at open.
             self.marks.record(Mark {
                 seq: entry.seq,
                 term: entry.term,
@@ -239,35 +271,35 @@ impl DiskLog {
                 unconfirmed: false,
             })?;
         }
-        let written = self.write_frame(frame_len);
-        if written.is_err() && entry.atomic.is_some() {
-            // The mark must not outlive the entry it names (best effort:
-            // on open, a mark whose entry is missing is dropped anyway).
-            let _ = self.marks.rewrite(&current_marks(&self.entries));
-        }
-        written?;
-        self.stats.bytes_appended += frame_len;
+        self.stats.bytes_appended += self.frame(&entry);
         self.terms.push(entry.seq, entry.term);
         self.entries.push(entry);
-        if self.options.fsync == FsyncPolicy::Never {
-            self.durable_seq = self.last_seq();
-        }
         Ok(())
     }
 
-    fn write_frame(&mut self, frame_len: u64) -> Result<(), WalError> {
-        if !self.active.is_empty() && self.active.len() + frame_len > self.options.segment_bytes {
-            self.roll()?;
+    /// Frames `entry` at the end of the buffer, noting a roll before it if
+    /// the newest segment has no room for it. Returns the frame's length.
+    fn frame(&mut self, entry: &Entry) -> u64 {
+        let start = self.buffer.len();
+        record::encode(
+            entry.seq,
+            entry.term,
+            entry.message.as_bytes(),
+            &mut self.buffer,
+        );
+        let frame_len = (self.buffer.len() - start) as u64;
+        if self.tail_len > 0 && self.tail_len + frame_len > self.options.segment_bytes {
+            self.rolls.push((entry.seq, start));
+            self.tail_len = 0;
         }
-        self.active.append(&self.frame)
+        self.tail_len += frame_len;
+        frame_len
     }
 
-    /// Makes every appended entry durable with one fsync (none if there is
+    /// Makes every appended entry durable with one round (none if there is
     /// nothing new) and returns the highest durable seq.
     pub fn sync(&mut self) -> Result<u64, WalError> {
-        if self.options.fsync == FsyncPolicy::Never
-            || (self.durable_seq == self.last_seq() && !self.rewrite_needed)
-        {
+        if !self.needs_sync() {
             return Ok(self.durable_seq);
         }
         let mut pending = self.begin_sync()?;
@@ -275,52 +307,124 @@ impl DiskLog {
         self.finish_sync(pending, result)
     }
 
-    /// First part of a sync: notes what the fsync will cover. Under the lock.
+    /// First part of a round, under the lock: waits for the round before
+    /// to finish writing, seals the segments that filled up since (rare:
+    /// written and fsynced here), and takes what the round will write.
     pub fn begin_sync(&mut self) -> Result<PendingSync, WalError> {
+        let turn = self.take_turn();
         if self.rewrite_needed {
             self.rewrite_unsynced()?;
         }
+        while let Some(&(next_base, at)) = self.rolls.first() {
+            self.seal_at(next_base, at)?;
+        }
+        let frames = std::mem::replace(&mut self.buffer, std::mem::take(&mut self.spare));
+        let reserved = self.active.reserve(frames.len() as u64, true);
         Ok(PendingSync {
             file: Arc::clone(self.active.file()),
             path: self.active.path().to_path_buf(),
             segment_base: self.active.base_seq(),
+            frames,
+            reserved,
             upto_seq: self.last_seq(),
             upto_len: self.active.len(),
             epoch: self.epoch,
             took: Duration::ZERO,
             fsync: self.options.fsync == FsyncPolicy::Batch,
+            turn: Some(turn),
         })
     }
 
-    /// Last part of a sync: records the fsync's outcome. Returns the highest
-    /// durable seq, or the fsync's error (the entries it was to cover stay
-    /// not durable, and the next sync writes them again).
+    /// Last part of a round: records its outcome. Returns the highest
+    /// durable seq, or the round's error (the entries it was to cover stay
+    /// not durable, and the next round writes them again).
     pub fn finish_sync(
         &mut self,
-        pending: PendingSync,
-        result: io::Result<()>,
+        mut pending: PendingSync,
+        result: Result<(), WalError>,
     ) -> Result<u64, WalError> {
+        let mut frames = std::mem::take(&mut pending.frames);
+        frames.clear();
+        if self.spare.capacity() < frames.capacity() {
+            self.spare = frames;
+        }
         if let Err(e) = result {
-            self.rewrite_needed = true;
-            self.epoch += 1;
-            return Err(WalError::io("fsync", pending.path, e));
+            self.write_failed();
+            return Err(e);
         }
-        if !pending.fsync {
-            self.reported_seq = self.durable_seq;
-            return Ok(self.durable_seq);
+        if pending.fsync {
+            self.count_fsync(pending.took);
         }
-        self.stats.fsyncs += 1;
-        self.stats.last_sync = Some(Instant::now());
-        self.stats.sync_micros += u64::try_from(pending.took.as_micros()).unwrap_or(u64::MAX);
-        // A roll fsyncs the old segment itself, so a sync begun before a roll
-        // has nothing left to add.
+        // A roll fsyncs the old segment itself, so a round begun before a
+        // roll has nothing left to add.
         let current = pending.epoch == self.epoch && pending.segment_base == self.active.base_seq();
         if current && pending.upto_seq > self.durable_seq {
-            self.stats.entries_synced += pending.upto_seq - self.durable_seq;
-            self.durable_seq = pending.upto_seq;
-            self.durable_len = pending.upto_len;
+            self.durable(pending.upto_seq, pending.upto_len, pending.fsync);
         }
         Ok(self.durable_seq)
+    }
+
+    /// An fsync of segment data succeeded, taking `took`.
+    fn count_fsync(&mut self, took: Duration) {
+        self.stats.fsyncs += 1;
+        self.stats.last_sync = Some(Instant::now());
+        self.stats.sync_micros += u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+    }
+
+    /// The log is durable up to `seq`, whose record ends at `len` in the
+    /// active segment.
+    fn durable(&mut self, seq: u64, len: u64, fsynced: bool) {
+        if fsynced {
+            self.stats.entries_synced += seq - self.durable_seq;
+        }
+        self.durable_seq = seq;
+        self.durable_len = len;
+    }
+
+    /// A write or fsync failed. Linux may then have dropped the dirty pages
+    /// and report the next fsync as a success, and a failed write may have
+    /// left part of a record: the unsynced records are written again from
+    /// memory before anything counts as durable (see `rewrite_unsynced`),
+    /// and a round begun before this does not count.
+    fn write_failed(&mut self) {
+        self.rewrite_needed = true;
+        self.epoch += 1;
+    }
+
+    /// Waits until no round is writing, and takes the turn; hears of a
+    /// round whose failure never reached the log (see [`super::turn`]).
+    fn take_turn(&mut self) -> Turn {
+        let (turn, failed) = self.turns.take();
+        if failed {
+            self.write_failed();
+        }
+        turn
+    }
+
+    /// Writes the buffer up to `at` (the records before the roll to a
+    /// segment starting at `next_base`) and fsyncs them, then rolls. On
+    /// error the records are written again from memory by a later round.
+    fn seal_at(&mut self, next_base: u64, at: usize) -> Result<(), WalError> {
+        let reserved = self.active.reserve(at as u64, false);
+        let fsynced = self.options.fsync == FsyncPolicy::Batch;
+        let started = Instant::now();
+        let written = reserved
+            .write(self.active.file(), self.active.path(), &self.buffer[..at])
+            .and_then(|()| if fsynced { self.active.sync() } else { Ok(()) });
+        if let Err(e) = written {
+            self.write_failed();
+            return Err(e);
+        }
+        if fsynced {
+            self.count_fsync(started.elapsed());
+        }
+        self.durable(next_base - 1, self.active.len(), fsynced);
+        self.buffer.drain(..at);
+        self.rolls.remove(0);
+        for (_, offset) in &mut self.rolls {
+            *offset -= at;
+        }
+        self.roll()
     }
 
     /// The persisted term and vote (0 and `None` for a new log).
@@ -353,15 +457,19 @@ impl DiskLog {
     /// a member whose log diverged from the elected
     /// primary's keeps the common prefix (the caller writes what was cut to
     /// a rollback file). Later segments go newest first, then the segment
-    /// holding `seq` is cut after its record, so a crash part-way leaves a
-    /// shorter log that is still whole.
+    /// holding the last durable entry kept is cut after its record, so a
+    /// crash part-way leaves a shorter log that is still whole. Kept entries
+    /// that were not durable yet are written again.
     pub fn truncate_after(&mut self, seq: u64) -> Result<Vec<Entry>, WalError> {
         if seq >= self.last_seq() {
             return Ok(Vec::new());
         }
+        let turn = self.take_turn();
         let cut = self.entries.range(seq + 1, usize::MAX, usize::MAX);
-        // Segments that start after `seq` go whole.
-        while self.active.base_seq() > seq.max(1) {
+        // What stays on disk as it is: the durable records up to `seq`.
+        let keep = seq.min(self.durable_seq);
+        // Segments that start after `keep` go whole.
+        while self.active.base_seq() > keep.max(1) {
             let Some(previous) = self.sealed.pop() else {
                 break;
             };
@@ -374,31 +482,34 @@ impl DiskLog {
                 self.options.segment_bytes,
             )?;
         }
-        if seq == 0 {
+        if keep == 0 {
             self.active.truncate(0)?;
         } else {
-            let end = recovery::end_of(self.active.path(), seq)?;
+            let end = recovery::end_of(self.active.path(), keep)?;
             self.active.truncate(end)?;
         }
         self.dir.sync()?;
         self.entries.truncate(seq);
         self.terms.truncate(seq);
         self.marks.rewrite(&current_marks(&self.entries))?;
-        // The cut itself was fsynced: what is left is durable.
-        self.durable_seq = seq;
+        // The cut itself was fsynced: what is left on disk is durable, and
+        // the kept entries after it are written by the sync below.
+        self.durable_seq = keep;
         self.durable_len = self.active.len();
-        self.rewrite_needed = false;
         self.epoch += 1;
+        self.rewrite_needed = true;
+        drop(turn);
+        if let Err(e) = self.sync() {
+            // The next round of group commit writes them.
+            tracing::warn!(error = %e, "after a cut of the log: kept entries not yet durable");
+        }
         Ok(cut)
     }
 
     /// Whether a sync would do anything: appends since the last one, or a
     /// rewrite owed after a failed fsync.
     pub fn needs_sync(&self) -> bool {
-        match self.options.fsync {
-            FsyncPolicy::Batch => self.durable_seq < self.last_seq() || self.rewrite_needed,
-            FsyncPolicy::Never => self.reported_seq != self.durable_seq,
-        }
+        self.durable_seq < self.last_seq() || self.rewrite_needed
     }
 
     /// Forgets every entry and starts again at seq 1 (a secondary that
@@ -406,6 +517,7 @@ impl DiskLog {
     /// part-way leaves a shorter log that still starts at 1, never a gap;
     /// the identity stays (it is still this node's directory).
     pub fn clear(&mut self) -> Result<(), WalError> {
+        let _turn = self.take_turn();
         let mut paths: Vec<PathBuf> = self.sealed.iter().map(|s| s.path.clone()).collect();
         paths.push(self.active.path().to_path_buf());
         for path in paths.iter().rev() {
@@ -424,13 +536,17 @@ impl DiskLog {
         self.terms = Terms::default();
         self.durable_seq = 0;
         self.durable_len = 0;
+        self.buffer.clear();
+        self.rolls.clear();
+        self.tail_len = 0;
         self.rewrite_needed = false;
         // A sync begun before this must not mark anything of the new log.
         self.epoch += 1;
         Ok(())
     }
 
-    /// The highest seq that is on disk (with `Never`: in the page cache).
+    /// The highest seq that is on disk (with `Never`: written to the page
+    /// cache).
     pub fn durable_seq(&self) -> u64 {
         self.durable_seq
     }
@@ -460,13 +576,17 @@ impl DiskLog {
         self.stats.last_sync.map(|at| at.elapsed())
     }
 
-    /// Bytes of records on disk, across every segment.
+    /// Bytes of records across every segment, those the next round writes
+    /// included.
     pub fn disk_bytes(&self) -> u64 {
-        self.sealed.iter().map(|s| s.len).sum::<u64>() + self.active.len()
+        self.sealed.iter().map(|s| s.len).sum::<u64>()
+            + self.active.len()
+            + self.buffer.len() as u64
     }
 
+    /// Segments, those the next round starts included.
     pub fn segment_count(&self) -> usize {
-        self.sealed.len() + 1
+        self.sealed.len() + 1 + self.rolls.len()
     }
 
     /// What the open found: segments and any torn tail it cut off.
@@ -474,24 +594,29 @@ impl DiskLog {
         &self.recovered
     }
 
-    /// Seals the active segment and starts the next. The old one is made
-    /// durable first, so unsynced records are only ever in the active
-    /// segment (which is what a rewrite after a failed fsync relies on),
-    /// and its zeroes written ahead are cut off.
+    /// Seals the active segment (its records are written and fsynced:
+    /// unsynced records are only ever in the active segment, which is what
+    /// a rewrite after a failed round relies on) and starts the next. Its
+    /// zeroes written ahead are cut off.
     fn roll(&mut self) -> Result<(), WalError> {
-        if self.options.fsync == FsyncPolicy::Batch {
-            self.sync()?;
-        }
         self.active.trim();
-        let next = Segment::create(
+        let created = Segment::create(
             self.dir.path(),
-            self.last_seq() + 1,
+            self.durable_seq + 1,
             self.options.segment_bytes,
-        )?;
+        );
+        let next = match created {
+            Ok(next) => next,
+            Err(e) => {
+                self.write_failed();
+                return Err(e);
+            }
+        };
         if self.options.fsync == FsyncPolicy::Batch {
             if let Err(e) = self.dir.sync() {
                 // Not durable as a name: take it back, roll again next time.
                 let _ = std::fs::remove_file(next.path());
+                self.write_failed();
                 return Err(e);
             }
         }
@@ -505,17 +630,19 @@ impl DiskLog {
         Ok(())
     }
 
-    /// Writes every record after `durable_seq` again, from memory.
+    /// Frames every record after `durable_seq` again, from memory, for the
+    /// next write, and cuts the file back to the durable records.
     fn rewrite_unsynced(&mut self) -> Result<(), WalError> {
         self.active.truncate(self.durable_len)?;
-        let mut frames = Vec::new();
+        self.buffer.clear();
+        self.rolls.clear();
+        self.tail_len = self.active.len();
         for entry in self
             .entries
             .range(self.durable_seq + 1, usize::MAX, usize::MAX)
         {
-            record::encode(entry.seq, entry.term, entry.message.as_bytes(), &mut frames);
+            self.frame(&entry);
         }
-        self.active.append(&frames)?;
         self.rewrite_needed = false;
         Ok(())
     }
@@ -619,7 +746,7 @@ impl LogStore for DiskLog {
     fn finish_sync(
         &mut self,
         pending: PendingSync,
-        result: io::Result<()>,
+        result: Result<(), WalError>,
     ) -> Result<u64, WalError> {
         DiskLog::finish_sync(self, pending, result)
     }

@@ -33,6 +33,7 @@ pub mod recovery;
 pub mod rollback;
 pub mod segment;
 pub mod terms;
+mod turn;
 
 #[cfg(test)]
 mod tests;

@@ -60,22 +60,61 @@ pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, WalError> {
 }
 
 /// The segment being appended to.
+///
+/// Appends are not written here: the log reserves room for a round's records
+/// ([`reserve`](Self::reserve)) under its lock, and the round writes them
+/// with [`Reserved::write`] without it (group commit), so a request thread
+/// never waits on the disk.
 #[derive(Debug)]
 pub struct Segment {
     base_seq: u64,
     path: PathBuf,
-    /// Shared so an fsync can run on it without the log's lock (group commit).
+    /// Shared so a round can write and fsync without the log's lock.
     file: Arc<File>,
-    /// End of the last complete record: where the next append is written.
+    /// End of the last record reserved: where the next round writes.
     len: u64,
-    /// The file's length: zeroes from `len` to here (space written ahead).
+    /// The file's length once the reserved writes are done: zeroes from
+    /// `len` to here (space written ahead).
     allocated: u64,
     /// Zero-fill at most up to here: the segment size limit (or `len`
     /// plus the record, if a single record is larger).
     limit: u64,
-    /// A failed write may have left a partial record after `len`, and cutting
-    /// it off failed too: it is cut off before the next write.
-    dirty_tail: bool,
+}
+
+/// Room reserved at the end of a segment for one round's records, and the
+/// zeroes to write after them.
+#[derive(Debug, Default)]
+pub struct Reserved {
+    /// Where the records go.
+    pub offset: u64,
+    /// Zero-fill from here up to `zero_to` after writing them (nothing when
+    /// the two are equal).
+    zero_from: u64,
+    zero_to: u64,
+}
+
+impl Reserved {
+    /// Writes `frames` (the reserved records, whole) at their place in the
+    /// segment at `path`, then the zeroes ahead. Only the records' write
+    /// can fail: the zeroes are best effort (without them the next records
+    /// extend the file themselves, as they would have anyway).
+    pub fn write(&self, file: &File, path: &Path, frames: &[u8]) -> Result<(), WalError> {
+        file.write_all_at(frames, self.offset)
+            .map_err(|source| WalError::Append {
+                path: path.to_path_buf(),
+                offset: self.offset,
+                source,
+            })?;
+        if self.zero_to > self.zero_from {
+            let zeroes = vec![0; (self.zero_to - self.zero_from) as usize];
+            if file.write_all_at(&zeroes, self.zero_from).is_err() {
+                // Drop a partial chunk; zeroes left by a failed cut are
+                // harmless (overwritten by records, or read as the end).
+                let _ = file.set_len(self.zero_from);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Segment {
@@ -129,7 +168,6 @@ impl Segment {
             len,
             allocated,
             limit,
-            dirty_tail: false,
         }
     }
 
@@ -153,55 +191,25 @@ impl Segment {
         &self.file
     }
 
-    /// Appends whole frames at the end of the records, zero-filling more
-    /// of the file first if they would not fit in what is. On failure the
-    /// file is cut back to the end of the last complete record, so a partial
-    /// frame never sits in front of the next append (recovery would then
-    /// refuse the log as corrupt in its middle). If even the cut fails, it
-    /// is retried before the next write.
-    pub fn append(&mut self, frames: &[u8]) -> Result<(), WalError> {
-        if self.dirty_tail {
-            self.truncate(self.len)?;
-        }
-        let end = self.len + frames.len() as u64;
-        self.preallocate(end);
-        if let Err(e) = self.file.write_all_at(frames, self.len) {
-            let offset = self.len;
-            match self.file.set_len(self.len) {
-                Ok(()) => self.allocated = self.len,
-                Err(_) => self.dirty_tail = true,
-            }
-            return Err(WalError::Append {
-                path: self.path.clone(),
-                offset,
-                source: e,
-            });
+    /// Reserves `len` bytes of records at the end. With `zero_ahead`, the
+    /// write also zero-fills a chunk past them if they reach beyond what
+    /// is filled already. Real zeroes, not `fallocate`: ext4 marks
+    /// fallocated blocks unwritten, and the first write into one changes
+    /// metadata again.
+    pub fn reserve(&mut self, len: u64, zero_ahead: bool) -> Reserved {
+        let offset = self.len;
+        let end = offset + len;
+        let mut reserved = Reserved {
+            offset,
+            zero_from: end,
+            zero_to: end,
+        };
+        if zero_ahead && end > self.allocated {
+            reserved.zero_to = (end + PREALLOCATE).min(self.limit).max(end);
         }
         self.len = end;
-        self.allocated = self.allocated.max(end);
-        Ok(())
-    }
-
-    /// Zero-fills the file from its end up to a chunk past `end`, if `end`
-    /// lies beyond it. Real zeroes, not `fallocate`: ext4 marks fallocated
-    /// blocks unwritten, and the first write into one changes metadata
-    /// again. Best effort: if the disk has no room for the chunk, the
-    /// append extends the file itself, as it would without this (and fails
-    /// only if the records do not fit either).
-    fn preallocate(&mut self, end: u64) {
-        if end <= self.allocated {
-            return;
-        }
-        let target = (end + PREALLOCATE).min(self.limit).max(end);
-        let zeroes = vec![0; (target - self.allocated) as usize];
-        match self.file.write_all_at(&zeroes, self.allocated) {
-            Ok(()) => self.allocated = target,
-            Err(_) => {
-                // Drop a partial chunk; zeroes left by a failed cut are
-                // harmless (overwritten by appends, or read as the end).
-                let _ = self.file.set_len(self.allocated);
-            }
-        }
+        self.allocated = self.allocated.max(reserved.zero_to);
+        reserved
     }
 
     /// Cuts the file to `len` bytes and makes the cut durable.
@@ -209,13 +217,9 @@ impl Segment {
         self.file
             .set_len(len)
             .and_then(|()| self.file.sync_all())
-            .map_err(|e| {
-                self.dirty_tail = true;
-                WalError::io("truncate", &self.path, e)
-            })?;
+            .map_err(|e| WalError::io("truncate", &self.path, e))?;
         self.len = len;
         self.allocated = len;
-        self.dirty_tail = false;
         Ok(())
     }
 
@@ -223,7 +227,7 @@ impl Segment {
     /// log is closed, so a segment at rest is just its records. Not fsynced:
     /// if a crash undoes the cut, recovery reads the zeroes as the end.
     pub fn trim(&mut self) {
-        if self.allocated > self.len && !self.dirty_tail && self.file.set_len(self.len).is_ok() {
+        if self.allocated > self.len && self.file.set_len(self.len).is_ok() {
             self.allocated = self.len;
         }
     }

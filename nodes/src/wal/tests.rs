@@ -199,28 +199,67 @@ fn a_split_sync_covers_what_was_appended_before_it_began() {
     assert_eq!(log.sync().expect("sync"), 3);
 }
 
+/// A round fails in its write (a real one, on a read-only handle) or in its
+/// fsync (EIO, as the kernel would report it): what it covered stays not
+/// durable, and the next round writes it again from memory.
 #[test]
-fn a_failed_fsync_leaves_entries_not_durable_until_a_later_sync_succeeds() {
-    let dir = TempDir::new("fsyncfail");
+fn a_failed_round_leaves_entries_not_durable_until_a_later_one_writes_them_again() {
+    for fsync_fails in [false, true] {
+        let dir = TempDir::new("roundfail");
+        let mut log = open(dir.path(), 1 << 20);
+        log.append(entry(1)).expect("append");
+        log.sync().expect("sync");
+        log.append(entry(2)).expect("append");
+        let mut pending = log.begin_sync().expect("begin");
+        let result = if fsync_fails {
+            Err(WalError::io(
+                "fsync",
+                dir.path(),
+                io::Error::from_raw_os_error(5),
+            ))
+        } else {
+            pending.break_file();
+            pending.run()
+        };
+        let err = log.finish_sync(pending, result).expect_err("failed round");
+        assert!(err.io_kind().is_some(), "{err}");
+        let action = if fsync_fails { "fsync" } else { "append" };
+        assert!(err.to_string().contains(action), "{err}");
+        assert_eq!(log.durable_seq(), 1);
+        assert!(log.needs_sync());
+        log.append(entry(3)).expect("append");
+        assert_eq!(log.sync().expect("sync"), 3);
+        drop(log);
+        assert_eq!(open(dir.path(), 1 << 20).all(), expected(3));
+    }
+}
+
+/// A node whose role changes while a round runs hands the log on, and the
+/// round's outcome goes to the old role: a write that failed there must
+/// still make the next round write the records again, or the file would
+/// keep a hole where they should be.
+#[test]
+fn a_failed_round_whose_outcome_never_reached_the_log_is_written_again() {
+    let dir = TempDir::new("lostround");
     let mut log = open(dir.path(), 1 << 20);
-    log.append(entry(1)).expect("append");
-    log.sync().expect("sync");
-    log.append(entry(2)).expect("append");
-    let pending = log.begin_sync().expect("begin");
-    let failed = Err(io::Error::from_raw_os_error(5)); // EIO, as the kernel would
-    let err = log.finish_sync(pending, failed).expect_err("failed fsync");
-    assert!(err.io_kind().is_some(), "{err}");
-    assert!(err.to_string().contains("fsync"), "{err}");
-    assert_eq!(log.durable_seq(), 1);
-    // The next sync writes seq 2 again from memory, then fsyncs it.
-    log.append(entry(3)).expect("append");
-    assert_eq!(log.sync().expect("sync"), 3);
+    for seq in 1..=3 {
+        log.append(entry(seq)).expect("append");
+    }
+    let mut lost = log.begin_sync().expect("begin");
+    lost.break_file();
+    let err = lost.run().expect_err("a read-only handle cannot write");
+    assert!(err.to_string().starts_with("storage: "), "{err}");
+    drop(lost);
+    log.append(entry(4)).expect("append");
+    assert_eq!(log.sync().expect("sync"), 4);
     drop(log);
-    assert_eq!(open(dir.path(), 1 << 20).all(), expected(3));
+    let log = open(dir.path(), 1 << 20);
+    assert_eq!(log.all(), expected(4));
+    assert_eq!(log.recovered().truncated, None);
 }
 
 #[test]
-fn with_fsync_never_durable_follows_last_and_nothing_is_fsynced() {
+fn with_fsync_never_a_round_writes_and_nothing_is_fsynced() {
     let dir = TempDir::new("never");
     let options = WalOptions {
         fsync: FsyncPolicy::Never,
@@ -228,9 +267,13 @@ fn with_fsync_never_durable_follows_last_and_nothing_is_fsynced() {
     };
     let mut log = DiskLog::open(dir.path(), options).expect("open");
     log.append(entry(1)).expect("append");
-    assert_eq!(log.durable_seq(), 1);
+    // Written by the next round, like with fsync batch, without the fsync.
+    assert_eq!(log.durable_seq(), 0);
     assert_eq!(log.sync().expect("sync"), 1);
+    assert_eq!(log.durable_seq(), 1);
     assert_eq!(log.stats().fsyncs, 0);
+    drop(log);
+    assert_eq!(file_len(&last_segment(dir.path())), frame_len(1));
 }
 
 // --- torn tails and damage ------------------------------------------------
@@ -330,8 +373,13 @@ fn the_active_segment_is_zero_filled_ahead_and_a_close_cuts_the_zeroes() {
     log.sync().expect("sync");
     let path = last_segment(dir.path());
     let records: u64 = (1..=5).map(frame_len).sum();
-    // The first append wrote a chunk of zeroes past itself; the others fit.
-    assert_eq!(file_len(&path), frame_len(1) + segment::PREALLOCATE);
+    // The round wrote a chunk of zeroes past its records.
+    assert_eq!(file_len(&path), records + segment::PREALLOCATE);
+    // The next round's records fit in it.
+    log.append(entry(6)).expect("append");
+    log.sync().expect("sync");
+    assert_eq!(file_len(&path), records + segment::PREALLOCATE);
+    let records = records + frame_len(6);
     assert_eq!(log.disk_bytes(), records);
     drop(log);
     assert_eq!(file_len(&path), records);
@@ -342,6 +390,7 @@ fn zero_filling_stops_at_the_segment_size_limit() {
     let dir = TempDir::new("prealloc-limit");
     let mut log = open(dir.path(), 300);
     log.append(entry(1)).expect("append");
+    log.sync().expect("sync");
     assert_eq!(file_len(&last_segment(dir.path())), 300);
 }
 
@@ -610,7 +659,7 @@ impl Drop for Tmpfs {
 }
 
 #[test]
-fn a_full_disk_fails_appends_with_a_typed_error_and_they_resume_when_space_is_freed() {
+fn a_full_disk_fails_rounds_with_a_typed_error_and_they_resume_when_space_is_freed() {
     let fs = match Tmpfs::mount("full", "256k") {
         Ok(fs) => fs,
         Err(why) => {
@@ -628,8 +677,11 @@ fn a_full_disk_fails_appends_with_a_typed_error_and_they_resume_when_space_is_fr
     let message = "m".repeat(1000);
     let mut seq = 0;
     let err = loop {
-        match log.append(Entry::new(seq + 1, message.as_str())) {
-            Ok(()) => seq += 1,
+        seq += 1;
+        log.append(Entry::new(seq, message.as_str()))
+            .expect("an append only frames the entry");
+        match log.sync() {
+            Ok(durable) => assert_eq!(durable, seq),
             Err(e) => break e,
         }
         assert!(seq < 1000, "the disk never filled");
@@ -641,16 +693,14 @@ fn a_full_disk_fails_appends_with_a_typed_error_and_they_resume_when_space_is_fr
         "{err}"
     );
     assert!(seq > 10, "only {seq} appends fitted");
-    // Nothing half-written stays behind, and the log still answers.
+    // The entry whose round failed is in the log, not durable, and the log
+    // still answers.
     assert_eq!(log.last_seq(), seq);
-    let on_disk: u64 = segment_files(&data).iter().map(|(_, p)| file_len(p)).sum();
-    assert_eq!(on_disk, log.disk_bytes());
-    assert_eq!(log.sync().expect("sync what fitted"), seq);
-    // Still full: still refused, still typed.
-    let again = log
-        .append(Entry::new(seq + 1, message.as_str()))
-        .expect_err("still full");
+    assert_eq!(log.durable_seq(), seq - 1);
+    // Still full: still failing, still typed.
+    let again = log.sync().expect_err("still full");
     assert_eq!(again.io_kind(), Some(io::ErrorKind::StorageFull), "{again}");
+    assert_eq!(log.durable_seq(), seq - 1);
 
     fs::remove_file(&ballast).expect("free space");
     for _ in 0..20 {
@@ -660,6 +710,7 @@ fn a_full_disk_fails_appends_with_a_typed_error_and_they_resume_when_space_is_fr
     }
     assert_eq!(log.sync().expect("sync"), seq);
     drop(log);
+    // Nothing half-written stays behind: every record reads back whole.
     let log = open(&data, 32 * 1024);
     assert_eq!(log.last_seq(), seq);
     assert!(log.all().iter().all(|e| *e.message == *message));
@@ -667,12 +718,14 @@ fn a_full_disk_fails_appends_with_a_typed_error_and_they_resume_when_space_is_fr
 }
 
 #[test]
-fn a_read_only_directory_fails_appends_and_opens_with_a_typed_error_until_writable() {
+fn a_read_only_directory_fails_rounds_and_opens_with_a_typed_error_until_writable() {
     let dir = TempDir::new("readonly");
     let data = dir.path().join("data");
-    // One record per segment: every append creates a file in the directory.
+    // One record per segment: every round after the first creates a file
+    // in the directory.
     let mut log = open(&data, 16);
     log.append(entry(1)).expect("append");
+    log.sync().expect("sync");
     // Root ignores permissions, so as root the same is checked on a tmpfs
     // remounted read-only instead.
     set_mode(&data, 0o555);
@@ -680,13 +733,14 @@ fn a_read_only_directory_fails_appends_and_opens_with_a_typed_error_until_writab
     let root_ignores_permissions = fs::write(&probe, "").is_ok();
     let _ = fs::remove_file(&probe);
     if !root_ignores_permissions {
-        let err = log.append(entry(2)).expect_err("read-only dir");
+        log.append(entry(2)).expect("append");
+        let err = log.sync().expect_err("read-only dir");
         assert_eq!(
             err.io_kind(),
             Some(io::ErrorKind::PermissionDenied),
             "{err}"
         );
-        assert_eq!(log.last_seq(), 1);
+        assert_eq!(log.durable_seq(), 1);
         let fresh = dir.path().join("fresh");
         fs::create_dir(&fresh).expect("mkdir");
         set_mode(&fresh, 0o555);
@@ -699,8 +753,7 @@ fn a_read_only_directory_fails_appends_and_opens_with_a_typed_error_until_writab
         set_mode(&fresh, 0o755);
 
         set_mode(&data, 0o755);
-        log.append(entry(2)).expect("append once writable");
-        assert_eq!(log.sync().expect("sync"), 2);
+        assert_eq!(log.sync().expect("sync once writable"), 2);
         drop(log);
         assert_eq!(open(&data, 16).all(), expected(2));
         return;
@@ -912,4 +965,110 @@ fn atomic_marks_are_recovered_with_their_entries_and_only_with_them() {
         .contains("\"seq\":4"));
     log.append(entry(4)).expect("append");
     assert_eq!(log.atomic_at(4), None);
+}
+
+// --- rounds against a model ----------------------------------------------
+
+/// One step of a log's life, for the model test below.
+#[derive(Clone, Debug)]
+enum Step {
+    /// Append this many entries.
+    Append(u8),
+    /// A round that succeeds.
+    Sync,
+    /// A round whose write fails, with its outcome recorded.
+    FailedRound,
+    /// A round whose write fails and whose outcome never reaches the log
+    /// (the node's role changed while it ran).
+    LostRound,
+    /// Close and open again.
+    Reopen,
+    /// Cut the log after this fraction of its entries.
+    Cut(f64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (1u8..12).prop_map(Step::Append),
+        3 => Just(Step::Sync),
+        1 => Just(Step::FailedRound),
+        1 => Just(Step::LostRound),
+        1 => Just(Step::Reopen),
+        1 => (0.0f64..=1.0).prop_map(Step::Cut),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Whatever mix of appends, rounds (failing or not), cuts and reopens,
+    /// with segments small enough that rounds often span several: what a
+    /// successful round reported durable survives a reopen, a reopen keeps
+    /// exactly a prefix of what was appended, and after a last round every
+    /// entry is there, in order, once.
+    #[test]
+    fn rounds_failures_cuts_and_reopens_keep_the_log_whole(
+        steps in proptest::collection::vec(step(), 1..40),
+        segment_bytes in 64u64..400,
+    ) {
+        let dir = TempDir::new("model");
+        let mut log = open(dir.path(), segment_bytes);
+        // The model: every entry appended and not cut, and how many of them
+        // a round reported durable.
+        let mut model: Vec<Entry> = Vec::new();
+        let mut durable = 0u64;
+        for step in steps {
+            match step {
+                Step::Append(n) => {
+                    for _ in 0..n {
+                        let e = entry(model.len() as u64 + 1);
+                        log.append(e.clone()).expect("append");
+                        model.push(e);
+                    }
+                }
+                Step::Sync => {
+                    durable = log.sync().expect("sync");
+                    prop_assert_eq!(durable, model.len() as u64);
+                }
+                Step::FailedRound | Step::LostRound => {
+                    let mut pending = log.begin_sync().expect("begin");
+                    pending.break_file();
+                    let result = pending.run();
+                    // A round with nothing to write cannot fail this way.
+                    prop_assert_eq!(result.is_err(), durable < model.len() as u64);
+                    if matches!(step, Step::FailedRound) || result.is_ok() {
+                        prop_assert_eq!(
+                            log.finish_sync(pending, result).is_err(),
+                            durable < model.len() as u64
+                        );
+                    }
+                    prop_assert!(log.durable_seq() >= durable);
+                    durable = log.durable_seq();
+                }
+                Step::Reopen => {
+                    drop(log);
+                    log = open(dir.path(), segment_bytes);
+                    let kept = log.all();
+                    prop_assert!(kept.len() as u64 >= durable, "{} < {durable}", kept.len());
+                    prop_assert_eq!(&kept[..], &model[..kept.len()]);
+                    model.truncate(kept.len());
+                    durable = log.durable_seq();
+                    prop_assert_eq!(durable, model.len() as u64);
+                }
+                Step::Cut(fraction) => {
+                    let seq = (model.len() as f64 * fraction) as u64;
+                    let cut = log.truncate_after(seq).expect("cut");
+                    prop_assert_eq!(&cut[..], &model[seq as usize..]);
+                    model.truncate(seq as usize);
+                    durable = log.durable_seq();
+                    prop_assert!(durable <= seq);
+                }
+            }
+            prop_assert_eq!(log.last_seq(), model.len() as u64);
+        }
+        prop_assert_eq!(log.sync().expect("last sync"), model.len() as u64);
+        drop(log);
+        let log = open(dir.path(), segment_bytes);
+        prop_assert_eq!(log.all(), model);
+        prop_assert_eq!(log.recovered().truncated.clone(), None);
+    }
 }
