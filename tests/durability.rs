@@ -506,6 +506,47 @@ async fn a_full_disk_on_the_primary_refuses_writes_until_it_has_room() {
     assert!(on_p.starts_with(&acked));
 }
 
+/// The primary ships entries before they are on its own disk, so a killed
+/// primary can come back without entries a secondary holds. Its restart is
+/// a new term: the secondary rolls those entries back rather than keep them
+/// under seqs the primary numbers again. (A full disk makes the loss
+/// certain: the refused write is replicated, never written.)
+#[tokio::test]
+async fn entries_a_killed_primary_lost_are_rolled_back_on_its_secondaries() {
+    let scratch = Scratch::new("lost");
+    let Some(disk) = tmpfs(&scratch, "p", "256k") else {
+        return;
+    };
+    let (pp, p1) = (reserve_port(), reserve_port());
+    let data = disk.0.display().to_string();
+    let s1 = secondary("s1", p1, &scratch.data("s1"));
+    let mut p = primary(pp, &data, &[("s1", p1)], &["--quorum", "1"]);
+    let (acked, status, body) = fill(&p.url, "m", 1).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["stored"], true, "{body}");
+    let shipped = messages(&p.url).await;
+    assert!(shipped.len() > acked.len(), "{} shipped", shipped.len());
+    wait_for_messages(&s1.url, &shipped).await;
+    p.kill(); // SIGKILL
+    disk.remount("size=4m");
+    p = primary(pp, &data, &[("s1", p1)], &["--quorum", "1"]);
+    let kept = messages(&p.url).await;
+    assert!(kept.starts_with(&acked), "every acked write is kept");
+    assert!(
+        kept.len() < shipped.len(),
+        "the refused write was never on disk"
+    );
+    let (status, body) = write(&p.url, "after", 2).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["seq"], json!(kept.len() + 1), "{body}");
+    let mut want = kept;
+    want.push("after".into());
+    assert_eq!(messages(&p.url).await, want);
+    assert_eq!(messages(&s1.url).await, want, "s1 has the primary's log");
+    s1.wait_logged("rolled back");
+    assert!(health(&p.url).await["term"].as_u64() >= Some(2));
+}
+
 /// A secondary on a full disk fails the deliveries (the primary retries),
 /// acknowledges nothing it did not store, and catches up once it has room.
 #[tokio::test]

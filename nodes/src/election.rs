@@ -230,8 +230,16 @@ impl Election {
             rng: StdRng::seed_from_u64(seed),
         };
         if standing == Standing::FixedPrimary {
-            // The course's primary: leads at once, in a fixed term.
-            e.term = e.term.max(1);
+            // The course's primary leads at once, in a term after every
+            // term its log has seen: each start is a new term, as a Kafka
+            // leader's epoch rises with each leadership. It ships entries
+            // before they reach its disk, so a kill can lose what a
+            // secondary holds; under a new term that secondary matches its
+            // log against this one and cuts them, instead of keeping them
+            // under seqs this primary numbers again. (The driver persists
+            // the term before the primary serves.)
+            e.term = term + 1;
+            e.voted_for = Some(e.me.clone());
             e.role = Role::Leader;
             e.leader = Some(e.me.clone());
         } else {
@@ -254,6 +262,17 @@ impl Election {
         self.timeouts = timeouts;
         if self.role != Role::Leader {
             self.reset_deadline(now);
+        }
+    }
+
+    /// A fixed secondary follows a new primary log (the course's primary
+    /// restarted in memory, or with its disk wiped): that log's terms start
+    /// over, so this member's do too.
+    pub fn start_over(&mut self) {
+        if self.standing == Standing::FixedSecondary {
+            self.term = 0;
+            self.voted_for = None;
+            self.leader = None;
         }
     }
 

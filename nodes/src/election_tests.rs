@@ -234,6 +234,24 @@ fn fixed_roles_run_the_same_machine_without_elections() {
         t0,
     );
     assert_eq!(s.leader(), Some("p"));
+    // A restarted fixed primary leads the term after its persisted one, so
+    // its secondaries match their logs against it again.
+    let restarted = Election::new(
+        "p",
+        &names(3),
+        Standing::FixedPrimary,
+        Timeouts::default(),
+        (4, Some("p".into())),
+        t0,
+        7,
+    );
+    assert_eq!((restarted.role(), restarted.term()), (Role::Leader, 5));
+    assert_eq!(restarted.voted_for(), Some("p"));
+    // A new primary log starts the terms over on a fixed secondary only.
+    s.start_over();
+    assert_eq!((s.term(), s.leader()), (0, None));
+    p.start_over();
+    assert_eq!(p.term(), 1, "a fixed primary never starts over");
 }
 
 /// Figure 8 of the Raft paper: an entry of term 2 held by a majority is not

@@ -113,23 +113,33 @@ impl Leadership {
         })
     }
 
-    /// The course's fixed primary: leads term 1 from the start.
-    pub fn fixed_primary(me: &str, journal: Arc<Journal>) -> Arc<Self> {
-        Self::fixed(me, Standing::FixedPrimary, journal)
+    /// The course's fixed primary: leads from the start, in the term after
+    /// every term `store` has seen (term 1 for a new log), made durable
+    /// before it serves, so a restart never leads a term twice.
+    pub fn fixed_primary(
+        me: &str,
+        journal: Arc<Journal>,
+        store: &mut dyn LogStore,
+    ) -> Result<Arc<Self>, WalError> {
+        let last_term = store.term_at(store.last_seq()).unwrap_or(0);
+        let seen = store.vote().0.max(last_term);
+        let leadership = Self::fixed(me, Standing::FixedPrimary, journal, seen);
+        store.set_vote(leadership.term(), Some(me.to_string()))?;
+        Ok(leadership)
     }
 
     /// The course's fixed secondary: follows whoever sends it entries.
     pub fn fixed_secondary(me: &str, journal: Arc<Journal>) -> Arc<Self> {
-        Self::fixed(me, Standing::FixedSecondary, journal)
+        Self::fixed(me, Standing::FixedSecondary, journal, 0)
     }
 
-    fn fixed(me: &str, standing: Standing, journal: Arc<Journal>) -> Arc<Self> {
+    fn fixed(me: &str, standing: Standing, journal: Arc<Journal>, term: u64) -> Arc<Self> {
         let election = Election::new(
             me,
             &[],
             standing,
             Timeouts::default(),
-            (0, None),
+            (term, None),
             Instant::now(),
             0,
         );
@@ -407,9 +417,11 @@ impl Inner {
         self.matched_term = 0;
     }
 
-    /// The log was cleared (a new primary log of the course's fixed roles):
-    /// nothing of it is committed any more.
-    pub fn log_cleared(&mut self) {
+    /// A new primary log took over (the course's fixed roles): its terms
+    /// start over, and nothing of the old log is committed any more.
+    pub fn new_primary_log(&mut self) {
+        self.election.start_over();
+        self.matched_term = 0;
         self.commit_seq = 0;
     }
 

@@ -293,8 +293,10 @@ impl Secondary {
                 log.clear().map_err(storage_error)?;
                 self.participant.forget_after(0);
                 self.commit.reset(log.durable_seq());
-                leadership.log_cleared();
             }
+            // Even with nothing to drop: the old log's term is no measure of
+            // the new one's, which starts at term 1.
+            leadership.new_primary_log();
         }
         log.set_upstream(instance).map_err(storage_error)?;
         *known = Some(instance);

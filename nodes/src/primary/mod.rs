@@ -69,14 +69,16 @@ pub struct Primary {
 
 impl Primary {
     /// The course's fixed primary: opens the log (recovering it from disk)
-    /// and leads term 1. Fails if the log cannot be opened or the HTTP
+    /// and leads a new term (see [`Leadership::fixed_primary`]). Fails if the log cannot be opened or the HTTP
     /// client built.
     pub fn new(config: PrimaryConfig) -> Result<Arc<Self>, String> {
-        let store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
+        let mut store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
         let journal = Arc::new(crate::journal::Journal::new(config.journal, &config.id));
+        let leadership = Leadership::fixed_primary(&config.id, journal.clone(), store.as_mut())
+            .map_err(|e| e.to_string())?;
         let parts = Parts {
             faults: Arc::new(FaultSet::default()),
-            leadership: Leadership::fixed_primary(&config.id, journal.clone()),
+            leadership,
             journal,
             timing: watch::Sender::new(config.timing()),
         };
