@@ -5,6 +5,7 @@
 mod support;
 
 use serde_json::{json, Value};
+use std::time::Duration;
 use support::*;
 
 /// One append as a primary of `term` sends it, with its log's shape.
@@ -96,4 +97,48 @@ async fn a_stale_primary_is_told_the_newer_term() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["term"], 5, "{body}");
     assert_eq!(messages(&s1.url).await, strings(&["a"]));
+}
+
+/// A batch admitted under one term but stored after a newer term's primary
+/// matched the log (here held by the `delay` fault, as on a slow link) is
+/// refused at store time: it would put the old term's entries back behind
+/// the new primary's back.
+#[tokio::test]
+async fn a_batch_that_outlives_its_term_is_not_stored() {
+    let s1 = Node::secondary("s1", 0, &[]);
+    let (status, body) = post_json(&format!("{}/faults", s1.url), json!({"delay_ms": 3000})).await;
+    assert_eq!(status, 200, "{body}");
+    let url = s1.url.clone();
+    let old = tokio::spawn(async move {
+        append(
+            &url,
+            2,
+            "2@1;2",
+            json!({"entries": [entry(1, 2, "a"), entry(2, 2, "b")]}),
+        )
+        .await
+    });
+    // Admitted: the node now follows term 2 (the batch waits to be stored).
+    eventually("s1 to follow term 2", Duration::from_secs(10), || async {
+        match health(&s1.url).await["term"].as_u64() {
+            Some(2) => Ok(()),
+            other => Err(format!("term {other:?}")),
+        }
+    })
+    .await;
+    // The term 3 primary's heartbeat matches the (still empty) log.
+    let response = http()
+        .get(format!("{}/replication/heartbeat", s1.url))
+        .header("x-replog-term", 3)
+        .header("x-replog-leader", "p2")
+        .header("x-replog-log", ";0")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("heartbeat: {e}"));
+    assert_eq!(response.status().as_u16(), 200);
+    let (status, body) = old.await.unwrap_or_else(|e| panic!("append task: {e}"));
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["term"], 3, "{body}");
+    assert!(messages(&s1.url).await.is_empty());
+    assert_eq!(health(&s1.url).await["last_seq"], 0);
 }

@@ -177,12 +177,12 @@ impl Secondary {
     /// a new term's primary matches this log against the primary's (cutting
     /// what diverges). A primary of an older term is refused with ours (it
     /// steps down on it). A request without a term (no primary of replog
-    /// sends one) is let through as before.
-    fn admit(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+    /// sends one) is let through as before. Returns the request's term.
+    fn admit(&self, headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         self.participant.note_coordinator(headers);
         let stamp = Stamp::from_headers(headers).map_err(ApiError::bad_request)?;
         let Some(stamp) = stamp else {
-            return Ok(());
+            return Ok(None);
         };
         let mut leadership = self.leadership.lock();
         if self.retired.load(Ordering::SeqCst) {
@@ -193,15 +193,9 @@ impl Secondary {
         }
         let ours = leadership.term();
         if stamp.term < ours {
-            return Err(ApiError::with_body(
-                StatusCode::CONFLICT,
-                ErrorBody {
-                    term: Some(ours),
-                    ..ErrorBody::new(format!(
-                        "stale primary: {} leads term {}, but this node is in term {ours}",
-                        stamp.leader, stamp.term
-                    ))
-                },
+            return Err(stale_primary(
+                format!("{} leads term {}", stamp.leader, stamp.term),
+                ours,
             ));
         }
         let mut log = self.log();
@@ -232,13 +226,14 @@ impl Secondary {
             self.commit.reset(log.durable_seq());
         }
         leadership.raise_commit(stamp.commit_seq.min(log.last_seq()));
-        Ok(())
+        Ok(Some(stamp.term))
     }
 
     /// What every request from a primary goes through: the `block` fault,
     /// then a new primary log (the course's fixed roles) starts this one
     /// over, then the term's primary is checked and its log matched.
-    fn accept_primary(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+    /// Returns the request's term (`None`: a request without one).
+    fn accept_primary(&self, headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         if self.faults.blocked() {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -399,10 +394,10 @@ impl Secondary {
         Ok(())
     }
 
-    /// Stores a batch and waits until it is durable, honouring injected
-    /// failures.
-    async fn deliver(&self, entries: Vec<Entry>) -> Result<Position, ApiError> {
-        let (upto, failure) = self.store_batch(entries)?;
+    /// Stores a batch of a primary of `term` and waits until it is
+    /// durable, honouring injected failures.
+    async fn deliver(&self, term: Option<u64>, entries: Vec<Entry>) -> Result<Position, ApiError> {
+        let (upto, failure) = self.store_batch(term, entries)?;
         if let Err(e) = self.commit.wait_for(upto).await {
             return Err(self.delivery_failed(&e));
         }
@@ -422,7 +417,11 @@ impl Secondary {
 
     /// Stores a batch: returns the end of the gap-free prefix it reaches,
     /// and the injected failure still to apply after the store.
-    fn store_batch(&self, entries: Vec<Entry>) -> Result<(u64, Option<FailAt>), ApiError> {
+    fn store_batch(
+        &self,
+        term: Option<u64>,
+        entries: Vec<Entry>,
+    ) -> Result<(u64, Option<FailAt>), ApiError> {
         if let Some(seq) = self.faults.lost_seq() {
             if entries.iter().any(|e| e.seq == seq) {
                 info!(node = %self.id, seq, "injected loss: a batch carrying seq {seq} dropped");
@@ -444,7 +443,20 @@ impl Secondary {
         let mut failed = None;
         let refuse = self.faults.vote() == api::Vote::No;
         let upto = {
+            // The term is checked again under the lock the log is matched
+            // under: a batch admitted before a newer term's primary matched
+            // (and cut) this log, and stored after (a slow body, the `delay`
+            // fault), would put the old term's entries back.
+            let leadership = self.leadership.lock();
+            let ours = leadership.term();
+            if let Some(term) = term.filter(|t| *t < ours) {
+                return Err(stale_primary(
+                    format!("its term {term} ended while the batch was on its way"),
+                    ours,
+                ));
+            }
             let mut log = self.log();
+            drop(leadership);
             for mut entry in entries {
                 let seq = entry.seq;
                 let vote = if entry.atomic.is_some() && log.is_new(seq) {
@@ -650,12 +662,26 @@ async fn report_outcomes(
     Ok(Json(api::OutcomeReport { states }))
 }
 
+/// 409 with this node's term, on which a primary of an older term steps
+/// down: `why` says what was stale.
+fn stale_primary(why: String, ours: u64) -> ApiError {
+    ApiError::with_body(
+        StatusCode::CONFLICT,
+        ErrorBody {
+            term: Some(ours),
+            ..ErrorBody::new(format!(
+                "stale primary: {why}, but this node is in term {ours}"
+            ))
+        },
+    )
+}
+
 async fn receive_batch(
     State(node): State<Arc<Secondary>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Position>, ApiError> {
-    node.accept_primary(&headers)?;
+    let term = node.accept_primary(&headers)?;
     let request: AppendRequest = read_json(body, APPEND_BODY_LIMIT).await?;
     if request.entries.iter().any(|e| e.seq == 0) {
         return Err(ApiError::bad_request("seq numbers start at 1"));
@@ -663,13 +689,13 @@ async fn receive_batch(
     node.check_prev(request.prev)?;
     let delay = node.faults.delay_ms();
     if delay == 0 {
-        return node.deliver(request.entries).await.map(Json);
+        return node.deliver(term, request.entries).await.map(Json);
     }
     // Own task: a delayed delivery still lands when the primary gives up
     // waiting for its answer, as a slow network link would behave.
     let work = tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
-        node.deliver(request.entries).await
+        node.deliver(term, request.entries).await
     });
     match work.await {
         Ok(result) => result.map(Json),
