@@ -17,6 +17,7 @@ use crate::api::Timing;
 use crate::backoff::Backoff;
 use crate::config::{Peer, PrimaryConfig};
 use crate::faults::FaultSet;
+use crate::group_commit::GroupCommit;
 use crate::health::{Health, Transition};
 use crate::journal::Journal;
 use crate::leadership::Leadership;
@@ -236,6 +237,9 @@ pub struct Replicator {
     leadership: Option<Arc<Leadership>>,
     /// Two-phase commit: told of VoteRequests shipped and votes answered.
     coordinators: Option<Arc<Coordinators>>,
+    /// The primary's group commit: a shipped batch starts its entries'
+    /// round (see [`GroupCommit::shipped`]).
+    commit: Option<Arc<GroupCommit>>,
     /// The first entry the secondary holds in doubt, minus one: what it
     /// acknowledges stops there (`u64::MAX`: nothing in doubt).
     acked_cap: u64,
@@ -282,6 +286,7 @@ impl Replicator {
             stamper: None,
             leadership: None,
             coordinators: None,
+            commit: None,
             acked_cap: u64::MAX,
             cap_from: (0, 0),
         }
@@ -289,6 +294,11 @@ impl Replicator {
 
     pub fn with_coordinators(mut self, coordinators: Arc<Coordinators>) -> Self {
         self.coordinators = Some(coordinators);
+        self
+    }
+
+    pub fn with_commit(mut self, commit: Arc<GroupCommit>) -> Self {
+        self.commit = Some(commit);
         self
     }
 
@@ -446,6 +456,9 @@ impl Replicator {
                 }
             }
             self.progress.sent(first, last);
+            if let Some(commit) = &self.commit {
+                commit.shipped(last);
+            }
             self.journal.record(Happened::Shipped {
                 to: self.peer.id.clone(),
                 first,

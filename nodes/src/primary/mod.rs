@@ -231,7 +231,8 @@ impl Primary {
                     .with_journal(self.journal.clone())
                     .with_parking(self.parking.clone())
                     .with_stamp(self.stamper.clone(), self.leadership.clone())
-                    .with_coordinators(self.coordinators.clone());
+                    .with_coordinators(self.coordinators.clone())
+                    .with_commit(self.commit.clone());
                     tokio::spawn(replicator.run(first, self.stopping.subscribe()));
                 }
                 Err(e) => tracing::error!("startup probe task failed: {e}"),
@@ -255,14 +256,21 @@ impl Primary {
         self.log.entries()
     }
 
-    /// Gives a client's message the next seq and stores it (durable once
-    /// the group commit says so). Refused while the disk is failing.
-    pub fn accept(&self, message: Arc<str>) -> Result<u64, WalError> {
+    /// Gives a client's message, written at `w`, the next seq and stores it
+    /// (durable once the group commit says so). Refused while the disk is
+    /// failing.
+    pub fn accept(&self, message: Arc<str>, w: u64) -> Result<u64, WalError> {
         let journal = &self.journal;
         let seq = self.log.assign(message, None, |seq| {
             journal.record(crate::api::journal::Happened::Appended { seq })
         })?;
-        self.commit.appended(seq);
+        if w >= 2 && !self.config.secondaries.is_empty() {
+            // Acknowledged only with a secondary's copy, which leaves with
+            // the next batch: that batch starts the round.
+            self.commit.deferred(seq);
+        } else {
+            self.commit.appended(seq);
+        }
         Ok(seq)
     }
 

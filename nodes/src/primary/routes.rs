@@ -133,7 +133,7 @@ async fn post_message(
     let accepted = match primary.storage_error() {
         Some(error) => Err(error),
         None => primary
-            .accept(request.message.clone())
+            .accept(request.message.clone(), request.w)
             .map_err(|e| Arc::from(e.to_string())),
     };
     let seq = match accepted {
