@@ -328,13 +328,16 @@ impl Engine {
 }
 
 /// A node's journal event in words for the timeline, when it is part of
-/// an election or of a two-phase commit (`None` for the message events the
-/// journeys use).
+/// an election, a rollback or a two-phase commit (`None` for the message
+/// events the journeys use).
 /// Elections only for members (`elects`): a fixed secondary's journal
 /// says it follows its primary, which is no news.
 pub fn journal_words(node: &str, what: &Happened, elects: bool) -> Option<(EventKind, String)> {
     if let Some(text) = two_phase_words(node, what) {
         return Some((EventKind::TwoPc, text));
+    }
+    if let Some(text) = rolled_back_words(node, what, elects) {
+        return Some((EventKind::Election, text));
     }
     election_words(node, what)
         .filter(|_| elects)
@@ -397,25 +400,34 @@ fn election_words(node: &str, what: &Happened) -> Option<String> {
             format!("{node} steps down as primary (term {term}): {why}")
         }
         Happened::Follows { primary, term } => format!("{node} follows {primary} (term {term})"),
-        Happened::RolledBack {
-            first,
-            last,
-            term,
-            file,
-        } => {
-            let count = last.saturating_sub(*first) + 1;
-            let seqs = if first == last {
-                format!("#{first}")
-            } else {
-                format!("#{first}–#{last}")
-            };
-            format!(
-                "{node} rolled back {count} entr{} {seqs} (term {term}, not in the elected primary's log) → {file}",
-                if count == 1 { "y" } else { "ies" }
-            )
-        }
         _ => return None,
     })
+}
+
+/// A rollback in words: news on every node. A member rolls back after an
+/// election; a fixed secondary after its primary restarted without entries
+/// it had shipped (a restart is a new term).
+fn rolled_back_words(node: &str, what: &Happened, elects: bool) -> Option<String> {
+    let Happened::RolledBack {
+        first,
+        last,
+        term,
+        file,
+    } = what
+    else {
+        return None;
+    };
+    let count = last.saturating_sub(*first) + 1;
+    let seqs = if first == last {
+        format!("#{first}")
+    } else {
+        format!("#{first}–#{last}")
+    };
+    let primary = if elects { "elected" } else { "restarted" };
+    Some(format!(
+        "{node} rolled back {count} entr{} {seqs} (term {term}, not in the {primary} primary's log) → {file}",
+        if count == 1 { "y" } else { "ies" }
+    ))
 }
 
 #[cfg(test)]
@@ -489,5 +501,21 @@ mod tests {
         };
         assert_eq!(journal_words("s1", &follows, false), None);
         assert!(journal_words("n1", &follows, true).is_some());
+        // A rollback is news on a fixed secondary too.
+        let rolled_back = Happened::RolledBack {
+            first: 4,
+            last: 4,
+            term: 1,
+            file: "rollback/4-4.jsonl".into(),
+        };
+        assert_eq!(
+            journal_words("s1", &rolled_back, false),
+            Some((
+                EventKind::Election,
+                "s1 rolled back 1 entry #4 (term 1, not in the restarted primary's log) → rollback/4-4.jsonl".into()
+            ))
+        );
+        assert!(journal_words("n1", &rolled_back, true)
+            .is_some_and(|(_, text)| text.contains("not in the elected primary's log")));
     }
 }
