@@ -69,8 +69,9 @@ pub struct Primary {
 
 impl Primary {
     /// The course's fixed primary: opens the log (recovering it from disk)
-    /// and leads a new term (see [`Leadership::fixed_primary`]). Fails if the log cannot be opened or the HTTP
-    /// client built.
+    /// and leads a new term (see [`Leadership::fixed_primary`]). Fails if
+    /// the log cannot be opened, the term not recorded, or the HTTP client
+    /// built.
     pub fn new(config: PrimaryConfig) -> Result<Arc<Self>, String> {
         let mut store = store::open(&config.id, &config.storage).map_err(|e| e.to_string())?;
         let journal = Arc::new(crate::journal::Journal::new(config.journal, &config.id));
