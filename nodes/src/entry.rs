@@ -27,7 +27,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// An entry of term 1, the course's fixed primary's term.
+    /// An entry of term 1, the term of a new log's first primary.
     pub fn new(seq: u64, message: impl Into<Arc<str>>) -> Self {
         Self::in_term(seq, 1, message)
     }

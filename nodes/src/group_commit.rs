@@ -381,8 +381,15 @@ mod tests {
     }
 
     fn disk_target(name: &str) -> (crate::test_dir::TempDir, Arc<Target>) {
+        disk_target_with(name, WalOptions::new("n"))
+    }
+
+    fn disk_target_with(
+        name: &str,
+        options: WalOptions,
+    ) -> (crate::test_dir::TempDir, Arc<Target>) {
         let dir = crate::test_dir::TempDir::new(name);
-        let log = DiskLog::open(dir.path(), WalOptions::new("n")).expect("open");
+        let log = DiskLog::open(dir.path(), options).expect("open");
         (dir, Arc::new(Target(Mutex::new(log))))
     }
 
@@ -403,9 +410,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_round_covers_every_append_made_before_it() {
-        let dir = crate::test_dir::TempDir::new("group-commit");
-        let log = DiskLog::open(dir.path(), WalOptions::new("n")).expect("open");
-        let target = Arc::new(Target(Mutex::new(log)));
+        let (_dir, target) = disk_target("group-commit");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();
         let commit = GroupCommit::start(
@@ -414,10 +419,7 @@ mod tests {
             Box::new(move |d| s.lock().expect("lock").push(d.seq)),
         );
         target.append_all(&commit, 1..=50);
-        let done = tokio::time::timeout(Duration::from_secs(10), commit.wait_for(50))
-            .await
-            .expect("in time");
-        assert_eq!(done, Ok(50));
+        assert_eq!(durable(&commit, 50).await, Ok(50));
         let stats = target.0.lock().expect("lock").stats();
         assert!(
             stats.fsyncs < 50,
@@ -432,19 +434,14 @@ mod tests {
     async fn with_fsync_never_appends_are_published_without_an_fsync() {
         // A disk log that never fsyncs still needs rounds: the published
         // seq is what acknowledgements wait for.
-        let dir = crate::test_dir::TempDir::new("group-commit-never");
         let options = WalOptions {
             fsync: crate::wal::FsyncPolicy::Never,
             ..WalOptions::new("n")
         };
-        let log = DiskLog::open(dir.path(), options).expect("open");
-        let target = Arc::new(Target(Mutex::new(log)));
-        let commit = GroupCommit::start(target.clone(), 0, Box::new(|_| {}));
+        let (_dir, target) = disk_target_with("group-commit-never", options);
+        let commit = target.started();
         target.append_all(&commit, 1..=5);
-        let done = tokio::time::timeout(Duration::from_secs(10), commit.wait_for(5))
-            .await
-            .expect("in time");
-        assert_eq!(done, Ok(5));
+        assert_eq!(durable(&commit, 5).await, Ok(5));
         assert_eq!(target.0.lock().expect("lock").stats().fsyncs, 0);
     }
 

@@ -2,8 +2,8 @@
 //! lock, shared by whichever role the node plays now (see `member`).
 //!
 //! Every node has one, the course's fixed roles too: a fixed primary is a
-//! member that leads term 1 and never steps down, a fixed secondary one that
-//! never stands. So the same code checks every replication request's term,
+//! member that leads a new term at each start and never steps down, a fixed
+//! secondary one that never stands. So the same code checks every replication request's term,
 //! matches a follower's log against its primary's, and reports term, vote,
 //! primary and commit seq in `/health`.
 //!
@@ -121,8 +121,7 @@ impl Leadership {
         journal: Arc<Journal>,
         store: &mut dyn LogStore,
     ) -> Result<Arc<Self>, WalError> {
-        let last_term = store.term_at(store.last_seq()).unwrap_or(0);
-        let seen = store.vote().0.max(last_term);
+        let seen = store.vote().0.max(Inner::last_pos(store).term);
         let leadership = Self::fixed(me, Standing::FixedPrimary, journal, seen);
         store.set_vote(leadership.term(), Some(me.to_string()))?;
         Ok(leadership)
