@@ -160,6 +160,34 @@ fn catch_up_and_memory_are_measured_on_their_own_clusters() {
     assert!(stderr.contains("nothing to measure"), "{stderr}");
 }
 
+/// The log the recovery bench times must really be on disk: a fill whose
+/// records never left memory reopened as an empty log in no time, and the
+/// bench called that "met".
+#[test]
+fn recovery_reopens_every_entry_it_wrote() {
+    let (code, stdout, stderr) = bench(&[
+        "--no-throughput",
+        "--recovery",
+        "--recovery-bytes",
+        "3000000",
+    ]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("recovery: "))
+        .unwrap_or_else(|| panic!("no recovery line in {stdout}"));
+    // "recovery: 0.00 GiB in N entries of 100 bytes, …"
+    let entries: u64 = line
+        .split(" in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no entry count in {line}"));
+    // 3 MB of 100-byte messages and their frames.
+    assert!(entries > 20_000, "{line}");
+    assert!(stdout.contains("DiskLog::open"), "{stdout}");
+}
+
 #[tokio::test]
 async fn the_bare_server_appends_and_answers_the_seq() {
     let bare = Node::spawn(
