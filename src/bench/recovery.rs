@@ -94,10 +94,10 @@ fn fill(dir: &Path, bytes: u64, message: Arc<str>) -> Result<(u64, u64), String>
         log.append(Entry::new(seq, message.clone()))
             .map_err(|e| e.to_string())?;
         if seq % ROUND_ENTRIES == 0 {
-            write_round(&mut log)?;
+            log.sync().map_err(|e| e.to_string())?;
         }
     }
-    write_round(&mut log)?;
+    log.sync().map_err(|e| e.to_string())?;
     let written = log.disk_bytes();
     drop(log);
     // Made durable once, as a node that ran with fsync batch would have.
@@ -108,16 +108,6 @@ fn fill(dir: &Path, bytes: u64, message: Arc<str>) -> Result<(u64, u64), String>
         }
     }
     Ok((written, seq))
-}
-
-/// One round of group commit, as the node's syncing thread runs it: the
-/// records framed since the last round are written to their segment.
-fn write_round(log: &mut DiskLog) -> Result<(), String> {
-    if let Some(mut pending) = LogStore::begin_sync(log).map_err(|e| e.to_string())? {
-        let result = pending.run();
-        LogStore::finish_sync(log, pending, result).map_err(|e| e.to_string())?;
-    }
-    Ok(())
 }
 
 /// Seconds to read every file of `dir` once.
